@@ -1,0 +1,212 @@
+/**
+ * The SQL Prisma cannot express: ltree maintenance, the scope functions the RLS policies call,
+ * the policies themselves and the grants. Every statement is idempotent, so the same text can be
+ * applied by `prisma migrate deploy`, by stratum's own migration runner, and again when a tenant
+ * schema or database is provisioned.
+ *
+ * Scope tokens. A scoped query carries `stratum.tenant_id = '<uuid>.<mode>.<sig>'` in a
+ * transaction-local setting. `sig` is keyed with a secret only the owner role can read, so a raw
+ * statement that calls `set_config('stratum.tenant_id', …)` cannot name another tenant: an
+ * unsigned or mis-signed value matches nothing. Modes: `s` the tenant itself, `d` the tenant and
+ * its descendants, `a` stratum's own services (its global tables, never tenant rows).
+ */
+
+export interface SecuritySqlOptions {
+  /** The role the application logs in as (not superuser, not owner, NOBYPASSRLS). */
+  appRole: string;
+  /** Tenant-scoped tables: name and the column holding the tenant id. */
+  tenantTables: ReadonlyArray<{ table: string; tenantColumn: string }>;
+  /** Stratum's global tables the services use (the scope key table is never granted). */
+  globalTables: readonly string[];
+  /** Global tables the app role may read and insert into but never change (the audit log). */
+  appendOnlyTables?: readonly string[];
+  /** Global tables of the user's own (neither tenant-scoped nor stratum's): plain grants, no RLS. */
+  userGlobalTables?: readonly string[];
+}
+
+export const SCOPE_SETTING = "stratum.tenant_id";
+const SCOPE_KEY_TABLE = "stratum_scope_keys";
+
+export function ident(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(name)) {
+    throw new Error(`refusing to quote unsafe SQL identifier ${JSON.stringify(name)}`);
+  }
+  return `"${name}"`;
+}
+
+/**
+ * The scope functions. `withTree` is false inside a tenant's own database (DATABASE strategy),
+ * which holds no tenant tree: there the descendants mode sees the tenant alone.
+ */
+export function scopeFunctionsSql(withTree: boolean): string {
+  const descendants = withTree
+    ? `SELECT coalesce(array_agg(t.id), ARRAY[tid]) INTO result
+       FROM public.stratum_tenants t
+      WHERE t.path OPERATOR(public.<@) (SELECT p.path FROM public.stratum_tenants p WHERE p.id = tid)
+        AND t.status <> 'archived';
+    RETURN result;`
+    : `RETURN ARRAY[tid];`;
+  return `
+-- The verified scope: '<uuid>.<mode>' when the setting carries a valid signature, else NULL.
+CREATE OR REPLACE FUNCTION public.stratum_verified_scope() RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  raw text := current_setting('${SCOPE_SETTING}', true);
+  k text;
+BEGIN
+  IF raw IS NULL OR raw !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[sda]\\.[0-9a-f]{64}$' THEN
+    RETURN NULL;
+  END IF;
+  SELECT s.key INTO k FROM public.${SCOPE_KEY_TABLE} s WHERE s.id = 1;
+  IF k IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
+    RETURN NULL;
+  END IF;
+  RETURN left(raw, 38);
+END $fn$;
+
+-- Tenant ids the current scope may see: itself, or itself and its live descendants.
+CREATE OR REPLACE FUNCTION public.stratum_scope_tenants() RETURNS uuid[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  scope text := public.stratum_verified_scope();
+  tid uuid;
+  result uuid[];
+BEGIN
+  IF scope IS NULL OR right(scope, 1) = 'a' THEN
+    RETURN '{}'::uuid[];
+  END IF;
+  tid := left(scope, 36)::uuid;
+  IF right(scope, 1) = 's' THEN
+    RETURN ARRAY[tid];
+  END IF;
+  ${descendants}
+END $fn$;
+
+-- True only inside stratum's own service calls.
+CREATE OR REPLACE FUNCTION public.stratum_scope_is_admin() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT coalesce(right(public.stratum_verified_scope(), 1) = 'a', false)
+$fn$;
+
+REVOKE ALL ON FUNCTION public.stratum_verified_scope() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.stratum_scope_tenants() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
+`;
+}
+
+/** Path maintenance and the tree's invariants on stratum_tenants. */
+export function tenantTreeSql(): string {
+  return `
+CREATE EXTENSION IF NOT EXISTS ltree;
+
+-- Fill path and depth on insert, so Prisma's create needs no ltree value. Moves rewrite paths
+-- for a whole subtree in one UPDATE issued by the tenants service.
+CREATE OR REPLACE FUNCTION public.stratum_tenant_path() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
+DECLARE
+  parent_path public.ltree;
+BEGIN
+  IF NEW.parent_id IS NULL THEN
+    NEW.path := public.text2ltree(replace(NEW.id::text, '-', '_'));
+  ELSE
+    SELECT p.path INTO parent_path FROM public.stratum_tenants p WHERE p.id = NEW.parent_id;
+    IF parent_path IS NULL THEN
+      RAISE EXCEPTION 'stratum: parent tenant % does not exist', NEW.parent_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    NEW.path := parent_path OPERATOR(public.||) public.text2ltree(replace(NEW.id::text, '-', '_'));
+  END IF;
+  NEW.depth := public.nlevel(NEW.path) - 1;
+  RETURN NEW;
+END $fn$;
+
+DROP TRIGGER IF EXISTS stratum_tenant_path ON public.stratum_tenants;
+CREATE TRIGGER stratum_tenant_path BEFORE INSERT ON public.stratum_tenants
+  FOR EACH ROW EXECUTE FUNCTION public.stratum_tenant_path();
+
+ALTER TABLE public.stratum_tenants DROP CONSTRAINT IF EXISTS stratum_tenants_slug_check;
+ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_slug_check
+  CHECK (slug ~ '^[a-z][a-z0-9_]{0,62}$' AND slug NOT IN ('public', 'information_schema') AND slug !~ '^(pg_|stratum)');
+ALTER TABLE public.stratum_tenants DROP CONSTRAINT IF EXISTS stratum_tenants_depth_check;
+ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_depth_check CHECK (depth BETWEEN 0 AND 19);
+ALTER TABLE public.stratum_tenants DROP CONSTRAINT IF EXISTS stratum_tenants_status_check;
+ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_status_check
+  CHECK (status IN ('active', 'suspended', 'archived'));
+ALTER TABLE public.stratum_tenants DROP CONSTRAINT IF EXISTS stratum_tenants_isolation_check;
+ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_isolation_check
+  CHECK (isolation_strategy IN ('SHARED_RLS', 'SCHEMA', 'DATABASE'));
+`;
+}
+
+/** RLS and grants for one tenant-scoped table, in whatever schema the search_path names first. */
+export function tenantTableSql(table: string, tenantColumn: string, appRole: string, schema = "public"): string {
+  const t = `${ident(schema)}.${ident(table)}`;
+  const col = ident(tenantColumn);
+  const role = ident(appRole);
+  return `
+ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ${t} FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS stratum_tenant_isolation ON ${t};
+CREATE POLICY stratum_tenant_isolation ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
+  USING (${col} = ANY ((SELECT public.stratum_scope_tenants())))
+  WITH CHECK (${col} = ANY ((SELECT public.stratum_scope_tenants())));
+REVOKE ALL ON ${t} FROM ${role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ${t} TO ${role};
+`;
+}
+
+/** Stratum's global tables: readable and writable only inside stratum's own service calls. */
+function globalTableSql(table: string, appRole: string, appendOnly: boolean): string {
+  const t = `public.${ident(table)}`;
+  const role = ident(appRole);
+  const privileges = appendOnly ? "SELECT, INSERT" : "SELECT, INSERT, UPDATE, DELETE";
+  return `
+ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS stratum_admin_only ON ${t};
+CREATE POLICY stratum_admin_only ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
+  USING ((SELECT public.stratum_scope_is_admin()))
+  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+REVOKE ALL ON ${t} FROM ${role};
+GRANT ${privileges} ON ${t} TO ${role};
+`;
+}
+
+/** The app role: created NOLOGIN if missing (the deployer gives it a login), never privileged. */
+function appRoleSql(appRole: string): string {
+  const literal = appRole.replace(/'/g, "''");
+  return `
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${literal}') THEN
+    EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOBYPASSRLS', '${literal}');
+  END IF;
+END $do$;
+GRANT USAGE ON SCHEMA public TO ${ident(appRole)};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${ident(appRole)};
+`;
+}
+
+/** The whole security migration for the main database. */
+export function securitySql(options: SecuritySqlOptions): string {
+  const parts = [
+    "-- Generated by stratum-prisma. Idempotent: safe to apply again.",
+    appRoleSql(options.appRole),
+    tenantTreeSql(),
+    scopeFunctionsSql(true),
+    `REVOKE ALL ON public.${SCOPE_KEY_TABLE} FROM PUBLIC;\nREVOKE ALL ON public.${SCOPE_KEY_TABLE} FROM ${ident(options.appRole)};`,
+  ];
+  const appendOnly = new Set(options.appendOnlyTables ?? []);
+  for (const table of options.globalTables) {
+    if (table === SCOPE_KEY_TABLE) continue;
+    parts.push(globalTableSql(table, options.appRole, appendOnly.has(table)));
+  }
+  for (const table of options.userGlobalTables ?? []) {
+    parts.push(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.${ident(table)} TO ${ident(options.appRole)};`);
+  }
+  for (const { table, tenantColumn } of options.tenantTables) {
+    parts.push(tenantTableSql(table, tenantColumn, options.appRole));
+  }
+  return parts.join("\n").trim() + "\n";
+}
