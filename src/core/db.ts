@@ -1,0 +1,68 @@
+/**
+ * The narrow handle every service receives. Services speak SQL (ltree and the resolvers need it
+ * anyway) and never see the Prisma client, the adapter or each other's internals.
+ *
+ * Inside the extension a `Db` runs on the user's Prisma client under stratum's signed admin scope,
+ * so it reaches stratum's own tables and no tenant's rows. `pgDb` wraps a plain `pg` pool or
+ * client, for tooling and tests that connect as the owner.
+ */
+import type pg from "pg";
+
+export interface Db {
+  /** Rows of one statement. Parameters are `$1`, `$2`, …; never interpolate values into `sql`. */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Affected row count of one statement. */
+  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Runs `fn` in one transaction on one connection; a throw rolls everything back. */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+}
+
+type Queryable = Pick<pg.Pool, "query"> | Pick<pg.PoolClient, "query">;
+
+export function pgDb(pool: pg.Pool): Db {
+  return {
+    query: (sql, params) => run(pool, sql, params).then((r) => r.rows),
+    execute: (sql, params) => run(pool, sql, params).then((r) => r.rowCount ?? 0),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn(clientDb(client));
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+function clientDb(client: pg.PoolClient): Db {
+  let depth = 0;
+  const db: Db = {
+    query: (sql, params) => run(client, sql, params).then((r) => r.rows),
+    execute: (sql, params) => run(client, sql, params).then((r) => r.rowCount ?? 0),
+    async transaction(fn) {
+      const savepoint = `stratum_sp_${++depth}`;
+      await client.query(`SAVEPOINT ${savepoint}`);
+      try {
+        const result = await fn(db);
+        await client.query(`RELEASE SAVEPOINT ${savepoint}`);
+        return result;
+      } catch (error) {
+        await client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+        throw error;
+      } finally {
+        depth--;
+      }
+    },
+  };
+  return db;
+}
+
+function run(target: Queryable, sql: string, params?: readonly unknown[]) {
+  return target.query(sql, params ? [...params] : undefined) as Promise<pg.QueryResult<never>>;
+}
