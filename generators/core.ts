@@ -1,0 +1,336 @@
+/**
+ * The generator's pure core: DMMF in, model metadata + the metadata module source + the security
+ * SQL out. No file system, no Prisma process: `generators/bin.ts` does the I/O, tests call this.
+ *
+ * Classification (ARCHITECTURE §3): a model documented `/// @stratum.global` is global; otherwise a
+ * model with a `tenant_id` / `tenantId` field is tenant-scoped; anything else is refused, so a new
+ * model is never silently unscoped. Tenant models are further checked against §4 rule 2 (an index
+ * leading with the tenant column) and rule 5 (uniques and foreign keys between tenant tables carry
+ * the tenant column).
+ */
+import { createHash } from "node:crypto";
+import type { DMMF } from "@prisma/generator-helper";
+import type { StratumField, StratumModel, StratumModels, StratumUnique } from "../src/core/models.js";
+import { securitySql } from "./sql/security.js";
+
+export interface GenerateStratumOptions {
+  /** The role the application connects as. Default "stratum_app". */
+  appRole?: string;
+  /** Module the emitted metadata imports `StratumModels` from. Default "stratum-prisma". */
+  runtimeImport?: string;
+}
+
+export interface GenerateStratumResult {
+  models: StratumModels;
+  /** TypeScript source of `<output>/index.ts`. Empty when `errors` is non-empty. */
+  metadataSource: string;
+  /** The security migration's SQL. Empty when `errors` is non-empty. */
+  securitySql: string;
+  /** Every refusal, one message each. Non-empty means: do not write anything. */
+  errors: string[];
+}
+
+export const DEFAULT_APP_ROLE = "stratum_app";
+export const DEFAULT_RUNTIME_IMPORT = "stratum-prisma";
+
+const TENANT_FIELD_NAMES = ["tenant_id", "tenantId"] as const;
+const KNOWN_MODEL_TAGS = new Set(["global", "audit"]);
+const KNOWN_FIELD_TAGS = new Set(["encrypted", "subject"]);
+/** Stratum's own tables: the scope functions and trigger in the security SQL need these two. */
+const REQUIRED_STRATUM_TABLES = ["stratum_tenants", "stratum_scope_keys"] as const;
+const APPEND_ONLY_TABLES = ["stratum_audit"] as const;
+
+type DmmfModel = DMMF.Model;
+type DmmfField = DMMF.Field;
+
+/** `@stratum.<tag>` occurrences in a doc comment. */
+function stratumTags(documentation: string | undefined): string[] {
+  if (!documentation) return [];
+  return [...documentation.matchAll(/@stratum\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] ?? "");
+}
+
+function tableOf(model: DmmfModel): string {
+  return model.dbName ?? model.name;
+}
+
+function columnOf(field: DmmfField): string {
+  return field.dbName ?? field.name;
+}
+
+function nativeTypeOf(field: DmmfField): string | undefined {
+  if (!field.nativeType) return undefined;
+  const [name, args] = field.nativeType;
+  return args.length > 0 ? `${name}(${args.join(", ")})` : name;
+}
+
+function findTenantField(model: DmmfModel): DmmfField | undefined {
+  const scalars = model.fields.filter((f) => f.kind === "scalar");
+  for (const name of TENANT_FIELD_NAMES) {
+    const field = scalars.find((f) => f.name === name);
+    if (field) return field;
+  }
+  // A renamed field mapped onto a tenant_id column counts too.
+  return scalars.find((f) => f.dbName === "tenant_id");
+}
+
+interface IndexInfo {
+  type: "id" | "unique" | "normal" | "fulltext";
+  name?: string;
+  fields: string[];
+}
+
+/** Indexes of a model: from `datamodel.indexes` when present, else from the model's own lists. */
+function indexesOf(model: DmmfModel, datamodel: DMMF.Datamodel): IndexInfo[] {
+  const listed = (datamodel.indexes ?? []).filter((i) => i.model === model.name);
+  if (listed.length > 0) {
+    return listed.map((i) => ({
+      type: i.type,
+      ...(i.name ? { name: i.name } : {}),
+      fields: i.fields.map((f) => f.name),
+    }));
+  }
+  const result: IndexInfo[] = [];
+  const idFields = model.primaryKey?.fields ?? model.fields.filter((f) => f.isId).map((f) => f.name);
+  if (idFields.length > 0) result.push({ type: "id", fields: [...idFields] });
+  for (const f of model.fields) if (f.isUnique) result.push({ type: "unique", fields: [f.name] });
+  for (const u of model.uniqueIndexes) result.push({ type: "unique", ...(u.name ? { name: u.name } : {}), fields: [...u.fields] });
+  return result;
+}
+
+function describeConstraint(index: IndexInfo): string {
+  const fields = index.fields.join(", ");
+  if (index.type === "id") return `@@id([${fields}])`;
+  if (index.fields.length === 1 && !index.name) return `@unique on ${fields} (or @@unique([${fields}]))`;
+  return `@@unique([${fields}])${index.name ? ` "${index.name}"` : ""}`;
+}
+
+function buildField(field: DmmfField, encrypted: boolean, subject: boolean): StratumField {
+  const nativeType = nativeTypeOf(field);
+  const relation =
+    field.kind === "object"
+      ? {
+          name: field.relationName ?? "",
+          model: field.type,
+          fields: [...(field.relationFromFields ?? [])],
+          references: [...(field.relationToFields ?? [])],
+        }
+      : undefined;
+  return {
+    name: field.name,
+    column: columnOf(field),
+    type: field.type,
+    isList: field.isList,
+    isRequired: field.isRequired,
+    isId: field.isId,
+    hasDefault: field.hasDefaultValue,
+    kind: field.kind,
+    ...(nativeType !== undefined ? { nativeType } : {}),
+    ...(encrypted ? { encrypted: true } : {}),
+    ...(subject ? { subject: true } : {}),
+    ...(relation ? { relation } : {}),
+  };
+}
+
+/** Sort object keys recursively so the hash does not depend on property order. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = canonical((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
+export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOptions = {}): GenerateStratumResult {
+  const appRole = options.appRole ?? DEFAULT_APP_ROLE;
+  const runtimeImport = options.runtimeImport ?? DEFAULT_RUNTIME_IMPORT;
+  const datamodel = dmmf.datamodel;
+  const errors: string[] = [];
+  const unclassified: string[] = [];
+  const models: Record<string, StratumModel> = {};
+  const tenantFieldOf = new Map<string, DmmfField>();
+
+  if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(appRole)) {
+    errors.push(`appRole ${JSON.stringify(appRole)} is not a plain SQL identifier.`);
+  }
+
+  // Pass 1: classify, so relation checks know which side is tenant-scoped.
+  const scopes = new Map<string, "tenant" | "global">();
+  for (const model of datamodel.models) {
+    const tags = stratumTags(model.documentation);
+    for (const tag of tags) {
+      if (!KNOWN_MODEL_TAGS.has(tag)) {
+        errors.push(`Model ${model.name}: unknown doc tag @stratum.${tag} (known on models: @stratum.global, @stratum.audit).`);
+      }
+    }
+    const tenantField = findTenantField(model);
+    if (tags.includes("global")) {
+      scopes.set(model.name, "global");
+    } else if (tenantField) {
+      scopes.set(model.name, "tenant");
+      tenantFieldOf.set(model.name, tenantField);
+    } else {
+      unclassified.push(model.name);
+    }
+  }
+  if (unclassified.length > 0) {
+    errors.push(
+      `Cannot classify model${unclassified.length > 1 ? "s" : ""} ${unclassified.join(", ")}: ` +
+        `every model must be tenant-scoped or explicitly global. Add a \`tenant_id String @db.Uuid\` field ` +
+        `(with an index leading with it) to scope it to a tenant, or put \`/// @stratum.global\` on the line above ` +
+        `\`model ${unclassified[0]}\` to share it across all tenants.`,
+    );
+  }
+
+  // Pass 2: metadata and the tenant-model rules.
+  for (const model of datamodel.models) {
+    const scope = scopes.get(model.name);
+    if (!scope) continue;
+    const table = tableOf(model);
+    const indexes = indexesOf(model, datamodel);
+
+    if (model.schema && model.schema !== "public") {
+      errors.push(`Model ${model.name}: lives in schema "${model.schema}"; stratum's security SQL covers the public schema only.`);
+    }
+
+    const fields: StratumField[] = [];
+    const encryptedFields: string[] = [];
+    const subjectFields: string[] = [];
+    for (const field of model.fields) {
+      const tags = stratumTags(field.documentation);
+      for (const tag of tags) {
+        if (!KNOWN_FIELD_TAGS.has(tag)) {
+          errors.push(`Model ${model.name}, field ${field.name}: unknown doc tag @stratum.${tag} (known on fields: @stratum.encrypted, @stratum.subject).`);
+        }
+      }
+      const encrypted = tags.includes("encrypted");
+      const subject = tags.includes("subject");
+      if (encrypted) {
+        if (field.kind !== "scalar" || field.type !== "String" || field.isList) {
+          errors.push(`Model ${model.name}, field ${field.name}: @stratum.encrypted needs a String field (it stores ciphertext), not ${field.type}${field.isList ? "[]" : ""}.`);
+        } else if (indexes.some((i) => i.fields.includes(field.name))) {
+          errors.push(`Model ${model.name}, field ${field.name}: @stratum.encrypted fields cannot be part of an index or unique (ciphertext is randomized).`);
+        }
+        encryptedFields.push(field.name);
+      }
+      if (subject) {
+        if (field.kind !== "scalar") errors.push(`Model ${model.name}, field ${field.name}: @stratum.subject must be on a scalar field.`);
+        subjectFields.push(field.name);
+      }
+      fields.push(buildField(field, encrypted, subject));
+    }
+    if (subjectFields.length > 1) {
+      errors.push(`Model ${model.name}: @stratum.subject is on ${subjectFields.join(", ")}; mark exactly one field.`);
+    }
+
+    const primaryKey = model.primaryKey?.fields ? [...model.primaryKey.fields] : model.fields.filter((f) => f.isId).map((f) => f.name);
+    const uniques: StratumUnique[] = indexes
+      .filter((i) => i.type === "unique")
+      .map((i) => ({ ...(i.name ? { name: i.name } : {}), fields: i.fields }));
+
+    const tenantField = tenantFieldOf.get(model.name);
+    if (scope === "tenant" && tenantField) {
+      const tf = tenantField.name;
+      if (!tenantField.isRequired || tenantField.isList || tenantField.type !== "String" || tenantField.nativeType?.[0] !== "Uuid") {
+        errors.push(
+          `Model ${model.name}: tenant field ${tf} must be declared \`${tf} String @db.Uuid\` (required, uuid) so the RLS policy can compare it with tenant ids.`,
+        );
+      }
+      for (const index of indexes) {
+        const isConstraint = index.type === "unique" || (index.type === "id" && index.fields.length > 1);
+        if (isConstraint && !index.fields.includes(tf)) {
+          errors.push(
+            `Model ${model.name}: ${describeConstraint(index)} does not include ${tf}. ` +
+              `Uniques of tenant tables must include the tenant column (rule 5), e.g. @@unique([${[tf, ...index.fields].join(", ")}]).`,
+          );
+        }
+      }
+      if (!indexes.some((i) => i.fields[0] === tf)) {
+        errors.push(`Model ${model.name}: no index leads with ${tf} (rule 2). Add @@index([${tf}]) or a unique/index whose first field is ${tf}.`);
+      }
+      for (const field of model.fields) {
+        if (field.kind !== "object") continue;
+        const from = field.relationFromFields ?? [];
+        if (from.length === 0) continue; // back-relation: checked on the side holding the key
+        const target = field.type;
+        const targetTenant = tenantFieldOf.get(target);
+        if (scopes.get(target) !== "tenant" || !targetTenant) continue;
+        const to = field.relationToFields ?? [];
+        const position = from.indexOf(tf);
+        if (position < 0 || to[position] !== targetTenant.name) {
+          errors.push(
+            `Model ${model.name}: relation ${field.name} -> ${target} (fields: [${from.join(", ")}], references: [${to.join(", ")}]) ` +
+              `does not carry the tenant column (rule 5). Use @relation(fields: [${tf}, ${from.filter((f) => f !== tf).join(", ")}], ` +
+              `references: [${targetTenant.name}, ${to.filter((f) => f !== targetTenant.name).join(", ")}]) and a @@unique([${targetTenant.name}, …]) on ${target}.`,
+          );
+        }
+      }
+    }
+
+    const subjectField = subjectFields[0];
+    models[model.name] = {
+      name: model.name,
+      table,
+      scope,
+      ...(scope === "tenant" && tenantField ? { tenantField: tenantField.name, tenantColumn: columnOf(tenantField) } : {}),
+      primaryKey,
+      uniques,
+      fields,
+      audited: stratumTags(model.documentation).includes("audit"),
+      encryptedFields,
+      ...(subjectField !== undefined ? { subjectField } : {}),
+    };
+  }
+
+  const tables = new Set(Object.values(models).map((m) => m.table));
+  const missing = REQUIRED_STRATUM_TABLES.filter((t) => !tables.has(t));
+  if (missing.length > 0) {
+    errors.push(`The schema has no ${missing.join(", ")} table${missing.length > 1 ? "s" : ""}: run \`stratum init\` to add stratum's models (stratum.prisma) to the schema folder.`);
+  }
+  for (const name of REQUIRED_STRATUM_TABLES) {
+    const model = Object.values(models).find((m) => m.table === name);
+    if (model && model.scope !== "global") errors.push(`Model ${model.name} (${name}) is stratum's own table and must be /// @stratum.global.`);
+  }
+
+  const names = Object.keys(models).sort();
+  const sortedModels: Record<string, StratumModel> = {};
+  for (const name of names) sortedModels[name] = models[name] as StratumModel;
+  const tenantModels = names.filter((n) => sortedModels[n]?.scope === "tenant");
+  const globalModels = names.filter((n) => sortedModels[n]?.scope === "global");
+  const schemaHash = createHash("sha256")
+    .update(JSON.stringify(canonical({ models: sortedModels, tenantModels, globalModels })))
+    .digest("hex");
+  const result: StratumModels = { version: 1, provider: "postgresql", models: sortedModels, tenantModels, globalModels, schemaHash };
+
+  if (errors.length > 0) return { models: result, metadataSource: "", securitySql: "", errors };
+
+  const isStratumTable = (t: string): boolean => t.startsWith("stratum_");
+  const globals = globalModels.map((n) => sortedModels[n] as StratumModel);
+  const sql = securitySql({
+    appRole,
+    tenantTables: tenantModels.map((n) => {
+      const m = sortedModels[n] as StratumModel;
+      return { table: m.table, tenantColumn: m.tenantColumn as string };
+    }),
+    globalTables: globals.filter((m) => isStratumTable(m.table)).map((m) => m.table),
+    appendOnlyTables: APPEND_ONLY_TABLES.filter((t) => tables.has(t)),
+    userGlobalTables: globals.filter((m) => !isStratumTable(m.table)).map((m) => m.table),
+  });
+
+  return { models: result, metadataSource: metadataSource(result, runtimeImport), securitySql: sql, errors };
+}
+
+/** The emitted `<output>/index.ts`. */
+export function metadataSource(models: StratumModels, runtimeImport: string): string {
+  return [
+    "// Generated by stratum-prisma (generator stratum). Do not edit: run `prisma generate`.",
+    "// Prisma 7's client carries no DMMF at run time; this is what stratum's isolation layer reads.",
+    `import type { StratumModels } from ${JSON.stringify(runtimeImport)};`,
+    "",
+    `export const stratumModels = ${JSON.stringify(models, null, 2)} as const satisfies StratumModels;`,
+    "",
+    "export default stratumModels;",
+    "",
+  ].join("\n");
+}
