@@ -150,8 +150,8 @@ ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;
 ALTER TABLE ${t} FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_tenant_isolation ON ${t};
 CREATE POLICY stratum_tenant_isolation ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
-  USING (${col} = ANY ((SELECT public.stratum_scope_tenants())))
-  WITH CHECK (${col} = ANY ((SELECT public.stratum_scope_tenants())));
+  USING (${col} = ANY ((SELECT public.stratum_scope_tenants())::uuid[]))
+  WITH CHECK (${col} = ANY ((SELECT public.stratum_scope_tenants())::uuid[]));
 REVOKE ALL ON ${t} FROM ${role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ${t} TO ${role};
 `;

@@ -1,0 +1,302 @@
+/**
+ * The driver adapter that makes scopes real. Prisma hands every statement to its adapter; this one
+ * reads the scope that `$tenant()` put in AsyncLocalStorage, picks the database the tenant lives
+ * in, rewrites table qualification for schema tenants, and sends the scope with the statement.
+ *
+ * On PostgreSQL (`pg`) the scope rides in the same round trip as the statement (pg-pipeline.ts).
+ * Any other adapter (PGlite for the quick start) is wrapped generically: a scoped statement runs
+ * in its own short transaction with the settings applied first.
+ */
+import { PrismaPg } from "@prisma/adapter-pg";
+import type {
+  IsolationLevel,
+  SqlDriverAdapter,
+  SqlDriverAdapterFactory,
+  SqlQuery,
+  SqlResultSet,
+  Transaction,
+} from "@prisma/driver-adapter-utils";
+import { StratumError } from "../core/errors.js";
+import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
+import { PoolCache } from "./pool-cache.js";
+import { currentScope, runInScope, type TenantScope } from "./scope.js";
+
+export interface StratumAdapterOptions {
+  /** The app role's URL for the main database. */
+  connectionString?: string;
+  /** Extra pg pool settings for the main database (max, idleTimeoutMillis, …). */
+  pool?: Omit<import("pg").PoolConfig, "connectionString">;
+  /**
+   * DATABASE strategy: named PostgreSQL servers, as the app role's URL. A tenant placed at
+   * `<server>/<database>` is reached at that server with the database name swapped in.
+   */
+  servers?: Record<string, string>;
+  /** At most this many tenant-database pools stay open; idle ones are evicted first. */
+  maxPools?: number;
+  /** Connections per tenant-database pool. */
+  poolSize?: number;
+  /** search_path for scoped statements outside SCHEMA tenants. */
+  defaultSearchPath?: string;
+  /** Wrap another Prisma driver adapter (e.g. PGlite) instead of connecting with pg. */
+  adapter?: SqlDriverAdapterFactory;
+}
+
+/** Marks adapters built here, so `stratum()` can refuse a client that would not enforce scopes. */
+export const STRATUM_ADAPTER = Symbol.for("stratum.adapter");
+
+export interface StratumAdapterFactory extends SqlDriverAdapterFactory {
+  readonly [STRATUM_ADAPTER]: true;
+  readonly options: StratumAdapterOptions;
+  /** Open tenant-database pools (for tests and the doctor). */
+  openPools(): string[];
+}
+
+export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFactory {
+  if (!options.adapter && !options.connectionString) {
+    throw new StratumError(
+      "VALIDATION_FAILED",
+      "stratumAdapter needs `connectionString` (the app role's PostgreSQL URL) or `adapter` (another Prisma driver adapter).",
+    );
+  }
+  const searchPath = options.defaultSearchPath ?? "public";
+  let pools: PoolCache | undefined;
+  const factory: StratumAdapterFactory = {
+    [STRATUM_ADAPTER]: true,
+    options,
+    provider: "postgres",
+    adapterName: options.adapter?.adapterName ?? "@prisma/adapter-pg",
+    openPools: () => pools?.keys() ?? [],
+    async connect() {
+      if (options.adapter) {
+        return new ScopedAdapter(await options.adapter.connect(), undefined, "generic");
+      }
+      const main = new StratumPool({ connectionString: options.connectionString, ...options.pool, stratum: { defaultSearchPath: searchPath } });
+      const mainAdapter = await new PrismaPg(main).connect();
+      pools = new PoolCache({
+        maxPools: options.maxPools ?? 16,
+        open: async (placement) => {
+          const url = placementUrl(options.servers ?? {}, placement);
+          const pool = new StratumPool({ connectionString: url, max: options.poolSize ?? 5, stratum: { defaultSearchPath: searchPath } });
+          return { adapter: await new PrismaPg(pool).connect(), close: () => pool.end() };
+        },
+      });
+      return new ScopedAdapter(mainAdapter, pools, "pg", async () => {
+        await pools?.closeAll();
+        await main.end();
+      });
+    },
+  };
+  return factory;
+}
+
+export function isStratumAdapter(value: unknown): value is StratumAdapterFactory {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[STRATUM_ADAPTER] === true;
+}
+
+/** `<server>/<database>` → the server's URL with the database name swapped in. */
+export function placementUrl(servers: Record<string, string>, placement: string): string {
+  const slash = placement.indexOf("/");
+  const server = slash === -1 ? "" : placement.slice(0, slash);
+  const database = placement.slice(slash + 1);
+  const base = servers[server];
+  if (!base || !/^[a-z][a-z0-9_]{0,62}$/.test(database)) {
+    throw new StratumError(
+      "PLACEMENT_UNKNOWN",
+      `No server named "${server}" for placement "${placement}". Add it to stratumAdapter({ servers: { ${server || "name"}: "postgresql://…" } }).`,
+      { placement, servers: Object.keys(servers) },
+    );
+  }
+  const url = new URL(base);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+type Mode = "pg" | "generic";
+
+/** Strips "public". from tenant tables for SCHEMA tenants, so search_path picks their schema. */
+function rewrite(query: SqlQuery, scope: TenantScope | undefined): SqlQuery {
+  if (!scope?.unqualify) return query;
+  return { ...query, sql: query.sql.replace(scope.unqualify, "$1") };
+}
+
+class ScopedAdapter implements SqlDriverAdapter {
+  readonly provider = "postgres" as const;
+  readonly adapterName: string;
+
+  constructor(
+    private readonly main: SqlDriverAdapter,
+    private readonly pools: PoolCache | undefined,
+    private readonly mode: Mode,
+    private readonly onDispose?: () => Promise<void>,
+  ) {
+    this.adapterName = main.adapterName;
+  }
+
+  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+    return this.run(query, (target, q) => target.queryRaw(q));
+  }
+
+  executeRaw(query: SqlQuery): Promise<number> {
+    return this.run(query, (target, q) => target.executeRaw(q));
+  }
+
+  executeScript(script: string): Promise<void> {
+    return this.main.executeScript(script);
+  }
+
+  getConnectionInfo() {
+    return this.main.getConnectionInfo?.() ?? { supportsRelationJoins: true };
+  }
+
+  async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    const scope = currentScope();
+    const lease = await this.target(scope);
+    try {
+      const inner = await runInScope(undefined, () => lease.adapter.startTransaction(isolationLevel));
+      return new ScopedTransaction(inner, scope, this.mode, lease.release);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.onDispose?.();
+    await this.main.dispose();
+  }
+
+  private async run<T>(query: SqlQuery, exec: (target: SqlDriverAdapter | Transaction, q: SqlQuery) => Promise<T>): Promise<T> {
+    const scope = currentScope();
+    const q = rewrite(query, scope);
+    const lease = await this.target(scope);
+    try {
+      if (scope && this.mode === "generic") return await scopedGenericCall(lease.adapter, scope, q, exec);
+      return await runInScope(scope, () => exec(lease.adapter, q));
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async target(scope: TenantScope | undefined): Promise<{ adapter: SqlDriverAdapter; release: () => void }> {
+    if (!scope?.placement) return { adapter: this.main, release: () => undefined };
+    if (!this.pools) {
+      throw new StratumError("PLACEMENT_UNKNOWN", "DATABASE tenants need stratumAdapter({ connectionString, servers }); a wrapped adapter has one database.");
+    }
+    return this.pools.acquire(scope.placement);
+  }
+}
+
+/** Generic path: the settings and the statement in one short transaction of the inner adapter. */
+async function scopedGenericCall<T>(
+  adapter: SqlDriverAdapter,
+  scope: TenantScope,
+  query: SqlQuery,
+  exec: (target: Transaction, q: SqlQuery) => Promise<T>,
+): Promise<T> {
+  const tx = await adapter.startTransaction();
+  try {
+    await applySettings(tx, scope);
+    const result = await exec(tx, query);
+    await finish(tx, "COMMIT");
+    return result;
+  } catch (error) {
+    await finish(tx, "ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+function applySettings(target: Transaction, scope: TenantScope | undefined, searchPath = "public"): Promise<SqlResultSet> {
+  const args = scope ? [scope.token, scope.searchPath, scope.readOnly ? "on" : "off"] : ["", searchPath, "off"];
+  return target.queryRaw({ sql: PRELUDE_SQL, args, argTypes: args.map(() => ({ scalarType: "string", arity: "scalar" }) as never) });
+}
+
+async function finish(tx: Transaction, verb: "COMMIT" | "ROLLBACK"): Promise<void> {
+  if (!tx.options.usePhantomQuery) await tx.executeRaw({ sql: verb, args: [], argTypes: [] });
+  await (verb === "COMMIT" ? tx.commit() : tx.rollback());
+}
+
+/**
+ * A transaction bound to the scope it was started in. Statements in a scoped transaction always
+ * carry that scope; a different tenant inside it is refused rather than silently mixed. In an
+ * unscoped transaction (the user's own), each statement carries whatever scope its caller has.
+ */
+class ScopedTransaction implements Transaction {
+  readonly provider = "postgres" as const;
+  readonly adapterName: string;
+  readonly options: Transaction["options"];
+  private genericScope: string | undefined = undefined;
+
+  constructor(
+    private readonly inner: Transaction,
+    private readonly bound: TenantScope | undefined,
+    private readonly mode: Mode,
+    private readonly release: () => void,
+  ) {
+    this.adapterName = inner.adapterName;
+    this.options = inner.options;
+  }
+
+  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+    return this.run(query, (q) => this.inner.queryRaw(q));
+  }
+
+  executeRaw(query: SqlQuery): Promise<number> {
+    return this.run(query, (q) => this.inner.executeRaw(q));
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.inner.commit();
+    } finally {
+      this.release();
+    }
+  }
+
+  async rollback(): Promise<void> {
+    try {
+      await this.inner.rollback();
+    } finally {
+      this.release();
+    }
+  }
+
+  createSavepoint(name: string): Promise<void> {
+    return this.inner.createSavepoint?.(name) ?? Promise.resolve();
+  }
+
+  rollbackToSavepoint(name: string): Promise<void> {
+    return this.inner.rollbackToSavepoint?.(name) ?? Promise.resolve();
+  }
+
+  releaseSavepoint(name: string): Promise<void> {
+    return this.inner.releaseSavepoint?.(name) ?? Promise.resolve();
+  }
+
+  private async run<T>(query: SqlQuery, exec: (q: SqlQuery) => Promise<T>): Promise<T> {
+    const caller = currentScope();
+    if (this.bound && caller && caller.token !== this.bound.token) {
+      throw new StratumError(
+        "TENANT_SCOPE_VIOLATION",
+        `This transaction belongs to tenant ${this.bound.tenantId}; a statement for tenant ${caller.tenantId} cannot run in it. Start a separate transaction for the other tenant.`,
+      );
+    }
+    const scope = this.bound ?? caller;
+    if (scope?.placement && !this.bound) {
+      throw new StratumError(
+        "TENANT_SCOPE_VIOLATION",
+        `Tenant ${scope.tenantId} lives in its own database; it cannot join a transaction on the main database. Use prisma.$tenant(id).$transaction(...).`,
+      );
+    }
+    const q = rewrite(query, scope);
+    if (this.mode === "generic") {
+      // No pipelining here: apply the settings when the scope changes within the transaction.
+      const key = scope?.token ?? "";
+      if (key !== (this.genericScope ?? "")) {
+        await applySettings(this.inner, scope);
+        this.genericScope = key;
+      }
+      return exec(q);
+    }
+    return runInScope(scope, () => exec(q));
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * One round trip per scoped query.
+ *
+ * In PostgreSQL's extended protocol every statement sent before a single Sync runs in one implicit
+ * transaction. So the scope's `set_config(…, true)` calls and the query travel together:
+ *
+ *   Parse/Bind/Execute (prelude)  Parse/Bind/Describe/Execute (query)  Sync
+ *
+ * The settings are transaction-local: they vanish at the Sync (or at COMMIT/ROLLBACK inside an
+ * explicit transaction), so a pooled connection never carries a tenant to its next borrower, and
+ * an error anywhere aborts the prelude together with the query.
+ */
+import pg from "pg";
+import { currentScope, type TenantScope } from "./scope.js";
+
+export const PRELUDE_SQL =
+  "SELECT set_config('stratum.tenant_id', $1, true), set_config('search_path', $2, true), set_config('transaction_read_only', $3, true)";
+
+/** Attached to a query config by StratumPool so the scope survives pg-pool's callbacks. */
+const SCOPE = Symbol.for("stratum.scope");
+const NO_SCOPE = Symbol.for("stratum.no-scope");
+
+type ScopedConfig = pg.QueryConfig & { [SCOPE]?: TenantScope | typeof NO_SCOPE };
+type Callback = (err: Error | null, result?: pg.QueryResult) => void;
+
+const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|SET\s+TRANSACTION|PREPARE\s+TRANSACTION)\b/i;
+
+/** A pg Query preceded, in the same Sync, by the scope prelude. */
+class ScopedQuery extends pg.Query {
+  private preludeDone = false;
+  private readonly preludeValues: string[];
+
+  constructor(config: pg.QueryConfig, callback: Callback, preludeValues: string[]) {
+    super({ ...config, queryMode: "extended" } as pg.QueryConfig, undefined, callback as never);
+    this.preludeValues = preludeValues;
+  }
+
+  override submit(connection: PgConnection): Error | null {
+    // Buffer the prelude's messages so they leave in the same write as the query's.
+    connection.stream.cork?.();
+    try {
+      connection.parse({ text: PRELUDE_SQL, name: "", types: [] });
+      connection.bind({ portal: "", statement: "", values: this.preludeValues });
+      connection.execute({ portal: "", rows: 0 });
+      return super.submit(connection);
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  override handleDataRow(msg: unknown): void {
+    if (this.preludeDone) super.handleDataRow(msg);
+  }
+
+  override handleCommandComplete(msg: unknown, connection: PgConnection): void {
+    if (!this.preludeDone) {
+      this.preludeDone = true;
+      return;
+    }
+    super.handleCommandComplete(msg, connection);
+  }
+}
+
+/** The parts of pg's internal Connection that ScopedQuery writes to. */
+interface PgConnection {
+  stream: { cork?: () => void; uncork?: () => void };
+  parse(msg: { text: string; name: string; types: unknown[] }): void;
+  bind(msg: { portal: string; statement: string; values: unknown[] }): void;
+  execute(msg: { portal: string; rows: number }): void;
+}
+
+declare module "pg" {
+  // pg's Query class is exported at runtime but not in @types/pg's public surface.
+  class Query {
+    constructor(config: QueryConfig, values?: unknown[], callback?: unknown);
+    submit(connection: unknown): Error | null;
+    handleDataRow(msg: unknown): void;
+    handleCommandComplete(msg: unknown, connection: unknown): void;
+  }
+}
+
+export interface StratumPgClientOptions {
+  /** search_path restored when an unscoped statement follows a scoped one in a transaction. */
+  defaultSearchPath: string;
+}
+
+/**
+ * A pg Client that prefixes scoped statements with the prelude. Inside an explicit transaction
+ * it also clears the scope before an unscoped statement that follows a scoped one, so a user's
+ * transaction mixing `tx.$tenant(a)` and unscoped calls never lends tenant a's scope onward.
+ */
+export class StratumPgClient extends pg.Client {
+  private scopeDirty = false;
+  private readonly defaultSearchPath: string;
+
+  constructor(config: pg.ClientConfig & { stratum?: StratumPgClientOptions }) {
+    super(config);
+    this.defaultSearchPath = config.stratum?.defaultSearchPath ?? "public";
+  }
+
+  // pg's overloads are wide; every form funnels through here.
+  override query(...args: unknown[]): never {
+    const [config, values, callback] = args as [unknown, unknown, unknown];
+    if (config == null || typeof (config as { submit?: unknown }).submit === "function") {
+      return (super.query as (...a: unknown[]) => never)(...args);
+    }
+    const normalized: ScopedConfig =
+      typeof config === "string" ? { text: config } : { ...(config as ScopedConfig) };
+    const marked = normalized[SCOPE];
+    const scope = marked === NO_SCOPE ? undefined : (marked ?? currentScope());
+    const cb = (typeof values === "function" ? values : callback) as Callback | undefined;
+    if (Array.isArray(values)) normalized.values = values;
+
+    let prelude: string[] | undefined;
+    if (!TRANSACTION_CONTROL.test(normalized.text)) {
+      if (scope) {
+        prelude = [scope.token, scope.searchPath, scope.readOnly ? "on" : "off"];
+        this.scopeDirty = this.inTransaction();
+      } else if (this.scopeDirty && this.inTransaction()) {
+        prelude = ["", this.defaultSearchPath, "off"];
+        this.scopeDirty = false;
+      }
+    }
+    if (!prelude) return (super.query as (...a: unknown[]) => never)(normalized, cb);
+
+    if (cb) {
+      (super.query as (q: unknown) => unknown)(new ScopedQuery(normalized, cb, prelude));
+      return undefined as never;
+    }
+    return new Promise<pg.QueryResult>((resolve, reject) => {
+      const done: Callback = (err, result) => (err ? reject(err) : resolve(result as pg.QueryResult));
+      (super.query as (q: unknown) => unknown)(new ScopedQuery(normalized, done, prelude));
+    }) as never;
+  }
+
+  private inTransaction(): boolean {
+    const status = (this as unknown as { _txStatus?: string | null })._txStatus;
+    return status === "T" || status === "E";
+  }
+}
+
+/**
+ * A pg Pool of StratumPgClients. pg-pool may run a query's callback in the context of whichever
+ * query released the connection, so the scope is captured when `query` is called, not later.
+ */
+export class StratumPool extends pg.Pool {
+  constructor(config: pg.PoolConfig & { stratum?: StratumPgClientOptions }) {
+    super({ ...config, Client: StratumPgClient as unknown as typeof pg.Client });
+  }
+
+  override query(...args: unknown[]): never {
+    const [config, ...rest] = args;
+    if (config != null && typeof (config as { submit?: unknown }).submit !== "function") {
+      const normalized: ScopedConfig = typeof config === "string" ? { text: config } : { ...(config as ScopedConfig) };
+      if (!(SCOPE in normalized)) normalized[SCOPE] = currentScope() ?? NO_SCOPE;
+      return (super.query as (...a: unknown[]) => never)(normalized, ...rest);
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}

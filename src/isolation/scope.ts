@@ -1,0 +1,68 @@
+/**
+ * A tenant scope: which tenant a query runs for, how, and the signed token that proves it to
+ * PostgreSQL. The scope travels in AsyncLocalStorage from `$tenant(id)` to the driver adapter,
+ * which sends it with the query (see pg-pipeline.ts); it never lives in a session setting.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
+import type { IsolationStrategyName } from "../core/types.js";
+
+/** `s` the tenant itself, `d` it and its descendants, `a` stratum's own services. */
+export type ScopeMode = "s" | "d" | "a";
+
+export interface TenantScope {
+  tenantId: string;
+  mode: ScopeMode;
+  strategy: IsolationStrategyName;
+  /** Value of the transaction-local `stratum.tenant_id`: `<uuid>.<mode>.<signature>`. */
+  token: string;
+  /** Transaction-local search_path. */
+  searchPath: string;
+  /** Descendant views are read-only unless asked otherwise. */
+  readOnly: boolean;
+  /** DATABASE strategy: the pool key the adapter routes to; undefined means the main database. */
+  placement?: string;
+  /** SCHEMA strategy: Prisma qualifies every table with "public"; tenant tables lose it. */
+  unqualify?: RegExp;
+}
+
+const storage = new AsyncLocalStorage<TenantScope>();
+
+export function currentScope(): TenantScope | undefined {
+  return storage.getStore();
+}
+
+export function runInScope<T>(scope: TenantScope | undefined, fn: () => T): T {
+  return storage.run(scope as TenantScope, fn);
+}
+
+/** Runs `fn` with no scope, even when called from inside one. */
+export function runUnscoped<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
+export const ADMIN_TENANT_ID = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * HMAC-shaped keyed hash, computed identically by `stratum_verified_scope()` in SQL (which has
+ * sha256 but no HMAC without pgcrypto): sha256(key || hex(sha256(key || message))).
+ */
+export function signScope(key: string, tenantId: string, mode: ScopeMode): string {
+  const message = `${tenantId}.${mode}`;
+  const inner = createHash("sha256").update(key + message, "utf8").digest("hex");
+  const signature = createHash("sha256").update(key + inner, "utf8").digest("hex");
+  return `${message}.${signature}`;
+}
+
+/** SQL that stores the scope key; run it as the owner role (the app role cannot read the table). */
+export const INSTALL_SCOPE_KEY_SQL =
+  "INSERT INTO public.stratum_scope_keys (id, key) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key";
+
+export function assertScopeKey(key: string | undefined): asserts key is string {
+  if (!key || key.length < 32) {
+    throw new Error(
+      "stratum: a scope key of at least 32 characters is required (option scopeKey or env STRATUM_SCOPE_KEY). " +
+        "Generate one with `openssl rand -hex 32` and install it with `stratum migrate`.",
+    );
+  }
+}
