@@ -1,0 +1,23 @@
+/**
+ * Who is acting, carried through async calls with AsyncLocalStorage. The server / SDK middleware
+ * wraps each request in `runWithActor`; services read `currentActor()` when they write audit rows.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Actor } from "../core/ports.js";
+
+export const SYSTEM_ACTOR: Readonly<Actor> = Object.freeze({ id: "system", type: "system" });
+
+const storage = new AsyncLocalStorage<Actor>();
+
+/** Runs `fn` with `actor` as the current actor for everything it awaits. */
+export function runWithActor<T>(actor: Actor, fn: () => T): T {
+  if (!actor || typeof actor.id !== "string" || actor.id.length === 0) {
+    throw new TypeError("runWithActor: actor.id must be a non-empty string");
+  }
+  return storage.run({ ...actor }, fn);
+}
+
+/** The actor of the current async context, `{ id: "system", type: "system" }` when none. */
+export function currentActor(): Actor {
+  return storage.getStore() ?? SYSTEM_ACTOR;
+}

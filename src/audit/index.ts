@@ -1,0 +1,14 @@
+export { runWithActor, currentActor, SYSTEM_ACTOR } from "./actor.js";
+export { redact, REDACTED, DEFAULT_SENSITIVE_KEYS } from "./redact.js";
+export {
+  createAuditService,
+  recordAudit,
+  listAudit,
+  encodeActor,
+  decodeActor,
+  type AuditService,
+  type AuditServiceOptions,
+  type AuditRecord,
+  type AuditFilters,
+  type AuditPage,
+} from "./service.js";
