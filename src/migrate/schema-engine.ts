@@ -1,0 +1,264 @@
+/**
+ * Prisma's schema engine as WebAssembly, driven through the `pg` driver adapter, so diffs and
+ * drift checks run where the native schema-engine binary cannot be downloaded.
+ *
+ * Loading. The npm package `@prisma/schema-engine-wasm` ships wasm-bindgen glue plus a wasm
+ * file and expects `--experimental-wasm-modules` on Node 20. We instead instantiate the module
+ * by hand (as prisma-engines' own test executor does), which needs no flag. The `prisma` CLI
+ * package bundles `build/schema_engine_bg.wasm` built from exactly our engines commit
+ * (`@prisma/engines-version`); the npm package of that exact version is not published, so we
+ * pair the bundled wasm with the glue of the nearest published version when their import and
+ * export tables match (checked at load), and fall back to the package's own wasm otherwise.
+ *
+ * Adapter quirk. The schema describer reads catalog columns of PostgreSQL's internal `"char"`
+ * type (OID 18, e.g. `pg_constraint.contype`); `@prisma/adapter-pg` 7.10 rejects that type
+ * ("Column type 'char' could not be deserialized"). The pool we hand the adapter reports such
+ * internal text-like catalog types as `text`, which is what their wire value is.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, relative, resolve } from "node:path";
+import pg from "pg";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { bindSqlAdapterFactory, ColumnTypeEnum } from "@prisma/driver-adapter-utils";
+import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, SqlResultSet } from "@prisma/driver-adapter-utils";
+import type { SchemaContainer, SchemaEngine } from "@prisma/schema-engine-wasm/schema_engine_bg";
+
+type Glue = typeof import("@prisma/schema-engine-wasm/schema_engine_bg");
+
+// The project compiles without the DOM lib, where the WebAssembly types live; this is the slice used.
+interface WasmModule {
+  readonly __wasmModule: unique symbol;
+}
+interface WasmApi {
+  Module: (new (bytes: Uint8Array) => WasmModule) & {
+    imports(module: WasmModule): Array<{ module: string; name: string; kind: string }>;
+  };
+  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export interface SchemaEngineInfo {
+  /** Engines commit the loaded wasm was built from. */
+  version: string;
+  /** Path of the wasm file in use. */
+  wasmPath: string;
+}
+
+let loaded: Promise<{ glue: Glue; info: SchemaEngineInfo }> | undefined;
+
+/** Loads (once per process) the WebAssembly schema engine. */
+export function loadSchemaEngine(): Promise<{ glue: Glue; info: SchemaEngineInfo }> {
+  loaded ??= (async () => {
+    const glue: Glue = await import("@prisma/schema-engine-wasm/schema_engine_bg");
+    const registry = globalThis as unknown as { PRISMA_WASM_PANIC_REGISTRY?: unknown };
+    if (!registry.PRISMA_WASM_PANIC_REGISTRY) {
+      let message = "";
+      registry.PRISMA_WASM_PANIC_REGISTRY = {
+        get: () => message,
+        set_message: (m: string) => {
+          message = `RuntimeError: ${m}`;
+        },
+      };
+    }
+    const require = createRequire(import.meta.url);
+    const packageWasm = join(dirname(require.resolve("@prisma/schema-engine-wasm")), "schema_engine_bg.wasm");
+    const candidates: string[] = [];
+    if (process.env.STRATUM_SCHEMA_ENGINE_WASM) candidates.push(process.env.STRATUM_SCHEMA_ENGINE_WASM);
+    try {
+      candidates.push(join(dirname(require.resolve("prisma/package.json")), "build", "schema_engine_bg.wasm"));
+    } catch {
+      // prisma CLI not installed: use the package's own wasm
+    }
+    candidates.push(packageWasm);
+    const glueExports = new Set(Object.keys(glue));
+    for (const wasmPath of candidates) {
+      if (!existsSync(wasmPath)) continue;
+      const module = new WebAssembly.Module(readFileSync(wasmPath));
+      const imports = WebAssembly.Module.imports(module);
+      const compatible =
+        wasmPath === packageWasm || imports.every((i) => i.module === "./schema_engine_bg.js" && glueExports.has(i.name));
+      if (!compatible) continue;
+      const instance = new WebAssembly.Instance(module, {
+        "./schema_engine_bg.js": glue as unknown as Record<string, unknown>,
+      });
+      glue.__wbg_set_wasm(instance.exports);
+      const start = instance.exports.__wbindgen_start;
+      if (typeof start === "function") (start as () => void)();
+      return { glue, info: { version: glue.version(), wasmPath } };
+    }
+    throw new Error("stratum: no usable schema engine wasm found (is @prisma/schema-engine-wasm installed?)");
+  })();
+  return loaded;
+}
+
+/** Prisma schema files of a schema folder (or one file), in a stable order. */
+export function readSchemaFiles(schemaPath: string): SchemaContainer[] {
+  const root = resolve(schemaPath);
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir).sort()) {
+      const full = join(dir, entry);
+      if (statSync(full).isDirectory()) {
+        if (entry !== "migrations") walk(full);
+      } else if (entry.endsWith(".prisma")) {
+        files.push(full);
+      }
+    }
+  };
+  if (statSync(root).isDirectory()) walk(root);
+  else files.push(root);
+  if (files.length === 0) throw new Error(`stratum: no .prisma files under ${schemaPath}`);
+  return files.map((file) => ({ path: relative(process.cwd(), file) || file, content: readFileSync(file, "utf8") }));
+}
+
+/** sha256 over the schema files' names and contents, for cache keys. */
+export function schemaHash(schemaPath: string): string {
+  const hash = createHash("sha256");
+  for (const file of readSchemaFiles(schemaPath)) hash.update(file.path).update("\0").update(file.content).update("\0");
+  return hash.digest("hex");
+}
+
+// PostgreSQL-internal catalog types the describer reads whose text form is what it wants.
+const TEXT_LIKE_OIDS = new Set([18 /* "char" */, 22 /* int2vector */, 24 /* regproc */, 30 /* oidvector */, 194 /* pg_node_tree */, 2205 /* regclass */, 2206 /* regtype */]);
+
+interface FieldLike {
+  dataTypeID: number;
+}
+function asTextFields<R>(result: R): R {
+  for (const r of Array.isArray(result) ? result : [result]) {
+    const fields = (r as { fields?: FieldLike[] } | undefined)?.fields;
+    if (!fields) continue;
+    for (const field of fields) if (TEXT_LIKE_OIDS.has(field.dataTypeID)) field.dataTypeID = 25;
+  }
+  return result;
+}
+
+type Callback = (error: Error | null, result: unknown) => void;
+
+/** A pg Client that reports internal text-like catalog types as text (see the module comment). */
+class CatalogTextClient extends pg.Client {
+  // pg's overloads are too wide to restate; forward every form and patch the result.
+  override query(...args: unknown[]): never {
+    const forward = pg.Client.prototype.query as (...a: unknown[]) => unknown;
+    const first = args[0] as { submit?: unknown } | undefined;
+    if (first && typeof first === "object" && typeof first.submit === "function") return forward.apply(this, args) as never;
+    const last = args[args.length - 1];
+    if (typeof last === "function") {
+      const callback = last as Callback;
+      const patched = [...args.slice(0, -1), (error: Error | null, result: unknown) => callback(error, result && asTextFields(result))];
+      return forward.apply(this, patched) as never;
+    }
+    return (forward.apply(this, args) as Promise<unknown>).then(asTextFields) as never;
+  }
+}
+
+export interface EngineSession {
+  engine: SchemaEngine;
+  close(): Promise<void>;
+}
+
+/**
+ * Diffing from nothing needs no database, but the engine asks the server's version once when it
+ * starts. This adapter answers that question for PostgreSQL 15, so the init migration is the same
+ * whichever machine writes it, and refuses anything else.
+ */
+const OFFLINE_SERVER_VERSION_NUM = 150000;
+function offlineAdapterFactory(): SqlDriverAdapterFactory {
+  const refuse = (what: string): never => {
+    throw new Error(`stratum: the offline schema engine adapter cannot ${what}; diff from a database URL instead`);
+  };
+  const queryRaw = async (query: SqlQuery): Promise<SqlResultSet> => {
+    if (/FROM pg_namespace WHERE nspname = \$1\), version\(\)/.test(query.sql)) {
+      return {
+        columnNames: ["exists", "version", "numeric_version"],
+        columnTypes: [ColumnTypeEnum.Boolean, ColumnTypeEnum.Text, ColumnTypeEnum.Int32],
+        rows: [[true, "PostgreSQL 15.0 (stratum offline diff)", OFFLINE_SERVER_VERSION_NUM]],
+      };
+    }
+    return refuse(`run ${JSON.stringify(query.sql.slice(0, 80))}`);
+  };
+  const adapter: SqlDriverAdapter = {
+    provider: "postgres",
+    adapterName: "stratum-offline",
+    queryRaw,
+    executeRaw: async () => refuse("execute statements"),
+    executeScript: async () => refuse("execute scripts"),
+    startTransaction: async () => refuse("start transactions"),
+    dispose: async () => undefined,
+  };
+  return { provider: "postgres", adapterName: "stratum-offline", connect: async () => adapter };
+}
+
+/** Opens the wasm schema engine on a database (`url`), or offline (`null`, diffs from empty only). */
+export async function openSchemaEngine(url: string | null, files: SchemaContainer[], log?: (line: string) => void): Promise<EngineSession> {
+  const { glue } = await loadSchemaEngine();
+  const pool = url === null ? null : new pg.Pool({ connectionString: url, max: 2, Client: CatalogTextClient as unknown as typeof pg.Client });
+  pool?.on("error", () => undefined);
+  const factory = bindSqlAdapterFactory(pool ? new PrismaPg(pool) : offlineAdapterFactory());
+  let engine: SchemaEngine;
+  try {
+    engine = await glue.SchemaEngine.new(
+      { datamodels: files.map((f) => [f.path, f.content] as [string, string]) },
+      (line: string) => log?.(line),
+      factory,
+    );
+  } catch (error) {
+    await pool?.end().catch(() => undefined);
+    throw error;
+  }
+  return {
+    engine,
+    async close() {
+      try {
+        engine.free();
+      } finally {
+        await pool?.end().catch(() => undefined);
+      }
+    },
+  };
+}
+
+const NO_FILTERS = { externalTables: [], externalEnums: [] };
+const EMPTY_MIGRATION = /^\s*(--\s*This is an empty migration\.\s*)?$/;
+
+/** True when a diff script changes nothing. */
+export function isEmptyMigration(sql: string | null | undefined): boolean {
+  return !sql || EMPTY_MIGRATION.test(sql);
+}
+
+export interface DiffOptions {
+  /** Starting point: nothing, or the live database at `url`. */
+  from: "empty" | { url: string };
+  /** Prisma schema folder (or file) describing the end state. */
+  toSchemaDir: string;
+  log?: (line: string) => void;
+}
+
+/** SQL that takes `from` to the schema: from `"empty"` it is the init migration (no database needed). */
+export async function diffSql(options: DiffOptions): Promise<string> {
+  const files = readSchemaFiles(options.toSchemaDir);
+  const session = await openSchemaEngine(options.from === "empty" ? null : options.from.url, files, options.log);
+  try {
+    const result = await session.engine.diff({
+      from: options.from === "empty" ? { tag: "empty" } : { tag: "schemaDatasource", files, configDir: process.cwd() },
+      to: { tag: "schemaDatamodel", files },
+      script: true,
+      exitCode: null,
+      filters: NO_FILTERS,
+    });
+    return result.stdout ?? "";
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * SQL needed to bring the database at `url` to the schema; `''` when there is no drift.
+ * Objects Prisma does not model (functions, triggers, policies, grants, CHECKs) are not drift.
+ */
+export async function driftSql(url: string, schemaDir: string, log?: (line: string) => void): Promise<string> {
+  const sql = await diffSql(log ? { from: { url }, toSchemaDir: schemaDir, log } : { from: { url }, toSchemaDir: schemaDir });
+  return isEmptyMigration(sql) ? "" : sql;
+}
