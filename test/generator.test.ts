@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getDMMF } from "@prisma/get-dmmf";
 import type { DMMF, GeneratorOptions } from "@prisma/generator-helper";
+import pg from "pg";
+import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateStratum } from "../generators/core.js";
 import { writeSecurityMigration } from "../generators/migration.js";
@@ -368,5 +370,40 @@ describe("the security migration on disk", () => {
     expect(runGenerator(options).migration).toBeNull();
     expect(readdirSync(join(dir, "prisma", "migrations"))).toHaveLength(1);
     expect(() => runGenerator({ ...options, generator: { ...options.generator, config: { appRol: "x" } } })).toThrow(/unknown option appRol/);
+  });
+});
+
+describe("the emitted SQL on a scratch database", () => {
+  const adminUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+  const initDir = join(root, "prisma", "migrations");
+  const init = readdirSync(initDir).filter((n) => n.endsWith("_init")).sort()[0];
+
+  it.skipIf(!init)("applies after the init migration, twice, with a forced policy on every tenant table", async () => {
+    const name = `gen_${randomBytes(6).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    const db = new pg.Client({ connectionString: url.toString() });
+    try {
+      await db.connect();
+      await db.query(readFileSync(join(initDir, init as string, "migration.sql"), "utf8"));
+      const { securitySql, models } = generateStratum(repoDmmf());
+      await db.query(securitySql);
+      await db.query(securitySql); // idempotent
+      const tables = models.tenantModels.map((n) => models.models[n]?.table as string);
+      const { rows } = await db.query<{ relname: string; forced: boolean; policies: string[] }>(
+        `SELECT c.relname, c.relforcerowsecurity AS forced,
+                array(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+           FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1) ORDER BY 1`,
+        [tables],
+      );
+      expect(rows).toEqual(tables.sort().map((t) => ({ relname: t, forced: true, policies: ["stratum_tenant_isolation"] })));
+    } finally {
+      await db.end().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });
