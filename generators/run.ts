@@ -9,12 +9,15 @@ import { StratumError } from "../src/core/errors.js";
 import { DEFAULT_APP_ROLE, DEFAULT_RUNTIME_IMPORT, generateStratum, type GenerateStratumResult } from "./core.js";
 import { writeSecurityMigration } from "./migration.js";
 
-export const DEFAULT_MIGRATIONS = "../migrations";
+/** Without a `migrations` option: Prisma's convention, `migrations` next to the schema file or folder. */
+export function defaultMigrationsDir(schemaPath: string): string {
+  return join(dirname(schemaPath), "migrations");
+}
 
 export interface StratumGeneratorConfig {
   appRole: string;
   /** Migrations folder, relative to the folder of the schema file holding the generator block. */
-  migrations: string;
+  migrations: string | undefined;
   runtimeImport: string;
 }
 
@@ -32,7 +35,7 @@ export function readConfig(config: GeneratorOptions["generator"]["config"]): Str
   }
   return {
     appRole: single(config["appRole"], "appRole", DEFAULT_APP_ROLE),
-    migrations: single(config["migrations"], "migrations", DEFAULT_MIGRATIONS),
+    migrations: config["migrations"] === undefined ? undefined : single(config["migrations"], "migrations", ""),
     runtimeImport: single(config["runtimeImport"], "runtimeImport", DEFAULT_RUNTIME_IMPORT),
   };
 }
@@ -76,8 +79,10 @@ export function runGenerator(options: GeneratorOptions, now: Date = new Date()):
   const metadataFile = join(output, "index.ts");
   writeIfChanged(metadataFile, result.metadataSource);
 
-  const schemaDir = dirname(options.generator.sourceFilePath || options.schemaPath);
-  const migrationsDir = resolve(schemaDir, config.migrations);
+  const migrationsDir =
+    config.migrations === undefined
+      ? defaultMigrationsDir(options.schemaPath)
+      : resolve(dirname(options.generator.sourceFilePath || options.schemaPath), config.migrations);
   const { written } = writeSecurityMigration(migrationsDir, result.securitySql, now);
   return { output, metadataFile, migration: written, result };
 }

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateStratum } from "../generators/core.js";
 import { writeSecurityMigration } from "../generators/migration.js";
-import { runGenerator, assertGenerated } from "../generators/run.js";
+import { runGenerator, assertGenerated, defaultMigrationsDir } from "../generators/run.js";
 import { isStratumError } from "../src/core/errors.js";
 
 const root = join(import.meta.dirname, "..");
@@ -370,6 +370,14 @@ describe("the security migration on disk", () => {
     expect(runGenerator(options).migration).toBeNull();
     expect(readdirSync(join(dir, "prisma", "migrations"))).toHaveLength(1);
     expect(() => runGenerator({ ...options, generator: { ...options.generator, config: { appRol: "x" } } })).toThrow(/unknown option appRol/);
+    // An explicit option is relative to the schema file holding the generator block.
+    const custom = runGenerator({ ...options, generator: { ...options.generator, config: { migrations: "../../db/migrations" } } });
+    expect(custom.migration).toMatch(/\/db\/migrations\/\d{14}_stratum_security$/);
+  });
+
+  it("defaults the migrations folder to Prisma's: next to a schema file or folder", () => {
+    expect(defaultMigrationsDir("/p/prisma/schema")).toBe("/p/prisma/migrations");
+    expect(defaultMigrationsDir("/p/prisma/schema.prisma")).toBe("/p/prisma/migrations");
   });
 });
 
