@@ -25,8 +25,16 @@ type Callback = (err: Error | null, result?: pg.QueryResult) => void;
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|SET\s+TRANSACTION|PREPARE\s+TRANSACTION)\b/i;
 
+/** pg's Query as it is at run time; @types/pg describes only its public face. */
+interface QueryInternals {
+  submit(connection: PgConnection): Error | null;
+  handleDataRow(msg: unknown): void;
+  handleCommandComplete(msg: unknown, connection: PgConnection): void;
+}
+const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, values?: unknown, callback?: unknown) => QueryInternals;
+
 /** A pg Query preceded, in the same Sync, by the scope prelude. */
-class ScopedQuery extends pg.Query {
+class ScopedQuery extends BaseQuery {
   private preludeDone = false;
   private readonly preludeValues: string[];
 
@@ -69,15 +77,6 @@ interface PgConnection {
   execute(msg: { portal: string; rows: number }): void;
 }
 
-declare module "pg" {
-  // pg's Query class is exported at runtime but not in @types/pg's public surface.
-  class Query {
-    constructor(config: QueryConfig, values?: unknown[], callback?: unknown);
-    submit(connection: unknown): Error | null;
-    handleDataRow(msg: unknown): void;
-    handleCommandComplete(msg: unknown, connection: unknown): void;
-  }
-}
 
 export interface StratumPgClientOptions {
   /** search_path restored when an unscoped statement follows a scoped one in a transaction. */

@@ -1,0 +1,20 @@
+/**
+ * Ambient tenant context for frameworks: middleware calls `runWithTenant(id, next)` and code below
+ * it uses `prisma.$tenant()` (or plain model calls) without passing the id around.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+
+export interface TenantContext {
+  tenantId: string;
+  descendants?: boolean;
+}
+
+const tenantStorage = new AsyncLocalStorage<TenantContext>();
+
+export function runWithTenant<T>(tenantId: string, fn: () => T, options: { descendants?: boolean } = {}): T {
+  return tenantStorage.run({ tenantId, ...options }, fn);
+}
+
+export function currentTenant(): TenantContext | undefined {
+  return tenantStorage.getStore();
+}

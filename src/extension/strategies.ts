@@ -1,0 +1,22 @@
+/** Builds the three strategies from the generated model metadata. */
+import type { StratumModels } from "../core/models.js";
+import type { IsolationStrategyName } from "../core/types.js";
+import { databaseStrategy } from "../isolation/database.js";
+import { rlsStrategy } from "../isolation/rls.js";
+import { schemaStrategy } from "../isolation/schema.js";
+import type { IsolationStrategy } from "../isolation/strategy.js";
+
+export function tenantTablesOf(models: StratumModels): Array<{ table: string; tenantColumn: string }> {
+  return models.tenantModels.map((name) => {
+    const model = models.models[name]!;
+    return { table: model.table, tenantColumn: model.tenantColumn ?? "tenant_id" };
+  });
+}
+
+export function buildStrategies(tenantTables: readonly string[]): Record<IsolationStrategyName, IsolationStrategy> {
+  return {
+    SHARED_RLS: rlsStrategy(),
+    SCHEMA: schemaStrategy(tenantTables),
+    DATABASE: databaseStrategy(),
+  };
+}

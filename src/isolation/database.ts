@@ -1,0 +1,88 @@
+/**
+ * DATABASE: one database per tenant, on the main server or another one named in the placement
+ * map. The tenant database holds the tenant tables with the same RLS, the scope functions and a
+ * copy of the scope key, so the signed scope means the same thing there as everywhere else.
+ */
+import { ident } from "../../generators/sql/security.js";
+import { StratumError } from "../core/errors.js";
+import { INSTALL_SCOPE_KEY_SQL } from "./scope.js";
+import { tenantDatabaseBaseDdl, tenantEnumsDdl, tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
+import type { IsolationStrategy, TenantRoute } from "./strategy.js";
+
+export function databaseName(tenant: Pick<TenantRoute, "slug">): string {
+  return `stratum_t_${tenant.slug}`.slice(0, 63);
+}
+
+export function databaseStrategy(searchPath = "public"): IsolationStrategy {
+  return {
+    name: "DATABASE",
+    scope(tenant, request, sign) {
+      if (!tenant.placement) {
+        throw new StratumError("PLACEMENT_UNKNOWN", `Tenant ${tenant.id} uses DATABASE isolation but has no placement.`);
+      }
+      return {
+        tenantId: tenant.id,
+        mode: request.mode,
+        strategy: "DATABASE",
+        token: sign(tenant.id, request.mode),
+        searchPath,
+        readOnly: request.readOnly,
+        placement: tenant.placement,
+      };
+    },
+    async provision(tenant, ctx) {
+      const server = ctx.server ?? ctx.admin.servers()[0];
+      if (!server) {
+        throw new StratumError("PLACEMENT_UNKNOWN", "DATABASE isolation needs an admin server: stratum({ admin: { servers: { main: url } } }).");
+      }
+      const database = databaseName(tenant);
+      const placement = `${server}/${database}`;
+      const maintenance = await ctx.admin.server(server);
+      try {
+        await maintenance.query(`CREATE DATABASE ${ident(database)}`);
+      } finally {
+        await maintenance.end();
+      }
+      const [source, target] = [await ctx.admin.main(), await ctx.admin.database(placement)];
+      try {
+        await source.query("BEGIN");
+        const tables = await tenantTablesDdl(source, ctx.tenantTables, "public");
+        const enums = await tenantEnumsDdl(source, ctx.tenantTables);
+        const key = (await source.query("SELECT key FROM public.stratum_scope_keys WHERE id = 1")).rows[0] as { key: string } | undefined;
+        await source.query("COMMIT");
+        if (!key) throw new StratumError("UNSAFE_CONNECTION", "No scope key is installed in the main database; run `stratum migrate`.");
+        await target.query("BEGIN");
+        for (const sql of [...tenantDatabaseBaseDdl(ctx.appRole), ...enums, ...tables, ...tenantSecurityDdl(ctx.tenantTables, "public", ctx.appRole)]) {
+          await target.query(sql);
+        }
+        await target.query(INSTALL_SCOPE_KEY_SQL, [key.key]);
+        await target.query("COMMIT");
+        return placement;
+      } catch (error) {
+        await target.query("ROLLBACK").catch(() => undefined);
+        await target.end().catch(() => undefined);
+        await dropDatabase(ctx.admin, server, database).catch(() => undefined);
+        throw error instanceof StratumError
+          ? error
+          : new StratumError("ISOLATION_MOVE_FAILED", `Could not create database ${placement}: ${(error as Error).message}`, undefined, { cause: error });
+      } finally {
+        await source.end().catch(() => undefined);
+        await target.end().catch(() => undefined);
+      }
+    },
+    async deprovision(tenant, ctx) {
+      if (!tenant.placement) return;
+      const [server, database] = tenant.placement.split("/") as [string, string];
+      await dropDatabase(ctx.admin, server, database);
+    },
+  };
+}
+
+async function dropDatabase(admin: { server(name: string): Promise<import("pg").Client> }, server: string, database: string): Promise<void> {
+  const client = await admin.server(server);
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}

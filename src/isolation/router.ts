@@ -1,0 +1,71 @@
+/**
+ * Picks a tenant's strategy and builds its scope. Tenant routes are cached briefly; any change to
+ * a tenant (status, strategy, placement) calls `forget`, and other processes hear of it through
+ * the change bus, so a moved tenant is never routed to its old home for long — and the old home
+ * is emptied only after the route flipped, so a stale route finds no rows rather than old ones.
+ */
+import { StratumError } from "../core/errors.js";
+import type { IsolationStrategyName } from "../core/types.js";
+import type { TenantScope } from "./scope.js";
+import type { IsolationStrategy, ScopeRequest, TenantRoute } from "./strategy.js";
+
+export interface RouterOptions {
+  strategies: Record<IsolationStrategyName, IsolationStrategy>;
+  load: (tenantId: string) => Promise<TenantRoute | null>;
+  sign: (tenantId: string, mode: "s" | "d") => string;
+  ttlMs?: number;
+}
+
+export class IsolationRouter {
+  private readonly routes = new Map<string, { route: Promise<TenantRoute | null>; at: number }>();
+  private readonly frozen = new Set<string>();
+
+  constructor(private readonly options: RouterOptions) {}
+
+  strategy(name: IsolationStrategyName): IsolationStrategy {
+    return this.options.strategies[name];
+  }
+
+  async route(tenantId: string): Promise<TenantRoute> {
+    const ttl = this.options.ttlMs ?? 5_000;
+    let cached = this.routes.get(tenantId);
+    if (!cached || Date.now() - cached.at > ttl) {
+      cached = { route: this.options.load(tenantId), at: Date.now() };
+      this.routes.set(tenantId, cached);
+      cached.route.catch(() => this.routes.delete(tenantId));
+    }
+    const route = await cached.route;
+    if (!route) {
+      this.routes.delete(tenantId);
+      throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist. Check the id, or create it with prisma.$stratum.createTenant().`, { tenantId });
+    }
+    return route;
+  }
+
+  async scope(tenantId: string, request: ScopeRequest & { write: boolean }): Promise<TenantScope> {
+    const route = await this.route(tenantId);
+    if (route.status === "archived") {
+      throw new StratumError("TENANT_ARCHIVED", `Tenant ${tenantId} is archived; restore it with prisma.$stratum.restoreTenant() to query its data.`, { tenantId });
+    }
+    if (route.status === "suspended" && request.write) {
+      throw new StratumError("TENANT_SUSPENDED", `Tenant ${tenantId} is suspended; its data is read-only until it is restored.`, { tenantId });
+    }
+    if (request.write && this.frozen.has(tenantId)) {
+      throw new StratumError("ISOLATION_MOVE_IN_PROGRESS", `Tenant ${tenantId} is moving between isolation strategies; writes are frozen until the move finishes. Retry shortly.`, { tenantId });
+    }
+    return this.strategy(route.isolation_strategy).scope(route, request, this.options.sign);
+  }
+
+  forget(tenantId?: string): void {
+    if (tenantId) this.routes.delete(tenantId);
+    else this.routes.clear();
+  }
+
+  freeze(tenantId: string): void {
+    this.frozen.add(tenantId);
+  }
+
+  thaw(tenantId: string): void {
+    this.frozen.delete(tenantId);
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * The tenant tree. Every structural write runs in one transaction under one tree-wide
+ * transaction-scoped advisory lock: a move may touch any subtree, so writers are serialised and
+ * the invariants (path = parent path + own label, depth = nlevel(path) - 1, no cycles, no orphans)
+ * hold after any interleaving. Reads take no lock.
+ */
+import type { Db } from "../core/db.js";
+import { StratumError } from "../core/errors.js";
+import type { AuditSink, ChangeBus } from "../core/ports.js";
+import { MAX_DEPTH, type IsolationStrategyName, type Tenant } from "../core/types.js";
+import { validate } from "../core/validate.js";
+import {
+  CreateTenantInput,
+  DeleteTenantInput,
+  isReservedSlug,
+  ListTenantsInput,
+  SLUG_PATTERN,
+  slugFromName,
+  uuid,
+} from "./schemas.js";
+
+export interface TenantHooks {
+  /** Creates a SCHEMA/DATABASE tenant's home; returns its placement. Runs before the row commits. */
+  provision?(tenant: Tenant, server: string | undefined): Promise<string | null>;
+  /** Removes a tenant's home and rows (delete); undoes a provision that did not commit. */
+  deprovision?(tenant: Tenant): Promise<void>;
+  /** A tenant changed (status, parent, strategy): routes and caches must forget it. */
+  changed?(tenantIds: string[]): void;
+}
+
+export interface TenantServiceDeps {
+  audit: AuditSink;
+  bus?: ChangeBus;
+  hooks?: TenantHooks;
+}
+
+const TREE_LOCK = "hashtextextended('stratum:tenant-tree', 0)";
+const columns = (a: string) => `${a}id, ${a}parent_id, ${a}slug, ${a}name,
+  string_to_array(replace(${a}path::text, '_', '-'), '.') AS path, ${a}depth, ${a}status, ${a}isolation_strategy,
+  ${a}placement, ${a}metadata, ${a}created_at, ${a}updated_at, ${a}archived_at`;
+const COLUMNS = columns("");
+
+interface TenantRow extends Omit<Tenant, "path"> {
+  path: string[] | null;
+}
+
+function toTenant(row: TenantRow): Tenant {
+  return { ...row, path: row.path ?? [], metadata: (row.metadata ?? {}) as Record<string, unknown> };
+}
+
+export function createTenantService(db: Db, deps: TenantServiceDeps) {
+  const hooks = deps.hooks ?? {};
+
+  async function find(tx: Db, id: string): Promise<Tenant | null> {
+    const rows = await tx.query<TenantRow>(`SELECT ${COLUMNS} FROM stratum_tenants WHERE id = $1::uuid`, [id]);
+    return rows[0] ? toTenant(rows[0]) : null;
+  }
+
+  async function mustFind(tx: Db, id: string): Promise<Tenant> {
+    const tenant = await find(tx, validate(uuid, id, "tenant id"));
+    if (!tenant) {
+      throw new StratumError("TENANT_NOT_FOUND", `Tenant ${id} does not exist. Check the id or list tenants with listTenants().`, { tenantId: id });
+    }
+    return tenant;
+  }
+
+  async function lockTree(tx: Db): Promise<void> {
+    await tx.query(`SELECT pg_advisory_xact_lock(${TREE_LOCK})`);
+  }
+
+  async function publish(tx: Db, tenantId: string, subtree: boolean): Promise<void> {
+    await deps.bus?.publish(tx, { kind: "tenant", tenantId, subtree });
+  }
+
+  async function createTenant(input: CreateTenantInput): Promise<Tenant> {
+    const data = validate(CreateTenantInput, input, "tenant");
+    const slug = data.slug ?? slugFromName(data.name);
+    if (!SLUG_PATTERN.test(slug) || isReservedSlug(slug)) {
+      throw new StratumError(
+        "INVALID_SLUG",
+        `Slug ${JSON.stringify(slug)} is not allowed: use 1-63 characters of a-z, 0-9 and _, starting with a letter, and not public, information_schema, pg_* or stratum*.`,
+        { slug },
+      );
+    }
+    let provisioned: Tenant | null = null;
+    try {
+      const tenant = await db.transaction(async (tx) => {
+        await lockTree(tx);
+        if (data.parent_id) {
+          const parent = await mustFind(tx, data.parent_id);
+          if (parent.status === "archived") {
+            throw new StratumError("TENANT_ARCHIVED", `Parent tenant ${parent.id} is archived; restore it before adding children.`, { tenantId: parent.id });
+          }
+          if (parent.depth + 1 >= MAX_DEPTH) {
+            throw new StratumError("MAX_DEPTH_EXCEEDED", `A tenant under ${parent.id} would be at depth ${parent.depth + 1}; the tree allows ${MAX_DEPTH} levels (depth 0-${MAX_DEPTH - 1}).`, { parentId: parent.id });
+          }
+        }
+        const taken = await tx.query(`SELECT 1 FROM stratum_tenants WHERE slug = $1`, [slug]);
+        if (taken.length) throw slugTaken(slug);
+        const rows = await tx.query<TenantRow>(
+          `INSERT INTO stratum_tenants (id, parent_id, slug, name, isolation_strategy, metadata, updated_at)
+           VALUES (gen_random_uuid(), $1::uuid, $2, $3, $4, $5::jsonb, now()) RETURNING ${COLUMNS}`,
+          [data.parent_id ?? null, slug, data.name, data.isolation_strategy, JSON.stringify(data.metadata)],
+        );
+        let created = toTenant(rows[0]!);
+        if (data.isolation_strategy !== "SHARED_RLS" && hooks.provision) {
+          provisioned = created;
+          const placement = await hooks.provision(created, data.server);
+          await tx.execute(`UPDATE stratum_tenants SET placement = $2 WHERE id = $1::uuid`, [created.id, placement]);
+          created = { ...created, placement };
+        }
+        await deps.audit.record(tx, { tenantId: created.id, action: "tenant.create", targetType: "tenant", targetId: created.id, after: created });
+        await publish(tx, created.id, false);
+        return created;
+      });
+      return tenant;
+    } catch (error) {
+      if (provisioned) await hooks.deprovision?.(provisioned).catch(() => undefined);
+      if (isUniqueViolation(error)) throw slugTaken(slug);
+      throw error;
+    }
+  }
+
+  async function getTenant(id: string): Promise<Tenant> {
+    return mustFind(db, id);
+  }
+
+  async function getTenantBySlug(slug: string): Promise<Tenant> {
+    const rows = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM stratum_tenants WHERE slug = $1`, [slug]);
+    if (!rows[0]) throw new StratumError("TENANT_NOT_FOUND", `No tenant has slug ${JSON.stringify(slug)}.`, { slug });
+    return toTenant(rows[0]);
+  }
+
+  async function listTenants(input: ListTenantsInput = {}): Promise<{ data: Tenant[]; next_cursor: string | null }> {
+    const filters = validate(ListTenantsInput, input, "tenant list filters");
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace("?", `$${params.length}`));
+    };
+    if (filters.parent_id === null) where.push("parent_id IS NULL");
+    else if (filters.parent_id) add("parent_id = ?::uuid", filters.parent_id);
+    if (filters.status) add("status = ?", filters.status);
+    if (filters.isolation_strategy) add("isolation_strategy = ?", filters.isolation_strategy);
+    if (filters.search) {
+      params.push(`%${filters.search.replace(/[%_\\]/g, "\\$&")}%`);
+      where.push(`(name ILIKE $${params.length} OR slug ILIKE $${params.length})`);
+    }
+    if (filters.cursor) {
+      const [at, id] = decodeCursor(filters.cursor);
+      params.push(at, id);
+      where.push(`(created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(filters.limit + 1);
+    const rows = await db.query<TenantRow>(
+      `SELECT ${COLUMNS} FROM stratum_tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY created_at, id LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, filters.limit).map(toTenant);
+    const last = page[page.length - 1];
+    return { data: page, next_cursor: rows.length > filters.limit && last ? encodeCursor(last) : null };
+  }
+
+  async function getChildren(id: string): Promise<Tenant[]> {
+    await mustFind(db, id);
+    const rows = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM stratum_tenants WHERE parent_id = $1::uuid ORDER BY created_at, id`, [id]);
+    return rows.map(toTenant);
+  }
+
+  /** Root first. One statement on the ltree path. */
+  async function getAncestors(id: string): Promise<Tenant[]> {
+    validate(uuid, id, "tenant id");
+    const rows = await db.query<TenantRow & { self: boolean }>(
+      `SELECT ${columns("a.")}, a.id = t.id AS self
+         FROM stratum_tenants t JOIN stratum_tenants a ON a.path @> t.path
+        WHERE t.id = $1::uuid ORDER BY a.depth`,
+      [id],
+    );
+    if (!rows.length) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${id} does not exist.`, { tenantId: id });
+    return rows.filter((r) => !r.self).map(({ self: _self, ...row }) => toTenant(row));
+  }
+
+  /** Depth-first order (by path). */
+  async function getDescendants(id: string): Promise<Tenant[]> {
+    const tenant = await mustFind(db, id);
+    const rows = await db.query<TenantRow>(
+      `SELECT ${COLUMNS} FROM stratum_tenants
+        WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid) AND id <> $1::uuid ORDER BY path`,
+      [tenant.id],
+    );
+    return rows.map(toTenant);
+  }
+
+  async function moveTenant(id: string, newParentId: string | null): Promise<Tenant> {
+    if (newParentId !== null) validate(uuid, newParentId, "new parent id");
+    const moved = await db.transaction(async (tx) => {
+      await lockTree(tx);
+      const tenant = await mustFind(tx, id);
+      const before = tenant;
+      if (newParentId === tenant.parent_id) return tenant;
+      const height = (
+        await tx.query<{ h: number }>(`SELECT max(depth)::int - $2::int AS h FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid)`, [id, tenant.depth])
+      )[0]!.h;
+      let parentDepth = -1;
+      if (newParentId !== null) {
+        const parent = await mustFind(tx, newParentId);
+        const inside = await tx.query(
+          `SELECT 1 FROM stratum_tenants p, stratum_tenants t WHERE p.id = $1::uuid AND t.id = $2::uuid AND p.path <@ t.path`,
+          [newParentId, id],
+        );
+        if (inside.length) {
+          throw new StratumError("CYCLE_DETECTED", `Cannot move tenant ${id} under ${newParentId}: the new parent is inside the tenant's own subtree.`, { tenantId: id, newParentId });
+        }
+        if (parent.status === "archived") {
+          throw new StratumError("TENANT_ARCHIVED", `Tenant ${newParentId} is archived; restore it before moving tenants under it.`, { tenantId: newParentId });
+        }
+        parentDepth = parent.depth;
+      }
+      if (parentDepth + 1 + height >= MAX_DEPTH) {
+        throw new StratumError("MAX_DEPTH_EXCEEDED", `Moving tenant ${id} there would put its deepest descendant at depth ${parentDepth + 1 + height}; the tree allows ${MAX_DEPTH} levels.`, { tenantId: id, newParentId });
+      }
+      // One statement rewrites the whole subtree: new parent path || the part below the old parent.
+      await tx.execute(
+        `WITH moving AS (SELECT path, nlevel(path) AS lvl FROM stratum_tenants WHERE id = $1::uuid),
+              target AS (SELECT coalesce((SELECT path FROM stratum_tenants WHERE id = $2::uuid), ''::ltree) AS path)
+         UPDATE stratum_tenants t
+            SET path = target.path || subpath(t.path, moving.lvl - 1),
+                depth = nlevel(target.path || subpath(t.path, moving.lvl - 1)) - 1,
+                parent_id = CASE WHEN t.id = $1::uuid THEN $2::uuid ELSE t.parent_id END,
+                updated_at = CASE WHEN t.id = $1::uuid THEN now() ELSE t.updated_at END
+           FROM moving, target
+          WHERE t.path <@ moving.path`,
+        [id, newParentId],
+      );
+      const after = await mustFind(tx, id);
+      await deps.audit.record(tx, { tenantId: id, action: "tenant.move", targetType: "tenant", targetId: id, before: { parent_id: before.parent_id }, after: { parent_id: newParentId } });
+      await publish(tx, id, true);
+      return after;
+    });
+    hooks.changed?.([id]);
+    return moved;
+  }
+
+  async function setStatus(id: string, status: "active" | "suspended" | "archived", action: string): Promise<Tenant> {
+    const updated = await db.transaction(async (tx) => {
+      await lockTree(tx);
+      const before = await mustFind(tx, id);
+      const rows = await tx.query<TenantRow>(
+        `UPDATE stratum_tenants SET status = $2, updated_at = now(),
+                archived_at = CASE WHEN $2 = 'archived' THEN now() ELSE NULL END
+          WHERE id = $1::uuid RETURNING ${COLUMNS}`,
+        [id, status],
+      );
+      const after = toTenant(rows[0]!);
+      await deps.audit.record(tx, { tenantId: id, action, targetType: "tenant", targetId: id, before: { status: before.status }, after: { status } });
+      await publish(tx, id, true);
+      return after;
+    });
+    hooks.changed?.([id]);
+    return updated;
+  }
+
+  async function deleteTenant(id: string, options: DeleteTenantInput = {}): Promise<{ deleted: string[] }> {
+    const { cascade } = validate(DeleteTenantInput, options, "delete options");
+    const doomed = await db.transaction(async (tx) => {
+      await lockTree(tx);
+      const tenant = await mustFind(tx, id);
+      const subtree = await tx.query<TenantRow>(
+        `SELECT ${COLUMNS} FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid) ORDER BY depth DESC`,
+        [id],
+      );
+      if (subtree.length > 1 && !cascade) {
+        throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} has ${subtree.length - 1} descendant(s); delete them first or pass { cascade: true }.`, { tenantId: id });
+      }
+      const tenants = subtree.map(toTenant);
+      // Tenant data goes first, in the same transaction where it shares the database.
+      for (const t of tenants) await hooks.deprovision?.(t);
+      await tx.execute(`DELETE FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid)`, [id]);
+      await deps.audit.record(tx, { tenantId: tenant.parent_id, action: "tenant.delete", targetType: "tenant", targetId: id, before: { ids: tenants.map((t) => t.id), slug: tenant.slug } });
+      await publish(tx, id, true);
+      return tenants.map((t) => t.id);
+    });
+    hooks.changed?.(doomed);
+    return { deleted: doomed };
+  }
+
+  /** Records a strategy change made by the isolation layer (the rows already moved). */
+  async function setRoute(tx: Db, id: string, strategy: IsolationStrategyName, placement: string | null): Promise<void> {
+    await tx.execute(`UPDATE stratum_tenants SET isolation_strategy = $2, placement = $3, updated_at = now() WHERE id = $1::uuid`, [id, strategy, placement]);
+  }
+
+  return {
+    createTenant,
+    getTenant,
+    getTenantBySlug,
+    listTenants,
+    getChildren,
+    getAncestors,
+    getDescendants,
+    moveTenant,
+    suspendTenant: (id: string) => setStatus(id, "suspended", "tenant.suspend"),
+    archiveTenant: (id: string) => setStatus(id, "archived", "tenant.archive"),
+    restoreTenant: (id: string) => setStatus(id, "active", "tenant.restore"),
+    deleteTenant,
+    setRoute,
+    find,
+  };
+}
+
+export type TenantService = ReturnType<typeof createTenantService>;
+
+function slugTaken(slug: string): StratumError {
+  return new StratumError("SLUG_TAKEN", `Slug ${JSON.stringify(slug)} is already used by another tenant; choose another slug.`, { slug });
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const text = String((error as { message?: unknown })?.message ?? "");
+  return /23505|unique constraint|duplicate key/i.test(text);
+}
+
+function encodeCursor(t: Tenant): string {
+  return Buffer.from(JSON.stringify([new Date(t.created_at).toISOString(), t.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
+    if (typeof at === "string" && typeof id === "string") return [at, id];
+  } catch {
+    // fall through
+  }
+  throw new StratumError("VALIDATION_FAILED", "Invalid cursor: pass the next_cursor of a previous listTenants() page unchanged.");
+}
