@@ -108,7 +108,7 @@ describe("config inheritance (seed quick start)", () => {
     // the ciphertext is bound to its row: copied elsewhere it fails
     const other = await insertTenant(s.db, null);
     await s.db.execute(
-      `INSERT INTO stratum_config (tenant_id, key, sensitive, encrypted_value) VALUES ($1, 'api_secret', true, $2)`,
+      `INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES (gen_random_uuid(), $1, 'api_secret', true, $2)`,
       [other, stored[0]!.encrypted_value],
     );
     await rejects(cfg.resolveConfig(other, { includeSensitive: true }), "DECRYPTION_FAILED");

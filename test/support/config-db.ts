@@ -109,7 +109,31 @@ function migrationFiles(): string[] {
     .sort();
 }
 
+/**
+ * A fresh database for one test file. Under the shared harness (vitest globalSetup provided
+ * STRATUM_TEST_TEMPLATE) it is `createTestDatabase()` connected as the owner role; otherwise a
+ * scratch database here, migrated with prisma/migrations when they create every table these
+ * services use, else with MINIMAL_DDL.
+ */
 export async function createScratchDb(prefix = "cfg"): Promise<ScratchDb> {
+  if (process.env.STRATUM_TEST_TEMPLATE && !process.env.STRATUM_CFG_OWN_DB) {
+    const harnessPath = "../harness/database.js";
+    const harness = (await import(harnessPath)) as {
+      createTestDatabase(o?: { label?: string }): Promise<{ name: string; ownerUrl: string; drop(): Promise<void> }>;
+    };
+    const tdb = await harness.createTestDatabase({ label: prefix });
+    const pool = new pg.Pool({ connectionString: tdb.ownerUrl, max: 8 });
+    return {
+      name: tdb.name,
+      url: tdb.ownerUrl,
+      pool,
+      db: pgDb(pool),
+      async drop() {
+        await pool.end();
+        await tdb.drop();
+      },
+    };
+  }
   const name = `${prefix}_${randomUUID().replace(/-/g, "").slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
@@ -118,9 +142,12 @@ export async function createScratchDb(prefix = "cfg"): Promise<ScratchDb> {
   const url = withDatabase(ADMIN_URL, name);
   const pool = new pg.Pool({ connectionString: url, max: 8 });
   const files = migrationFiles();
-  const hasAbacInMigrations = files.some((f) => readFileSync(f, "utf8").includes("stratum_abac_policies"));
-  if (files.length > 0 && hasAbacInMigrations) {
-    for (const file of files) await pool.query(readFileSync(file, "utf8"));
+  const sql = files.map((f) => readFileSync(f, "utf8"));
+  const complete = ["stratum_tenants", "stratum_config", "stratum_permissions", "stratum_audit", "stratum_abac_policies"].every((t) =>
+    sql.some((text) => text.includes(`CREATE TABLE "${t}"`)),
+  );
+  if (complete) {
+    for (const text of sql) await pool.query(text);
   } else {
     await pool.query(MINIMAL_DDL);
   }
