@@ -64,8 +64,8 @@ export function createConsentService(db: Db, options: ConsentServiceOptions = {}
     try {
       return await db.transaction(async (tx) => {
         const [row] = await tx.query<ConsentRecord>(
-          `INSERT INTO stratum_consents (tenant_id, subject_id, purpose, granted, source, created_at)
-           VALUES ($1, $2, $3, $4, $5, clock_timestamp())
+          `INSERT INTO stratum_consents (id, tenant_id, subject_id, purpose, granted, source, created_at)
+           VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, clock_timestamp())
            RETURNING ${COLUMNS}`,
           [tenantId, c.subject_id, c.purpose, c.granted, c.source ?? null],
         );

@@ -196,6 +196,12 @@ export async function createComplianceDb(): Promise<ComplianceDb> {
   // Idempotent: fills in whatever the migrations do not (yet) contain.
   await pool.query(MINIMAL_DDL);
   await pool.query(tenantTreeSql());
+  // Prisma's @default(uuid()) lives in the client, not the table: give the tests a DB default.
+  await pool.query(`DO $do$ DECLARE r record; BEGIN
+    FOR r IN SELECT table_name FROM information_schema.columns
+              WHERE table_schema = 'public' AND column_name = 'id' AND data_type = 'uuid' AND column_default IS NULL LOOP
+      EXECUTE format('ALTER TABLE public.%I ALTER COLUMN id SET DEFAULT gen_random_uuid()', r.table_name);
+    END LOOP; END $do$;`);
   const extraPools: pg.Pool[] = [];
   return {
     name,
