@@ -12,8 +12,10 @@
  *
  * Adapter quirk. The schema describer reads catalog columns of PostgreSQL's internal `"char"`
  * type (OID 18, e.g. `pg_constraint.contype`); `@prisma/adapter-pg` 7.10 rejects that type
- * ("Column type 'char' could not be deserialized"). The pool we hand the adapter reports such
- * internal text-like catalog types as `text`, which is what their wire value is.
+ * ("Column type 'char' could not be deserialized"), and reporting it as text makes the describer
+ * panic on the first CHECK constraint ("Getting constraint_type … as char failed"; the panic
+ * leaves the engine's promise pending forever, cf. prisma/orm#29635). We hand the engine
+ * adapter-pg connections that report `"char"` columns as Character (see `patchCatalogTypes`).
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -48,20 +50,59 @@ export interface SchemaEngineInfo {
 
 let loaded: Promise<{ glue: Glue; info: SchemaEngineInfo }> | undefined;
 
+interface PanicRegistry {
+  get(): string;
+  set_message(message: string): void;
+}
+
+/** Where the wasm panic hook writes (the glue calls `PRISMA_WASM_PANIC_REGISTRY.set_message`). */
+function panicRegistry(): PanicRegistry {
+  const holder = globalThis as unknown as { PRISMA_WASM_PANIC_REGISTRY?: PanicRegistry };
+  if (!holder.PRISMA_WASM_PANIC_REGISTRY) {
+    let message = "";
+    holder.PRISMA_WASM_PANIC_REGISTRY = {
+      get: () => message,
+      set_message: (m: string) => {
+        message = m;
+      },
+    };
+  }
+  return holder.PRISMA_WASM_PANIC_REGISTRY;
+}
+
+/**
+ * A panic inside the engine surfaces as an uncaught `RuntimeError: unreachable` and leaves the
+ * call's promise pending forever. This rejects the call instead, with the panic message, and
+ * drops the instance so the next call gets a fresh one.
+ */
+async function guardPanics<T>(call: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  const registry = panicRegistry();
+  const before = registry.get();
+  let timer: NodeJS.Timeout | undefined;
+  const panicked = new Promise<never>((_, reject) => {
+    const started = Date.now();
+    timer = setInterval(() => {
+      const message = registry.get();
+      if (message && message !== before) {
+        loaded = undefined;
+        reject(new Error(`stratum: Prisma's schema engine panicked: ${message}`));
+      } else if (Date.now() - started > timeoutMs) {
+        reject(new Error(`stratum: Prisma's schema engine did not answer within ${timeoutMs} ms`));
+      }
+    }, 50);
+  });
+  try {
+    return await Promise.race([call(), panicked]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Loads (once per process) the WebAssembly schema engine. */
 export function loadSchemaEngine(): Promise<{ glue: Glue; info: SchemaEngineInfo }> {
   loaded ??= (async () => {
     const glue: Glue = await import("@prisma/schema-engine-wasm/schema_engine_bg");
-    const registry = globalThis as unknown as { PRISMA_WASM_PANIC_REGISTRY?: unknown };
-    if (!registry.PRISMA_WASM_PANIC_REGISTRY) {
-      let message = "";
-      registry.PRISMA_WASM_PANIC_REGISTRY = {
-        get: () => message,
-        set_message: (m: string) => {
-          message = `RuntimeError: ${m}`;
-        },
-      };
-    }
+    panicRegistry();
     const require = createRequire(import.meta.url);
     const packageWasm = join(dirname(require.resolve("@prisma/schema-engine-wasm")), "schema_engine_bg.wasm");
     const candidates: string[] = [];
@@ -120,38 +161,69 @@ export function schemaHash(schemaPath: string): string {
   return hash.digest("hex");
 }
 
-// PostgreSQL-internal catalog types the describer reads whose text form is what it wants.
-const TEXT_LIKE_OIDS = new Set([18 /* "char" */, 22 /* int2vector */, 24 /* regproc */, 30 /* oidvector */, 194 /* pg_node_tree */, 2205 /* regclass */, 2206 /* regtype */]);
+// PostgreSQL-internal catalog types the describer reads. `"char"` (OID 18, e.g.
+// `pg_constraint.contype`) must reach the engine as a Character value, the others as text.
+const CHAR_OID = 18;
+const TEXT_LIKE_OIDS = new Set([22 /* int2vector */, 24 /* regproc */, 30 /* oidvector */, 194 /* pg_node_tree */, 2205 /* regclass */, 2206 /* regtype */]);
+const TEXT_OID = 25;
 
-interface FieldLike {
-  dataTypeID: number;
+interface PgResultLike {
+  fields?: Array<{ dataTypeID: number }>;
+  rows?: unknown[];
 }
-function asTextFields<R>(result: R): R {
-  for (const r of Array.isArray(result) ? result : [result]) {
-    const fields = (r as { fields?: FieldLike[] } | undefined)?.fields;
-    if (!fields) continue;
-    for (const field of fields) if (TEXT_LIKE_OIDS.has(field.dataTypeID)) field.dataTypeID = 25;
-  }
-  return result;
+interface PatchableQueryable {
+  queryRaw(query: SqlQuery): Promise<SqlResultSet>;
+  performIO?(query: SqlQuery): Promise<PgResultLike>;
 }
 
-type Callback = (error: Error | null, result: unknown) => void;
+/**
+ * Teaches a `@prisma/adapter-pg` connection (or transaction) the catalog types above. The
+ * adapter maps column types from the pg result's fields inside `queryRaw`; we rewrite those
+ * fields in `performIO` (which `queryRaw` awaits) and restore `"char"` columns as Character,
+ * matching results by their `rows` array, which `queryRaw` passes through unchanged.
+ */
+function patchCatalogTypes<Q extends object>(queryable: Q): Q {
+  const target = queryable as unknown as PatchableQueryable;
+  const performIO = target.performIO?.bind(target);
+  if (!performIO) return queryable; // not adapter-pg: nothing to patch
+  const charColumns = new WeakMap<object, number[]>();
+  target.performIO = async (query) => {
+    const result = await performIO(query);
+    const chars: number[] = [];
+    result.fields?.forEach((field, index) => {
+      if (field.dataTypeID === CHAR_OID) {
+        chars.push(index);
+        field.dataTypeID = TEXT_OID;
+      } else if (TEXT_LIKE_OIDS.has(field.dataTypeID)) {
+        field.dataTypeID = TEXT_OID;
+      }
+    });
+    if (chars.length > 0 && result.rows) charColumns.set(result.rows, chars);
+    return result;
+  };
+  const queryRaw = target.queryRaw.bind(target);
+  target.queryRaw = async (query) => {
+    const resultSet = await queryRaw(query);
+    const chars = charColumns.get(resultSet.rows);
+    if (chars) for (const index of chars) resultSet.columnTypes[index] = ColumnTypeEnum.Character;
+    return resultSet;
+  };
+  return queryable;
+}
 
-/** A pg Client that reports internal text-like catalog types as text (see the module comment). */
-class CatalogTextClient extends pg.Client {
-  // pg's overloads are too wide to restate; forward every form and patch the result.
-  override query(...args: unknown[]): never {
-    const forward = pg.Client.prototype.query as (...a: unknown[]) => unknown;
-    const first = args[0] as { submit?: unknown } | undefined;
-    if (first && typeof first === "object" && typeof first.submit === "function") return forward.apply(this, args) as never;
-    const last = args[args.length - 1];
-    if (typeof last === "function") {
-      const callback = last as Callback;
-      const patched = [...args.slice(0, -1), (error: Error | null, result: unknown) => callback(error, result && asTextFields(result))];
-      return forward.apply(this, patched) as never;
-    }
-    return (forward.apply(this, args) as Promise<unknown>).then(asTextFields) as never;
-  }
+/** `PrismaPg` whose connections and transactions understand the catalog types. */
+function catalogAwarePg(pool: pg.Pool): SqlDriverAdapterFactory {
+  const factory = new PrismaPg(pool);
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    async connect() {
+      const adapter = patchCatalogTypes(await factory.connect());
+      const startTransaction = adapter.startTransaction.bind(adapter);
+      adapter.startTransaction = async (isolationLevel) => patchCatalogTypes(await startTransaction(isolationLevel));
+      return adapter;
+    },
+  };
 }
 
 export interface EngineSession {
@@ -194,9 +266,9 @@ function offlineAdapterFactory(): SqlDriverAdapterFactory {
 /** Opens the wasm schema engine on a database (`url`), or offline (`null`, diffs from empty only). */
 export async function openSchemaEngine(url: string | null, files: SchemaContainer[], log?: (line: string) => void): Promise<EngineSession> {
   const { glue } = await loadSchemaEngine();
-  const pool = url === null ? null : new pg.Pool({ connectionString: url, max: 2, Client: CatalogTextClient as unknown as typeof pg.Client });
+  const pool = url === null ? null : new pg.Pool({ connectionString: url, max: 2 });
   pool?.on("error", () => undefined);
-  const factory = bindSqlAdapterFactory(pool ? new PrismaPg(pool) : offlineAdapterFactory());
+  const factory = bindSqlAdapterFactory(pool ? catalogAwarePg(pool) : offlineAdapterFactory());
   let engine: SchemaEngine;
   try {
     engine = await glue.SchemaEngine.new(
@@ -213,9 +285,10 @@ export async function openSchemaEngine(url: string | null, files: SchemaContaine
     async close() {
       try {
         engine.free();
-      } finally {
-        await pool?.end().catch(() => undefined);
+      } catch {
+        // after a panic the instance may be unusable; it is dropped anyway
       }
+      await pool?.end().catch(() => undefined);
     },
   };
 }
@@ -241,13 +314,15 @@ export async function diffSql(options: DiffOptions): Promise<string> {
   const files = readSchemaFiles(options.toSchemaDir);
   const session = await openSchemaEngine(options.from === "empty" ? null : options.from.url, files, options.log);
   try {
-    const result = await session.engine.diff({
-      from: options.from === "empty" ? { tag: "empty" } : { tag: "schemaDatasource", files, configDir: process.cwd() },
-      to: { tag: "schemaDatamodel", files },
-      script: true,
-      exitCode: null,
-      filters: NO_FILTERS,
-    });
+    const result = await guardPanics(() =>
+      session.engine.diff({
+        from: options.from === "empty" ? { tag: "empty" } : { tag: "schemaDatasource", files, configDir: process.cwd() },
+        to: { tag: "schemaDatamodel", files },
+        script: true,
+        exitCode: null,
+        filters: NO_FILTERS,
+      }),
+    );
     return result.stdout ?? "";
   } finally {
     await session.close();

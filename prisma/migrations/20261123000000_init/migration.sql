@@ -172,6 +172,22 @@ CREATE TABLE "stratum_isolation_moves" (
     CONSTRAINT "stratum_isolation_moves_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "stratum_abac_policies" (
+    "id" UUID NOT NULL,
+    "tenant_id" UUID NOT NULL,
+    "name" TEXT NOT NULL,
+    "effect" TEXT NOT NULL,
+    "actions" TEXT[],
+    "resource_type" TEXT,
+    "conditions" JSONB NOT NULL DEFAULT '[]',
+    "priority" INTEGER NOT NULL DEFAULT 0,
+    "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "stratum_abac_policies_pkey" PRIMARY KEY ("id")
+);
+
 -- CreateIndex
 CREATE UNIQUE INDEX "users_tenant_id_email_key" ON "users"("tenant_id", "email");
 
@@ -211,6 +227,9 @@ CREATE INDEX "stratum_consents_tenant_id_subject_id_purpose_created_at_idx" ON "
 -- CreateIndex
 CREATE INDEX "stratum_isolation_moves_tenant_id_started_at_idx" ON "stratum_isolation_moves"("tenant_id", "started_at");
 
+-- CreateIndex
+CREATE UNIQUE INDEX "stratum_abac_policies_tenant_id_name_key" ON "stratum_abac_policies"("tenant_id", "name");
+
 -- AddForeignKey
 ALTER TABLE "tickets" ADD CONSTRAINT "tickets_tenant_id_author_id_fkey" FOREIGN KEY ("tenant_id", "author_id") REFERENCES "users"("tenant_id", "id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
@@ -228,3 +247,6 @@ ALTER TABLE "stratum_deliveries" ADD CONSTRAINT "stratum_deliveries_webhook_id_f
 
 -- AddForeignKey
 ALTER TABLE "stratum_consents" ADD CONSTRAINT "stratum_consents_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "stratum_tenants"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "stratum_abac_policies" ADD CONSTRAINT "stratum_abac_policies_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "stratum_tenants"("id") ON DELETE CASCADE ON UPDATE CASCADE;
