@@ -104,6 +104,15 @@ GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
 REVOKE ALL ON public.stratum_scope_keys FROM PUBLIC;
 REVOKE ALL ON public.stratum_scope_keys FROM "stratum_app";
 
+ALTER TABLE public."stratum_abac_policies" ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_abac_policies";
+CREATE POLICY stratum_admin_only ON public."stratum_abac_policies" AS PERMISSIVE FOR ALL TO PUBLIC
+  USING ((SELECT public.stratum_scope_is_admin()))
+  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+REVOKE ALL ON public."stratum_abac_policies" FROM "stratum_app";
+GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_abac_policies" TO "stratum_app";
+
+
 ALTER TABLE public."stratum_api_keys" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_api_keys";
 CREATE POLICY stratum_admin_only ON public."stratum_api_keys" AS PERMISSIVE FOR ALL TO PUBLIC
