@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuditService, currentActor, redact, runWithActor, type AuditService } from "../src/audit/index.js";
+import type pg from "pg";
+import type { Db } from "../src/core/db.js";
 import { isStratumError } from "../src/core/errors.js";
-import { createAppRole, createComplianceDb, insertTenant, type AppRole, type ComplianceDb } from "./support/compliance-db.js";
+import { createComplianceDb, insertTenant, type ComplianceDb } from "./support/compliance-db.js";
 
 let cdb: ComplianceDb;
 let audit: AuditService;
@@ -156,22 +158,26 @@ describe("listAudit", () => {
   });
 });
 
-describe("append-only for the app role", () => {
-  let app: AppRole;
-  beforeAll(async () => {
-    app = await createAppRole(cdb);
-  });
-  afterAll(async () => {
-    await app?.drop();
-  });
+/** A Db on one already-open transaction (the app role's, with its admin scope set). */
+function onClient(client: pg.PoolClient): Db {
+  const db: Db = {
+    query: (sql, params) => client.query(sql, params ? [...params] : undefined).then((r) => r.rows),
+    execute: (sql, params) => client.query(sql, params ? [...params] : undefined).then((r) => r.rowCount ?? 0),
+    transaction: (fn) => fn(db),
+  };
+  return db;
+}
 
+describe("append-only for the app role", () => {
   it("may insert and read, never update or delete", async () => {
-    const pool = cdb.connectAs(app.role);
+    const pool = cdb.connectApp();
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
-      await client.query(`SELECT set_config('stratum.tenant_id', $1, true)`, [app.adminScope]);
-      await client.query(`INSERT INTO stratum_audit (tenant_id, actor, action) VALUES ($1, 'system:system', 'tenant.update')`, [root]);
+      await client.query(`SELECT set_config('stratum.tenant_id', $1, true)`, [cdb.adminScope]);
+      // The service's own INSERT works with the app role's privileges.
+      await audit.record(onClient(client), { tenantId: root, action: "tenant.update", targetId: "by-app-role" });
+      expect((await client.query(`SELECT actor FROM stratum_audit WHERE target_id = 'by-app-role'`)).rows).toEqual([{ actor: "system:system" }]);
       const read = await client.query(`SELECT count(*)::int AS n FROM stratum_audit`);
       expect(read.rows[0].n).toBeGreaterThan(0);
       await client.query("SAVEPOINT s");
