@@ -100,7 +100,8 @@ SELECT (SELECT array_agg(chain.id::text ORDER BY chain.depth) FROM chain) AS cha
                  'resource_type', p.resource_type, 'conditions', p.conditions, 'priority', p.priority,
                  'created_at', p.created_at, 'updated_at', p.updated_at, 'depth', l.depth)
                ORDER BY l.depth, p.name), '[]'::jsonb)
-          FROM stratum_abac_policies p JOIN live l ON l.id = p.tenant_id) AS policies`;
+          FROM live l
+         CROSS JOIN LATERAL (SELECT * FROM stratum_abac_policies x WHERE x.tenant_id = l.id OFFSET 0) p) AS policies`;
 
 type ChainPolicy = Omit<AbacPolicy, "created_at" | "updated_at"> & { created_at: string; updated_at: string; depth: number };
 

@@ -113,7 +113,8 @@ export const RESOLVE_CONFIG_SQL = `
 WITH ${CHAIN_CTES},
 win AS (
   SELECT DISTINCT ON (c.key) c.id, c.key, c.value, c.locked, c.sensitive, c.encrypted_value, c.tenant_id, l.depth
-    FROM stratum_config c JOIN live l ON l.id = c.tenant_id
+    FROM live l
+   CROSS JOIN LATERAL (SELECT * FROM stratum_config x WHERE x.tenant_id = l.id OFFSET 0) c -- index probe per ancestor
    ORDER BY c.key, c.locked DESC, CASE WHEN c.locked THEN l.depth ELSE -l.depth END
 )
 SELECT (SELECT array_agg(chain.id::text ORDER BY chain.depth) FROM chain) AS chain,

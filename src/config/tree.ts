@@ -18,6 +18,8 @@ target AS (
 chain AS (
   SELECT replace(ltree2text(subpath(target.path, g.i, 1)), '_', '-')::uuid AS id, g.i AS depth
     FROM target, generate_series(0, nlevel(target.path) - 1) AS g(i)
+   LIMIT 64 -- never reached (depth <= 20); tells the planner the chain is short, so it probes
+            -- the (tenant_id, key) indexes instead of hashing whole config/permission tables
 ),
 live AS (
   SELECT c.id, c.depth FROM chain c JOIN stratum_tenants t ON t.id = c.id
@@ -49,12 +51,12 @@ export async function lockTenant(tx: Db, tenantId: string): Promise<TenantRow> {
   );
   const row = rows[0];
   if (!row) throw tenantNotFound(tenantId);
-  await tx.query(
+  await tx.execute(
     `SELECT pg_advisory_xact_lock_shared(hashtextextended(a.id, 0))
        FROM unnest($1::text[]) WITH ORDINALITY AS a(id, n) ORDER BY a.n`,
     [row.labels],
   );
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [tenantId]);
+  await tx.execute(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [tenantId]);
   // Re-read after the lock: a concurrent archive may have committed meanwhile.
   const fresh = await tx.query<{ status: string }>(`SELECT status FROM stratum_tenants WHERE id = $1::uuid`, [tenantId]);
   const status = fresh[0]?.status;

@@ -126,7 +126,8 @@ export const RESOLVE_PERMISSIONS_SQL = `
 WITH ${CHAIN_CTES},
 win AS (
   SELECT DISTINCT ON (p.key) p.key, p.value, p.mode, p.tenant_id, p.delegated_from, p.revoked_at
-    FROM stratum_permissions p JOIN live l ON l.id = p.tenant_id
+    FROM live l
+   CROSS JOIN LATERAL (SELECT * FROM stratum_permissions x WHERE x.tenant_id = l.id OFFSET 0) p -- index probe per ancestor
    ORDER BY p.key, (p.revoked_at IS NOT NULL) DESC, (p.mode = 'LOCKED') DESC,
             CASE WHEN p.mode = 'LOCKED' THEN l.depth ELSE -l.depth END
 )
