@@ -159,7 +159,7 @@ export function createPgChangeBus(options: PgChangeBusOptions): ReconnectingBus 
   return {
     ready: listener.ready,
     async publish(tx: Db, event: ChangeEvent) {
-      await tx.query(`SELECT pg_notify($1, $2)`, [channel, JSON.stringify(event)]);
+      await tx.execute(`SELECT pg_notify($1, $2)`, [channel, JSON.stringify(event)]);
     },
     subscribe: (fn) => listeners.add(fn),
     onReconnect: (fn) => listeners.addReconnect(fn),
@@ -213,7 +213,7 @@ export function createRedisChangeBus(options: RedisChangeBusOptions): Reconnecti
   return {
     ready: Promise.all([subscribed, relay.ready]).then(() => undefined),
     async publish(tx: Db, event: ChangeEvent) {
-      await tx.query(`SELECT pg_notify($1, $2)`, [relayChannel, JSON.stringify({ origin: instance, event })]);
+      await tx.execute(`SELECT pg_notify($1, $2)`, [relayChannel, JSON.stringify({ origin: instance, event })]);
     },
     subscribe: (fn) => listeners.add(fn),
     onReconnect: (fn) => listeners.addReconnect(fn),

@@ -9,7 +9,11 @@
 import type pg from "pg";
 
 export interface Db {
-  /** Rows of one statement. Parameters are `$1`, `$2`, …; never interpolate values into `sql`. */
+  /**
+   * Rows of one statement. Parameters are `$1`, `$2`, …; never interpolate values into `sql`.
+   * Statements whose result is `void` (pg_advisory_xact_lock, pg_notify) go through `execute`:
+   * Prisma's raw queries cannot read a void column.
+   */
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Affected row count of one statement. */
   execute(sql: string, params?: readonly unknown[]): Promise<number>;

@@ -4,6 +4,9 @@
  */
 import { Prisma } from "@prisma/client/extension";
 import { createAuditService } from "../audit/index.js";
+import { createConfigService } from "../config/index.js";
+import { createFieldCipher, createKeyring, keyringFromEnv } from "../crypto/index.js";
+import { createPermissionService } from "../permissions/index.js";
 import { StratumError } from "../core/errors.js";
 import type { StratumModels } from "../core/models.js";
 import type { ChangeBus } from "../core/ports.js";
@@ -27,6 +30,8 @@ export interface StratumOptions {
   appRole?: string;
   /** Cross-process invalidation of tenant routes and caches. */
   bus?: ChangeBus;
+  /** AES-256-GCM key (base64, 32 bytes) for sensitive config; default env STRATUM_ENCRYPTION_KEY(S). */
+  encryptionKey?: string;
 }
 
 export interface TenantClientOptions {
@@ -76,8 +81,24 @@ export function stratum(options: StratumOptions) {
         changed: (ids) => ids.forEach((id) => router.forget(id)),
       },
     });
+    const keyring = options.encryptionKey ? createKeyring({ keys: { v1: options.encryptionKey } }) : keyringFromEnv();
+    const cipher = keyring ? createFieldCipher(keyring) : undefined;
+    const bus = options.bus ? { bus: options.bus } : {};
+    const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}) });
+    const permissions = createPermissionService(db, { audit, ...bus });
     const services = {
       ...tenants,
+      setConfig: config.setConfig,
+      setConfigBatch: config.setConfigBatch,
+      deleteConfig: config.deleteConfig,
+      getConfig: config.getConfig,
+      resolveConfig: config.resolveConfig,
+      resolveConfigKey: config.resolveConfigKey,
+      diffConfig: config.diffConfig,
+      createPermission: permissions.createPermission,
+      updatePermission: permissions.updatePermission,
+      revokePermission: permissions.revokePermission,
+      resolvePermissions: permissions.resolvePermissions,
       listAudit: audit.list,
     };
 
@@ -157,7 +178,9 @@ export function stratum(options: StratumOptions) {
             let client = cache.get(cacheKey);
             if (!client) {
               if (cache.size >= SCOPED_CLIENTS) cache.delete(cache.keys().next().value as string);
-              client = scopedClient(self, id, request);
+              // Built on the client stratum extended, not on stratum's own: its fail-closed hook
+              // would run before the scoping hook and refuse every call.
+              client = scopedClient(base, id, request);
               cache.set(cacheKey, client);
             }
             return client as T;

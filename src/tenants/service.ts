@@ -65,7 +65,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   }
 
   async function lockTree(tx: Db): Promise<void> {
-    await tx.query(`SELECT pg_advisory_xact_lock(${TREE_LOCK})`);
+    await tx.execute(`SELECT pg_advisory_xact_lock(${TREE_LOCK})`);
   }
 
   async function publish(tx: Db, tenantId: string, subtree: boolean): Promise<void> {

@@ -1,0 +1,31 @@
+/** A stratum-extended Prisma client on a fresh test database, connected as the app role. */
+import { PrismaClient } from "../../generated/prisma/client.js";
+import { stratumModels } from "../../generated/stratum/index.js";
+import { stratum, stratumAdapter } from "../../src/index.js";
+import type { TestDatabase } from "../harness/database.js";
+
+export interface TestClientOptions {
+  poolSize?: number;
+  /** Extra named servers for DATABASE tenants: app-role URL and admin URL per name. */
+  servers?: Record<string, { appUrl: string; adminUrl: string }>;
+}
+
+export function stratumTestClient(db: TestDatabase, options: TestClientOptions = {}) {
+  const mainServer = { appUrl: db.appUrl, adminUrl: db.adminUrl };
+  const servers = { main: mainServer, ...options.servers };
+  const adapter = stratumAdapter({
+    connectionString: db.appUrl,
+    pool: { max: options.poolSize ?? 10 },
+    servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.appUrl])),
+    maxPools: 4,
+  });
+  const base = new PrismaClient({ adapter });
+  const prisma = base.$extends(
+    stratum({
+      models: stratumModels,
+      scopeKey: db.scopeKey,
+      admin: { connectionString: db.ownerUrl, servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.adminUrl])) },
+    }),
+  );
+  return { prisma, adapter, close: () => base.$disconnect() };
+}
