@@ -4,19 +4,23 @@
  *   tsx scripts/migrations.ts init     (re)write prisma/migrations/20261123000000_init from prisma/schema
  *   tsx scripts/migrations.ts deploy   apply prisma/migrations to DATABASE_URL (keeps _prisma_migrations)
  *   tsx scripts/migrations.ts drift    print the SQL DATABASE_URL lacks to match prisma/schema; exit 2 if any
+ *   tsx scripts/migrations.ts new <name>  write the next migration (schema changes since the last
+ *                                      one), replaying the migrations in a scratch database on
+ *                                      DATABASE_URL's server (default: the local test server)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { diffSql, driftSql } from "../src/migrate/schema-engine.js";
 import { applyMigrationsToUrl } from "../src/migrate/runner.js";
+import { createMigration } from "../src/migrate/create.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const schemaDir = join(root, "prisma", "schema");
 const migrationsDir = join(root, "prisma", "migrations");
 export const INIT_MIGRATION = "20261123000000_init";
 
-async function main(command: string | undefined): Promise<number> {
+async function main(command: string | undefined, arg: string | undefined): Promise<number> {
   switch (command) {
     case "init": {
       const sql = await diffSql({ from: "empty", toSchemaDir: schemaDir });
@@ -45,8 +49,15 @@ async function main(command: string | undefined): Promise<number> {
       console.log(sql);
       return 2;
     }
+    case "new": {
+      if (!arg) throw new Error("usage: tsx scripts/migrations.ts new <name>");
+      const adminUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+      const folder = await createMigration({ adminUrl, migrationsDir, schemaDir, name: arg });
+      console.log(folder ? `wrote ${join("prisma", "migrations", folder, "migration.sql")}` : "no schema changes: no migration written");
+      return 0;
+    }
     default:
-      console.error("usage: tsx scripts/migrations.ts init | deploy | drift");
+      console.error("usage: tsx scripts/migrations.ts init | deploy | drift | new <name>");
       return 64;
   }
 }
@@ -57,7 +68,7 @@ function requireUrl(): string {
   return url;
 }
 
-main(process.argv[2]).then(
+main(process.argv[2], process.argv[3]).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(error instanceof Error ? error.message : error);

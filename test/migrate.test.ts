@@ -5,10 +5,11 @@ import { join } from "node:path";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { ltree } from "@electric-sql/pglite/contrib/ltree";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
 import { applyMigrations, applyMigrationsToUrl, listMigrations, pgliteExecutor } from "../src/migrate/runner.js";
 import { diffSql, driftSql } from "../src/migrate/schema-engine.js";
+import { nextMigrationSql } from "../src/migrate/create.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { MIGRATIONS_DIR, SCHEMA_DIR } from "./harness/template.js";
 
@@ -133,6 +134,20 @@ describe("runner on PostgreSQL", () => {
     expect(results.flatMap((r) => r.applied).sort()).toEqual([...migrationNames].sort());
     const count = await withClient(other.adminUrl, (c) => c.query<{ n: string }>(`SELECT count(*) AS n FROM _prisma_migrations`));
     expect(Number(count.rows[0]?.n)).toBe(migrationNames.length);
+  });
+});
+
+describe("next migration (migrate dev --create-only without the engine)", () => {
+  it("is empty when the migrations match the schema, and holds the missing pieces otherwise", async () => {
+    const adminUrl = inject("stratumAdminUrl");
+    expect(await nextMigrationSql({ adminUrl, migrationsDir: MIGRATIONS_DIR, schemaDir: SCHEMA_DIR })).toBe("");
+    const dir = tempMigrations();
+    dirs.push(dir);
+    const init = join(dir, "20261123000000_init", "migration.sql");
+    const withoutIndex = readFileSync(init, "utf8").replace(/CREATE INDEX "stratum_tenants_path_idx"[^;]*;/, "");
+    writeFileSync(init, withoutIndex);
+    const next = await nextMigrationSql({ adminUrl, migrationsDir: dir, schemaDir: SCHEMA_DIR });
+    expect(next).toContain('CREATE INDEX "stratum_tenants_path_idx" ON "stratum_tenants" USING GIST ("path" gist_ltree_ops);');
   });
 });
 
