@@ -153,14 +153,19 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       where.push(`(created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     params.push(filters.limit + 1);
-    const rows = await db.query<TenantRow>(
-      `SELECT ${COLUMNS} FROM stratum_tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-       ORDER BY created_at, id LIMIT $${params.length}`,
+    // The cursor keeps created_at to the microsecond; a JS Date would round it and repeat rows.
+    const rows = await db.query<TenantRow & { cursor_at: string }>(
+      `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+         FROM stratum_tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
-    const page = rows.slice(0, filters.limit).map(toTenant);
+    const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
-    return { data: page, next_cursor: rows.length > filters.limit && last ? encodeCursor(last) : null };
+    return {
+      data: page.map(({ cursor_at: _, ...row }) => toTenant(row)),
+      next_cursor: rows.length > filters.limit && last ? encodeCursor(last.cursor_at, last.id) : null,
+    };
   }
 
   async function getChildren(id: string): Promise<Tenant[]> {
@@ -320,8 +325,8 @@ function isUniqueViolation(error: unknown): boolean {
   return /23505|unique constraint|duplicate key/i.test(text);
 }
 
-function encodeCursor(t: Tenant): string {
-  return Buffer.from(JSON.stringify([new Date(t.created_at).toISOString(), t.id])).toString("base64url");
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
 }
 
 function decodeCursor(cursor: string): [string, string] {
