@@ -1,8 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StratumModel } from "../src/core/models.js";
+import { createAuditService } from "../src/audit/index.js";
+import { createConfigService } from "../src/config/index.js";
 import {
   CONFIG_ROTATION_TARGET,
+  configCipherContext,
   createFieldCipher,
   createKeyring,
   decryptFields,
@@ -166,7 +169,7 @@ describe("on PostgreSQL", () => {
         const id = randomUUID();
         await cdb.db.execute(
           `INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES ($1, $2, $3, true, $4)`,
-          [id, tenant, `secret_${i}`, c1.encrypt(`value-${tenant}-${i}`, { tenantId: tenant, table: "stratum_config", column: "encrypted_value", rowId: id })],
+          [id, tenant, `secret_${i}`, c1.encrypt(JSON.stringify(`value-${tenant}-${i}`), configCipherContext(tenant, id))],
         );
         const data = encryptFields(userModel, { tenantId: tenant, email: `u${i}@x`, name: `Name ${i}` }, { cipher: c1, tenantId: tenant });
         await cdb.db.execute(`INSERT INTO users (id, tenant_id, email, name) VALUES ($1, $2, $3, $4)`, [data.id, tenant, data.email, data.name]);
@@ -186,7 +189,7 @@ describe("on PostgreSQL", () => {
     const [b] = await pick(t2);
     // b's ciphertext read as if it were a's (copied across tenants): refused.
     expect(() =>
-      c1.decrypt(b!.encrypted_value, { tenantId: a!.tenant_id, table: "stratum_config", column: "encrypted_value", rowId: a!.id }),
+      c1.decrypt(b!.encrypted_value, configCipherContext(a!.tenant_id, a!.id)),
     ).toThrow(expect.objectContaining({ code: "DECRYPTION_FAILED" }));
     const rows = await cdb.db.query<Record<string, unknown>>(`SELECT id, tenant_id AS "tenantId", name FROM users WHERE tenant_id = $1 ORDER BY email LIMIT 2`, [t1]);
     expect(() => decryptFields(userModel, { ...rows[0]!, name: rows[1]!.name }, { cipher: c1 })).toThrow(
@@ -231,8 +234,8 @@ describe("on PostgreSQL", () => {
     expect(config).toHaveLength(N + 5);
     for (const row of config) {
       expect(row.encrypted_value.startsWith("stratum:v2:")).toBe(true);
-      const plain = onlyV2.decrypt(row.encrypted_value, { tenantId: row.tenant_id, table: "stratum_config", column: "encrypted_value", rowId: row.id });
-      expect(plain).toBe(`value-${row.tenant_id}-${row.key.slice("secret_".length)}`);
+      const plain = onlyV2.decrypt(row.encrypted_value, configCipherContext(row.tenant_id, row.id));
+      expect(JSON.parse(plain)).toBe(`value-${row.tenant_id}-${row.key.slice("secret_".length)}`);
     }
     const users = await cdb.db.query<Record<string, unknown>>(`SELECT id, tenant_id AS "tenantId", email, name FROM users`);
     for (const row of users) {
@@ -243,14 +246,56 @@ describe("on PostgreSQL", () => {
     expect(third.targets.every((t) => t.rotated === 0 && t.remaining === 0)).toBe(true);
   });
 
+  it("rotates values the config service sealed, which it reads back under the new key alone", async () => {
+    const audit = createAuditService(cdb.db);
+    const t3 = await insertTenant(cdb.db, "cr_three");
+    const before = createConfigService(cdb.db, { audit, cipher: c1 });
+    await before.setConfig(t3, "smtp_password", { value: { user: "mail", pass: "s3cret" }, sensitive: true });
+    const r = await rotateKeys(cdb.db, { cipher: c2 });
+    expect(r.targets[0]).toMatchObject({ rotated: 1, remaining: 0, failed: [] });
+    const after = createConfigService(cdb.db, { audit, cipher: createFieldCipher(createKeyring({ keys: { v2: k2 } })) });
+    const own = await after.getConfig(t3, { includeSensitive: true });
+    expect(own["smtp_password"]!.value).toEqual({ user: "mail", pass: "s3cret" });
+  });
+
   it("reports undecryptable values and leaves them untouched", async () => {
     const id = randomUUID();
-    const wrong = c1.encrypt("x", { tenantId: t1, table: "stratum_config", column: "encrypted_value", rowId: randomUUID() });
+    const wrong = c1.encrypt('"x"', configCipherContext(t1, randomUUID()));
     await cdb.db.execute(`INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES ($1, $2, 'moved', true, $3)`, [id, t1, wrong]);
     const r = await rotateKeys(cdb.db, { cipher: c2 });
     expect(r.targets[0]!.failed).toEqual([{ table: "stratum_config", id, column: "encrypted_value", code: "DECRYPTION_FAILED" }]);
     expect(r.targets[0]!.remaining).toBe(1);
     const [row] = await cdb.db.query<{ encrypted_value: string }>(`SELECT encrypted_value FROM stratum_config WHERE id = $1`, [id]);
     expect(row!.encrypted_value).toBe(wrong);
+  });
+
+  it("skips rows locked by a concurrent writer and leaves them for the next run", async () => {
+    const t4 = await insertTenant(cdb.db, "cr_four");
+    const ring3 = createKeyring({ keys: { v1: k1, v2: k2, v3: randomBytes(32).toString("base64") } });
+    const c3 = createFieldCipher(ring3);
+    const ids = [randomUUID(), randomUUID()];
+    for (const id of ids) {
+      await cdb.db.execute(`INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES ($1, $2, $3, true, $4)`, [
+        id,
+        t4,
+        `k_${id}`,
+        c2.encrypt('"v"', configCipherContext(t4, id)),
+      ]);
+    }
+    const locker = await cdb.pool.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query(`SELECT 1 FROM stratum_config WHERE id = $1 FOR UPDATE`, [ids[0]]);
+      const first = await rotateKeys(cdb.db, { cipher: c3, batchSize: 1 });
+      // The locked row and the undecryptable row of the previous test.
+      expect(first.targets[0]!.remaining).toBe(2);
+      await locker.query("COMMIT");
+    } finally {
+      locker.release();
+    }
+    const second = await rotateKeys(cdb.db, { cipher: c3 });
+    expect(second.targets[0]!.remaining).toBe(1); // only the undecryptable row of the previous test
+    const rows = await cdb.db.query<{ encrypted_value: string }>(`SELECT encrypted_value FROM stratum_config WHERE tenant_id = $1`, [t4]);
+    expect(rows.map((r) => c3.versionOf(r.encrypted_value))).toEqual([3, 3]);
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
 import type { Db } from "../src/core/db.js";
-import { createFieldCipher, createKeyring } from "../src/crypto/index.js";
+import { configCipherContext, createFieldCipher, createKeyring } from "../src/crypto/index.js";
 import {
   collectExport,
   createGdprService,
@@ -45,7 +45,7 @@ async function seedStratumRows(tenantId: string): Promise<void> {
   const db = main.db;
   await db.execute(`INSERT INTO stratum_config (tenant_id, key, value) VALUES ($1, 'max_users', '10'), ($1, 'theme', '"dark"')`, [tenantId]);
   const id = randomUUID();
-  const sealed = cipher.encrypt(`smtp-pass-${tenantId}`, { tenantId, table: "stratum_config", column: "encrypted_value", rowId: id });
+  const sealed = cipher.encrypt(JSON.stringify(`smtp-pass-${tenantId}`), configCipherContext(tenantId, id));
   await db.execute(`INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES ($1, $2, 'smtp_password', true, $3)`, [
     id,
     tenantId,

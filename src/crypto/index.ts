@@ -13,6 +13,8 @@ export {
   rotateKeys,
   rotationTargetsFromModels,
   CONFIG_ROTATION_TARGET,
+  configCipherContext,
+  type RotationColumn,
   type RotationTarget,
   type RotationProgress,
   type RotationResult,

@@ -29,16 +29,33 @@ export interface RotationTarget {
   idColumn: string;
   /** Column of the tenant id, or null for a global table (AAD tenant "global"). */
   tenantColumn: string | null;
-  columns: readonly string[];
+  /** Sealed columns; `{ column, aadColumn }` when the AAD names another column than the one storing it. */
+  columns: readonly (string | RotationColumn)[];
 }
 
-/** stratum_config's sensitive values. Config rows bind `{ tenantId: tenant_id, table: "stratum_config", column: "encrypted_value", rowId: id }`. */
+export interface RotationColumn {
+  /** Where the sealed value is stored. */
+  column: string;
+  /** The column name bound in the AAD. */
+  aadColumn: string;
+}
+
+/**
+ * stratum_config's sensitive values. The config service seals `JSON.stringify(value)` bound to
+ * `{ tenantId: tenant_id, table: "stratum_config", column: "value", rowId: id }` and stores it in
+ * `encrypted_value` (the AAD names the logical column).
+ */
 export const CONFIG_ROTATION_TARGET: RotationTarget = Object.freeze({
   table: "stratum_config",
   idColumn: "id",
   tenantColumn: "tenant_id",
-  columns: Object.freeze(["encrypted_value"]),
+  columns: Object.freeze([Object.freeze({ column: "encrypted_value", aadColumn: "value" })]),
 });
+
+/** The AAD of a sensitive config value, as the config service binds it. */
+export function configCipherContext(tenantId: string, rowId: string): { tenantId: string; table: string; column: string; rowId: string } {
+  return { tenantId, table: "stratum_config", column: "value", rowId };
+}
 
 /** Rotation targets for every model with encrypted fields in the generated metadata. */
 export function rotationTargetsFromModels(models: Pick<StratumModels, "models">): RotationTarget[] {
@@ -112,11 +129,12 @@ export async function rotateKeys(db: Db, options: RotateKeysOptions): Promise<Ro
 
   for (const target of options.targets ?? [CONFIG_ROTATION_TARGET]) {
     if (target.columns.length === 0) continue;
+    const columns = target.columns.map((c) => (typeof c === "string" ? { column: c, aadColumn: c } : c));
     const table = target.schema ? `${q(target.schema)}.${q(target.table)}` : q(target.table);
     const id = q(target.idColumn);
     const tenant = target.tenantColumn ? `${q(target.tenantColumn)}::text` : "NULL::text";
-    const stale = target.columns.map((c) => `(${q(c)} LIKE 'stratum:v%' AND ${q(c)} NOT LIKE $1)`).join(" OR ");
-    const cols = target.columns.map((c, i) => `${q(c)} AS c${i}`).join(", ");
+    const stale = columns.map(({ column: c }) => `(${q(c)} LIKE 'stratum:v%' AND ${q(c)} NOT LIKE $1)`).join(" OR ");
+    const cols = columns.map(({ column: c }, i) => `${q(c)} AS c${i}`).join(", ");
 
     const total = Number(
       (await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE ${stale}`, [`${currentPrefix}%`]))[0]?.n ?? 0,
@@ -139,13 +157,13 @@ export async function rotateKeys(db: Db, options: RotateKeysOptions): Promise<Ro
         for (const row of rows) {
           const rowId = String(row["id_text"]);
           const tenantId = (row["tenant_id"] as string | null) ?? GLOBAL_TENANT;
-          for (let i = 0; i < target.columns.length; i++) {
-            const column = target.columns[i]!;
+          for (let i = 0; i < columns.length; i++) {
+            const { column, aadColumn } = columns[i]!;
             const value = row[`c${i}`];
             if (typeof value !== "string" || !cipher.needsRotation(value)) continue;
             let sealed: string;
             try {
-              sealed = cipher.reencrypt(value, { tenantId, table: target.table, column, rowId });
+              sealed = cipher.reencrypt(value, { tenantId, table: target.table, column: aadColumn, rowId });
             } catch (error) {
               const code = error instanceof StratumError ? error.code : "INTERNAL";
               summary.failed.push({ table: target.table, id: rowId, column, code });

@@ -29,6 +29,7 @@ import { StratumError } from "../core/errors.js";
 import type { AuditSink, ValueCipher } from "../core/ports.js";
 import { validate } from "../core/validate.js";
 import { createAuditService } from "../audit/service.js";
+import { configCipherContext } from "../crypto/rotate.js";
 import { jsonArray, toJsonText, type Row, type TenantDataSource } from "./source.js";
 
 export interface ExportOptions {
@@ -92,14 +93,10 @@ async function* decryptConfig(batches: AsyncIterable<Row[]>, cipher: ValueCipher
     yield batch.map((row) => {
       const sealed = row["encrypted_value"];
       if (!cipher || typeof sealed !== "string") return row;
-      const plain = cipher.decrypt(sealed, {
-        tenantId: String(row["tenant_id"]),
-        table: "stratum_config",
-        column: "encrypted_value",
-        rowId: String(row["id"]),
-      });
+      // The config service seals JSON.stringify(value) bound to column "value" (see configCipherContext).
+      const plain = cipher.decrypt(sealed, configCipherContext(String(row["tenant_id"]), String(row["id"])));
       const { encrypted_value: _sealed, ...rest } = row;
-      return { ...rest, value: plain };
+      return { ...rest, value: JSON.parse(plain) as unknown };
     });
   }
 }
