@@ -1,6 +1,6 @@
 import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 import { afterAll, describe, expect, it } from "vitest";
-import { activeTracer, isTracingEnabled, withSpan } from "../src/telemetry/index.js";
+import { activeTracer, isTracingEnabled, traceService, withSpan } from "../src/telemetry/index.js";
 import { AlsContextManager, InMemoryTracerProvider } from "./support/compliance-tracer.js";
 
 const tenantId = "6f1c2a8e-0d7b-4c39-9a51-2b0e7c4d5f60";
@@ -91,5 +91,26 @@ describe("with a registered provider", () => {
     await withSpan("after.disable", { tenantId }, async () => 1);
     expect(provider.spans.length).toBe(before);
     expect(isTracingEnabled()).toBe(false);
+  });
+});
+
+describe("traceService", () => {
+  it("wraps every method in a span named after it, tenant id from the first argument", async () => {
+    const provider = new InMemoryTracerProvider();
+    context.setGlobalContextManager(new AlsContextManager());
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const service = traceService("stratum.config", {
+        resolveConfig: async (id: string) => ({ id }),
+        version: 3,
+      });
+      expect(await service.resolveConfig(tenantId)).toEqual({ id: tenantId });
+      expect(service.version).toBe(3);
+      expect(provider.spans).toEqual([
+        expect.objectContaining({ name: "stratum.config.resolveConfig", attributes: { "stratum.tenant_id": tenantId } }),
+      ]);
+    } finally {
+      trace.disable();
+    }
   });
 });

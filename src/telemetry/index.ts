@@ -99,3 +99,34 @@ export function withSpan<T>(name: string, attributes: StratumSpanAttributes, fn:
     return result;
   });
 }
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A copy of `service` whose methods run in spans named `<prefix>.<method>`. By default a first
+ * argument that is a UUID becomes `stratum.tenant_id`; pass `attributes` to say more (e.g. the
+ * tenant's isolation strategy). Methods returning a promise are spanned until it settles; others
+ * (async iterables) only for the call itself. Without a provider each call costs one check.
+ */
+export function traceService<T extends object>(
+  prefix: string,
+  service: T,
+  attributes?: (method: string, args: readonly unknown[]) => StratumSpanAttributes,
+): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(service)) {
+    if (typeof value !== "function") {
+      out[key] = value;
+      continue;
+    }
+    const method = value as (...args: unknown[]) => unknown;
+    const name = `${prefix}.${key}`;
+    out[key] = (...args: unknown[]) => {
+      if (activeTracer() === undefined) return method.apply(service, args);
+      const first = args[0];
+      const attrs = attributes ? attributes(key, args) : typeof first === "string" && UUID_RE.test(first) ? { tenantId: first } : {};
+      return withSpan(name, attrs, () => method.apply(service, args));
+    };
+  }
+  return out as T;
+}
