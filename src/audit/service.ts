@@ -57,9 +57,9 @@ export interface AuditService extends AuditSink {
 
 const entrySchema = z.object({
   tenantId: z.uuid().nullable(),
-  action: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, "a dotted lower-case verb like tenant.create"),
+  action: z.string().max(100).regex(/^[a-z][a-zA-Z0-9_-]*(\.[a-zA-Z0-9_-]+)+$/, "a dotted verb like tenant.create"),
   targetType: z.string().min(1).max(100).optional(),
-  targetId: z.string().min(1).max(200).optional(),
+  targetId: z.string().min(1).max(500).optional(),
   before: z.unknown().optional(),
   after: z.unknown().optional(),
 });

@@ -12,7 +12,15 @@ export interface TenantContext {
 const tenantStorage = new AsyncLocalStorage<TenantContext>();
 
 export function runWithTenant<T>(tenantId: string, fn: () => T, options: { descendants?: boolean } = {}): T {
-  return tenantStorage.run({ tenantId, ...options }, fn);
+  return tenantStorage.run({ tenantId, ...options }, () => {
+    const result = fn();
+    // Prisma's promises are lazy: start them here, inside the context, not where they are awaited.
+    return (isThenable(result) ? Promise.resolve(result) : result) as T;
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 export function currentTenant(): TenantContext | undefined {

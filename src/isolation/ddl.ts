@@ -65,7 +65,7 @@ export async function tenantTablesDdl(source: pg.Client, tables: readonly Tenant
                JOIN pg_class c ON c.oid = i.indrelid
                JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
               WHERE c.relname = ANY($1)
-                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)`)
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))`)
   ).rows as Array<{ name: string; definition: string }>;
   await source.query("RESET search_path");
 
@@ -89,13 +89,14 @@ export async function tenantTablesDdl(source: pg.Client, tables: readonly Tenant
       statements.push(`ALTER TABLE ${t}.${ident(table)} ALTER COLUMN ${ident(c.column_name)} SET DEFAULT nextval('${target}.${seq}'::regclass)`);
     }
   }
+  // Unique indexes first: Prisma's uniques are indexes, and foreign keys need them.
+  for (const index of indexes) {
+    statements.push(index.definition.replace(/ ON public\./, ` ON ${t}.`).replace(/^CREATE (UNIQUE )?INDEX /, "CREATE $1INDEX IF NOT EXISTS "));
+  }
   for (const k of constraints.filter((k) => k.type === "f")) {
     if (!k.foreign_table || !names.includes(k.foreign_table)) continue; // tenant data never points at shared rows
     const definition = k.definition.replace(/REFERENCES (public\.)?("?)([A-Za-z0-9_]+)\2/, `REFERENCES ${t}.${ident(k.foreign_table)}`);
     statements.push(`ALTER TABLE ${t}.${ident(k.table_name)} ADD CONSTRAINT ${ident(k.name)} ${definition}`);
-  }
-  for (const index of indexes) {
-    statements.push(index.definition.replace(/ ON public\./, ` ON ${t}.`).replace(/^CREATE (UNIQUE )?INDEX /, "CREATE $1INDEX IF NOT EXISTS "));
   }
   return statements;
 }

@@ -231,12 +231,56 @@ function describeFailure(migration: MigrationFileInfo, error: unknown): { messag
   return { message, log, details: { migration: migration.name, sqlState: e.code, position: e.position, statement } };
 }
 
+/** Start offsets of the statements of a script (quotes, comments and $tag$ bodies respected). */
+export function statementStarts(sql: string): number[] {
+  const starts = [0];
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i];
+    const next = sql[i + 1];
+    if (c === "-" && next === "-") {
+      const end = sql.indexOf("\n", i);
+      i = end === -1 ? sql.length : end + 1;
+    } else if (c === "/" && next === "*") {
+      const end = sql.indexOf("*/", i + 2);
+      i = end === -1 ? sql.length : end + 2;
+    } else if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < sql.length) {
+        if (sql[j] === c) {
+          if (sql[j + 1] === c) j += 2;
+          else break;
+        } else j++;
+      }
+      i = j + 1;
+    } else if (c === "$") {
+      const tag = /^\$[A-Za-z_][A-Za-z0-9_]*\$|^\$\$/.exec(sql.slice(i, i + 64));
+      if (tag) {
+        const end = sql.indexOf(tag[0], i + tag[0].length);
+        i = end === -1 ? sql.length : end + tag[0].length;
+      } else i++;
+    } else if (c === ";") {
+      starts.push(i + 1);
+      i++;
+    } else i++;
+  }
+  return starts;
+}
+
 /** The statement around a character offset, trimmed for messages. */
 function statementAt(sql: string, offset: number): string {
-  const start = sql.lastIndexOf(";", offset - 1) + 1;
-  const endIndex = sql.indexOf(";", offset);
+  const starts = statementStarts(sql);
+  let start = 0;
+  let end = sql.length;
+  for (let k = 0; k < starts.length; k++) {
+    const s = starts[k] ?? 0;
+    if (s <= offset) {
+      start = s;
+      end = starts[k + 1] ?? sql.length;
+    }
+  }
   const text = sql
-    .slice(start, endIndex === -1 ? sql.length : endIndex + 1)
+    .slice(start, end)
     .split("\n")
     .filter((line) => !line.trim().startsWith("--"))
     .join(" ")

@@ -320,9 +320,11 @@ function slugTaken(slug: string): StratumError {
   return new StratumError("SLUG_TAKEN", `Slug ${JSON.stringify(slug)} is already used by another tenant; choose another slug.`, { slug });
 }
 
+/** A concurrent insert of the same slug that slipped past the check (Prisma reports 23505). */
 function isUniqueViolation(error: unknown): boolean {
+  if (error instanceof StratumError) return false;
   const text = String((error as { message?: unknown })?.message ?? "");
-  return /23505|unique constraint|duplicate key/i.test(text);
+  return /23505/.test(text) && /slug/.test(text);
 }
 
 function encodeCursor(createdAt: string, id: string): string {

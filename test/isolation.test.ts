@@ -1,0 +1,157 @@
+/**
+ * Attempts to break tenant isolation through the public API. Each test asserts that no foreign
+ * row comes back and that the connection is clean for the next borrower.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isStratumError, runWithTenant, type Tenant } from "../src/index.js";
+import { createTestDatabase, type TestDatabase } from "./harness/database.js";
+import { stratumTestClient } from "./support/stratum-client.js";
+
+let db: TestDatabase;
+let client: ReturnType<typeof stratumTestClient>;
+let admin: pg.Pool;
+let a: Tenant;
+let b: Tenant;
+let s: Tenant;
+const prisma = () => client.prisma;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ label: "isolation" });
+  client = stratumTestClient(db, { poolSize: 2 });
+  admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  const root = await prisma().$stratum.createTenant({ name: "Iso Root" });
+  a = await prisma().$stratum.createTenant({ name: "Iso A", parent_id: root.id });
+  b = await prisma().$stratum.createTenant({ name: "Iso B", parent_id: root.id });
+  s = await prisma().$stratum.createTenant({ name: "Iso Schema", parent_id: root.id, isolation_strategy: "SCHEMA" });
+  for (const t of [a, b, s]) {
+    const user = await prisma().$tenant(t.id).user.create({ data: { tenant_id: t.id, email: `owner@${t.slug}.test` } });
+    await prisma().$tenant(t.id).ticket.create({ data: { tenant_id: t.id, title: `ticket of ${t.slug}`, author_id: user.id } });
+  }
+});
+
+afterAll(async () => {
+  await client?.close();
+  await admin?.end();
+  await db?.drop();
+});
+
+async function code(promise: Promise<unknown>): Promise<string | undefined> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  return isStratumError(error) ? error.code : error ? String((error as Error).message) : undefined;
+}
+
+describe.each([
+  ["SHARED_RLS", () => a, () => b],
+  ["SCHEMA", () => s, () => a],
+] as const)("%s tenant", (_name, self, other) => {
+  it("reads only its own rows with every read shape", async () => {
+    const t = prisma().$tenant(self().id);
+    const users = await t.user.findMany({ include: { tickets: true } });
+    expect(users.map((u) => u.tenant_id)).toEqual([self().id]);
+    expect(users[0]!.tickets.every((x) => x.tenant_id === self().id)).toBe(true);
+    expect(await t.ticket.count()).toBe(1);
+    expect((await t.user.aggregate({ _count: { _all: true } }))._count._all).toBe(1);
+    expect((await t.ticket.groupBy({ by: ["tenant_id"], _count: true })).map((g) => g.tenant_id)).toEqual([self().id]);
+    const withCount = await t.user.findFirst({ select: { _count: { select: { tickets: true } } } });
+    expect(withCount?._count.tickets).toBe(1);
+  });
+
+  it("cannot find, update or delete another tenant's row by its id", async () => {
+    const foreign = (await prisma().$tenant(other().id).user.findMany())[0]!;
+    const t = prisma().$tenant(self().id);
+    expect(await t.user.findUnique({ where: { id: foreign.id } })).toBeNull();
+    expect(await t.user.findFirst({ where: { id: foreign.id } })).toBeNull();
+    expect((await t.user.updateMany({ where: { id: foreign.id }, data: { name: "pwned" } })).count).toBe(0);
+    expect((await t.user.deleteMany({ where: { id: foreign.id } })).count).toBe(0);
+    expect(await code(t.user.update({ where: { id: foreign.id }, data: { name: "pwned" } }))).toBeDefined();
+    const still = await admin.query("SELECT name FROM users WHERE id = $1 UNION ALL SELECT name FROM " + `"${s.slug}".users WHERE id = $1`, [foreign.id]);
+    expect(still.rows).toEqual([{ name: null }]);
+  });
+
+  it("cannot insert or move a row into another tenant", async () => {
+    const t = prisma().$tenant(self().id);
+    expect(await code(t.user.create({ data: { tenant_id: other().id, email: "evil@x.test" } }))).toBeDefined();
+    const mine = (await t.user.findMany())[0]!;
+    expect(await code(t.user.update({ where: { id: mine.id }, data: { tenant_id: other().id } }))).toBeDefined();
+    expect((await t.user.findMany()).map((u) => u.tenant_id)).toEqual([self().id]);
+  });
+
+  it("raw queries run in the scope and cannot forge another tenant's scope", async () => {
+    const t = prisma().$tenant(self().id);
+    const rows = await t.$queryRawUnsafe<Array<{ tenant_id: string }>>("SELECT tenant_id::text FROM users");
+    expect(rows.map((r) => r.tenant_id)).toEqual([self().id]);
+    const forged = await t.$queryRawUnsafe<Array<{ n: bigint }>>(
+      `SELECT count(*) AS n FROM (SELECT set_config('stratum.tenant_id', '${other().id}.s.${"0".repeat(64)}', true)) f, users`,
+    );
+    expect(Number(forged[0]!.n)).toBe(0);
+    const viaPath = await t.$queryRawUnsafe<Array<{ n: bigint }>>(`SELECT count(*) AS n FROM "${s.slug}".users, public.users`);
+    expect(Number(viaPath[0]!.n)).toBeLessThanOrEqual(1);
+  });
+
+  it("an interactive transaction stays on one tenant and rolls back as a whole", async () => {
+    const t = prisma().$tenant(self().id);
+    const before = await t.user.count();
+    await expect(
+      t.$transaction(async (tx) => {
+        await tx.user.create({ data: { tenant_id: self().id, email: "rollback@x.test" } });
+        expect(await tx.user.count()).toBe(before + 1);
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect(await t.user.count()).toBe(before);
+    const [count, list] = await t.$transaction([t.user.count(), t.ticket.findMany()]);
+    expect(count).toBe(before);
+    expect(list.every((x) => x.tenant_id === self().id)).toBe(true);
+  });
+});
+
+describe("fail closed", () => {
+  it("tenant models on the unscoped client refuse with NO_TENANT_CONTEXT", async () => {
+    expect(await code(prisma().user.findMany())).toBe("NO_TENANT_CONTEXT");
+    expect(await code(prisma().ticket.count())).toBe("NO_TENANT_CONTEXT");
+    expect(() => prisma().$tenant()).toThrow(/No tenant given/);
+  });
+
+  it("raw SQL on the unscoped client sees no tenant rows and no stratum rows", async () => {
+    const rows = await prisma().$queryRawUnsafe<Array<{ n: bigint }>>("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM tickets) + (SELECT count(*) FROM stratum_tenants) + (SELECT count(*) FROM stratum_config) AS n");
+    expect(Number(rows[0]!.n)).toBe(0);
+  });
+
+  it("runWithTenant scopes plain model calls and $tenant() without an id", async () => {
+    const users = await runWithTenant(a.id, () => prisma().user.findMany());
+    expect(users.map((u) => u.tenant_id)).toEqual([a.id]);
+    expect((await runWithTenant(b.id, () => prisma().$tenant().user.findMany())).map((u) => u.tenant_id)).toEqual([b.id]);
+  });
+
+  it("leaves no scope on pooled connections after errors", async () => {
+    await code(prisma().$tenant(a.id).$queryRawUnsafe("SELECT 1/0"));
+    await code(prisma().$tenant(a.id).$transaction(async (tx) => { await tx.$queryRawUnsafe("SELECT 1/0"); }));
+    for (let i = 0; i < 4; i++) {
+      const rows = await prisma().$queryRawUnsafe<Array<{ s: string }>>("SELECT coalesce(current_setting('stratum.tenant_id', true), '') AS s");
+      expect(rows[0]!.s).toBe("");
+    }
+  });
+
+  it("the descendants view reads the subtree and refuses writes", async () => {
+    const root = (await prisma().$stratum.getAncestors(a.id))[0]!;
+    const view = prisma().$tenant(root.id, { descendants: true });
+    const tenants = new Set((await view.user.findMany()).map((u) => u.tenant_id));
+    expect(tenants).toEqual(new Set([a.id, b.id]));
+    expect(await code(view.user.create({ data: { tenant_id: root.id, email: "w@x.test" } }))).toBe("READ_ONLY_SCOPE");
+  });
+
+  it("concurrent scoped calls across tenants never mix rows (pool of 2)", async () => {
+    const ids = [a, b, s];
+    const calls = Array.from({ length: 300 }, (_, i) => {
+      const t = ids[i % 3]!;
+      const scoped = prisma().$tenant(t.id);
+      const op = i % 3 === 0 ? scoped.user.findMany() : i % 3 === 1 ? scoped.user.findUnique({ where: { tenant_id_email: { tenant_id: t.id, email: `owner@${t.slug}.test` } } }).then((u) => (u ? [u] : [])) : scoped.ticket.findMany();
+      return op.then((rows) => ({ t: t.id, rows: rows as Array<{ tenant_id: string }> }));
+    });
+    for (const { t, rows } of await Promise.all(calls)) {
+      expect(rows.length).toBe(1);
+      expect(rows.every((r) => r.tenant_id === t)).toBe(true);
+    }
+  });
+});
