@@ -160,7 +160,8 @@ describe("runner failures", () => {
     mkdirSync(join(dir, broken));
     writeFileSync(
       join(dir, broken, "migration.sql"),
-      "-- a good statement, then a bad one\nCREATE TABLE half_written (id int);\nINSERT INTO half_written VALUES (1);\nSELECT * FROM no_such_table;\n",
+      "-- good statements, then a bad one\nCREATE TABLE half_written (id int);\nINSERT INTO half_written VALUES (1);\nSELECT * FROM no_such_table;\n" +
+        "CREATE FUNCTION never_created() RETURNS int LANGUAGE plpgsql AS $fn$ BEGIN PERFORM 1; RETURN 1; END $fn$;\n",
     );
     const error = await applyMigrationsToUrl(db.ownerUrl, { migrationsDir: dir }).then(
       () => null,
@@ -171,6 +172,7 @@ describe("runner failures", () => {
     expect(message).toContain(broken);
     expect(message).toContain('relation "no_such_table" does not exist');
     expect(message).toContain("line 4");
+    expect(message).toContain("Statement: SELECT * FROM no_such_table;");
     expect(message).toMatch(/rolled back/);
     expect(message).toMatch(/Fix .*migration\.sql/);
 
