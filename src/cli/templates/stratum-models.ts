@@ -23,6 +23,7 @@ model StratumTenant {
   config             StratumConfig[]
   permissions        StratumPermission[]
   consents           StratumConsent[]
+  abac_policies      StratumAbacPolicy[]
 
   @@index([parent_id])
   @@index([path(ops: raw("gist_ltree_ops"))], type: Gist)
@@ -171,5 +172,24 @@ model StratumIsolationMove {
 
   @@index([tenant_id, started_at])
   @@map("stratum_isolation_moves")
+}
+
+/// Attribute-based access policies, inherited down the tenant tree (deny overrides allow).
+/// @stratum.global
+model StratumAbacPolicy {
+  id            String        @id @default(uuid()) @db.Uuid
+  tenant_id     String        @db.Uuid
+  name          String
+  effect        String
+  actions       String[]
+  resource_type String?
+  conditions    Json          @default("[]")
+  priority      Int           @default(0)
+  created_at    DateTime      @default(now()) @db.Timestamptz(6)
+  updated_at    DateTime      @default(now()) @updatedAt @db.Timestamptz(6)
+  tenant        StratumTenant @relation(fields: [tenant_id], references: [id], onDelete: Cascade)
+
+  @@unique([tenant_id, name])
+  @@map("stratum_abac_policies")
 }
 `;
