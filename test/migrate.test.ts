@@ -8,7 +8,7 @@ import { ltree } from "@electric-sql/pglite/contrib/ltree";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
 import { applyMigrations, applyMigrationsToUrl, listMigrations, pgliteExecutor } from "../src/migrate/runner.js";
-import { diffSql, driftSql } from "../src/migrate/schema-engine.js";
+import { diffSql, driftSql, prismaDeploy, prismaMigrationStatus } from "../src/migrate/schema-engine.js";
 import { nextMigrationSql } from "../src/migrate/create.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { MIGRATIONS_DIR, SCHEMA_DIR } from "./harness/template.js";
@@ -134,6 +134,34 @@ describe("runner on PostgreSQL", () => {
     expect(results.flatMap((r) => r.applied).sort()).toEqual([...migrationNames].sort());
     const count = await withClient(other.adminUrl, (c) => c.query<{ n: string }>(`SELECT count(*) AS n FROM _prisma_migrations`));
     expect(Number(count.rows[0]?.n)).toBe(migrationNames.length);
+  });
+});
+
+describe("interop with Prisma's own migration logic (the WASM engine's migrate status / deploy)", () => {
+  it("sees the runner's history as complete: nothing failed, edited or left to apply", async () => {
+    const db = await emptyDb("mig_prisma");
+    await applyMigrationsToUrl(db.ownerUrl, { migrationsDir: MIGRATIONS_DIR });
+    const status = await prismaMigrationStatus(db.ownerUrl, MIGRATIONS_DIR, SCHEMA_DIR);
+    expect(status).toEqual({ editedMigrationNames: [], failedMigrationNames: [], hasMigrationsTable: true, history: null });
+    expect(await prismaDeploy(db.ownerUrl, MIGRATIONS_DIR, SCHEMA_DIR)).toEqual([]);
+  });
+
+  it("ignores the runner's rolled-back failures, and the runner accepts what Prisma applied", async () => {
+    const db = await emptyDb("mig_prisma_fail");
+    const dir = tempMigrations();
+    dirs.push(dir);
+    const broken = "29991231000003_broken";
+    mkdirSync(join(dir, broken));
+    writeFileSync(join(dir, broken, "migration.sql"), "SELECT * FROM no_such_table;\n");
+    await expect(applyMigrationsToUrl(db.ownerUrl, { migrationsDir: dir })).rejects.toThrow(/no_such_table/);
+    writeFileSync(join(dir, broken, "migration.sql"), "CREATE TABLE fixed_later (id int);\n");
+    const status = await prismaMigrationStatus(db.ownerUrl, dir, SCHEMA_DIR);
+    expect(status.failedMigrationNames).toEqual([]);
+    expect(status.history).toEqual({ diagnostic: "databaseIsBehind", unappliedMigrationNames: [broken] });
+    expect(await prismaDeploy(db.ownerUrl, dir, SCHEMA_DIR)).toEqual([broken]);
+    const ours = await applyMigrationsToUrl(db.ownerUrl, { migrationsDir: dir });
+    expect(ours.applied).toEqual([]);
+    expect(ours.alreadyApplied).toContain(broken);
   });
 });
 

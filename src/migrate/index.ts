@@ -14,5 +14,17 @@ export {
   type MigrationFileInfo,
   type PGliteLike,
 } from "./runner.js";
-export { diffSql, driftSql, isEmptyMigration, loadSchemaEngine, readSchemaFiles, schemaHash, type DiffOptions, type SchemaEngineInfo } from "./schema-engine.js";
+export {
+  diffSql,
+  driftSql,
+  isEmptyMigration,
+  loadSchemaEngine,
+  migrationsList,
+  prismaDeploy,
+  prismaMigrationStatus,
+  readSchemaFiles,
+  schemaHash,
+  type DiffOptions,
+  type SchemaEngineInfo,
+} from "./schema-engine.js";
 export { createMigration, nextMigrationSql, migrationTimestamp, type CreateMigrationOptions } from "./create.js";

@@ -25,7 +25,13 @@ import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { bindSqlAdapterFactory, ColumnTypeEnum } from "@prisma/driver-adapter-utils";
 import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, SqlResultSet } from "@prisma/driver-adapter-utils";
-import type { SchemaContainer, SchemaEngine } from "@prisma/schema-engine-wasm/schema_engine_bg";
+import type {
+  DiagnoseMigrationHistoryOutput,
+  MigrationDirectory,
+  MigrationList,
+  SchemaContainer,
+  SchemaEngine,
+} from "@prisma/schema-engine-wasm/schema_engine_bg";
 
 type Glue = typeof import("@prisma/schema-engine-wasm/schema_engine_bg");
 
@@ -336,4 +342,57 @@ export async function diffSql(options: DiffOptions): Promise<string> {
 export async function driftSql(url: string, schemaDir: string, log?: (line: string) => void): Promise<string> {
   const sql = await diffSql(log ? { from: { url }, toSchemaDir: schemaDir, log } : { from: { url }, toSchemaDir: schemaDir });
   return isEmptyMigration(sql) ? "" : sql;
+}
+
+/** The migrations folder as the engine reads it (what `prisma migrate` commands load from disk). */
+export function migrationsList(migrationsDir: string): MigrationList {
+  const base = resolve(migrationsDir);
+  const lockPath = join(base, "migration_lock.toml");
+  const directories = existsSync(base)
+    ? readdirSync(base)
+        .filter((name) => statSync(join(base, name)).isDirectory())
+        .sort()
+        .map((name) => {
+          const file = join(base, name, "migration.sql");
+          let content: MigrationDirectory["migrationFile"]["content"];
+          try {
+            content = { tag: "ok", value: readFileSync(file, "utf8") };
+          } catch (error) {
+            content = { tag: "error", value: error instanceof Error ? error.message : String(error) };
+          }
+          return { path: name, migrationFile: { path: "migration.sql", content } };
+        })
+    : [];
+  return {
+    baseDir: base,
+    lockfile: { path: "migration_lock.toml", content: existsSync(lockPath) ? readFileSync(lockPath, "utf8") : null },
+    shadowDbInitScript: "",
+    migrationDirectories: directories,
+  };
+}
+
+/**
+ * How Prisma's own migration logic sees the database at `url` (what `prisma migrate status` and
+ * `deploy` decide from): failed and edited migrations, and whether anything is left to apply.
+ */
+export async function prismaMigrationStatus(url: string, migrationsDir: string, schemaDir: string): Promise<DiagnoseMigrationHistoryOutput> {
+  const session = await openSchemaEngine(url, readSchemaFiles(schemaDir));
+  try {
+    return await guardPanics(() =>
+      session.engine.diagnoseMigrationHistory({ migrationsList: migrationsList(migrationsDir), optInToShadowDatabase: false, filters: NO_FILTERS }),
+    );
+  } finally {
+    await session.close();
+  }
+}
+
+/** `prisma migrate deploy`, run by the WASM engine itself; returns the migrations it applied. */
+export async function prismaDeploy(url: string, migrationsDir: string, schemaDir: string): Promise<string[]> {
+  const session = await openSchemaEngine(url, readSchemaFiles(schemaDir));
+  try {
+    const output = await guardPanics(() => session.engine.applyMigrations({ migrationsList: migrationsList(migrationsDir), filters: NO_FILTERS }));
+    return output.appliedMigrationNames;
+  } finally {
+    await session.close();
+  }
 }
