@@ -8,7 +8,8 @@ import { ltree } from "@electric-sql/pglite/contrib/ltree";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
 import { applyMigrations, applyMigrationsToUrl, listMigrations, pgliteExecutor } from "../src/migrate/runner.js";
-import { diffSql, driftSql, prismaDeploy, prismaMigrationStatus } from "../src/migrate/schema-engine.js";
+import { diffSql, driftSql, loadSchemaEngine, prismaDeploy, prismaMigrationStatus } from "../src/migrate/schema-engine.js";
+import { createRequire } from "node:module";
 import { nextMigrationSql } from "../src/migrate/create.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { MIGRATIONS_DIR, SCHEMA_DIR } from "./harness/template.js";
@@ -51,6 +52,13 @@ describe("init migration", () => {
     expect(sql).toMatch(/"path" ltree/);
     expect(sql).toContain('USING GIST ("path" gist_ltree_ops)');
     expect(readFileSync(join(MIGRATIONS_DIR, "migration_lock.toml"), "utf8")).toContain('provider = "postgresql"');
+  });
+
+  it("comes from the WASM build of exactly our engines commit (bundled with the prisma CLI)", async () => {
+    const { enginesVersion } = createRequire(import.meta.url)("@prisma/engines-version") as { enginesVersion: string };
+    const info = await loadSchemaEngine();
+    expect(info.version).toBe(enginesVersion);
+    expect(info.wasmPath).toMatch(/prisma[\\/]build[\\/]schema_engine_bg\.wasm$/);
   });
 
   it("is what the WASM schema engine diffs from empty (no database needed)", async () => {

@@ -56,6 +56,11 @@ export interface SchemaEngineInfo {
 
 let loaded: Promise<{ glue: Glue; info: SchemaEngineInfo }> | undefined;
 
+/** Loads (once per process) the WebAssembly schema engine; tells which build is in use. */
+export async function loadSchemaEngine(): Promise<SchemaEngineInfo> {
+  return (await loadGlue()).info;
+}
+
 interface PanicRegistry {
   get(): string;
   set_message(message: string): void;
@@ -104,8 +109,7 @@ async function guardPanics<T>(call: () => Promise<T>, timeoutMs = 120_000): Prom
   }
 }
 
-/** Loads (once per process) the WebAssembly schema engine. */
-export function loadSchemaEngine(): Promise<{ glue: Glue; info: SchemaEngineInfo }> {
+function loadGlue(): Promise<{ glue: Glue; info: SchemaEngineInfo }> {
   loaded ??= (async () => {
     const glue: Glue = await import("@prisma/schema-engine-wasm/schema_engine_bg");
     panicRegistry();
@@ -271,7 +275,7 @@ function offlineAdapterFactory(): SqlDriverAdapterFactory {
 
 /** Opens the wasm schema engine on a database (`url`), or offline (`null`, diffs from empty only). */
 export async function openSchemaEngine(url: string | null, files: SchemaContainer[], log?: (line: string) => void): Promise<EngineSession> {
-  const { glue } = await loadSchemaEngine();
+  const { glue } = await loadGlue();
   const pool = url === null ? null : new pg.Pool({ connectionString: url, max: 2 });
   pool?.on("error", () => undefined);
   const factory = bindSqlAdapterFactory(pool ? catalogAwarePg(pool) : offlineAdapterFactory());
