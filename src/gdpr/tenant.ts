@@ -58,12 +58,12 @@ const tenantIdSchema = z.uuid();
 const STRATUM_EXPORTS: ReadonlyArray<[string, string]> = [
   ["config", `SELECT * FROM stratum_config WHERE tenant_id = $1 ORDER BY key`],
   ["permissions", `SELECT * FROM stratum_permissions WHERE tenant_id = $1 ORDER BY key`],
-  ["consents", `SELECT * FROM stratum_consents WHERE tenant_id = $1 ORDER BY subject_id, created_at`],
-  ["api_keys", `SELECT id, tenant_id, name, scopes, created_at, revoked_at, last_used_at FROM stratum_api_keys WHERE tenant_id = $1 ORDER BY created_at`],
-  ["webhooks", `SELECT id, tenant_id, url, events, active, created_at FROM stratum_webhooks WHERE tenant_id = $1 ORDER BY created_at`],
+  ["consents", `SELECT * FROM stratum_consents WHERE tenant_id = $1 ORDER BY subject_id, created_at, id`],
+  ["api_keys", `SELECT id, tenant_id, name, scopes, created_at, revoked_at, last_used_at FROM stratum_api_keys WHERE tenant_id = $1 ORDER BY created_at, id`],
+  ["webhooks", `SELECT id, tenant_id, url, events, active, created_at FROM stratum_webhooks WHERE tenant_id = $1 ORDER BY created_at, id`],
   [
     "deliveries",
-    `SELECT d.* FROM stratum_deliveries d JOIN stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1 ORDER BY d.created_at`,
+    `SELECT d.* FROM stratum_deliveries d JOIN stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1 ORDER BY d.created_at, d.id`,
   ],
   ["audit", `SELECT * FROM stratum_audit WHERE tenant_id = $1 ORDER BY id`],
 ];
@@ -79,7 +79,7 @@ async function loadTenant(db: Db, tenantId: string): Promise<Row & { parent_id: 
   return tenant;
 }
 
-/** Pages one stratum query in keyset-free batches (these tables are small per tenant). */
+/** Pages one stratum query with LIMIT/OFFSET (small per tenant; every ORDER BY ends on a unique key). */
 async function* pagedQuery(db: Db, sql: string, params: unknown[], batchSize: number): AsyncGenerator<Row[]> {
   for (let offset = 0; ; offset += batchSize) {
     const rows = await db.query<Row>(`${sql} LIMIT ${batchSize} OFFSET ${offset}`, params);
