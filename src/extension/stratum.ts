@@ -3,6 +3,7 @@
  * scoped to one tenant), and makes tenant models fail closed on the unscoped client.
  */
 import { Prisma } from "@prisma/client/extension";
+import { createAbacService } from "../abac/index.js";
 import { createAuditService } from "../audit/index.js";
 import { createConfigService } from "../config/index.js";
 import { createFieldCipher, createKeyring, keyringFromEnv } from "../crypto/index.js";
@@ -86,6 +87,7 @@ export function stratum(options: StratumOptions) {
     const bus = options.bus ? { bus: options.bus } : {};
     const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}) });
     const permissions = createPermissionService(db, { audit, ...bus });
+    const abac = createAbacService(db, { audit, ...bus });
     const services = {
       ...tenants,
       setConfig: config.setConfig,
@@ -99,6 +101,12 @@ export function stratum(options: StratumOptions) {
       updatePermission: permissions.updatePermission,
       revokePermission: permissions.revokePermission,
       resolvePermissions: permissions.resolvePermissions,
+      listPermissions: permissions.listPermissions,
+      createPolicy: abac.createPolicy,
+      updatePolicy: abac.updatePolicy,
+      deletePolicy: abac.deletePolicy,
+      listPolicies: abac.listPolicies,
+      evaluate: abac.evaluate,
       listAudit: audit.list,
     };
 
