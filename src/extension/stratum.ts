@@ -168,7 +168,9 @@ export function stratum(options: StratumOptions) {
 
     const cache = new Map<string, unknown>();
 
-    const stratumClient: unknown = base.$extends({
+    // Set right below; the hooks read it lazily, after construction.
+    let extendedClient: unknown;
+    const stratumClient = base.$extends({
       name: "stratum",
       client: {
         $stratum: services,
@@ -182,7 +184,7 @@ export function stratum(options: StratumOptions) {
           const request = { mode: descendants ? ("d" as const) : ("s" as const), readOnly: descendants && !opts.writable };
           const self = Prisma.getExtensionContext(this);
           const cacheKey = `${id}:${request.mode}:${request.readOnly}`;
-          if ((self as unknown) === (stratumClient as unknown)) {
+          if ((self as unknown) === extendedClient) {
             let client = cache.get(cacheKey);
             if (!client) {
               if (cache.size >= SCOPED_CLIENTS) cache.delete(cache.keys().next().value as string);
@@ -210,11 +212,12 @@ export function stratum(options: StratumOptions) {
             );
           }
           const request = { mode: ambient.descendants ? ("d" as const) : ("s" as const), readOnly: !!ambient.descendants };
-          return runScoped(ambient.tenantId, request, { model, operation, args, query: query as (a: unknown) => PromiseLike<unknown> }, stratumClient as never) as never;
+          return runScoped(ambient.tenantId, request, { model, operation, args, query: query as (a: unknown) => PromiseLike<unknown> }, extendedClient as never) as never;
         },
       },
     });
-    return stratumClient as typeof base;
+    extendedClient = stratumClient;
+    return stratumClient;
   });
 }
 
