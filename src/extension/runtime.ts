@@ -1,0 +1,99 @@
+/**
+ * Everything the extension's parts share, built once per `$extends(stratum(...))`: the admin Db,
+ * the router and strategies, the admin connections, the cipher. Parts receive this object rather
+ * than reaching into each other.
+ */
+import { createAuditService, type AuditService } from "../audit/index.js";
+import type { Db } from "../core/db.js";
+import type { StratumModels } from "../core/models.js";
+import type { ChangeBus, ValueCipher } from "../core/ports.js";
+import type { IsolationStrategyName } from "../core/types.js";
+import { createFieldCipher, createKeyring, keyringFromEnv } from "../crypto/index.js";
+import { IsolationRouter } from "../isolation/router.js";
+import { ADMIN_TENANT_ID, assertScopeKey, signScope, type TenantScope } from "../isolation/scope.js";
+import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "../isolation/strategy.js";
+import { createAdminAccess, type AdminOptions } from "./admin.js";
+import { prismaDb, type RawClient } from "./prisma-db.js";
+import { buildStrategies, tenantTablesOf } from "./strategies.js";
+
+export interface StratumOptions {
+  /** `stratumModels` from the generated `stratum` folder. */
+  models: StratumModels;
+  /** Signs tenant scopes; the same key must be installed in the database (`stratum migrate`). Default: env STRATUM_SCOPE_KEY. */
+  scopeKey?: string;
+  /** Owner-role connections for creating tenant schemas and databases. */
+  admin?: AdminOptions;
+  /** The role the app connects as (grants on tenant schemas and databases). Default "stratum_app". */
+  appRole?: string;
+  /** Cross-process invalidation of tenant routes and caches. */
+  bus?: ChangeBus;
+  /** AES-256-GCM key (base64, 32 bytes) for sensitive config and encrypted fields; default env STRATUM_ENCRYPTION_KEY(S). */
+  encryptionKey?: string;
+}
+
+export interface StratumRuntime {
+  options: StratumOptions;
+  models: StratumModels;
+  /** Raw access to the client stratum extends (no stratum hooks). */
+  base: RawClient;
+  /** Stratum's own tables, under the signed admin scope. */
+  db: Db;
+  audit: AuditService;
+  cipher: ValueCipher | undefined;
+  admin: AdminAccess;
+  appRole: string;
+  tenantTables: Array<{ table: string; tenantColumn: string }>;
+  strategies: Record<IsolationStrategyName, IsolationStrategy>;
+  router: IsolationRouter;
+  sign(tenantId: string, mode: "s" | "d" | "a"): string;
+  provisionContext(server?: string): ProvisionContext;
+  /** A Db whose statements run in one tenant's scope, wherever the tenant lives. */
+  tenantDb(tenantId: string): Promise<Db>;
+  /** A Db for a scope the caller built (moves address a tenant's old and new homes). */
+  scopedDb(scope: TenantScope): Db;
+}
+
+export function createRuntime(baseClient: unknown, options: StratumOptions): StratumRuntime {
+  const key = options.scopeKey ?? process.env.STRATUM_SCOPE_KEY;
+  assertScopeKey(key);
+  const sign = (tenantId: string, mode: "s" | "d" | "a") => signScope(key, tenantId, mode);
+  const adminScope: TenantScope = {
+    tenantId: ADMIN_TENANT_ID,
+    mode: "a",
+    strategy: "SHARED_RLS",
+    token: sign(ADMIN_TENANT_ID, "a"),
+    searchPath: "public",
+    readOnly: false,
+  };
+  const base = baseClient as RawClient;
+  const db = prismaDb(base, adminScope);
+  const tenantTables = tenantTablesOf(options.models);
+  const strategies = buildStrategies(tenantTables.map((t) => t.table));
+  const router = new IsolationRouter({
+    strategies,
+    sign,
+    load: async (id) =>
+      (await db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = $1::uuid", [id]))[0] ?? null,
+  });
+  options.bus?.subscribe((event) => router.forget(event.tenantId));
+  const keyring = options.encryptionKey ? createKeyring({ keys: { v1: options.encryptionKey } }) : keyringFromEnv();
+  const admin = createAdminAccess(options.admin ?? {});
+  const appRole = options.appRole ?? "stratum_app";
+  return {
+    options,
+    models: options.models,
+    base,
+    db,
+    audit: createAuditService(db),
+    cipher: keyring ? createFieldCipher(keyring) : undefined,
+    admin,
+    appRole,
+    tenantTables,
+    strategies,
+    router,
+    sign,
+    provisionContext: (server) => ({ admin, tenantTables, appRole, ...(server ? { server } : {}) }),
+    tenantDb: async (tenantId) => prismaDb(base, await router.scope(tenantId, { mode: "s", readOnly: false, write: true })),
+    scopedDb: (scope) => prismaDb(base, scope),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Scoped clients: `$tenant(id)` on the app client, inside interactive transactions, and the
+ * ambient form. Each operation resolves its tenant's scope (strategy, placement, signed token)
+ * through the router and runs inside it; the adapter does the rest.
+ */
+import { StratumError } from "../core/errors.js";
+import { currentScope, runInScope, runUnscoped, type TenantScope } from "../isolation/scope.js";
+import { withSpan } from "../telemetry/index.js";
+import type { ModelHooks } from "./model-hooks.js";
+import { isWriteOperation, uniqueToFirst } from "./operations.js";
+import type { StratumRuntime } from "./runtime.js";
+
+export interface ScopeRequest {
+  mode: "s" | "d";
+  readOnly: boolean;
+}
+
+export interface Operation {
+  model?: string;
+  operation: string;
+  args: unknown;
+  query: (args: unknown) => PromiseLike<unknown>;
+}
+
+type Delegates = Record<string, Record<string, (args: unknown) => PromiseLike<unknown>>>;
+
+export class ScopedRunner {
+  private readonly tenantModels: Set<string>;
+
+  constructor(
+    private readonly runtime: StratumRuntime,
+    private readonly hooks: ModelHooks,
+  ) {
+    this.tenantModels = new Set(runtime.models.tenantModels);
+  }
+
+  isTenantModel(model: string | undefined): model is string {
+    return !!model && this.tenantModels.has(model);
+  }
+
+  /**
+   * Runs one operation for a tenant. Standalone calls resolve the scope; calls inside the scoped
+   * client's own $transaction find it already set and run as they are.
+   */
+  async run(tenantId: string, request: ScopeRequest, op: Operation, delegates: Delegates): Promise<unknown> {
+    const write = isWriteOperation(op.operation);
+    const existing = currentScope();
+    if (existing && existing.tenantId === tenantId && existing.mode === request.mode) {
+      if (write && existing.readOnly) throw readOnly(tenantId);
+      return this.invoke(existing, op, () => op.query(this.before(op, existing)));
+    }
+    if (write && request.readOnly) throw readOnly(tenantId);
+    const scope = await this.runtime.router.scope(tenantId, { ...request, write });
+    return runInScope(scope, () =>
+      this.invoke(scope, op, () => {
+        // Prisma batches findUnique calls of one tick into one statement, across callers: for a
+        // scoped call that would mix tenants, so it runs as the equivalent findFirst instead.
+        const first = this.isTenantModel(op.model) ? uniqueToFirst(this.runtime.models, op.model, op.operation, op.args) : null;
+        if (first) return delegates[lowerFirst(op.model!)]![first.operation]!(this.before({ ...op, args: first.args }, scope));
+        return op.query(this.before(op, scope));
+      }),
+    );
+  }
+
+  private before(op: Operation, scope: TenantScope): unknown {
+    return this.hooks.active && op.model ? this.hooks.beforeOperation(op.model, op.operation, op.args, scope) : op.args;
+  }
+
+  private invoke(scope: TenantScope, op: Operation, fn: () => PromiseLike<unknown>): Promise<unknown> {
+    const name = `stratum.${op.model ? `${op.model}.` : ""}${op.operation}`;
+    return withSpan(name, { tenantId: scope.tenantId, isolationStrategy: scope.strategy }, async () => {
+      const result = await fn();
+      return this.hooks.active && op.model ? this.hooks.afterOperation(op.model, op.operation, result, scope) : result;
+    });
+  }
+
+  /** `$tenant(id)` on the app client: an extension with one hook, and a scoped `$transaction`. */
+  client(parent: unknown, tenantId: string, request: ScopeRequest): unknown {
+    const runner = this;
+    const source = parent as { $extends: (ext: unknown) => unknown };
+    const extended = source.$extends({
+      name: `stratum:tenant:${tenantId}`,
+      query: {
+        $allOperations(op: Operation) {
+          return runner.run(tenantId, request, op, extended as Delegates);
+        },
+      },
+    }) as Record<string | symbol, unknown> & { $transaction: (...args: unknown[]) => PromiseLike<unknown> };
+    return new Proxy(extended, {
+      get(target, prop, receiver) {
+        if (prop !== "$transaction") return Reflect.get(target, prop, receiver);
+        return async (arg: unknown, txOptions?: unknown) => {
+          const scope = await runner.runtime.router.scope(tenantId, { ...request, write: !request.readOnly });
+          if (typeof arg === "function") {
+            // The callback itself runs outside the scope: its tx calls are bound to the
+            // transaction's scope by the adapter, and other clients it uses keep their own.
+            return runInScope(scope, () =>
+              Promise.resolve(target.$transaction((tx: unknown) => runUnscoped(() => (arg as (tx: unknown) => unknown)(tx)), txOptions)),
+            );
+          }
+          return runInScope(scope, () => Promise.resolve(target.$transaction(arg, txOptions)));
+        };
+      },
+    });
+  }
+
+  /**
+   * `tx.$tenant(id)` inside an interactive transaction: the transaction client cannot be
+   * extended, so each call is wrapped instead (no batching or laziness to preserve there).
+   */
+  transactionClient(tx: unknown, tenantId: string, request: ScopeRequest): unknown {
+    const runner = this;
+    const wrap = (fn: (...a: unknown[]) => PromiseLike<unknown>, thisArg: unknown, operation: string) =>
+      async (...args: unknown[]) => {
+        if (request.readOnly && isWriteOperation(operation)) throw readOnly(tenantId);
+        const scope = await runner.runtime.router.scope(tenantId, { ...request, write: isWriteOperation(operation) });
+        return runInScope(scope, () => Promise.resolve(fn.apply(thisArg, args)));
+      };
+    return new Proxy(tx as object, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof prop !== "string") return value;
+        if (typeof value === "function" && prop.startsWith("$")) return wrap(value as never, target, prop);
+        if (value && typeof value === "object" && !prop.startsWith("$")) {
+          return new Proxy(value, {
+            get(delegate, method, r) {
+              const fn = Reflect.get(delegate, method, r) as unknown;
+              return typeof fn === "function" && typeof method === "string" ? wrap(fn as never, delegate, method) : fn;
+            },
+          });
+        }
+        return value;
+      },
+    });
+  }
+}
+
+export function readOnly(tenantId: string): StratumError {
+  return new StratumError(
+    "READ_ONLY_SCOPE",
+    `The descendants view of tenant ${tenantId} is read-only; pass { descendants: true, writable: true } or write through prisma.$tenant(childId).`,
+    { tenantId },
+  );
+}
+
+export function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}

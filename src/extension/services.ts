@@ -1,0 +1,57 @@
+/** The `$stratum` object: every service, built on the runtime's admin Db. */
+import { createAbacService } from "../abac/index.js";
+import { createConfigService } from "../config/index.js";
+import { createPermissionService } from "../permissions/index.js";
+import { createTenantService } from "../tenants/service.js";
+import { createComplianceServices } from "./compliance.js";
+import type { StratumRuntime } from "./runtime.js";
+
+export function createServices(runtime: StratumRuntime) {
+  const { db, audit, router, strategies, cipher } = runtime;
+  const bus = runtime.options.bus ? { bus: runtime.options.bus } : {};
+  const tenants = createTenantService(db, {
+    audit,
+    ...bus,
+    hooks: {
+      provision: (tenant, server) => strategies[tenant.isolation_strategy].provision(tenant, runtime.provisionContext(server)),
+      deprovision: (tenant) => strategies[tenant.isolation_strategy].deprovision(tenant, runtime.provisionContext()),
+      changed: (ids) => ids.forEach((id) => router.forget(id)),
+    },
+  });
+  const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}) });
+  const permissions = createPermissionService(db, { audit, ...bus });
+  const abac = createAbacService(db, { audit, ...bus });
+  return {
+    createTenant: tenants.createTenant,
+    getTenant: tenants.getTenant,
+    getTenantBySlug: tenants.getTenantBySlug,
+    listTenants: tenants.listTenants,
+    getChildren: tenants.getChildren,
+    getAncestors: tenants.getAncestors,
+    getDescendants: tenants.getDescendants,
+    moveTenant: tenants.moveTenant,
+    suspendTenant: tenants.suspendTenant,
+    archiveTenant: tenants.archiveTenant,
+    restoreTenant: tenants.restoreTenant,
+    deleteTenant: tenants.deleteTenant,
+    setConfig: config.setConfig,
+    setConfigBatch: config.setConfigBatch,
+    deleteConfig: config.deleteConfig,
+    getConfig: config.getConfig,
+    resolveConfig: config.resolveConfig,
+    resolveConfigKey: config.resolveConfigKey,
+    diffConfig: config.diffConfig,
+    createPermission: permissions.createPermission,
+    updatePermission: permissions.updatePermission,
+    revokePermission: permissions.revokePermission,
+    resolvePermissions: permissions.resolvePermissions,
+    listPermissions: permissions.listPermissions,
+    createPolicy: abac.createPolicy,
+    updatePolicy: abac.updatePolicy,
+    deletePolicy: abac.deletePolicy,
+    listPolicies: abac.listPolicies,
+    evaluate: abac.evaluate,
+    listAudit: audit.list,
+    ...createComplianceServices(runtime),
+  };
+}
