@@ -10,6 +10,7 @@ CREATE TABLE "users" (
     "tenant_id" UUID NOT NULL,
     "email" TEXT NOT NULL,
     "name" TEXT,
+    "ssn" TEXT,
 
     CONSTRAINT "users_pkey" PRIMARY KEY ("id")
 );
