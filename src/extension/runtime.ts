@@ -6,9 +6,9 @@
 import { createAuditService, type AuditService } from "../audit/index.js";
 import type { Db } from "../core/db.js";
 import type { StratumModels } from "../core/models.js";
-import type { ChangeBus, ValueCipher } from "../core/ports.js";
+import type { ChangeBus } from "../core/ports.js";
 import type { IsolationStrategyName } from "../core/types.js";
-import { createFieldCipher, createKeyring, keyringFromEnv } from "../crypto/index.js";
+import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } from "../crypto/index.js";
 import { IsolationRouter } from "../isolation/router.js";
 import { ADMIN_TENANT_ID, assertScopeKey, signScope, type TenantScope } from "../isolation/scope.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "../isolation/strategy.js";
@@ -29,6 +29,9 @@ export interface StratumOptions {
   bus?: ChangeBus;
   /** AES-256-GCM key (base64, 32 bytes) for sensitive config and encrypted fields; default env STRATUM_ENCRYPTION_KEY(S). */
   encryptionKey?: string;
+  /** A keyring for rotation: `{ v1: "<base64>", v2: "<base64>" }`; new values use `currentKeyVersion` (default the highest). Overrides `encryptionKey`. */
+  encryptionKeys?: Record<string, string>;
+  currentKeyVersion?: string | number;
 }
 
 export interface StratumRuntime {
@@ -39,7 +42,7 @@ export interface StratumRuntime {
   /** Stratum's own tables, under the signed admin scope. */
   db: Db;
   audit: AuditService;
-  cipher: ValueCipher | undefined;
+  cipher: FieldCipher | undefined;
   admin: AdminAccess;
   appRole: string;
   tenantTables: Array<{ table: string; tenantColumn: string }>;
@@ -76,7 +79,11 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
       (await db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = $1::uuid", [id]))[0] ?? null,
   });
   options.bus?.subscribe((event) => router.forget(event.tenantId));
-  const keyring = options.encryptionKey ? createKeyring({ keys: { v1: options.encryptionKey } }) : keyringFromEnv();
+  const keyring = options.encryptionKeys
+    ? createKeyring({ keys: options.encryptionKeys, ...(options.currentKeyVersion !== undefined ? { current: options.currentKeyVersion } : {}) })
+    : options.encryptionKey
+      ? createKeyring({ keys: { v1: options.encryptionKey } })
+      : keyringFromEnv();
   const admin = createAdminAccess(options.admin ?? {});
   const appRole = options.appRole ?? "stratum_app";
   return {
