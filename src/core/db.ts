@@ -44,7 +44,8 @@ export function pgDb(pool: pg.Pool): Db {
   };
 }
 
-function clientDb(client: pg.PoolClient): Db {
+/** A Db over one connection (already in a transaction, or not); nested transactions become savepoints. */
+export function clientDb(client: Pick<pg.PoolClient, "query">): Db {
   let depth = 0;
   const db: Db = {
     query: (sql, params) => run(client, sql, params).then((r) => r.rows),

@@ -3,6 +3,7 @@ import { createAbacService } from "../abac/index.js";
 import { createConfigService } from "../config/index.js";
 import { createPermissionService } from "../permissions/index.js";
 import { createTenantService } from "../tenants/service.js";
+import { createIsolationMover } from "../isolation/move.js";
 import { createComplianceServices } from "./compliance.js";
 import type { StratumRuntime } from "./runtime.js";
 
@@ -21,6 +22,16 @@ export function createServices(runtime: StratumRuntime) {
   const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}) });
   const permissions = createPermissionService(db, { audit, ...bus });
   const abac = createAbacService(db, { audit, ...bus });
+  const mover = createIsolationMover({
+    admin: runtime.admin,
+    strategies,
+    router,
+    tenantTables: runtime.tenantTables,
+    provisionContext: runtime.provisionContext,
+    sign: (id) => runtime.sign(id, "s"),
+    audit,
+    ...bus,
+  });
   return {
     createTenant: tenants.createTenant,
     getTenant: tenants.getTenant,
@@ -51,6 +62,10 @@ export function createServices(runtime: StratumRuntime) {
     deletePolicy: abac.deletePolicy,
     listPolicies: abac.listPolicies,
     evaluate: abac.evaluate,
+    setIsolation: mover.setIsolation,
+    resumeIsolationMove: mover.resumeIsolationMove,
+    rollbackIsolationMove: mover.rollbackIsolationMove,
+    listIsolationMoves: mover.listIsolationMoves,
     listAudit: audit.list,
     ...createComplianceServices(runtime),
   };
