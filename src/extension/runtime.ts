@@ -9,6 +9,7 @@ import type { StratumModels } from "../core/models.js";
 import type { ChangeBus } from "../core/ports.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } from "../crypto/index.js";
+import { CONNECTION_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
 import { IsolationRouter } from "../isolation/router.js";
 import { ADMIN_TENANT_ID, assertScopeKey, signScope, type TenantScope } from "../isolation/scope.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "../isolation/strategy.js";
@@ -54,6 +55,10 @@ export interface StratumRuntime {
   tenantDb(tenantId: string): Promise<Db>;
   /** A Db for a scope the caller built (moves address a tenant's old and new homes). */
   scopedDb(scope: TenantScope): Db;
+  /** Resolves once the app connection passed the safety check; rejects with UNSAFE_CONNECTION. */
+  ready(): Promise<void>;
+  /** The app connection's problems, if any (the doctor's report). */
+  doctor(): Promise<{ ok: boolean; role: string; problems: string[] }>;
 }
 
 export function createRuntime(baseClient: unknown, options: StratumOptions): StratumRuntime {
@@ -86,6 +91,17 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
       : keyringFromEnv();
   const admin = createAdminAccess(options.admin ?? {});
   const appRole = options.appRole ?? "stratum_app";
+  const doctor = async () => {
+    const rows = await base.$queryRawUnsafe<ConnectionFacts[]>(CONNECTION_FACTS_SQL, tenantTables.map((t) => t.table));
+    const facts = rows[0]!;
+    const problems = connectionProblems(facts);
+    return { ok: problems.length === 0, role: facts.role, problems };
+  };
+  let checked: Promise<void> | undefined;
+  const ready = () =>
+    (checked ??= doctor().then((report) => {
+      if (!report.ok) throw unsafeConnection(report.problems);
+    }));
   return {
     options,
     models: options.models,
@@ -102,5 +118,7 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     provisionContext: (server) => ({ admin, tenantTables, appRole, ...(server ? { server } : {}) }),
     tenantDb: async (tenantId) => prismaDb(base, await router.scope(tenantId, { mode: "s", readOnly: false, write: true })),
     scopedDb: (scope) => prismaDb(base, scope),
+    ready,
+    doctor,
   };
 }

@@ -50,6 +50,7 @@ export class ScopedRunner {
       return this.invoke(existing, op, () => op.query(this.before(op, existing)));
     }
     if (write && request.readOnly) throw readOnly(tenantId);
+    await this.runtime.ready();
     const scope = await this.runtime.router.scope(tenantId, { ...request, write });
     return runInScope(scope, () =>
       this.invoke(scope, op, () => {
@@ -90,6 +91,7 @@ export class ScopedRunner {
       get(target, prop, receiver) {
         if (prop !== "$transaction") return Reflect.get(target, prop, receiver);
         return async (arg: unknown, txOptions?: unknown) => {
+          await runner.runtime.ready();
           const scope = await runner.runtime.router.scope(tenantId, { ...request, write: !request.readOnly });
           if (typeof arg === "function") {
             // The callback itself runs outside the scope: its tx calls are bound to the
@@ -113,6 +115,7 @@ export class ScopedRunner {
     const wrap = (fn: (...a: unknown[]) => PromiseLike<unknown>, thisArg: unknown, operation: string) =>
       async (...args: unknown[]) => {
         if (request.readOnly && isWriteOperation(operation)) throw readOnly(tenantId);
+        await runner.runtime.ready();
         const scope = await runner.runtime.router.scope(tenantId, { ...request, write: isWriteOperation(operation) });
         return runInScope(scope, () => Promise.resolve(fn.apply(thisArg, args)));
       };

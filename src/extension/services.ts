@@ -67,6 +67,8 @@ export function createServices(runtime: StratumRuntime) {
     rollbackIsolationMove: mover.rollbackIsolationMove,
     listIsolationMoves: mover.listIsolationMoves,
     listAudit: audit.list,
+    /** Checks the app connection against the isolation rules; `ok: false` lists what is wrong. */
+    doctor: runtime.doctor,
     ...createComplianceServices(runtime),
   };
 }
