@@ -21,6 +21,7 @@ CREATE TABLE "tickets" (
     "tenant_id" UUID NOT NULL,
     "title" TEXT NOT NULL,
     "author_id" UUID NOT NULL,
+    "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "tickets_pkey" PRIMARY KEY ("id")
 );
