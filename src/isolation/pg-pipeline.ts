@@ -30,12 +30,24 @@ interface QueryInternals {
   submit(connection: PgConnection): Error | null;
   handleDataRow(msg: unknown): void;
   handleCommandComplete(msg: unknown, connection: PgConnection): void;
+  handleEmptyQuery(connection: PgConnection): void;
+  _getRows(connection: PgConnection, rows: number | undefined): void;
 }
 const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, values?: unknown, callback?: unknown) => QueryInternals;
 
-/** A pg Query preceded, in the same Sync, by the scope prelude. */
+/**
+ * Sent after a scoped statement, before its Sync: whatever session-level setting the statement
+ * made (raw `SET search_path`, `set_config('stratum.tenant_id', …, false)`, `SET SESSION
+ * CHARACTERISTICS …`) is put back to the connection's defaults, so nothing the scope's statement
+ * did outlives it on a pooled connection. If the statement fails, the server skips to the Sync and
+ * the aborted transaction undoes its settings anyway.
+ */
+export const POSTLUDE_SQL = "RESET ALL";
+
+/** A pg Query preceded, in the same Sync, by the scope prelude, and followed by the postlude. */
 class ScopedQuery extends BaseQuery {
-  private preludeDone = false;
+  /** 0 prelude, 1 the query, 2 the postlude. */
+  private phase = 0;
   private readonly preludeValues: string[];
 
   constructor(config: pg.QueryConfig, callback: Callback, preludeValues: string[]) {
@@ -56,16 +68,26 @@ class ScopedQuery extends BaseQuery {
     }
   }
 
+  /** pg sends the query's Execute and Sync here; the postlude goes between them. */
+  override _getRows(connection: PgConnection, rows: number | undefined): void {
+    if (rows) return super._getRows(connection, rows);
+    connection.execute({ portal: (this as unknown as { portal?: string }).portal ?? "", rows: 0 });
+    connection.parse({ text: POSTLUDE_SQL, name: "", types: [] });
+    connection.bind({ portal: "", statement: "", values: [] });
+    connection.execute({ portal: "", rows: 0 });
+    connection.sync();
+  }
+
   override handleDataRow(msg: unknown): void {
-    if (this.preludeDone) super.handleDataRow(msg);
+    if (this.phase === 1) super.handleDataRow(msg);
   }
 
   override handleCommandComplete(msg: unknown, connection: PgConnection): void {
-    if (!this.preludeDone) {
-      this.preludeDone = true;
-      return;
-    }
-    super.handleCommandComplete(msg, connection);
+    if (this.phase++ === 1) super.handleCommandComplete(msg, connection);
+  }
+
+  override handleEmptyQuery(connection: PgConnection): void {
+    if (this.phase++ === 1) super.handleEmptyQuery(connection);
   }
 }
 
@@ -75,6 +97,7 @@ interface PgConnection {
   parse(msg: { text: string; name: string; types: unknown[] }): void;
   bind(msg: { portal: string; statement: string; values: unknown[] }): void;
   execute(msg: { portal: string; rows: number }): void;
+  sync(): void;
 }
 
 
