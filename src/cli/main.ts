@@ -7,11 +7,13 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { isStratumError } from "../core/errors.js";
+import { registerDoctor } from "./doctor.js";
 import { registerInit } from "./init.js";
+import { registerMigrate } from "./migrate.js";
 
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerInit];
+export const commandRegistrars: CommandRegistrar[] = [registerInit, registerMigrate, registerDoctor];
 
 export function buildProgram(registrars: readonly CommandRegistrar[] = commandRegistrars): Command {
   const program = new Command("stratum")

@@ -1,0 +1,38 @@
+/** `stratum doctor`: checks the app connection against the isolation rules, without Prisma. */
+import type { Command } from "commander";
+import pg from "pg";
+import { StratumError } from "../core/errors.js";
+import { CONNECTION_FACTS_SQL, connectionProblems, type ConnectionFacts } from "../isolation/doctor.js";
+
+export async function doctor(url: string, tenantTables: readonly string[]): Promise<{ ok: boolean; role: string; problems: string[] }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const facts = (await client.query(CONNECTION_FACTS_SQL, [tenantTables])).rows[0] as ConnectionFacts;
+    const problems = connectionProblems(facts);
+    const key = await client.query("SELECT has_table_privilege('stratum_scope_keys', 'SELECT') AS readable").catch(() => null);
+    if (key?.rows[0]?.readable) problems.push(`role ${facts.role} can read stratum_scope_keys (the scope key must be owner-only)`);
+    return { ok: problems.length === 0, role: facts.role, problems };
+  } finally {
+    await client.end();
+  }
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command("doctor")
+    .description("check that the app connection cannot bypass tenant isolation")
+    .option("--url <url>", "the app role's connection URL (default: DATABASE_URL)")
+    .requiredOption("--tables <names>", "comma-separated tenant tables (from your generated stratumModels)")
+    .action(async (opts: { url?: string; tables: string }) => {
+      const url = opts.url ?? process.env.DATABASE_URL;
+      if (!url) throw new StratumError("VALIDATION_FAILED", "No database: pass --url or set DATABASE_URL to the app role's URL.");
+      const report = await doctor(url, opts.tables.split(",").map((t) => t.trim()).filter(Boolean));
+      if (report.ok) {
+        console.log(`ok: ${report.role} cannot bypass tenant isolation`);
+        return;
+      }
+      for (const p of report.problems) console.error(`problem: ${p}`);
+      throw new StratumError("UNSAFE_CONNECTION", `${report.problems.length} problem(s) with role ${report.role}.`);
+    });
+}
