@@ -20,6 +20,8 @@ export interface Operation {
   operation: string;
   args: unknown;
   query: (args: unknown) => PromiseLike<unknown>;
+  /** Prisma's request details; `dataPath` is set on fluent calls (`["select", "tickets"]`). */
+  __internalParams?: { dataPath?: readonly string[] };
 }
 
 type Delegates = Record<string, Record<string, (args: unknown) => PromiseLike<unknown>>>;
@@ -57,7 +59,14 @@ export class ScopedRunner {
         // Prisma batches findUnique calls of one tick into one statement, across callers: for a
         // scoped call that would mix tenants, so it runs as the equivalent findFirst instead.
         const first = this.isTenantModel(op.model) ? uniqueToFirst(this.runtime.models, op.model, op.operation, op.args) : null;
-        if (first) return delegates[lowerFirst(op.model!)]![first.operation]!(this.before({ ...op, args: first.args }, scope));
+        if (first) {
+          // A fluent call (`findUnique(…).tickets()`) comes back from findFirst still wrapped in
+          // its parent row; unwrap it along Prisma's data path as op.query would have.
+          const path = op.__internalParams?.dataPath ?? [];
+          return Promise.resolve(delegates[lowerFirst(op.model!)]![first.operation]!(this.before({ ...op, args: first.args }, scope))).then(
+            (result) => unpackDataPath(result, path),
+          );
+        }
         return op.query(this.before(op, scope));
       }),
     );
@@ -144,6 +153,17 @@ export function readOnly(tenantId: string): StratumError {
     `The descendants view of tenant ${tenantId} is read-only; pass { descendants: true, writable: true } or write through prisma.$tenant(childId).`,
     { tenantId },
   );
+}
+
+/** Follows a fluent data path (`select`/`include` steps skipped) into a result; null when absent. */
+export function unpackDataPath(result: unknown, path: readonly string[]): unknown {
+  let value = result;
+  for (const key of path) {
+    if (key === "select" || key === "include") continue;
+    if (value === null || value === undefined) return null;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value === undefined ? null : value;
 }
 
 export function lowerFirst(name: string): string {

@@ -57,7 +57,8 @@ export function stratum(options: StratumOptions) {
         },
       },
       query: {
-        $allOperations({ model, operation, args, query }) {
+        $allOperations(params) {
+          const { model, operation, args, query } = params;
           if (!runner.isTenantModel(model) || currentScope()) return query(args);
           const ambient = currentTenant();
           if (!ambient) {
@@ -68,7 +69,13 @@ export function stratum(options: StratumOptions) {
             );
           }
           const request: ScopeRequest = { mode: ambient.descendants ? "d" : "s", readOnly: !!ambient.descendants };
-          const op: Operation = { model, operation, args, query: query as Operation["query"] };
+          const op: Operation = {
+            model,
+            operation,
+            args,
+            query: query as Operation["query"],
+            __internalParams: (params as { __internalParams?: Operation["__internalParams"] }).__internalParams,
+          };
           return runner.run(ambient.tenantId, request, op, extendedClient as never) as never;
         },
       },
