@@ -403,11 +403,11 @@ describe("the emitted SQL on a scratch database", () => {
       const tables = models.tenantModels.map((n) => models.models[n]?.table as string);
       const { rows } = await db.query<{ relname: string; forced: boolean; policies: string[] }>(
         `SELECT c.relname, c.relforcerowsecurity AS forced,
-                array(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+                array(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies
            FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1) ORDER BY 1`,
         [tables],
       );
-      expect(rows).toEqual(tables.sort().map((t) => ({ relname: t, forced: true, policies: ["stratum_tenant_isolation"] })));
+      expect(rows).toEqual(tables.sort().map((t) => ({ relname: t, forced: true, policies: ["stratum_shared_home", "stratum_tenant_isolation"] })));
     } finally {
       await db.end().catch(() => undefined);
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -150,3 +150,21 @@ describe("setIsolation", () => {
     }
   });
 });
+
+describe("stale routes after a move", () => {
+  it("a process whose route still says SHARED_RLS cannot write rows the tenant would no longer see", async () => {
+    const tenant = await prisma().$stratum.createTenant({ name: "Stale route" });
+    await seed(tenant, 1);
+    const other = stratumTestClient(db);
+    try {
+      expect(await other.prisma.$tenant(tenant.id).user.count()).toBe(1); // caches the SHARED_RLS route
+      await prisma().$stratum.setIsolation(tenant.id, "SCHEMA");
+      const error = await other.prisma.$tenant(tenant.id).user.create({ data: { tenant_id: tenant.id, email: "lost@x.test" } }).then(() => null, (e: unknown) => e);
+      expect(String(error)).toMatch(/row-level security/);
+      expect((await admin.query("SELECT count(*)::int AS n FROM public.users WHERE tenant_id = $1", [tenant.id])).rows[0].n).toBe(0);
+      expect(await prisma().$tenant(tenant.id).user.count()).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -8,7 +8,8 @@
  * transaction-local setting. `sig` is keyed with a secret only the owner role can read, so a raw
  * statement that calls `set_config('stratum.tenant_id', …)` cannot name another tenant: an
  * unsigned or mis-signed value matches nothing. Modes: `s` the tenant itself, `d` the tenant and
- * its descendants, `a` stratum's own services (its global tables, never tenant rows).
+ * its descendants, `a` stratum's own services (its global tables, never tenant rows), `m` an
+ * isolation move (the tenant's rows, in a home the route does not point at yet).
  */
 
 export interface SecuritySqlOptions {
@@ -54,7 +55,7 @@ DECLARE
   raw text := current_setting('${SCOPE_SETTING}', true);
   k text;
 BEGIN
-  IF raw IS NULL OR raw !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[sda]\\.[0-9a-f]{64}$' THEN
+  IF raw IS NULL OR raw !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.[sdam]\\.[0-9a-f]{64}$' THEN
     RETURN NULL;
   END IF;
   SELECT s.key INTO k FROM public.${SCOPE_KEY_TABLE} s WHERE s.id = 1;
@@ -79,7 +80,7 @@ BEGIN
     RETURN '{}'::uuid[];
   END IF;
   tid := left(scope, 36)::uuid;
-  IF right(scope, 1) = 's' THEN
+  IF right(scope, 1) IN ('s', 'm') THEN
     RETURN ARRAY[tid];
   END IF;
   ${descendants}
@@ -91,11 +92,29 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f
   SELECT coalesce(right(public.stratum_verified_scope(), 1) = 'a', false)
 $fn$;
 
+${withTree ? SHARED_HOME_FUNCTION : ""}
 REVOKE ALL ON FUNCTION public.stratum_verified_scope() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
 `;
 }
+
+/**
+ * True when the scope's tenant lives in the shared tables right now. A writer whose route went
+ * stale while its tenant moved away (another process, between its lookup and its statement)
+ * fails on this check instead of leaving rows where the tenant no longer reads.
+ */
+const SHARED_HOME_FUNCTION = `
+CREATE OR REPLACE FUNCTION public.stratum_scope_in_shared_home() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+  -- A move ('m') writes into the shared tables before the route flips to them.
+  SELECT CASE WHEN right(s.scope, 1) = 'm' THEN true
+              ELSE coalesce((SELECT t.isolation_strategy = 'SHARED_RLS' FROM public.stratum_tenants t
+                              WHERE t.id = left(s.scope, 36)::uuid), false) END
+    FROM (SELECT public.stratum_verified_scope() AS scope) s
+$fn$;
+GRANT EXECUTE ON FUNCTION public.stratum_scope_in_shared_home() TO PUBLIC;
+`;
 
 /** Path maintenance and the tree's invariants on stratum_tenants. */
 export function tenantTreeSql(): string {
@@ -140,8 +159,11 @@ ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_isolation_chec
 `;
 }
 
-/** RLS and grants for one tenant-scoped table, in whatever schema the search_path names first. */
-export function tenantTableSql(table: string, tenantColumn: string, appRole: string, schema = "public"): string {
+/**
+ * RLS and grants for one tenant-scoped table. `sharedHome` marks the main database's shared
+ * tables, whose writes must also come from a tenant that still lives there.
+ */
+export function tenantTableSql(table: string, tenantColumn: string, appRole: string, schema = "public", sharedHome = false): string {
   const t = `${ident(schema)}.${ident(table)}`;
   const col = ident(tenantColumn);
   const role = ident(appRole);
@@ -152,7 +174,10 @@ DROP POLICY IF EXISTS stratum_tenant_isolation ON ${t};
 CREATE POLICY stratum_tenant_isolation ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
   USING (${col} = ANY ((SELECT public.stratum_scope_tenants())::uuid[]))
   WITH CHECK (${col} = ANY ((SELECT public.stratum_scope_tenants())::uuid[]));
-REVOKE ALL ON ${t} FROM ${role};
+DROP POLICY IF EXISTS stratum_shared_home ON ${t};
+${sharedHome ? `CREATE POLICY stratum_shared_home ON ${t} AS RESTRICTIVE FOR INSERT TO PUBLIC
+  WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));
+` : ""}REVOKE ALL ON ${t} FROM ${role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ${t} TO ${role};
 `;
 }
@@ -206,7 +231,7 @@ export function securitySql(options: SecuritySqlOptions): string {
     parts.push(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.${ident(table)} TO ${ident(options.appRole)};`);
   }
   for (const { table, tenantColumn } of options.tenantTables) {
-    parts.push(tenantTableSql(table, tenantColumn, options.appRole));
+    parts.push(tenantTableSql(table, tenantColumn, options.appRole, "public", true));
   }
   return parts.join("\n").trim() + "\n";
 }

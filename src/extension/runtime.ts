@@ -11,7 +11,7 @@ import type { IsolationStrategyName } from "../core/types.js";
 import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } from "../crypto/index.js";
 import { CONNECTION_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
 import { IsolationRouter } from "../isolation/router.js";
-import { ADMIN_TENANT_ID, assertScopeKey, signScope, type TenantScope } from "../isolation/scope.js";
+import { ADMIN_TENANT_ID, assertScopeKey, signScope, type ScopeMode, type TenantScope } from "../isolation/scope.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "../isolation/strategy.js";
 import { createAdminAccess, type AdminOptions } from "./admin.js";
 import { prismaDb, type RawClient } from "./prisma-db.js";
@@ -49,7 +49,7 @@ export interface StratumRuntime {
   tenantTables: Array<{ table: string; tenantColumn: string }>;
   strategies: Record<IsolationStrategyName, IsolationStrategy>;
   router: IsolationRouter;
-  sign(tenantId: string, mode: "s" | "d" | "a"): string;
+  sign(tenantId: string, mode: ScopeMode): string;
   provisionContext(server?: string): ProvisionContext;
   /** A Db whose statements run in one tenant's scope, wherever the tenant lives. */
   tenantDb(tenantId: string): Promise<Db>;
@@ -64,7 +64,7 @@ export interface StratumRuntime {
 export function createRuntime(baseClient: unknown, options: StratumOptions): StratumRuntime {
   const key = options.scopeKey ?? process.env.STRATUM_SCOPE_KEY;
   assertScopeKey(key);
-  const sign = (tenantId: string, mode: "s" | "d" | "a") => signScope(key, tenantId, mode);
+  const sign = (tenantId: string, mode: ScopeMode) => signScope(key, tenantId, mode);
   const adminScope: TenantScope = {
     tenantId: ADMIN_TENANT_ID,
     mode: "a",

@@ -28,7 +28,7 @@ export function createServices(runtime: StratumRuntime) {
     router,
     tenantTables: runtime.tenantTables,
     provisionContext: runtime.provisionContext,
-    sign: (id) => runtime.sign(id, "s"),
+    sign: (id) => runtime.sign(id, "m"),
     audit,
     ...bus,
   });

@@ -15,7 +15,7 @@ import type { AdminAccess } from "./strategy.js";
 export interface MoveContext {
   admin: AdminAccess;
   tenantId: string;
-  /** Signed scope token of the tenant (mode `s`). */
+  /** Signed move-scope token of the tenant (mode `m`). */
   token: string;
   /** Tenant tables, referenced tables first. */
   tables: readonly TenantTableRef[];

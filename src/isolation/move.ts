@@ -25,7 +25,7 @@ export interface MoveDeps {
   router: IsolationRouter;
   tenantTables: ReadonlyArray<{ table: string; tenantColumn: string }>;
   provisionContext(server?: string): ProvisionContext;
-  sign(tenantId: string, mode: "s"): string;
+  sign(tenantId: string, mode: "m"): string;
   audit: AuditSink;
   bus?: ChangeBus;
 }
@@ -95,7 +95,7 @@ export function createIsolationMover(deps: MoveDeps) {
   }
 
   async function context(main: pg.Client, tenantId: string, batchSize: number): Promise<MoveContext> {
-    return { admin: deps.admin, tenantId, token: deps.sign(tenantId, "s"), tables: await dependencyOrder(main, deps.tenantTables), batchSize };
+    return { admin: deps.admin, tenantId, token: deps.sign(tenantId, "m"), tables: await dependencyOrder(main, deps.tenantTables), batchSize };
   }
 
   const fromOf = (j: IsolationMove): HomeAddress => ({ strategy: j.from_strategy, placement: j.from_placement });

@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import type { IsolationStrategyName } from "../core/types.js";
 
 /** `s` the tenant itself, `d` it and its descendants, `a` stratum's own services. */
-export type ScopeMode = "s" | "d" | "a";
+/** `s` the tenant, `d` it and its descendants, `a` stratum's services, `m` an isolation move. */
+export type ScopeMode = "s" | "d" | "a" | "m";
 
 export interface TenantScope {
   tenantId: string;
