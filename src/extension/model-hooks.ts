@@ -322,6 +322,10 @@ export function createModelHooks(runtime: StratumRuntime): ModelHooks {
     return out;
   };
 
+  // Results this module already opened: scoped.ts runs a findUnique as a findFirst through the
+  // client's own delegate, so the same result can come back through afterOperation twice.
+  const opened = new WeakSet<object>();
+
   return {
     active: true,
     beforeOperation(model, operation, args, scope) {
@@ -368,7 +372,10 @@ export function createModelHooks(runtime: StratumRuntime): ModelHooks {
     },
     afterOperation(model, operation, result, scope) {
       if (!cipher || !reach.has(model) || READS_WITHOUT_ROWS.has(operation)) return result;
-      return openValue(model, result, scope.mode === "d" ? undefined : scope.tenantId);
+      if (result !== null && typeof result === "object" && opened.has(result)) return result;
+      const out = openValue(model, result, scope.mode === "d" ? undefined : scope.tenantId);
+      if (out !== null && typeof out === "object") opened.add(out);
+      return out;
     },
   };
 }
