@@ -3,6 +3,7 @@ import { createAbacService } from "../abac/index.js";
 import { createConfigService } from "../config/index.js";
 import { createPermissionService } from "../permissions/index.js";
 import { createTenantService } from "../tenants/service.js";
+import { migrateTenantHomes, type FanOutOptions } from "../isolation/fan-out.js";
 import { createIsolationMover } from "../isolation/move.js";
 import { createComplianceServices } from "./compliance.js";
 import type { StratumRuntime } from "./runtime.js";
@@ -66,6 +67,9 @@ export function createServices(runtime: StratumRuntime) {
     resumeIsolationMove: mover.resumeIsolationMove,
     rollbackIsolationMove: mover.rollbackIsolationMove,
     listIsolationMoves: mover.listIsolationMoves,
+    /** Brings every SCHEMA and DATABASE tenant's tables level with the migrated main database. */
+    migrateTenantHomes: (options?: FanOutOptions) =>
+      migrateTenantHomes({ admin: runtime.admin, tenantTables: runtime.tenantTables, appRole: runtime.appRole }, options),
     listAudit: audit.list,
     /** Checks the app connection against the isolation rules; `ok: false` lists what is wrong. */
     doctor: runtime.doctor,

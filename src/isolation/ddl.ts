@@ -33,18 +33,26 @@ interface EnumRow {
   labels: string[];
 }
 
-/** Statements that create the tenant tables in `target` (a schema name). */
-export async function tenantTablesDdl(source: pg.Client, tables: readonly TenantTable[], target: string): Promise<string[]> {
-  const names = tables.map((t) => t.table);
-  const q = (sql: string) => source.query(sql, [names]);
-  // Pin the search_path so format_type and pg_get_*def qualify anything outside pg_catalog.
-  await source.query("SET LOCAL search_path = pg_catalog");
+/** The tenant tables of one schema, as the catalog describes them. */
+export interface TableCatalog {
+  columns: ColumnRow[];
+  constraints: ConstraintRow[];
+  indexes: Array<{ table_name: string; name: string; definition: string }>;
+}
+
+/**
+ * Reads the tenant tables of `schema`. Must run inside a transaction: the search_path is pinned
+ * (locally) so format_type and pg_get_*def qualify anything outside pg_catalog.
+ */
+export async function describeTables(client: pg.Client, schema: string, names: readonly string[]): Promise<TableCatalog> {
+  const q = (sql: string) => client.query(sql, [names, schema]);
+  await client.query("SET LOCAL search_path = pg_catalog");
   const columns = (
     await q(`SELECT c.relname AS table_name, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type,
                     a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default_expr
                FROM pg_attribute a
                JOIN pg_class c ON c.oid = a.attrelid
-               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $2
                LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
               WHERE c.relname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
               ORDER BY c.relname, a.attnum`)
@@ -54,51 +62,121 @@ export async function tenantTablesDdl(source: pg.Client, tables: readonly Tenant
                     f.relname AS foreign_table
                FROM pg_constraint k
                JOIN pg_class c ON c.oid = k.conrelid
-               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $2
                LEFT JOIN pg_class f ON f.oid = k.confrelid
               WHERE c.relname = ANY($1) AND k.contype IN ('p', 'u', 'c', 'f')
               ORDER BY k.contype = 'f', c.relname, k.conname`)
   ).rows as ConstraintRow[];
   const indexes = (
-    await q(`SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+    await q(`SELECT c.relname AS table_name, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
                FROM pg_index i
                JOIN pg_class c ON c.oid = i.indrelid
-               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+               JOIN pg_class ic ON ic.oid = i.indexrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $2
               WHERE c.relname = ANY($1)
                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))`)
-  ).rows as Array<{ name: string; definition: string }>;
-  await source.query("RESET search_path");
+  ).rows as TableCatalog["indexes"];
+  await client.query("RESET search_path");
+  return { columns, constraints, indexes };
+}
 
+function columnSql(c: ColumnRow): string {
+  const def = c.default_expr && !/nextval\(/.test(c.default_expr) ? ` DEFAULT ${c.default_expr}` : "";
+  return `${ident(c.column_name)} ${c.type}${c.not_null ? " NOT NULL" : ""}${def}`;
+}
+
+function sequenceSql(table: string, c: ColumnRow, target: string): string[] {
+  // Sequences stay per tenant home; identity-like columns get their own counter there.
   const t = ident(target);
+  const seq = `${table}_${c.column_name}_seq`;
+  return [
+    `CREATE SEQUENCE IF NOT EXISTS ${t}.${ident(seq)} OWNED BY ${t}.${ident(table)}.${ident(c.column_name)}`,
+    `ALTER TABLE ${t}.${ident(table)} ALTER COLUMN ${ident(c.column_name)} SET DEFAULT nextval('${target}.${seq}'::regclass)`,
+  ];
+}
+
+function indexSql(definition: string, sourceSchema: string, target: string): string {
+  return definition
+    .replace(new RegExp(` ON ${sourceSchema === "public" ? "public" : ident(sourceSchema).replace(/"/g, '"?')}\\.`), ` ON ${ident(target)}.`)
+    .replace(/^CREATE (UNIQUE )?INDEX /, "CREATE $1INDEX IF NOT EXISTS ");
+}
+
+function foreignKeySql(k: ConstraintRow, target: string): string {
+  const definition = k.definition.replace(/REFERENCES ("?[A-Za-z0-9_]+"?\.)?("?)([A-Za-z0-9_]+)\2/, `REFERENCES ${ident(target)}.${ident(k.foreign_table!)}`);
+  return `ALTER TABLE ${ident(target)}.${ident(k.table_name)} ADD CONSTRAINT ${ident(k.name)} ${definition}`;
+}
+
+/** Statements that create the tenant tables in `target` (a schema name), from the main database's public schema. */
+export async function tenantTablesDdl(source: pg.Client, tables: readonly TenantTable[], target: string): Promise<string[]> {
+  const names = tables.map((t) => t.table);
+  const { columns, constraints, indexes } = await describeTables(source, "public", names);
   const statements: string[] = [];
   for (const table of names) {
     const cols = columns.filter((c) => c.table_name === table);
     if (cols.length === 0) throw new Error(`stratum: tenant table public.${table} does not exist; run the migrations first`);
-    const body = cols.map((c) => {
-      const def = c.default_expr && !/nextval\(/.test(c.default_expr) ? ` DEFAULT ${c.default_expr}` : "";
-      return `${ident(c.column_name)} ${c.type}${c.not_null ? " NOT NULL" : ""}${def}`;
-    });
-    for (const k of constraints.filter((k) => k.table_name === table && k.type !== "f")) {
-      body.push(`CONSTRAINT ${ident(k.name)} ${k.definition}`);
-    }
-    statements.push(`CREATE TABLE IF NOT EXISTS ${t}.${ident(table)} (\n  ${body.join(",\n  ")}\n)`);
-    for (const c of cols.filter((c) => c.default_expr && /nextval\(/.test(c.default_expr))) {
-      // Sequences stay per tenant home; identity-like columns get their own counter there.
-      const seq = `${table}_${c.column_name}_seq`;
-      statements.push(`CREATE SEQUENCE IF NOT EXISTS ${t}.${ident(seq)} OWNED BY ${t}.${ident(table)}.${ident(c.column_name)}`);
-      statements.push(`ALTER TABLE ${t}.${ident(table)} ALTER COLUMN ${ident(c.column_name)} SET DEFAULT nextval('${target}.${seq}'::regclass)`);
-    }
+    const body = cols.map(columnSql);
+    for (const k of constraints.filter((k) => k.table_name === table && k.type !== "f")) body.push(`CONSTRAINT ${ident(k.name)} ${k.definition}`);
+    statements.push(`CREATE TABLE IF NOT EXISTS ${ident(target)}.${ident(table)} (\n  ${body.join(",\n  ")}\n)`);
+    for (const c of cols.filter((c) => c.default_expr && /nextval\(/.test(c.default_expr))) statements.push(...sequenceSql(table, c, target));
   }
   // Unique indexes first: Prisma's uniques are indexes, and foreign keys need them.
-  for (const index of indexes) {
-    statements.push(index.definition.replace(/ ON public\./, ` ON ${t}.`).replace(/^CREATE (UNIQUE )?INDEX /, "CREATE $1INDEX IF NOT EXISTS "));
-  }
+  for (const index of indexes) statements.push(indexSql(index.definition, "public", target));
   for (const k of constraints.filter((k) => k.type === "f")) {
-    if (!k.foreign_table || !names.includes(k.foreign_table)) continue; // tenant data never points at shared rows
-    const definition = k.definition.replace(/REFERENCES (public\.)?("?)([A-Za-z0-9_]+)\2/, `REFERENCES ${t}.${ident(k.foreign_table)}`);
-    statements.push(`ALTER TABLE ${t}.${ident(k.table_name)} ADD CONSTRAINT ${ident(k.name)} ${definition}`);
+    if (k.foreign_table && names.includes(k.foreign_table)) statements.push(foreignKeySql(k, target)); // never into shared rows
   }
   return statements;
+}
+
+export interface SyncPlan {
+  statements: string[];
+  /** Differences a sync does not resolve by itself (type changes, columns the template dropped). */
+  drift: string[];
+}
+
+/**
+ * What brings a tenant home's tables level with the template (`public` of the main database):
+ * missing tables, columns, constraints and indexes are added; anything else is reported, never
+ * dropped or rewritten behind the operator's back.
+ */
+export function syncPlan(template: TableCatalog, home: TableCatalog, names: readonly string[], target: string): SyncPlan {
+  const statements: string[] = [];
+  const drift: string[] = [];
+  const key = (table: string, name: string) => `${table}.${name}`;
+  const homeColumns = new Map(home.columns.map((c) => [key(c.table_name, c.column_name), c]));
+  const homeConstraints = new Set(home.constraints.map((k) => key(k.table_name, k.name)));
+  const homeIndexes = new Set(home.indexes.map((i) => key(i.table_name, i.name)));
+  const homeTables = new Set(home.columns.map((c) => c.table_name));
+  for (const table of names) {
+    const cols = template.columns.filter((c) => c.table_name === table);
+    if (!homeTables.has(table)) {
+      const body = [...cols.map(columnSql), ...template.constraints.filter((k) => k.table_name === table && k.type !== "f").map((k) => `CONSTRAINT ${ident(k.name)} ${k.definition}`)];
+      statements.push(`CREATE TABLE ${ident(target)}.${ident(table)} (\n  ${body.join(",\n  ")}\n)`);
+      for (const c of cols.filter((c) => c.default_expr && /nextval\(/.test(c.default_expr))) statements.push(...sequenceSql(table, c, target));
+      continue;
+    }
+    for (const c of cols) {
+      const existing = homeColumns.get(key(table, c.column_name));
+      if (!existing) statements.push(`ALTER TABLE ${ident(target)}.${ident(table)} ADD COLUMN ${columnSql(c)}`);
+      else if (existing.type !== c.type) drift.push(`${target}.${table}.${c.column_name} is ${existing.type}, the template has ${c.type}`);
+      else if (existing.not_null !== c.not_null) {
+        statements.push(`ALTER TABLE ${ident(target)}.${ident(table)} ALTER COLUMN ${ident(c.column_name)} ${c.not_null ? "SET" : "DROP"} NOT NULL`);
+      }
+    }
+    const templateColumns = new Set(cols.map((c) => c.column_name));
+    for (const c of home.columns.filter((c) => c.table_name === table && !templateColumns.has(c.column_name))) {
+      drift.push(`${target}.${table}.${c.column_name} no longer exists in the template (drop it by hand once its data is not needed)`);
+    }
+    for (const k of template.constraints.filter((k) => k.table_name === table && k.type !== "f" && !homeConstraints.has(key(table, k.name)))) {
+      statements.push(`ALTER TABLE ${ident(target)}.${ident(table)} ADD CONSTRAINT ${ident(k.name)} ${k.definition}`);
+    }
+  }
+  for (const index of template.indexes.filter((i) => !homeIndexes.has(key(i.table_name, i.name)))) {
+    statements.push(indexSql(index.definition, "public", target));
+  }
+  for (const k of template.constraints.filter((k) => k.type === "f" && !homeConstraints.has(key(k.table_name, k.name)))) {
+    if (k.foreign_table && names.includes(k.foreign_table)) statements.push(foreignKeySql(k, target));
+  }
+  return { statements, drift };
 }
 
 /** Enum types the tenant tables use, so a separate database can recreate them first. */
