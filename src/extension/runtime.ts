@@ -64,7 +64,18 @@ export interface StratumRuntime {
 export function createRuntime(baseClient: unknown, options: StratumOptions): StratumRuntime {
   const key = options.scopeKey ?? process.env.STRATUM_SCOPE_KEY;
   assertScopeKey(key);
-  const sign = (tenantId: string, mode: ScopeMode) => signScope(key, tenantId, mode);
+  // Two SHA-256 passes per token: cached, since every scoped statement needs one.
+  const tokens = new Map<string, string>();
+  const sign = (tenantId: string, mode: ScopeMode) => {
+    const cacheKey = `${tenantId}.${mode}`;
+    let token = tokens.get(cacheKey);
+    if (!token) {
+      if (tokens.size >= 10_000) tokens.delete(tokens.keys().next().value as string);
+      token = signScope(key, tenantId, mode);
+      tokens.set(cacheKey, token);
+    }
+    return token;
+  };
   const adminScope: TenantScope = {
     tenantId: ADMIN_TENANT_ID,
     mode: "a",
