@@ -21,13 +21,15 @@ export interface Operation {
   args: unknown;
   query: (args: unknown) => PromiseLike<unknown>;
   /** Prisma's request details; `dataPath` is set on fluent calls (`["select", "tickets"]`). */
-  __internalParams?: { dataPath?: readonly string[] };
+  __internalParams?: { dataPath?: readonly string[]; transaction?: { kind?: string; id?: number | string } };
 }
 
 type Delegates = Record<string, Record<string, (args: unknown) => PromiseLike<unknown>>>;
 
 export class ScopedRunner {
   private readonly tenantModels: Set<string>;
+  /** Batch transaction id → the scope its first operation claimed. */
+  private readonly batches = new Map<number | string, string>();
 
   constructor(
     private readonly runtime: StratumRuntime,
@@ -45,6 +47,7 @@ export class ScopedRunner {
    * client's own $transaction find it already set and run as they are.
    */
   async run(tenantId: string, request: ScopeRequest, op: Operation, delegates: Delegates): Promise<unknown> {
+    this.claimBatch(tenantId, request, op);
     const write = isWriteOperation(op.operation);
     const existing = currentScope();
     if (existing && existing.tenantId === tenantId && existing.mode === request.mode) {
@@ -70,6 +73,29 @@ export class ScopedRunner {
         return op.query(this.before(op, scope));
       }),
     );
+  }
+
+  /**
+   * Prisma runs a batch `$transaction([...])` later, in one async context (its first operation's),
+   * so every statement of the batch would carry that operation's scope: a batch mixing tenants
+   * would read and write the first tenant's rows for all of them. Such a batch is refused.
+   */
+  private claimBatch(tenantId: string, request: ScopeRequest, op: Operation): void {
+    const tx = op.__internalParams?.transaction;
+    if (tx?.kind !== "batch" || tx.id === undefined) return;
+    const key = `${tenantId}:${request.mode}:${request.readOnly}`;
+    const claimed = this.batches.get(tx.id);
+    if (claimed === undefined) {
+      this.batches.set(tx.id, key);
+      setTimeout(() => this.batches.delete(tx.id!), 60_000).unref();
+      return;
+    }
+    if (claimed !== key) {
+      throw new StratumError(
+        "TENANT_SCOPE_VIOLATION",
+        `A batch $transaction([...]) runs on one connection in one scope; it cannot hold operations of tenant ${claimed.split(":")[0]} and tenant ${tenantId}. Use one batch per tenant, or an interactive transaction with tx.$tenant(id).`,
+      );
+    }
   }
 
   private before(op: Operation, scope: TenantScope): unknown {
