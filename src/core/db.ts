@@ -46,19 +46,27 @@ export function pgDb(pool: pg.Pool): Db {
 
 /** A Db over one connection (already in a transaction, or not); nested transactions become savepoints. */
 export function clientDb(client: Pick<pg.PoolClient, "query">): Db {
-  let depth = 0;
-  const db: Db = {
+  return savepointDb({
     query: (sql, params) => run(client, sql, params).then((r) => r.rows),
     execute: (sql, params) => run(client, sql, params).then((r) => r.rowCount ?? 0),
+  });
+}
+
+/** Completes statements that already run inside one transaction into a Db: `transaction` nests as savepoints. */
+export function savepointDb(statements: Pick<Db, "query" | "execute">): Db {
+  let depth = 0;
+  const db: Db = {
+    query: statements.query,
+    execute: statements.execute,
     async transaction(fn) {
       const savepoint = `stratum_sp_${++depth}`;
-      await client.query(`SAVEPOINT ${savepoint}`);
+      await db.execute(`SAVEPOINT ${savepoint}`);
       try {
         const result = await fn(db);
-        await client.query(`RELEASE SAVEPOINT ${savepoint}`);
+        await db.execute(`RELEASE SAVEPOINT ${savepoint}`);
         return result;
       } catch (error) {
-        await client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+        await db.execute(`ROLLBACK TO SAVEPOINT ${savepoint}`);
         throw error;
       } finally {
         depth--;

@@ -2,7 +2,7 @@
  * A `Db` over the user's Prisma client, running under stratum's signed admin scope: the services
  * reach stratum's own tables and nothing else, through the same connection pool as the app.
  */
-import type { Db } from "../core/db.js";
+import { savepointDb, type Db } from "../core/db.js";
 import { runInScope, type TenantScope } from "../isolation/scope.js";
 
 /** The raw-query surface of any Prisma client (base or extended). */
@@ -24,24 +24,8 @@ export function prismaDb(client: RawClient, scope: TenantScope, options: { timeo
 
 /** Inside an interactive transaction; nested transactions become savepoints. */
 function txDb(tx: RawClient, scope: TenantScope): Db {
-  let depth = 0;
-  const db: Db = {
+  return savepointDb({
     query: <T>(sql: string, params: readonly unknown[] = []) => runInScope(scope, () => Promise.resolve(tx.$queryRawUnsafe<T[]>(sql, ...params))),
     execute: (sql, params = []) => runInScope(scope, () => Promise.resolve(tx.$executeRawUnsafe(sql, ...params))),
-    async transaction(fn) {
-      const savepoint = `stratum_sp_${++depth}`;
-      await db.execute(`SAVEPOINT ${savepoint}`);
-      try {
-        const result = await fn(db);
-        await db.execute(`RELEASE SAVEPOINT ${savepoint}`);
-        return result;
-      } catch (error) {
-        await db.execute(`ROLLBACK TO SAVEPOINT ${savepoint}`);
-        throw error;
-      } finally {
-        depth--;
-      }
-    },
-  };
-  return db;
+  });
 }
