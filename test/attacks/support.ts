@@ -139,11 +139,11 @@ export async function createWorld(label: string, options: { withDatabase?: boole
     ...(database ? { database } : {}),
     all,
     async close() {
+      // Tenant databases on the second server go with their tenants.
+      for (const s of database ?? []) await p.$stratum.deleteTenant(s.tenant.id, { cascade: true }).catch(() => undefined);
       await client.close().catch(() => undefined);
       await solo.close().catch(() => undefined);
       await admin.end().catch(() => undefined);
-      // Tenant databases on the second server go with their tenants.
-      for (const s of database ?? []) await p.$stratum.deleteTenant(s.tenant.id, { cascade: true }).catch(() => undefined);
       await db.drop();
     },
   };
