@@ -106,6 +106,28 @@ describe.each([
   });
 });
 
+describe("transactions", () => {
+  it("findUnique inside the scoped client's interactive transaction sees the transaction's own rows", async () => {
+    const own = await prisma().$stratum.createTenant({ name: "Iso Itx" });
+    const t = prisma().$tenant(own.id);
+    const found = await t.$transaction(async (tx) => {
+      const created = await tx.user.create({ data: { tenant_id: own.id, email: "itx-unique@a.test" } });
+      return tx.user.findUnique({ where: { id: created.id } });
+    });
+    expect(found?.email).toBe("itx-unique@a.test");
+  });
+
+  it("tx.$tenant(id) inside the app's own transaction seals encrypted fields like any scoped client", async () => {
+    const own = await prisma().$stratum.createTenant({ name: "Iso Sealed" });
+    const created = await prisma().$transaction(async (tx) =>
+      tx.$tenant(own.id).user.create({ data: { tenant_id: own.id, email: "sealed@b.test", ssn: "123-45-6789" } }),
+    );
+    expect(created.ssn).toBe("123-45-6789");
+    const stored = await admin.query("SELECT ssn FROM users WHERE id = $1", [created.id]);
+    expect(stored.rows[0].ssn).toMatch(/^stratum:v1:/);
+  });
+});
+
 describe("fail closed", () => {
   it("tenant models on the unscoped client refuse with NO_TENANT_CONTEXT", async () => {
     expect(await code(prisma().user.findMany())).toBe("NO_TENANT_CONTEXT");

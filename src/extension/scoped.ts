@@ -4,7 +4,7 @@
  * through the router and runs inside it; the adapter does the rest.
  */
 import { StratumError } from "../core/errors.js";
-import { currentScope, runInScope, runUnscoped, type TenantScope } from "../isolation/scope.js";
+import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
 import { withSpan } from "../telemetry/index.js";
 import type { ModelHooks } from "./model-hooks.js";
 import { isWriteOperation, uniqueToFirst } from "./operations.js";
@@ -128,13 +128,8 @@ export class ScopedRunner {
         return async (arg: unknown, txOptions?: unknown) => {
           await runner.runtime.ready();
           const scope = await runner.runtime.router.scope(tenantId, { ...request, write: !request.readOnly });
-          if (typeof arg === "function") {
-            // The callback itself runs outside the scope: its tx calls are bound to the
-            // transaction's scope by the adapter, and other clients it uses keep their own.
-            return runInScope(scope, () =>
-              Promise.resolve(target.$transaction((tx: unknown) => runUnscoped(() => (arg as (tx: unknown) => unknown)(tx)), txOptions)),
-            );
-          }
+          // The callback runs in the tenant's scope, so its tx calls are recognised as this
+          // tenant's (same connection, no re-resolution); scoped clients it uses set their own.
           return runInScope(scope, () => Promise.resolve(target.$transaction(arg, txOptions)));
         };
       },

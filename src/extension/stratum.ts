@@ -59,7 +59,14 @@ export function stratum(options: StratumOptions) {
       query: {
         $allOperations(params) {
           const { model, operation, args, query } = params;
-          if (!runner.isTenantModel(model) || currentScope()) return query(args);
+          if (!runner.isTenantModel(model)) return query(args);
+          const scope = currentScope();
+          if (scope) {
+            // A call inside a scope (tx.$tenant(id), the ambient form): run it through the runner
+            // so model hooks (field encryption) apply as on any scoped client.
+            const op: Operation = { model, operation, args, query: query as Operation["query"] };
+            return runner.run(scope.tenantId, { mode: scope.mode === "d" ? "d" : "s", readOnly: scope.readOnly }, op, extendedClient as never) as never;
+          }
           const ambient = currentTenant();
           if (!ambient) {
             throw new StratumError(

@@ -2,12 +2,17 @@
 import { PrismaClient } from "../../generated/prisma/client.js";
 import { stratumModels } from "../../generated/stratum/index.js";
 import { stratum, stratumAdapter } from "../../src/index.js";
+import { randomBytes } from "node:crypto";
 import type { TestDatabase } from "../harness/database.js";
+
+/** One field-encryption key per test process, so every client of a file reads what another wrote. */
+const ENCRYPTION_KEY = randomBytes(32).toString("base64");
 
 export interface TestClientOptions {
   poolSize?: number;
   /** Extra named servers for DATABASE tenants: app-role URL and admin URL per name. */
   servers?: Record<string, { appUrl: string; adminUrl: string }>;
+  encryptionKey?: string;
 }
 
 export function stratumTestClient(db: TestDatabase, options: TestClientOptions = {}) {
@@ -24,6 +29,7 @@ export function stratumTestClient(db: TestDatabase, options: TestClientOptions =
     stratum({
       models: stratumModels,
       scopeKey: db.scopeKey,
+      encryptionKey: options.encryptionKey ?? ENCRYPTION_KEY,
       admin: { connectionString: db.ownerUrl, servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.adminUrl])) },
     }),
   );
