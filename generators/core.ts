@@ -212,6 +212,9 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
         } else if (indexes.some((i) => i.fields.includes(field.name))) {
           errors.push(`Model ${model.name}, field ${field.name}: @stratum.encrypted fields cannot be part of an index or unique (ciphertext is randomized).`);
         }
+        if (scope === "global") {
+          errors.push(`Model ${model.name}, field ${field.name}: @stratum.encrypted is supported on tenant-scoped models only (the AAD binds each value to its tenant); keep secrets of global models out of the table or scope the model to a tenant.`);
+        }
         encryptedFields.push(field.name);
       }
       if (subject) {

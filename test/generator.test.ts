@@ -321,6 +321,19 @@ model Secret {
     expect(errors[0]).toContain("pin");
     expect(errors[1]).toContain("token");
   });
+
+  it("refuses @stratum.encrypted on a global model, whose values no tenant binds", () => {
+    const { errors } = generateStratum(dmmfWith(`
+/// @stratum.global
+model Setting {
+  id    String @id @db.Uuid
+  /// @stratum.encrypted
+  value String
+}
+`));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Setting, field value: @stratum.encrypted is supported on tenant-scoped models only/);
+  });
 });
 
 describe("the security migration on disk", () => {
