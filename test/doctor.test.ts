@@ -76,3 +76,34 @@ describe("connection check", () => {
     }
   });
 });
+
+describe("views and definer functions (rule 6)", () => {
+  it("refuses while a superuser-owned view over a tenant table is readable, and accepts it as security_invoker", async () => {
+    const admin = new pg.Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    try {
+      await admin.query("CREATE VIEW all_users AS SELECT id, tenant_id FROM users");
+      await admin.query("GRANT SELECT ON all_users TO stratum_app");
+      const c = clientAs(db.appUrl);
+      try {
+        const report = await c.prisma.$stratum.doctor();
+        expect(report.problems.join(" ")).toMatch(/public\.all_users .*security_invoker|views owned by a superuser.*public\.all_users/);
+      } finally {
+        await c.close();
+      }
+      await admin.query("ALTER VIEW all_users SET (security_invoker = true)");
+      await admin.query("CREATE FUNCTION peek() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM users'");
+      const c2 = clientAs(db.appUrl);
+      try {
+        const report = await c2.prisma.$stratum.doctor();
+        expect(report.problems).toHaveLength(1);
+        expect(report.problems[0]).toMatch(/SECURITY DEFINER functions without a pinned search_path: public\.peek/);
+      } finally {
+        await c2.close();
+      }
+    } finally {
+      await admin.query("DROP VIEW IF EXISTS all_users; DROP FUNCTION IF EXISTS peek()");
+      await admin.end();
+    }
+  });
+});

@@ -2,13 +2,16 @@
 import type { Command } from "commander";
 import pg from "pg";
 import { StratumError } from "../core/errors.js";
-import { CONNECTION_FACTS_SQL, connectionProblems, type ConnectionFacts } from "../isolation/doctor.js";
+import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, connectionProblems, type ConnectionFacts } from "../isolation/doctor.js";
 
 export async function doctor(url: string, tenantTables: readonly string[]): Promise<{ ok: boolean; role: string; problems: string[] }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const facts = (await client.query(CONNECTION_FACTS_SQL, [tenantTables])).rows[0] as ConnectionFacts;
+    const facts = {
+      ...(await client.query(CONNECTION_FACTS_SQL, [tenantTables])).rows[0],
+      ...(await client.query(DEFINER_FACTS_SQL)).rows[0],
+    } as ConnectionFacts;
     const problems = connectionProblems(facts);
     const key = await client.query("SELECT has_table_privilege('stratum_scope_keys', 'SELECT') AS readable").catch(() => null);
     if (key?.rows[0]?.readable) problems.push(`role ${facts.role} can read stratum_scope_keys (the scope key must be owner-only)`);

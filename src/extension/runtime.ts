@@ -9,7 +9,7 @@ import type { StratumModels } from "../core/models.js";
 import type { ChangeBus } from "../core/ports.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } from "../crypto/index.js";
-import { CONNECTION_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
+import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
 import { IsolationRouter } from "../isolation/router.js";
 import { ADMIN_TENANT_ID, assertScopeKey, signScope, type ScopeMode, type TenantScope } from "../isolation/scope.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "../isolation/strategy.js";
@@ -104,7 +104,8 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
   const appRole = options.appRole ?? "stratum_app";
   const doctor = async () => {
     const rows = await base.$queryRawUnsafe<ConnectionFacts[]>(CONNECTION_FACTS_SQL, tenantTables.map((t) => t.table));
-    const facts = rows[0]!;
+    const definers = await base.$queryRawUnsafe<Array<Pick<ConnectionFacts, "leaky_views" | "unpinned_definers">>>(DEFINER_FACTS_SQL);
+    const facts = { ...rows[0]!, ...definers[0]! };
     const problems = connectionProblems(facts);
     return { ok: problems.length === 0, role: facts.role, problems };
   };

@@ -12,6 +12,10 @@ export interface ConnectionFacts {
   owned: string[];
   dangerous: string[];
   unprotected: string[];
+  /** Views the role can read that run as a privileged owner (they would read past RLS). */
+  leaky_views: string[];
+  /** SECURITY DEFINER functions the role can call that do not pin their search_path. */
+  unpinned_definers: string[];
 }
 
 /** One statement: the current role's attributes and its standing on every tenant table. */
@@ -27,6 +31,21 @@ SELECT current_user::text AS role, r.rolsuper AS superuser, r.rolbypassrls AS by
  WHERE r.rolname = current_user
  GROUP BY r.rolname, r.rolsuper, r.rolbypassrls`;
 
+/** Rule 6: views are security_invoker, SECURITY DEFINER functions pin search_path. */
+export const DEFINER_FACTS_SQL = `
+SELECT
+  coalesce((SELECT array_agg(n.nspname || '.' || v.relname ORDER BY 1)
+              FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace JOIN pg_roles o ON o.oid = v.relowner
+             WHERE v.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND (o.rolsuper OR o.rolbypassrls)
+               AND NOT coalesce('security_invoker=true' = ANY (v.reloptions) OR 'security_invoker=on' = ANY (v.reloptions), false)
+               AND has_table_privilege(current_user, v.oid, 'SELECT')), '{}') AS leaky_views,
+  coalesce((SELECT array_agg(n.nspname || '.' || p.proname ORDER BY 1)
+              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%')
+               AND has_function_privilege(current_user, p.oid, 'EXECUTE')), '{}') AS unpinned_definers`;
+
 export function connectionProblems(facts: ConnectionFacts): string[] {
   const problems: string[] = [];
   if (facts.superuser) problems.push(`role ${facts.role} is a superuser (superusers bypass row-level security)`);
@@ -34,6 +53,12 @@ export function connectionProblems(facts: ConnectionFacts): string[] {
   if (facts.owned.length) problems.push(`role ${facts.role} owns tenant tables (${facts.owned.join(", ")})`);
   if (facts.dangerous.length) problems.push(`role ${facts.role} holds ${facts.dangerous.join(", ")}`);
   if (facts.unprotected.length) problems.push(`tenant tables without ENABLE + FORCE ROW LEVEL SECURITY: ${facts.unprotected.join(", ")} (apply the migrations)`);
+  if (facts.leaky_views.length) {
+    problems.push(`views owned by a superuser or BYPASSRLS role read past row-level security: ${facts.leaky_views.join(", ")} (recreate them WITH (security_invoker = true))`);
+  }
+  if (facts.unpinned_definers.length) {
+    problems.push(`SECURITY DEFINER functions without a pinned search_path: ${facts.unpinned_definers.join(", ")} (add SET search_path = pg_catalog, pg_temp)`);
+  }
   return problems;
 }
 
