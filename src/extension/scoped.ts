@@ -52,11 +52,13 @@ export class ScopedRunner {
     const existing = currentScope();
     if (existing && existing.tenantId === tenantId && existing.mode === request.mode) {
       if (write && existing.readOnly) throw readOnly(tenantId);
+      if (!op.model) return runInScope(rawScope(existing), () => this.invoke(existing, op, () => op.query(op.args)));
       return this.invoke(existing, op, () => op.query(this.before(op, existing)));
     }
     if (write && request.readOnly) throw readOnly(tenantId);
     await this.runtime.ready();
-    const scope = await this.runtime.router.scope(tenantId, { ...request, write });
+    const routed = await this.runtime.router.scope(tenantId, { ...request, write });
+    const scope = op.model ? routed : rawScope(routed);
     return runInScope(scope, () =>
       this.invoke(scope, op, () => {
         // Prisma batches findUnique calls of one tick into one statement, across callers: for a
@@ -78,12 +80,13 @@ export class ScopedRunner {
   /**
    * Prisma runs a batch `$transaction([...])` later, in one async context (its first operation's),
    * so every statement of the batch would carry that operation's scope: a batch mixing tenants
-   * would read and write the first tenant's rows for all of them. Such a batch is refused.
+   * (or tenants and unscoped statements) would read and write the first one's rows for all of
+   * them. Such a batch is refused. `tenantId` undefined claims the batch for unscoped statements.
    */
-  private claimBatch(tenantId: string, request: ScopeRequest, op: Operation): void {
+  claimBatch(tenantId: string | undefined, request: ScopeRequest | undefined, op: Pick<Operation, "__internalParams">): void {
     const tx = op.__internalParams?.transaction;
     if (tx?.kind !== "batch" || tx.id === undefined) return;
-    const key = `${tenantId}:${request.mode}:${request.readOnly}`;
+    const key = tenantId ? `${tenantId}:${request?.mode}:${request?.readOnly}` : "unscoped";
     const claimed = this.batches.get(tx.id);
     if (claimed === undefined) {
       this.batches.set(tx.id, key);
@@ -91,9 +94,10 @@ export class ScopedRunner {
       return;
     }
     if (claimed !== key) {
+      const name = (k: string) => (k === "unscoped" ? "unscoped statements" : `tenant ${k.split(":")[0]}`);
       throw new StratumError(
         "TENANT_SCOPE_VIOLATION",
-        `A batch $transaction([...]) runs on one connection in one scope; it cannot hold operations of tenant ${claimed.split(":")[0]} and tenant ${tenantId}. Use one batch per tenant, or an interactive transaction with tx.$tenant(id).`,
+        `A batch $transaction([...]) runs on one connection in one scope; it cannot hold ${name(claimed)} and ${name(key)}. Use one batch per tenant, or an interactive transaction with tx.$tenant(id).`,
       );
     }
   }
@@ -147,7 +151,7 @@ export class ScopedRunner {
         if (request.readOnly && isWriteOperation(operation)) throw readOnly(tenantId);
         await runner.runtime.ready();
         const scope = await runner.runtime.router.scope(tenantId, { ...request, write: isWriteOperation(operation) });
-        return runInScope(scope, () => Promise.resolve(fn.apply(thisArg, args)));
+        return runInScope(operation.startsWith("$") ? rawScope(scope) : scope, () => Promise.resolve(fn.apply(thisArg, args)));
       };
     return new Proxy(tx as object, {
       get(target, prop, receiver) {
@@ -166,6 +170,11 @@ export class ScopedRunner {
       },
     });
   }
+}
+
+/** Raw SQL may change session settings; its statements get them reset in the same round trip. */
+function rawScope(scope: TenantScope): TenantScope {
+  return { ...scope, resetSession: true };
 }
 
 export function readOnly(tenantId: string): StratumError {

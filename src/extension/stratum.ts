@@ -59,7 +59,11 @@ export function stratum(options: StratumOptions) {
       query: {
         $allOperations(params) {
           const { model, operation, args, query } = params;
-          if (!runner.isTenantModel(model)) return query(args);
+          if (!runner.isTenantModel(model)) {
+            // Unscoped statements cannot share a batch with a tenant's (see claimBatch).
+            if (!currentScope()) runner.claimBatch(undefined, undefined, params as Pick<Operation, "__internalParams">);
+            return query(args);
+          }
           const scope = currentScope();
           if (scope) {
             // A call inside a scope (tx.$tenant(id), the ambient form): run it through the runner
