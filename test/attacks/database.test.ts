@@ -4,6 +4,7 @@
  * right after a move into and out of the strategy.
  */
 import { randomUUID } from "node:crypto";
+import { runWithTenant } from "../../src/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   attackClient,
@@ -112,6 +113,29 @@ describe("DATABASE tenant", () => {
       throw new Error("boom");
     }));
     expect(await t.user.count()).toBe(before);
+  });
+
+  it("context: no context refuses, runWithTenant survives timers, DISCARD/RESET ALL and transactions leave nothing behind", async () => {
+    const { self, others, t } = ctx();
+    const p = world.solo.prisma;
+    const rows = await runWithTenant(self.tenant.id, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      return new Promise<unknown>((resolve, reject) => setImmediate(() => p.user.findMany().then(resolve, reject)));
+    });
+    expectOnlyTenant(rows, self, others);
+    expect(codeOf(await failure(p.user.findMany()))).toBe("NO_TENANT_CONTEXT");
+    for (const statement of ["DISCARD ALL", "RESET ALL", "SET search_path TO pg_catalog", "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"]) {
+      const outcome = await failure(t.$executeRawUnsafe(statement));
+      if (outcome) expectNoLeak(outcome, others);
+      // The tenant database's single pooled connection serves the next statement normally, writes included.
+      const own = await t.user.findMany();
+      expect(own).toHaveLength(self.users.length);
+      expectOnlyTenant(own, self, others);
+      expect(await t.user.updateMany({ where: { id: self.users[0]!.id }, data: { name: self.users[0]!.name } })).toEqual({ count: 1 });
+    }
+    await t.$transaction(async (tx) => tx.$executeRawUnsafe("SELECT set_config('stratum.tenant_id', current_setting('stratum.tenant_id'), false)"));
+    const state = await t.$queryRawUnsafe<Array<{ p: string; ro: string }>>("SELECT current_setting('search_path') AS p, current_setting('transaction_read_only') AS ro");
+    expect(state[0]).toEqual({ p: "public", ro: "off" });
   });
 
   it("the two DATABASE tenants never see each other's rows, even through raw SQL naming the other database", async () => {
