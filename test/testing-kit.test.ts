@@ -51,7 +51,7 @@ describe("seeding plan", () => {
   });
 });
 
-describe.each(["SHARED_RLS", "SCHEMA"] as const)("a correctly scoped client, %s tenants", (strategy) => {
+describe.each(["SHARED_RLS", "SCHEMA", "DATABASE"] as const)("a correctly scoped client, %s tenants", (strategy) => {
   it("passes every vector for every tenant model and cleans up", async () => {
     const before = await client.prisma.$stratum.listTenants({ limit: 200 });
     const report = await assertTenantIsolation(client.prisma, stratumModels, { strategy });
