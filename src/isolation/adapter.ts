@@ -280,7 +280,8 @@ class ScopedTransaction implements Transaction {
         `This transaction belongs to tenant ${this.bound.tenantId}; a statement for tenant ${caller.tenantId} cannot run in it. Start a separate transaction for the other tenant.`,
       );
     }
-    const scope = this.bound ?? caller;
+    // The bound scope, carrying the caller's request to reset session settings (raw statements).
+    const scope = this.bound && caller?.resetSession ? { ...this.bound, resetSession: true } : (this.bound ?? caller);
     if (scope?.placement && !this.bound) {
       throw new StratumError(
         "TENANT_SCOPE_VIOLATION",

@@ -4,7 +4,7 @@
  * In PostgreSQL's extended protocol every statement sent before a single Sync runs in one implicit
  * transaction. So the scope's `set_config(…, true)` calls and the query travel together:
  *
- *   Parse/Bind/Execute (prelude)  Parse/Bind/Describe/Execute (query)  Sync
+ *   Bind/Execute (prelude, prepared once per connection)  Parse/Bind/Describe/Execute (query)  Sync
  *
  * The settings are transaction-local: they vanish at the Sync (or at COMMIT/ROLLBACK inside an
  * explicit transaction), so a pooled connection never carries a tenant to its next borrower, and
@@ -31,36 +31,48 @@ interface QueryInternals {
   handleDataRow(msg: unknown): void;
   handleCommandComplete(msg: unknown, connection: PgConnection): void;
   handleEmptyQuery(connection: PgConnection): void;
+  handleError(err: Error, connection: PgConnection): void;
   _getRows(connection: PgConnection, rows: number | undefined): void;
 }
 const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, values?: unknown, callback?: unknown) => QueryInternals;
 
+/** The prelude is prepared once per connection under this name, then only bound and executed. */
+const PRELUDE_STATEMENT = "stratum_scope";
+
 /**
- * Sent after a scoped statement, before its Sync: whatever session-level setting the statement
- * made (raw `SET search_path`, `set_config('stratum.tenant_id', …, false)`, `SET SESSION
- * CHARACTERISTICS …`) is put back to the connection's defaults, so nothing the scope's statement
- * did outlives it on a pooled connection. If the statement fails, the server skips to the Sync and
- * the aborted transaction undoes its settings anyway.
+ * Sent after a scoped raw statement, before its Sync: whatever session-level setting the statement
+ * made (`SET search_path`, `set_config('stratum.tenant_id', …, false)`, `SET SESSION
+ * CHARACTERISTICS …`) is put back to the connection's defaults, so nothing it did outlives it on
+ * a pooled connection. Prisma's own model statements never change settings, so they skip it.
  */
 export const POSTLUDE_SQL = "RESET ALL";
+
+interface Pipeline {
+  values: string[];
+  /** Parse the prelude first (the connection has not prepared it yet). */
+  parse: boolean;
+  postlude: boolean;
+}
 
 /** A pg Query preceded, in the same Sync, by the scope prelude, and followed by the postlude. */
 class ScopedQuery extends BaseQuery {
   /** 0 prelude, 1 the query, 2 the postlude. */
-  private phase = 0;
-  private readonly preludeValues: string[];
+  phase = 0;
 
-  constructor(config: pg.QueryConfig, callback: Callback, preludeValues: string[]) {
+  constructor(
+    config: pg.QueryConfig,
+    callback: Callback,
+    private readonly pipeline: Pipeline,
+  ) {
     super({ ...config, queryMode: "extended" } as pg.QueryConfig, undefined, callback as never);
-    this.preludeValues = preludeValues;
   }
 
   override submit(connection: PgConnection): Error | null {
     // Buffer the prelude's messages so they leave in the same write as the query's.
     connection.stream.cork?.();
     try {
-      connection.parse({ text: PRELUDE_SQL, name: "", types: [] });
-      connection.bind({ portal: "", statement: "", values: this.preludeValues });
+      if (this.pipeline.parse) connection.parse({ text: PRELUDE_SQL, name: PRELUDE_STATEMENT, types: [] });
+      connection.bind({ portal: "", statement: PRELUDE_STATEMENT, values: this.pipeline.values });
       connection.execute({ portal: "", rows: 0 });
       return super.submit(connection);
     } finally {
@@ -70,7 +82,7 @@ class ScopedQuery extends BaseQuery {
 
   /** pg sends the query's Execute and Sync here; the postlude goes between them. */
   override _getRows(connection: PgConnection, rows: number | undefined): void {
-    if (rows) return super._getRows(connection, rows);
+    if (rows || !this.pipeline.postlude) return super._getRows(connection, rows);
     connection.execute({ portal: (this as unknown as { portal?: string }).portal ?? "", rows: 0 });
     connection.parse({ text: POSTLUDE_SQL, name: "", types: [] });
     connection.bind({ portal: "", statement: "", values: [] });
@@ -100,11 +112,14 @@ interface PgConnection {
   sync(): void;
 }
 
-
 export interface StratumPgClientOptions {
   /** search_path restored when an unscoped statement follows a scoped one in a transaction. */
   defaultSearchPath: string;
 }
+
+/** SQLSTATEs that say our idea of whether the prelude is prepared was wrong (DISCARD ALL, …). */
+const PRELUDE_MISSING = "26000";
+const PRELUDE_EXISTS = "42P05";
 
 /**
  * A pg Client that prefixes scoped statements with the prelude. Inside an explicit transaction
@@ -113,6 +128,7 @@ export interface StratumPgClientOptions {
  */
 export class StratumPgClient extends pg.Client {
   private scopeDirty = false;
+  private preludePrepared = false;
   private readonly defaultSearchPath: string;
 
   constructor(config: pg.ClientConfig & { stratum?: StratumPgClientOptions }) {
@@ -133,26 +149,49 @@ export class StratumPgClient extends pg.Client {
     const cb = (typeof values === "function" ? values : callback) as Callback | undefined;
     if (Array.isArray(values)) normalized.values = values;
 
-    let prelude: string[] | undefined;
+    let pipeline: Omit<Pipeline, "parse"> | undefined;
     if (!TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
-        prelude = [scope.token, scope.searchPath, scope.readOnly ? "on" : "off"];
+        pipeline = { values: [scope.token, scope.searchPath, scope.readOnly ? "on" : "off"], postlude: !!scope.resetSession };
         this.scopeDirty = this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
-        prelude = ["", this.defaultSearchPath, "off"];
+        pipeline = { values: ["", this.defaultSearchPath, "off"], postlude: false };
         this.scopeDirty = false;
       }
     }
-    if (!prelude) return (super.query as (...a: unknown[]) => never)(normalized, cb);
+    if (!pipeline) return (super.query as (...a: unknown[]) => never)(normalized, cb);
 
     if (cb) {
-      (super.query as (q: unknown) => unknown)(new ScopedQuery(normalized, cb, prelude));
+      this.submitScoped(normalized, pipeline, cb, true);
       return undefined as never;
     }
     return new Promise<pg.QueryResult>((resolve, reject) => {
-      const done: Callback = (err, result) => (err ? reject(err) : resolve(result as pg.QueryResult));
-      (super.query as (q: unknown) => unknown)(new ScopedQuery(normalized, done, prelude));
+      this.submitScoped(normalized, pipeline, (err, result) => (err ? reject(err) : resolve(result as pg.QueryResult)), true);
     }) as never;
+  }
+
+  /**
+   * Sends the pipeline, preparing the prelude if this connection has not. If the server disagrees
+   * (a raw DISCARD ALL or DEALLOCATE dropped it), the prelude failed before the query ran, so the
+   * whole pipeline is sent once more with the prepared state corrected.
+   */
+  private submitScoped(config: pg.QueryConfig, pipeline: Omit<Pipeline, "parse">, done: Callback, retry: boolean): void {
+    const parse = !this.preludePrepared;
+    const query = new ScopedQuery(
+      config,
+      (err, result) => {
+        if (query.phase > 0) this.preludePrepared = true;
+        const code = (err as { code?: string } | null)?.code;
+        if (err && query.phase === 0 && retry && (code === PRELUDE_MISSING || code === PRELUDE_EXISTS)) {
+          this.preludePrepared = code === PRELUDE_EXISTS;
+          this.submitScoped(config, pipeline, done, false);
+          return;
+        }
+        done(err, result);
+      },
+      { ...pipeline, parse },
+    );
+    (super.query as (q: unknown) => unknown)(query);
   }
 
   private inTransaction(): boolean {

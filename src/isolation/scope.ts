@@ -25,6 +25,8 @@ export interface TenantScope {
   placement?: string;
   /** SCHEMA strategy: Prisma qualifies every table with "public"; tenant tables lose it. */
   unqualify?: RegExp;
+  /** Raw statements: reset session settings after the statement, in the same round trip. */
+  resetSession?: boolean;
 }
 
 const storage = new AsyncLocalStorage<TenantScope>();
@@ -45,7 +47,7 @@ export function runUnscoped<T>(fn: () => T): T {
 export const ADMIN_TENANT_ID = "00000000-0000-0000-0000-000000000000";
 
 /**
- * HMAC-shaped keyed hash, computed identically by `stratum_verified_scope()` in SQL (which has
+ * HMAC-shaped keyed hash, computed identically by the scope functions in SQL (generators/sql/security.ts) (which has
  * sha256 but no HMAC without pgcrypto): sha256(key || hex(sha256(key || message))).
  */
 export function signScope(key: string, tenantId: string, mode: ScopeMode): string {

@@ -49,35 +49,28 @@ ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_isolation_chec
   CHECK (isolation_strategy IN ('SHARED_RLS', 'SCHEMA', 'DATABASE'));
 
 
--- The verified scope: '<uuid>.<mode>' when the setting carries a valid signature, else NULL.
-CREATE OR REPLACE FUNCTION public.stratum_verified_scope() RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-  raw text := current_setting('stratum.tenant_id', true);
-  k text;
-BEGIN
-  IF raw IS NULL OR raw !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[sdam]\.[0-9a-f]{64}$' THEN
-    RETURN NULL;
-  END IF;
-  SELECT s.key INTO k FROM public.stratum_scope_keys s WHERE s.id = 1;
-  IF k IS NULL THEN
-    RETURN NULL;
-  END IF;
-  IF encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
-    RETURN NULL;
-  END IF;
-  RETURN left(raw, 38);
-END $fn$;
+DROP FUNCTION IF EXISTS public.stratum_verified_scope();
 
 -- Tenant ids the current scope may see: itself, or itself and its live descendants.
 CREATE OR REPLACE FUNCTION public.stratum_scope_tenants() RETURNS uuid[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  scope text := public.stratum_verified_scope();
+  raw text;
+  k text;
+  scope text;
   tid uuid;
   result uuid[];
 BEGIN
-  IF scope IS NULL OR right(scope, 1) = 'a' THEN
+  raw := current_setting('stratum.tenant_id', true);
+  IF raw IS NULL OR length(raw) <> 103 OR substr(raw, 37, 1) <> '.' OR substr(raw, 38, 1) NOT IN ('s', 'd', 'a', 'm') THEN
+    RETURN '{}'::uuid[];
+  END IF;
+  SELECT s.key INTO k FROM public.stratum_scope_keys s WHERE s.id = 1;
+  IF k IS NULL OR encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
+    RETURN '{}'::uuid[];
+  END IF;
+  scope := left(raw, 38);
+  IF right(scope, 1) = 'a' THEN
     RETURN '{}'::uuid[];
   END IF;
   tid := left(scope, 36)::uuid;
@@ -93,22 +86,49 @@ END $fn$;
 
 -- True only inside stratum's own service calls.
 CREATE OR REPLACE FUNCTION public.stratum_scope_is_admin() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-  SELECT coalesce(right(public.stratum_verified_scope(), 1) = 'a', false)
-$fn$;
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  raw text;
+  k text;
+  scope text;
+BEGIN
+  raw := current_setting('stratum.tenant_id', true);
+  IF raw IS NULL OR length(raw) <> 103 OR substr(raw, 37, 1) <> '.' OR substr(raw, 38, 1) NOT IN ('s', 'd', 'a', 'm') THEN
+    RETURN false;
+  END IF;
+  SELECT s.key INTO k FROM public.stratum_scope_keys s WHERE s.id = 1;
+  IF k IS NULL OR encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
+    RETURN false;
+  END IF;
+  scope := left(raw, 38);
+  RETURN right(scope, 1) = 'a';
+END $fn$;
 
 
 CREATE OR REPLACE FUNCTION public.stratum_scope_in_shared_home() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  raw text;
+  k text;
+  scope text;
+BEGIN
+  raw := current_setting('stratum.tenant_id', true);
+  IF raw IS NULL OR length(raw) <> 103 OR substr(raw, 37, 1) <> '.' OR substr(raw, 38, 1) NOT IN ('s', 'd', 'a', 'm') THEN
+    RETURN false;
+  END IF;
+  SELECT s.key INTO k FROM public.stratum_scope_keys s WHERE s.id = 1;
+  IF k IS NULL OR encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
+    RETURN false;
+  END IF;
+  scope := left(raw, 38);
   -- A move ('m') writes into the shared tables before the route flips to them.
-  SELECT CASE WHEN right(s.scope, 1) = 'm' THEN true
-              ELSE coalesce((SELECT t.isolation_strategy = 'SHARED_RLS' FROM public.stratum_tenants t
-                              WHERE t.id = left(s.scope, 36)::uuid), false) END
-    FROM (SELECT public.stratum_verified_scope() AS scope) s
-$fn$;
+  IF right(scope, 1) = 'm' THEN
+    RETURN true;
+  END IF;
+  RETURN coalesce((SELECT t.isolation_strategy = 'SHARED_RLS' FROM public.stratum_tenants t WHERE t.id = left(scope, 36)::uuid), false);
+END $fn$;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_in_shared_home() TO PUBLIC;
 
-REVOKE ALL ON FUNCTION public.stratum_verified_scope() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
 
