@@ -5,9 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuditService } from "../src/audit/index.js";
 import { pgDb, type Db } from "../src/core/db.js";
 import { isStratumError } from "../src/core/errors.js";
+import { createConfigService } from "../src/config/index.js";
+import { createTenantService } from "../src/tenants/service.js";
 import {
   backoffDelay,
   createWebhookService,
+  withWebhookEvents,
   matchingPatterns,
   verifyWebhookSignature,
   type Delivery,
@@ -440,5 +443,33 @@ describe("registration", () => {
     expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, o, () => 0))).toEqual([100, 200, 400, 800, 1000]);
     expect(backoffDelay(3, o, () => 1)).toBe(200);
     expect(backoffDelay(3, { ...o, jitter: 0 }, () => 1)).toBe(400);
+  });
+});
+
+describe("events from the audit trail (withWebhookEvents)", () => {
+  it("turns the services' audit rows into events in the same transaction, redacted, heard up the tree", async () => {
+    const audit = withWebhookEvents(createAuditService(db), svc);
+    expect(typeof audit.list).toBe("function"); // still an AuditService
+    const tenants = createTenantService(db, { audit });
+    const config = createConfigService(db, { audit, cipher });
+    const root = await tenants.createTenant({ name: "Acme Sec", slug: `acme_${randomBytes(3).toString("hex")}` });
+    const { secret } = await svc.register(root.id, { url: receiver.url("audit-root"), events: ["tenant.*", "config.updated"] });
+    const msp = await tenants.createTenant({ name: "Northstar", slug: `ns_${randomBytes(3).toString("hex")}`, parent_id: root.id });
+    await config.setConfig(msp.id, "api_token", { value: "hunter2", sensitive: true });
+    await config.setConfig(msp.id, "theme", { value: "dark" });
+    await tenants.archiveTenant(msp.id);
+    // a failed write emits nothing: the slug is taken, the transaction rolls back
+    await expect(tenants.createTenant({ name: "dup", slug: root.slug })).rejects.toThrow();
+
+    await waitFor("four events", async () => receiver.requests("audit-root").length >= 4);
+    await new Promise((r) => setTimeout(r, 150));
+    const bodies = receiver.requests("audit-root").map((r) => {
+      expect(verifyWebhookSignature(secret, r.headers, r.body).ok).toBe(true);
+      return JSON.parse(r.body) as { type: string; tenant_id: string; data: { action: string; target_id: string; after: unknown } };
+    });
+    expect(bodies.map((b) => b.type).sort()).toEqual(["config.updated", "config.updated", "tenant.archived", "tenant.created"]);
+    expect(bodies.every((b) => b.tenant_id === msp.id)).toBe(true);
+    expect(bodies.find((b) => b.type === "tenant.created")!.data).toMatchObject({ action: "tenant.create", target_id: msp.id });
+    expect(JSON.stringify(bodies)).not.toContain("hunter2");
   });
 });

@@ -27,3 +27,4 @@ export {
   type WebhookHeaders,
   type WebhookVerification,
 } from "./signature.js";
+export { withWebhookEvents, EVENT_NAMES, type WebhookEventsOptions } from "./audit-events.js";
