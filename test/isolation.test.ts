@@ -128,6 +128,24 @@ describe("transactions", () => {
   });
 });
 
+describe("prepared statements", () => {
+  it("survive a raw DISCARD ALL or DEALLOCATE on the connection (pool of 1)", async () => {
+    const solo = stratumTestClient(db, { poolSize: 1 });
+    try {
+      const t = solo.prisma.$tenant(a.id);
+      const before = await t.user.findMany({ orderBy: { email: "asc" } });
+      expect(before.length).toBeGreaterThan(0);
+      for (const statement of ["DISCARD ALL", "DEALLOCATE ALL", "DEALLOCATE stratum_scope", "DISCARD PLANS"]) {
+        await solo.prisma.$executeRawUnsafe(statement);
+        expect(await t.user.findMany({ orderBy: { email: "asc" } })).toEqual(before);
+        expect(await t.user.count()).toBe(before.length);
+      }
+    } finally {
+      await solo.close();
+    }
+  });
+});
+
 describe("fail closed", () => {
   it("tenant models on the unscoped client refuse with NO_TENANT_CONTEXT", async () => {
     expect(await code(prisma().user.findMany())).toBe("NO_TENANT_CONTEXT");

@@ -7,6 +7,7 @@
  * Any other adapter (PGlite for the quick start) is wrapped generically: a scoped statement runs
  * in its own short transaction with the settings applied first.
  */
+import { createHash } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type {
   IsolationLevel,
@@ -39,6 +40,13 @@ export interface StratumAdapterOptions {
   defaultSearchPath?: string;
   /** Wrap another Prisma driver adapter (e.g. PGlite) instead of connecting with pg. */
   adapter?: SqlDriverAdapterFactory;
+  /** Prepare Prisma's statements per connection (planned once, not per call). Default true. */
+  preparedStatements?: boolean;
+}
+
+/** A stable name per statement text: the same SQL reuses its prepared statement. */
+function statementName(query: SqlQuery): string {
+  return `s_${createHash("sha1").update(query.sql).digest("base64url").slice(0, 20)}`;
 }
 
 /** Marks adapters built here, so `stratum()` can refuse a client that would not enforce scopes. */
@@ -59,6 +67,7 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
     );
   }
   const searchPath = options.defaultSearchPath ?? "public";
+  const pgOptions = options.preparedStatements === false ? undefined : { statementNameGenerator: statementName };
   let pools: PoolCache | undefined;
   const factory: StratumAdapterFactory = {
     [STRATUM_ADAPTER]: true,
@@ -71,13 +80,13 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
         return new ScopedAdapter(await options.adapter.connect(), undefined, "generic");
       }
       const main = new StratumPool({ connectionString: options.connectionString, ...options.pool, stratum: { defaultSearchPath: searchPath } });
-      const mainAdapter = await new PrismaPg(main).connect();
+      const mainAdapter = await new PrismaPg(main, pgOptions).connect();
       pools = new PoolCache({
         maxPools: options.maxPools ?? 16,
         open: async (placement) => {
           const url = placementUrl(options.servers ?? {}, placement);
           const pool = new StratumPool({ connectionString: url, max: options.poolSize ?? 5, stratum: { defaultSearchPath: searchPath } });
-          return { adapter: await new PrismaPg(pool).connect(), close: () => pool.end() };
+          return { adapter: await new PrismaPg(pool, pgOptions).connect(), close: () => pool.end() };
         },
       });
       return new ScopedAdapter(mainAdapter, pools, "pg", async () => {

@@ -115,6 +115,17 @@ interface PgConnection {
 export interface StratumPgClientOptions {
   /** search_path restored when an unscoped statement follows a scoped one in a transaction. */
   defaultSearchPath: string;
+  /** Named (prepared) statements kept per connection; default 500. */
+  maxPreparedStatements?: number;
+}
+
+const DROPS_ALL_PREPARED = /\b(DISCARD\s+ALL|DEALLOCATE\s+(PREPARE\s+)?ALL)\b/i;
+const DROPS_ONE_PREPARED = /\bDEALLOCATE\s+(?:PREPARE\s+)?"?([A-Za-z_][\w$]*)"?/i;
+
+/** Which prepared statements a raw statement drops: "all", one name, or none. */
+function droppedStatements(text: string): "all" | string | undefined {
+  if (DROPS_ALL_PREPARED.test(text)) return "all";
+  return DROPS_ONE_PREPARED.exec(text)?.[1];
 }
 
 /** SQLSTATEs that say our idea of whether the prelude is prepared was wrong (DISCARD ALL, …). */
@@ -130,10 +141,38 @@ export class StratumPgClient extends pg.Client {
   private scopeDirty = false;
   private preludePrepared = false;
   private readonly defaultSearchPath: string;
+  private readonly maxPrepared: number;
 
   constructor(config: pg.ClientConfig & { stratum?: StratumPgClientOptions }) {
     super(config);
     this.defaultSearchPath = config.stratum?.defaultSearchPath ?? "public";
+    this.maxPrepared = config.stratum?.maxPreparedStatements ?? 500;
+  }
+
+  /** Connects, then prepares the prelude once, so scoped statements only bind and execute it. */
+  // pg's connect has promise and callback forms; pg-pool uses the callback one.
+  override connect(...args: unknown[]): never {
+    const callback = args[0] as ((err?: Error) => void) | undefined;
+    const connect = super.connect.bind(this) as () => Promise<unknown>;
+    const query = super.query.bind(this) as (q: pg.QueryConfig) => Promise<unknown>;
+    const ready = connect().then(async () => {
+      await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, "off"] });
+      this.preludePrepared = true;
+    });
+    if (!callback) return ready as never;
+    ready.then(() => callback(), callback);
+    return undefined as never;
+  }
+
+  /**
+   * Prisma's statements are prepared under a name derived from their text (PostgreSQL then plans
+   * them once per connection, not per call), up to a bound per connection; past it, new texts run
+   * unnamed rather than growing the server's memory without end.
+   */
+  private boundName(config: ScopedConfig): void {
+    if (!config.name) return;
+    const parsed = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
+    if (parsed[config.name] === undefined && Object.keys(parsed).length >= this.maxPrepared) delete config.name;
   }
 
   // pg's overloads are wide; every form funnels through here.
@@ -142,12 +181,23 @@ export class StratumPgClient extends pg.Client {
     if (config == null || typeof (config as { submit?: unknown }).submit === "function") {
       return (super.query as (...a: unknown[]) => never)(...args);
     }
+    const given = (typeof values === "function" ? values : callback) as Callback | undefined;
+    if (!given) {
+      // Promise form: re-enter with a callback, so the state below is computed exactly once.
+      return new Promise<pg.QueryResult>((resolve, reject) => {
+        const done: Callback = (err, result) => (err ? reject(err) : resolve(result as pg.QueryResult));
+        this.query(config, Array.isArray(values) ? values : undefined, done);
+      }) as never;
+    }
     const normalized: ScopedConfig =
       typeof config === "string" ? { text: config } : { ...(config as ScopedConfig) };
     const marked = normalized[SCOPE];
     const scope = marked === NO_SCOPE ? undefined : (marked ?? currentScope());
-    const cb = (typeof values === "function" ? values : callback) as Callback | undefined;
     if (Array.isArray(values)) normalized.values = values;
+    this.boundName(normalized);
+    // A DISCARD ALL / DEALLOCATE that succeeded dropped prepared statements pg believes parsed.
+    const dropped = droppedStatements(normalized.text ?? "");
+    const cb: Callback = dropped ? (err, result) => (err || this.forgetPrepared(dropped), given(err, result)) : given;
 
     let pipeline: Omit<Pipeline, "parse"> | undefined;
     if (!TRANSACTION_CONTROL.test(normalized.text)) {
@@ -159,15 +209,9 @@ export class StratumPgClient extends pg.Client {
         this.scopeDirty = false;
       }
     }
-    if (!pipeline) return (super.query as (...a: unknown[]) => never)(normalized, cb);
-
-    if (cb) {
-      this.submitScoped(normalized, pipeline, cb, true);
-      return undefined as never;
-    }
-    return new Promise<pg.QueryResult>((resolve, reject) => {
-      this.submitScoped(normalized, pipeline, (err, result) => (err ? reject(err) : resolve(result as pg.QueryResult)), true);
-    }) as never;
+    if (pipeline) this.submitScoped(normalized, pipeline, cb, true);
+    else (super.query as (...a: unknown[]) => unknown)(normalized, cb);
+    return undefined as never;
   }
 
   /**
@@ -184,7 +228,10 @@ export class StratumPgClient extends pg.Client {
         const code = (err as { code?: string } | null)?.code;
         if (err && query.phase === 0 && retry && (code === PRELUDE_MISSING || code === PRELUDE_EXISTS)) {
           this.preludePrepared = code === PRELUDE_EXISTS;
-          this.submitScoped(config, pipeline, done, false);
+          // Unnamed this time: pg would record the query's name as parsed on the prelude's
+          // ParseComplete, before the query's own Parse has been answered.
+          const { name: _name, ...unnamed } = config;
+          this.submitScoped(unnamed, pipeline, done, false);
           return;
         }
         done(err, result);
@@ -192,6 +239,17 @@ export class StratumPgClient extends pg.Client {
       { ...pipeline, parse },
     );
     (super.query as (q: unknown) => unknown)(query);
+  }
+
+  /**
+   * A raw DISCARD ALL / DEALLOCATE drops the server's prepared statements; pg would go on binding
+   * names it believes parsed. Forget them all, so each is parsed again on next use.
+   */
+  private forgetPrepared(dropped: "all" | string): void {
+    const connection = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection;
+    if (dropped === "all") connection.parsedStatements = {};
+    else delete connection.parsedStatements[dropped];
+    if (dropped === "all" || dropped === PRELUDE_STATEMENT) this.preludePrepared = false;
   }
 
   private inTransaction(): boolean {
