@@ -265,6 +265,9 @@ export class StratumPgClient extends pg.Client {
 export class StratumPool extends pg.Pool {
   constructor(config: pg.PoolConfig & { stratum?: StratumPgClientOptions }) {
     super({ ...config, Client: StratumPgClient as unknown as typeof pg.Client });
+    // An idle connection the server closed (restart, DROP DATABASE … FORCE) is dropped from the
+    // pool by pg-pool; without a listener its 'error' event would crash the process.
+    this.on("error", () => undefined);
   }
 
   override query(...args: unknown[]): never {
