@@ -61,6 +61,8 @@ export interface StratumRuntime {
   doctor(): Promise<{ ok: boolean; role: string; problems: string[] }>;
 }
 
+const RESOLVED = Promise.resolve();
+
 export function createRuntime(baseClient: unknown, options: StratumOptions): StratumRuntime {
   const key = options.scopeKey ?? process.env.STRATUM_SCOPE_KEY;
   assertScopeKey(key);
@@ -110,10 +112,14 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     return { ok: problems.length === 0, role: facts.role, problems };
   };
   let checked: Promise<void> | undefined;
+  let passed = false;
   const ready = () =>
-    (checked ??= doctor().then((report) => {
-      if (!report.ok) throw unsafeConnection(report.problems);
-    }));
+    passed
+      ? RESOLVED
+      : (checked ??= doctor().then((report) => {
+          if (!report.ok) throw unsafeConnection(report.problems);
+          passed = true;
+        }));
   return {
     options,
     models: options.models,

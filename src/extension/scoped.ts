@@ -57,7 +57,8 @@ export class ScopedRunner {
     }
     if (write && request.readOnly) throw readOnly(tenantId);
     await this.runtime.ready();
-    const routed = await this.runtime.router.scope(tenantId, { ...request, write });
+    const wanted = { ...request, write };
+    const routed = this.runtime.router.cachedScope(tenantId, wanted) ?? (await this.runtime.router.scope(tenantId, wanted));
     const scope = op.model ? routed : rawScope(routed);
     return runInScope(scope, () =>
       this.invoke(scope, op, () => {

@@ -45,8 +45,15 @@ export interface StratumAdapterOptions {
 }
 
 /** A stable name per statement text: the same SQL reuses its prepared statement. */
+const statementNames = new Map<string, string>();
 function statementName(query: SqlQuery): string {
-  return `s_${createHash("sha1").update(query.sql).digest("base64url").slice(0, 20)}`;
+  let name = statementNames.get(query.sql);
+  if (name === undefined) {
+    if (statementNames.size >= 5_000) statementNames.clear();
+    name = `s_${createHash("sha1").update(query.sql).digest("base64url").slice(0, 20)}`;
+    statementNames.set(query.sql, name);
+  }
+  return name;
 }
 
 /** Marks adapters built here, so `stratum()` can refuse a client that would not enforce scopes. */

@@ -17,7 +17,7 @@ export interface RouterOptions {
 }
 
 export class IsolationRouter {
-  private readonly routes = new Map<string, { route: Promise<TenantRoute | null>; at: number }>();
+  private readonly routes = new Map<string, { route: Promise<TenantRoute | null>; at: number; value?: TenantRoute | null }>();
   private readonly frozen = new Set<string>();
 
   constructor(private readonly options: RouterOptions) {}
@@ -30,9 +30,10 @@ export class IsolationRouter {
     const ttl = this.options.ttlMs ?? 5_000;
     let cached = this.routes.get(tenantId);
     if (!cached || Date.now() - cached.at > ttl) {
-      cached = { route: this.options.load(tenantId), at: Date.now() };
-      this.routes.set(tenantId, cached);
-      cached.route.catch(() => this.routes.delete(tenantId));
+      const entry: { route: Promise<TenantRoute | null>; at: number; value?: TenantRoute | null } = { route: this.options.load(tenantId), at: Date.now() };
+      cached = entry;
+      this.routes.set(tenantId, entry);
+      entry.route.then((value) => (entry.value = value), () => this.routes.delete(tenantId));
     }
     const route = await cached.route;
     if (!route) {
@@ -43,7 +44,17 @@ export class IsolationRouter {
   }
 
   async scope(tenantId: string, request: ScopeRequest & { write: boolean }): Promise<TenantScope> {
-    const route = await this.route(tenantId);
+    return this.scopeOf(tenantId, await this.route(tenantId), request);
+  }
+
+  /** The scope from a fresh cached route without waiting, or undefined (then use `scope`). */
+  cachedScope(tenantId: string, request: ScopeRequest & { write: boolean }): TenantScope | undefined {
+    const cached = this.routes.get(tenantId);
+    if (!cached?.value || Date.now() - cached.at > (this.options.ttlMs ?? 5_000)) return undefined;
+    return this.scopeOf(tenantId, cached.value, request);
+  }
+
+  private scopeOf(tenantId: string, route: TenantRoute, request: ScopeRequest & { write: boolean }): TenantScope {
     if (route.status === "archived") {
       throw new StratumError("TENANT_ARCHIVED", `Tenant ${tenantId} is archived; restore it with prisma.$stratum.restoreTenant() to query its data.`, { tenantId });
     }
