@@ -123,7 +123,9 @@ export class ScopedRunner {
       name: `stratum:tenant:${tenantId}`,
       query: {
         $allOperations(op: Operation) {
-          return runner.run(tenantId, request, op, extended as Delegates);
+          // Converted calls (findUnique → findFirst) go to the parent client: its delegates run
+          // the query in the scope already set, without a second pass through this hook.
+          return runner.run(tenantId, request, op, source as unknown as Delegates);
         },
       },
     }) as Record<string | symbol, unknown> & { $transaction: (...args: unknown[]) => PromiseLike<unknown> };

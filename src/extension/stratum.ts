@@ -69,7 +69,7 @@ export function stratum(options: StratumOptions) {
             // A call inside a scope (tx.$tenant(id), the ambient form): run it through the runner
             // so model hooks (field encryption) apply as on any scoped client.
             const op: Operation = { model, operation, args, query: query as Operation["query"] };
-            return runner.run(scope.tenantId, { mode: scope.mode === "d" ? "d" : "s", readOnly: scope.readOnly }, op, extendedClient as never) as never;
+            return runner.run(scope.tenantId, { mode: scope.mode === "d" ? "d" : "s", readOnly: scope.readOnly }, op, base as never) as never;
           }
           const ambient = currentTenant();
           if (!ambient) {
@@ -87,7 +87,7 @@ export function stratum(options: StratumOptions) {
             query: query as Operation["query"],
             __internalParams: (params as { __internalParams?: Operation["__internalParams"] }).__internalParams,
           };
-          return runner.run(ambient.tenantId, request, op, extendedClient as never) as never;
+          return runner.run(ambient.tenantId, request, op, base as never) as never;
         },
       },
     });
