@@ -4,9 +4,10 @@
  * than reaching into each other.
  */
 import { createAuditService, type AuditService } from "../audit/index.js";
+import { createWebhookService, withWebhookEvents, type WebhookService, type WebhookServiceDeps } from "../webhooks/index.js";
 import type { Db } from "../core/db.js";
 import type { StratumModels } from "../core/models.js";
-import type { ChangeBus } from "../core/ports.js";
+import type { ChangeBus, ValueCipher } from "../core/ports.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } from "../crypto/index.js";
 import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
@@ -28,6 +29,12 @@ export interface StratumOptions {
   appRole?: string;
   /** Cross-process invalidation of tenant routes and caches. */
   bus?: ChangeBus;
+  /**
+   * Webhooks: every audited mutation also emits its event (tenant.created, config.updated, …) to
+   * the tenant's and its ancestors' webhooks, delivered by a BullMQ worker on this Redis. `start:
+   * false` records deliveries without running the worker in this process.
+   */
+  webhooks?: Omit<WebhookServiceDeps, "audit" | "cipher"> & { start?: boolean };
   /** AES-256-GCM key (base64, 32 bytes) for sensitive config and encrypted fields; default env STRATUM_ENCRYPTION_KEY(S). */
   encryptionKey?: string;
   /** A keyring for rotation: `{ v1: "<base64>", v2: "<base64>" }`; new values use `currentKeyVersion` (default the highest). Overrides `encryptionKey`. */
@@ -43,6 +50,8 @@ export interface StratumRuntime {
   /** Stratum's own tables, under the signed admin scope. */
   db: Db;
   audit: AuditService;
+  /** Present when `webhooks` is configured. */
+  webhooks: WebhookService | undefined;
   cipher: FieldCipher | undefined;
   admin: AdminAccess;
   appRole: string;
@@ -120,13 +129,18 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
           if (!report.ok) throw unsafeConnection(report.problems);
           passed = true;
         }));
+  const cipher = keyring ? createFieldCipher(keyring) : undefined;
+  const audit = createAuditService(db);
+  const webhooks = createWebhooks(db, audit, cipher, options.webhooks);
   return {
     options,
     models: options.models,
     base,
     db,
-    audit: createAuditService(db),
-    cipher: keyring ? createFieldCipher(keyring) : undefined,
+    // With webhooks, each audit row also emits its event in the same transaction.
+    audit: webhooks ? withWebhookEvents(audit, webhooks) : audit,
+    webhooks,
+    cipher,
     admin,
     appRole,
     tenantTables,
@@ -139,4 +153,12 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     ready,
     doctor,
   };
+}
+
+function createWebhooks(db: Db, audit: AuditService, cipher: ValueCipher | undefined, config: StratumOptions["webhooks"]): WebhookService | undefined {
+  if (!config) return undefined;
+  const { start, ...deps } = config;
+  const service = createWebhookService(db, { ...deps, audit, ...(cipher ? { cipher } : {}) });
+  if (start !== false) service.start();
+  return service;
 }

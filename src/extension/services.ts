@@ -6,6 +6,8 @@ import { createTenantService } from "../tenants/service.js";
 import { migrateTenantHomes, type FanOutOptions } from "../isolation/fan-out.js";
 import { createIsolationMover } from "../isolation/move.js";
 import { createComplianceServices } from "./compliance.js";
+import { StratumError } from "../core/errors.js";
+import type { WebhookEvent, WebhookInput, WebhookService } from "../webhooks/index.js";
 import type { StratumRuntime } from "./runtime.js";
 
 export function createServices(runtime: StratumRuntime) {
@@ -71,8 +73,34 @@ export function createServices(runtime: StratumRuntime) {
     migrateTenantHomes: (options?: FanOutOptions) =>
       migrateTenantHomes({ admin: runtime.admin, tenantTables: runtime.tenantTables, appRole: runtime.appRole }, options),
     listAudit: audit.list,
+    ...webhookMethods(runtime),
+    /** Stops background work (webhook worker and poller); call before exiting. */
+    close: async () => {
+      await runtime.webhooks?.close();
+    },
     /** Checks the app connection against the isolation rules; `ok: false` lists what is wrong. */
     doctor: runtime.doctor,
     ...createComplianceServices(runtime),
+  };
+}
+
+/** Webhook management on `$stratum`; each refuses clearly when webhooks are not configured. */
+function webhookMethods(runtime: StratumRuntime) {
+  const service = (): WebhookService => {
+    if (!runtime.webhooks) {
+      throw new StratumError("VALIDATION_FAILED", "Webhooks are not configured: pass stratum({ webhooks: { redis } }).");
+    }
+    return runtime.webhooks;
+  };
+  return {
+    registerWebhook: (tenantId: string, input: WebhookInput) => service().register(tenantId, input),
+    updateWebhook: (webhookId: string, patch: Partial<WebhookInput>) => service().update(webhookId, patch),
+    deleteWebhook: (webhookId: string) => service().delete(webhookId),
+    listWebhooks: (tenantId: string) => service().list(tenantId),
+    rotateWebhookSecret: (webhookId: string) => service().rotateSecret(webhookId),
+    listDeliveries: (webhookId: string, filters?: Parameters<WebhookService["listDeliveries"]>[1]) => service().listDeliveries(webhookId, filters),
+    replayDelivery: (deliveryId: string) => service().replay(deliveryId),
+    /** A custom event for the tenant's (and its ancestors') webhooks, recorded now. */
+    emitWebhook: (event: WebhookEvent) => runtime.db.transaction((tx) => service().emit(tx, event)),
   };
 }

@@ -282,6 +282,10 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       const tenants = subtree.map(toTenant);
       // Tenant data goes first, in the same transaction where it shares the database.
       for (const t of tenants) await hooks.deprovision?.(t);
+      // Webhooks and API keys have no foreign key to their tenant (they may be global): remove them here.
+      const ids = tenants.map((t) => t.id);
+      await tx.execute(`DELETE FROM stratum_webhooks WHERE tenant_id = ANY($1::uuid[])`, [ids]);
+      await tx.execute(`DELETE FROM stratum_api_keys WHERE tenant_id = ANY($1::uuid[])`, [ids]);
       await tx.execute(`DELETE FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid)`, [id]);
       await deps.audit.record(tx, { tenantId: tenant.parent_id, action: "tenant.delete", targetType: "tenant", targetId: id, before: { ids: tenants.map((t) => t.id), slug: tenant.slug } });
       await publish(tx, id, true);

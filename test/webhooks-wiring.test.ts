@@ -1,0 +1,104 @@
+/** Webhooks through $stratum: tenant and config mutations reach the tenant's and its ancestors' receivers, signed. */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { stratumModels } from "../generated/stratum/index.js";
+import { stratum, stratumAdapter } from "../src/index.js";
+import { verifyWebhookSignature } from "../src/webhooks/index.js";
+import { createTestDatabase, type TestDatabase } from "./harness/database.js";
+import { injected } from "./harness/context.js";
+
+interface Received { event: string; body: { type: string; tenant_id?: string; data?: unknown }; valid: boolean }
+let db: TestDatabase;
+let server: Server;
+let url: string;
+const received: Received[] = [];
+let client: ReturnType<typeof makeClient>;
+const secrets = new Map<string, string>();
+
+function makeClient() {
+  const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: db.appUrl }) });
+  const prisma = base.$extends(
+    stratum({
+      models: stratumModels,
+      scopeKey: db.scopeKey,
+      webhooks: { redis: injected("redisUrl"), queueName: `wh-wiring-${randomBytes(4).toString("hex")}`, pollIntervalMs: 50, backoff: { baseMs: 10, maxMs: 50 } },
+    }),
+  );
+  return { prisma, close: async () => { await prisma.$stratum.close(); await base.$disconnect(); } };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = "";
+  for await (const chunk of req) body += chunk;
+  return body;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase({ label: "whwire" });
+  server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const hook = String(req.url).slice(1);
+    const verdict = verifyWebhookSignature(secrets.get(hook) ?? "", req.headers, body);
+    received.push({ event: String(req.headers["x-stratum-event"]), body: JSON.parse(body), valid: verdict.ok });
+    res.writeHead(200).end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  client = makeClient();
+});
+
+afterAll(async () => {
+  await client?.close();
+  await new Promise((r) => server?.close(r));
+  await db?.drop();
+});
+
+async function until<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out waiting for a delivery");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("webhooks through $stratum", () => {
+  it("delivers a child's config change to the parent's webhook, signed, and not to a sibling's", async () => {
+    const $ = client.prisma.$stratum;
+    const root = await $.createTenant({ name: "Hook Root" });
+    const child = await $.createTenant({ name: "Hook Child", parent_id: root.id });
+    const sibling = await $.createTenant({ name: "Hook Sibling", parent_id: root.id });
+    const onRoot = await $.registerWebhook(root.id, { url: `${url}/root`, events: ["config.*"] });
+    const onSibling = await $.registerWebhook(sibling.id, { url: `${url}/sibling`, events: ["*"] });
+    secrets.set("root", onRoot.secret);
+    secrets.set("sibling", onSibling.secret);
+    await $.setConfig(child.id, "max_users", { value: 5 });
+    const got = await until(() => received.find((r) => r.event === "config.updated"));
+    expect(got.valid).toBe(true);
+    expect(JSON.stringify(got.body)).toContain(child.id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received.filter((r) => r.event === "config.updated")).toHaveLength(1);
+  });
+
+  it("refuses webhook calls clearly when webhooks are not configured", async () => {
+    const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: db.appUrl }) });
+    const plain = base.$extends(stratum({ models: stratumModels, scopeKey: db.scopeKey }));
+    try {
+      expect(() => plain.$stratum.listWebhooks("00000000-0000-4000-8000-000000000001")).toThrow(/Webhooks are not configured/);
+    } finally {
+      await base.$disconnect();
+    }
+  });
+
+  it("deleting a tenant removes its webhooks", async () => {
+    const $ = client.prisma.$stratum;
+    const t = await $.createTenant({ name: "Hook Doomed" });
+    await $.registerWebhook(t.id, { url: `${url}/doomed`, events: ["*"] });
+    await $.deleteTenant(t.id);
+    expect(await $.listWebhooks(t.id)).toEqual([]);
+  });
+});
