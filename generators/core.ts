@@ -314,7 +314,8 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
     appRole,
     tenantTables: tenantModels.map((n) => {
       const m = sortedModels[n] as StratumModel;
-      return { table: m.table, tenantColumn: m.tenantColumn as string };
+      const idField = m.fields.find((f) => f.name === m.primaryKey[0]);
+      return { table: m.table, tenantColumn: m.tenantColumn as string, audited: m.audited, idColumn: idField?.column ?? "id" };
     }),
     globalTables: globals.filter((m) => isStratumTable(m.table)).map((m) => m.table),
     appendOnlyTables: APPEND_ONLY_TABLES.filter((t) => tables.has(t)),

@@ -15,8 +15,8 @@
 export interface SecuritySqlOptions {
   /** The role the application logs in as (not superuser, not owner, NOBYPASSRLS). */
   appRole: string;
-  /** Tenant-scoped tables: name and the column holding the tenant id. */
-  tenantTables: ReadonlyArray<{ table: string; tenantColumn: string }>;
+  /** Tenant-scoped tables: name, the column holding the tenant id, and `/// @stratum.audit`. */
+  tenantTables: ReadonlyArray<{ table: string; tenantColumn: string; audited?: boolean; idColumn?: string }>;
   /** Stratum's global tables the services use (the scope key table is never granted). */
   globalTables: readonly string[];
   /** Global tables the app role may read and insert into but never change (the audit log). */
@@ -195,6 +195,44 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ${t} TO ${role};
 `;
 }
 
+/**
+ * Opt-in audit of a tenant model's writes (`/// @stratum.audit`): a row trigger writes the audit
+ * entry in the same transaction as the change, with the actor the scope's prelude set
+ * (`stratum.actor`). The function is SECURITY DEFINER (the app role cannot write stratum_audit
+ * outside stratum's services) with a pinned search_path.
+ */
+const MODEL_AUDIT_FUNCTION = `
+CREATE OR REPLACE FUNCTION public.stratum_audit_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  tenant_column text := TG_ARGV[0];
+  id_column text := TG_ARGV[1];
+  row_data jsonb := to_jsonb(coalesce(NEW, OLD));
+BEGIN
+  INSERT INTO public.stratum_audit (tenant_id, actor, action, target_type, target_id, before, after, request_id, created_at)
+  VALUES ((row_data ->> tenant_column)::uuid,
+          coalesce(nullif(current_setting('stratum.actor', true), ''), 'system:system'),
+          'model.' || TG_TABLE_NAME || '.' || lower(TG_OP),
+          TG_TABLE_NAME,
+          row_data ->> id_column,
+          CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END,
+          CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END,
+          nullif(current_setting('stratum.request_id', true), ''),
+          clock_timestamp());
+  RETURN NULL;
+END $fn$;
+REVOKE ALL ON FUNCTION public.stratum_audit_row() FROM PUBLIC;
+`;
+
+export function modelAuditSql(table: string, tenantColumn: string, idColumn: string, schema = "public"): string {
+  const t = `${ident(schema)}.${ident(table)}`;
+  const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  return `DROP TRIGGER IF EXISTS stratum_audit ON ${t};
+CREATE TRIGGER stratum_audit AFTER INSERT OR UPDATE OR DELETE ON ${t}
+  FOR EACH ROW EXECUTE FUNCTION public.stratum_audit_row(${literal(tenantColumn)}, ${literal(idColumn)});
+`;
+}
+
 /** Stratum's global tables: readable and writable only inside stratum's own service calls. */
 function globalTableSql(table: string, appRole: string, appendOnly: boolean): string {
   const t = `public.${ident(table)}`;
@@ -243,8 +281,10 @@ export function securitySql(options: SecuritySqlOptions): string {
   for (const table of options.userGlobalTables ?? []) {
     parts.push(`GRANT SELECT, INSERT, UPDATE, DELETE ON public.${ident(table)} TO ${ident(options.appRole)};`);
   }
-  for (const { table, tenantColumn } of options.tenantTables) {
+  parts.push(MODEL_AUDIT_FUNCTION);
+  for (const { table, tenantColumn, audited, idColumn } of options.tenantTables) {
     parts.push(tenantTableSql(table, tenantColumn, options.appRole, "public", true));
+    parts.push(audited ? modelAuditSql(table, tenantColumn, idColumn ?? "id") : `DROP TRIGGER IF EXISTS stratum_audit ON public.${ident(table)};\n`);
   }
   return parts.join("\n").trim() + "\n";
 }

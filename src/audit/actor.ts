@@ -14,7 +14,11 @@ export function runWithActor<T>(actor: Actor, fn: () => T): T {
   if (!actor || typeof actor.id !== "string" || actor.id.length === 0) {
     throw new TypeError("runWithActor: actor.id must be a non-empty string");
   }
-  return storage.run({ ...actor }, fn);
+  return storage.run({ ...actor }, () => {
+    const result = fn();
+    // Prisma's promises are lazy: start them here, inside the context, not where they are awaited.
+    return (typeof (result as { then?: unknown } | null)?.then === "function" ? Promise.resolve(result) : result) as T;
+  });
 }
 
 /** The actor of the current async context, `{ id: "system", type: "system" }` when none. */

@@ -3,7 +3,7 @@
  * the router and strategies, the admin connections, the cipher. Parts receive this object rather
  * than reaching into each other.
  */
-import { createAuditService, type AuditService } from "../audit/index.js";
+import { createAuditService, currentActor, encodeActor, SYSTEM_ACTOR, type AuditService } from "../audit/index.js";
 import { createWebhookService, withWebhookEvents, type WebhookService, type WebhookServiceDeps } from "../webhooks/index.js";
 import type { Db } from "../core/db.js";
 import type { StratumModels } from "../core/models.js";
@@ -12,7 +12,8 @@ import type { IsolationStrategyName } from "../core/types.js";
 import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } from "../crypto/index.js";
 import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
 import { IsolationRouter } from "../isolation/router.js";
-import { ADMIN_TENANT_ID, assertScopeKey, signScope, type ScopeMode, type TenantScope } from "../isolation/scope.js";
+import { ADMIN_TENANT_ID, assertScopeKey, setStatementContextProvider, signScope, type ScopeMode, type TenantScope } from "../isolation/scope.js";
+import type { TenantTable } from "../isolation/ddl.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "../isolation/strategy.js";
 import { createAdminAccess, type AdminOptions } from "./admin.js";
 import { prismaDb, type RawClient } from "./prisma-db.js";
@@ -55,7 +56,7 @@ export interface StratumRuntime {
   cipher: FieldCipher | undefined;
   admin: AdminAccess;
   appRole: string;
-  tenantTables: Array<{ table: string; tenantColumn: string }>;
+  tenantTables: TenantTable[];
   strategies: Record<IsolationStrategyName, IsolationStrategy>;
   router: IsolationRouter;
   sign(tenantId: string, mode: ScopeMode): string;
@@ -73,6 +74,11 @@ export interface StratumRuntime {
 const RESOLVED = Promise.resolve();
 
 export function createRuntime(baseClient: unknown, options: StratumOptions): StratumRuntime {
+  // Statements carry the actor for database-side (model) audit, as the services' rows do.
+  setStatementContextProvider(() => {
+    const actor = currentActor();
+    return { actor: actor === SYSTEM_ACTOR ? "" : encodeActor(actor), requestId: actor.requestId ?? "" };
+  });
   const key = options.scopeKey ?? process.env.STRATUM_SCOPE_KEY;
   assertScopeKey(key);
   // Two SHA-256 passes per token: cached, since every scoped statement needs one.

@@ -4,12 +4,14 @@ import type { IsolationStrategyName } from "../core/types.js";
 import { databaseStrategy } from "../isolation/database.js";
 import { rlsStrategy } from "../isolation/rls.js";
 import { schemaStrategy } from "../isolation/schema.js";
+import type { TenantTable } from "../isolation/ddl.js";
 import type { IsolationStrategy } from "../isolation/strategy.js";
 
-export function tenantTablesOf(models: StratumModels): Array<{ table: string; tenantColumn: string }> {
+export function tenantTablesOf(models: StratumModels): TenantTable[] {
   return models.tenantModels.map((name) => {
     const model = models.models[name]!;
-    return { table: model.table, tenantColumn: model.tenantColumn ?? "tenant_id" };
+    const id = model.fields.find((f) => f.name === model.primaryKey[0]);
+    return { table: model.table, tenantColumn: model.tenantColumn ?? "tenant_id", audited: model.audited, idColumn: id?.column ?? "id" };
   });
 }
 

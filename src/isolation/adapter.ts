@@ -20,7 +20,7 @@ import type {
 import { StratumError } from "../core/errors.js";
 import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
 import { PoolCache } from "./pool-cache.js";
-import { currentScope, runInScope, type TenantScope } from "./scope.js";
+import { currentScope, runInScope, statementContext, type TenantScope } from "./scope.js";
 
 export interface StratumAdapterOptions {
   /** The app role's URL for the main database. */
@@ -222,7 +222,8 @@ async function scopedGenericCall<T>(
 }
 
 function applySettings(target: Transaction, scope: TenantScope | undefined, searchPath = "public"): Promise<SqlResultSet> {
-  const args = scope ? [scope.token, scope.searchPath, scope.readOnly ? "on" : "off"] : ["", searchPath, "off"];
+  const context = statementContext();
+  const args = scope ? [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId] : ["", searchPath, "off", "", ""];
   return target.queryRaw({ sql: PRELUDE_SQL, args, argTypes: args.map(() => ({ scalarType: "string", arity: "scalar" }) as never) });
 }
 

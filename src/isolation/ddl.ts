@@ -5,11 +5,14 @@
  * statement that names another tenant's schema finds no row the signed scope does not allow).
  */
 import type pg from "pg";
-import { ident, scopeFunctionsSql, tenantTableSql } from "../../generators/sql/security.js";
+import { ident, modelAuditSql, scopeFunctionsSql, tenantTableSql } from "../../generators/sql/security.js";
 
 export interface TenantTable {
   table: string;
   tenantColumn: string;
+  /** `/// @stratum.audit`: writes are audited by a row trigger (homes in the main database). */
+  audited?: boolean;
+  idColumn?: string;
 }
 
 interface ColumnRow {
@@ -200,11 +203,16 @@ export async function tenantEnumsDdl(source: pg.Client, tables: readonly TenantT
   );
 }
 
-/** RLS, grants and schema usage for the tenant tables in `target`. */
-export function tenantSecurityDdl(tables: readonly TenantTable[], target: string, appRole: string): string[] {
+/**
+ * RLS, grants and schema usage for the tenant tables in `target`. `modelAudit` adds the audit
+ * triggers of audited models; only homes in the main database can have them, since the audit log
+ * lives there (a tenant database's writes are not model-audited).
+ */
+export function tenantSecurityDdl(tables: readonly TenantTable[], target: string, appRole: string, modelAudit = false): string[] {
   return [
     `GRANT USAGE ON SCHEMA ${ident(target)} TO ${ident(appRole)}`,
     ...tables.map((t) => tenantTableSql(t.table, t.tenantColumn, appRole, target)),
+    ...tables.filter((t) => modelAudit && t.audited).map((t) => modelAuditSql(t.table, t.tenantColumn, t.idColumn ?? "id", target)),
     `GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${ident(target)} TO ${ident(appRole)}`,
   ];
 }

@@ -9,12 +9,12 @@
 import type pg from "pg";
 import { z } from "zod";
 import { validate } from "../core/validate.js";
-import { describeTables, syncPlan, tenantSecurityDdl } from "./ddl.js";
+import { describeTables, syncPlan, tenantSecurityDdl, type TenantTable } from "./ddl.js";
 import type { AdminAccess } from "./strategy.js";
 
 export interface FanOutDeps {
   admin: AdminAccess;
-  tenantTables: ReadonlyArray<{ table: string; tenantColumn: string }>;
+  tenantTables: readonly TenantTable[];
   appRole: string;
 }
 
@@ -84,7 +84,7 @@ async function syncHome(deps: FanOutDeps, home: { id: string; isolation_strategy
     if (!isSchema) await homeClient.query("BEGIN");
     const current = await describeTables(homeClient, schema, names);
     const plan = syncPlan(template, current, names, schema);
-    for (const sql of [...plan.statements, ...tenantSecurityDdl(deps.tenantTables, schema, deps.appRole)]) await homeClient.query(sql);
+    for (const sql of [...plan.statements, ...tenantSecurityDdl(deps.tenantTables, schema, deps.appRole, isSchema)]) await homeClient.query(sql);
     if (!isSchema) await homeClient.query("COMMIT");
     await templateClient.query("COMMIT");
     return { tenant_id: home.id, strategy: home.isolation_strategy, placement: home.placement, applied: plan.statements, drift: plan.drift };

@@ -11,16 +11,18 @@
  * an error anywhere aborts the prelude together with the query.
  */
 import pg from "pg";
-import { currentScope, type TenantScope } from "./scope.js";
+import { currentScope, statementContext, type StatementContext, type TenantScope } from "./scope.js";
 
 export const PRELUDE_SQL =
-  "SELECT set_config('stratum.tenant_id', $1, true), set_config('search_path', $2, true), set_config('transaction_read_only', $3, true)";
+  "SELECT set_config('stratum.tenant_id', $1, true), set_config('search_path', $2, true), set_config('transaction_read_only', $3, true), " +
+  "set_config('stratum.actor', $4, true), set_config('stratum.request_id', $5, true)";
 
 /** Attached to a query config by StratumPool so the scope survives pg-pool's callbacks. */
 const SCOPE = Symbol.for("stratum.scope");
 const NO_SCOPE = Symbol.for("stratum.no-scope");
+const CONTEXT = Symbol.for("stratum.statement-context");
 
-type ScopedConfig = pg.QueryConfig & { [SCOPE]?: TenantScope | typeof NO_SCOPE };
+type ScopedConfig = pg.QueryConfig & { [SCOPE]?: TenantScope | typeof NO_SCOPE; [CONTEXT]?: StatementContext };
 type Callback = (err: Error | null, result?: pg.QueryResult) => void;
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|SET\s+TRANSACTION|PREPARE\s+TRANSACTION)\b/i;
@@ -156,7 +158,7 @@ export class StratumPgClient extends pg.Client {
     const connect = super.connect.bind(this) as () => Promise<unknown>;
     const query = super.query.bind(this) as (q: pg.QueryConfig) => Promise<unknown>;
     const ready = connect().then(async () => {
-      await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, "off"] });
+      await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, "off", "", ""] });
       this.preludePrepared = true;
     });
     if (!callback) return ready as never;
@@ -202,10 +204,11 @@ export class StratumPgClient extends pg.Client {
     let pipeline: Omit<Pipeline, "parse"> | undefined;
     if (!TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
-        pipeline = { values: [scope.token, scope.searchPath, scope.readOnly ? "on" : "off"], postlude: !!scope.resetSession };
+        const context = normalized[CONTEXT] ?? statementContext();
+        pipeline = { values: [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId], postlude: !!scope.resetSession };
         this.scopeDirty = this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
-        pipeline = { values: ["", this.defaultSearchPath, "off"], postlude: false };
+        pipeline = { values: ["", this.defaultSearchPath, "off", "", ""], postlude: false };
         this.scopeDirty = false;
       }
     }
@@ -274,7 +277,11 @@ export class StratumPool extends pg.Pool {
     const [config, ...rest] = args;
     if (config != null && typeof (config as { submit?: unknown }).submit !== "function") {
       const normalized: ScopedConfig = typeof config === "string" ? { text: config } : { ...(config as ScopedConfig) };
-      if (!(SCOPE in normalized)) normalized[SCOPE] = currentScope() ?? NO_SCOPE;
+      if (!(SCOPE in normalized)) {
+        const scope = currentScope();
+        normalized[SCOPE] = scope ?? NO_SCOPE;
+        if (scope) normalized[CONTEXT] = statementContext();
+      }
       return (super.query as (...a: unknown[]) => never)(normalized, ...rest);
     }
     return (super.query as (...a: unknown[]) => never)(...args);

@@ -39,7 +39,7 @@ export function schemaStrategy(tenantTables: readonly string[]): IsolationStrate
         await client.query("BEGIN");
         await client.query(`CREATE SCHEMA ${ident(schema)}`);
         for (const sql of await tenantTablesDdl(client, ctx.tenantTables, schema)) await client.query(sql);
-        for (const sql of tenantSecurityDdl(ctx.tenantTables, schema, ctx.appRole)) await client.query(sql);
+        for (const sql of tenantSecurityDdl(ctx.tenantTables, schema, ctx.appRole, true)) await client.query(sql);
         await client.query("COMMIT");
         return schema;
       } catch (error) {

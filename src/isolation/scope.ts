@@ -69,3 +69,24 @@ export function assertScopeKey(key: string | undefined): asserts key is string {
     );
   }
 }
+
+/**
+ * Who and which request a statement runs for, sent with the scope prelude so database-side audit
+ * (model audit triggers) records the same actor as the services do. The extension installs the
+ * provider; without one, statements carry none.
+ */
+export interface StatementContext {
+  actor: string;
+  requestId: string;
+}
+
+const NO_CONTEXT: StatementContext = { actor: "", requestId: "" };
+let contextProvider: () => StatementContext = () => NO_CONTEXT;
+
+export function setStatementContextProvider(provider: () => StatementContext): void {
+  contextProvider = provider;
+}
+
+export function statementContext(): StatementContext {
+  return contextProvider();
+}

@@ -5,6 +5,7 @@
  */
 import type pg from "pg";
 import type { IsolationStrategyName } from "../core/types.js";
+import type { TenantTable } from "./ddl.js";
 import type { TenantScope } from "./scope.js";
 
 /** What a strategy needs to know of a tenant. */
@@ -35,7 +36,7 @@ export interface AdminAccess {
 export interface ProvisionContext {
   admin: AdminAccess;
   /** Tenant-scoped tables, by database name. */
-  tenantTables: ReadonlyArray<{ table: string; tenantColumn: string }>;
+  tenantTables: readonly TenantTable[];
   appRole: string;
   /** Requested server for DATABASE tenants. */
   server?: string;

@@ -225,6 +225,28 @@ REVOKE ALL ON public."stratum_webhooks" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_webhooks" TO "stratum_app";
 
 
+CREATE OR REPLACE FUNCTION public.stratum_audit_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  tenant_column text := TG_ARGV[0];
+  id_column text := TG_ARGV[1];
+  row_data jsonb := to_jsonb(coalesce(NEW, OLD));
+BEGIN
+  INSERT INTO public.stratum_audit (tenant_id, actor, action, target_type, target_id, before, after, request_id, created_at)
+  VALUES ((row_data ->> tenant_column)::uuid,
+          coalesce(nullif(current_setting('stratum.actor', true), ''), 'system:system'),
+          'model.' || TG_TABLE_NAME || '.' || lower(TG_OP),
+          TG_TABLE_NAME,
+          row_data ->> id_column,
+          CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END,
+          CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END,
+          nullif(current_setting('stratum.request_id', true), ''),
+          clock_timestamp());
+  RETURN NULL;
+END $fn$;
+REVOKE ALL ON FUNCTION public.stratum_audit_row() FROM PUBLIC;
+
+
 ALTER TABLE "public"."tickets" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."tickets" FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_tenant_isolation ON "public"."tickets";
@@ -236,6 +258,10 @@ CREATE POLICY stratum_shared_home ON "public"."tickets" AS RESTRICTIVE FOR INSER
   WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));
 REVOKE ALL ON "public"."tickets" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON "public"."tickets" TO "stratum_app";
+
+DROP TRIGGER IF EXISTS stratum_audit ON "public"."tickets";
+CREATE TRIGGER stratum_audit AFTER INSERT OR UPDATE OR DELETE ON "public"."tickets"
+  FOR EACH ROW EXECUTE FUNCTION public.stratum_audit_row('tenant_id', 'id');
 
 
 ALTER TABLE "public"."users" ENABLE ROW LEVEL SECURITY;
@@ -249,3 +275,5 @@ CREATE POLICY stratum_shared_home ON "public"."users" AS RESTRICTIVE FOR INSERT 
   WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));
 REVOKE ALL ON "public"."users" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON "public"."users" TO "stratum_app";
+
+DROP TRIGGER IF EXISTS stratum_audit ON public."users";
