@@ -280,6 +280,27 @@ describe("retention through $stratum", () => {
     const audit = await admin.query(`SELECT after FROM stratum_audit WHERE tenant_id = $1 AND action = 'gdpr.retention'`, [t.id]);
     expect(audit.rows).toHaveLength(1);
   });
+
+  it("runs on a schedule until stopped", async () => {
+    const t = tenants["s2"]!;
+    const scoped = prisma.$tenant(t.id);
+    const user = (await scoped.user.findFirst())!;
+    const old = await scoped.ticket.create({ data: { tenant_id: t.id, title: "old again", author_id: user.id } });
+    await admin.query(`UPDATE "${t.slug}".tickets SET created_at = now() - interval '40 days' WHERE id = $1`, [old.id]);
+    const seen: number[] = [];
+    const scheduler = prisma.$stratum.scheduleRetention([{ table: "tickets", timestampColumn: "created_at", days: 30, tenantId: t.id }], {
+      intervalMs: 60_000,
+      onResult: (results) => seen.push(results.reduce((n, r) => n + r.deleted, 0)),
+    });
+    try {
+      const deadline = Date.now() + 5000;
+      while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20)); // runs on start
+      expect(seen).toEqual([1]);
+      expect(await scoped.ticket.findUnique({ where: { id: old.id } })).toBeNull();
+    } finally {
+      await scheduler.stop();
+    }
+  });
 });
 
 describe("key rotation through $stratum", () => {

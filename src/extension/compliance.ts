@@ -32,6 +32,8 @@ import {
   collectExport,
   createGdprService,
   runRetention as runRetentionOn,
+  scheduleRuns,
+  type RetentionScheduleOptions,
   type PurgeResult,
   type RetentionPolicy,
   type RetentionResult,
@@ -303,5 +305,10 @@ export function createComplianceServices(runtime: StratumRuntime) {
       return results;
     },
   };
-  return traceService("stratum", service);
+  return {
+    ...traceService("stratum", service),
+    /** Runs `runRetention(policies)` on a timer (default hourly); `stop()` before exiting. */
+    scheduleRetention: (policies: readonly StratumRetentionPolicy[], options?: RetentionScheduleOptions) =>
+      scheduleRuns(() => service.runRetention(policies), options),
+  };
 }

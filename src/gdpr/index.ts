@@ -18,6 +18,7 @@ export {
 export {
   runRetention,
   scheduleRetention,
+  scheduleRuns,
   type RetentionPolicy,
   type RetentionResult,
   type RetentionScheduler,

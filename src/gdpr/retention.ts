@@ -108,17 +108,25 @@ export interface RetentionScheduler {
 }
 
 export function scheduleRetention(db: Db, policies: readonly RetentionPolicy[], options: RetentionScheduleOptions = {}): RetentionScheduler {
+  policies.forEach((p, i) => validate(policySchema, p, `retention policy #${i}`));
+  return scheduleRuns(() => runRetention(db, policies, options), options);
+}
+
+/**
+ * Runs `run` every `intervalMs` on an unref'd timer, never two at once. Shared by
+ * `scheduleRetention` and `$stratum.scheduleRetention` (which runs per tenant and place).
+ */
+export function scheduleRuns(run: () => Promise<RetentionResult[]>, options: Omit<RetentionScheduleOptions, "batchSize"> = {}): RetentionScheduler {
   const intervalMs = options.intervalMs ?? 3_600_000;
   if (!Number.isFinite(intervalMs) || intervalMs < 1000) {
     throw new StratumError("VALIDATION_FAILED", "intervalMs must be at least 1000.");
   }
-  policies.forEach((p, i) => validate(policySchema, p, `retention policy #${i}`));
   let running: Promise<RetentionResult[]> | null = null;
   let stopped = false;
 
-  const run = async (): Promise<RetentionResult[]> => {
+  const once = async (): Promise<RetentionResult[]> => {
     while (running) await running.catch(() => undefined);
-    const current = runRetention(db, policies, options);
+    const current = run();
     running = current;
     try {
       const results = await current;
@@ -130,14 +138,14 @@ export function scheduleRetention(db: Db, policies: readonly RetentionPolicy[], 
   };
   const tick = () => {
     if (stopped || running) return;
-    run().catch((error) => options.onError?.(error));
+    once().catch((error) => options.onError?.(error));
   };
   const timer = setInterval(tick, intervalMs);
   timer.unref();
   if (options.runOnStart ?? true) setImmediate(tick);
 
   return {
-    runNow: run,
+    runNow: once,
     async stop() {
       stopped = true;
       clearInterval(timer);
