@@ -56,7 +56,8 @@ function client(keys: Record<string, string> | null, bus?: ChangeBus) {
     servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.appUrl])),
     maxPools: 6,
   });
-  const base = new PrismaClient({ adapter });
+  // A loaded 2-core CI machine can take more than Prisma's default 2 s to hand a pooled connection to a transaction.
+  const base = new PrismaClient({ adapter, transactionOptions: { maxWait: 20_000, timeout: 20_000 } });
   const prisma = base.$extends(
     stratum({
       models: stratumModels,

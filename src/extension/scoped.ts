@@ -1,7 +1,8 @@
 /**
- * Scoped clients: `$tenant(id)` on the app client, inside interactive transactions, and the
- * ambient form. Each operation resolves its tenant's scope (strategy, placement, signed token)
- * through the router and runs inside it; the adapter does the rest.
+ * Running operations in a tenant's scope: the ambient form (`runWithTenant` + plain model calls),
+ * `tx.$tenant(id)` inside interactive transactions, and the rules every scoped call shares
+ * (read-only views, batch claims, findUnique → findFirst, model hooks). `$tenant(id)` on the app
+ * client is built in scoped-proxy.ts on top of these. The adapter does the rest.
  */
 import { StratumError } from "../core/errors.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
@@ -112,34 +113,6 @@ export class ScopedRunner {
     return withSpan(name, { tenantId: scope.tenantId, isolationStrategy: scope.strategy }, async () => {
       const result = await fn();
       return this.hooks.active && op.model ? this.hooks.afterOperation(op.model, op.operation, result, scope) : result;
-    });
-  }
-
-  /** `$tenant(id)` on the app client: an extension with one hook, and a scoped `$transaction`. */
-  client(parent: unknown, tenantId: string, request: ScopeRequest): unknown {
-    const runner = this;
-    const source = parent as { $extends: (ext: unknown) => unknown };
-    const extended = source.$extends({
-      name: `stratum:tenant:${tenantId}`,
-      query: {
-        $allOperations(op: Operation) {
-          // Converted calls (findUnique → findFirst) go to the parent client: its delegates run
-          // the query in the scope already set, without a second pass through this hook.
-          return runner.run(tenantId, request, op, source as unknown as Delegates);
-        },
-      },
-    }) as Record<string | symbol, unknown> & { $transaction: (...args: unknown[]) => PromiseLike<unknown> };
-    return new Proxy(extended, {
-      get(target, prop, receiver) {
-        if (prop !== "$transaction") return Reflect.get(target, prop, receiver);
-        return async (arg: unknown, txOptions?: unknown) => {
-          await runner.runtime.ready();
-          const scope = await runner.runtime.router.scope(tenantId, { ...request, write: !request.readOnly });
-          // The callback runs in the tenant's scope, so its tx calls are recognised as this
-          // tenant's (same connection, no re-resolution); scoped clients it uses set their own.
-          return runInScope(scope, () => Promise.resolve(target.$transaction(arg, txOptions)));
-        };
-      },
     });
   }
 

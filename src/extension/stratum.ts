@@ -8,6 +8,7 @@ import { currentScope } from "../isolation/scope.js";
 import { currentTenant } from "./context.js";
 import { createModelHooks } from "./model-hooks.js";
 import { createRuntime, type StratumOptions } from "./runtime.js";
+import { ScopedClients } from "./scoped-proxy.js";
 import { lowerFirst, ScopedRunner, type Operation, type ScopeRequest } from "./scoped.js";
 import { createServices } from "./services.js";
 
@@ -24,7 +25,10 @@ const SCOPED_CLIENTS = 512;
 export function stratum(options: StratumOptions) {
   return Prisma.defineExtension((base) => {
     const runtime = createRuntime(base, options);
-    const runner = new ScopedRunner(runtime, createModelHooks(runtime));
+    const hooks = createModelHooks(runtime);
+    const runner = new ScopedRunner(runtime, hooks);
+    // `$tenant(id)` clients: no query extension (its machinery alone costs ~0.08 ms an operation).
+    const scopedFactory = new ScopedClients(runtime, hooks, runner);
     const services = createServices(runtime);
     const scopedClients = new Map<string, unknown>();
     // Assigned right after construction; the hooks below read it only when called.
@@ -50,7 +54,7 @@ export function stratum(options: StratumOptions) {
             if (scopedClients.size >= SCOPED_CLIENTS) scopedClients.delete(scopedClients.keys().next().value as string);
             // Built on the client stratum extended, not on stratum's own: its fail-closed hook
             // would run before the scoping hook and refuse every call.
-            client = runner.client(base, id, request);
+            client = scopedFactory.client(base, id, request);
             scopedClients.set(key, client);
           }
           return client as T;

@@ -36,7 +36,8 @@ export function attackClient(db: TestDatabase, options: AttackClientOptions = {}
     maxPools: options.maxPools ?? 4,
     poolSize: options.tenantPoolSize ?? options.poolSize ?? 5,
   });
-  const base = new PrismaClient({ adapter });
+  // A loaded 2-core CI machine can take more than Prisma's default 2 s to hand a pooled connection to a transaction.
+  const base = new PrismaClient({ adapter, transactionOptions: { maxWait: 20_000, timeout: 20_000 } });
   const prisma = base.$extends(
     stratum({
       models: stratumModels,

@@ -24,7 +24,8 @@ export function stratumTestClient(db: TestDatabase, options: TestClientOptions =
     servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.appUrl])),
     maxPools: 4,
   });
-  const base = new PrismaClient({ adapter });
+  // A loaded 2-core CI machine can take more than Prisma's default 2 s to hand a pooled connection to a transaction.
+  const base = new PrismaClient({ adapter, transactionOptions: { maxWait: 20_000, timeout: 20_000 } });
   const prisma = base.$extends(
     stratum({
       models: stratumModels,
