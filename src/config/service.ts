@@ -12,7 +12,7 @@ import type { AuditSink, ChangeBus, ChangeEvent, CipherContext, ValueCipher } fr
 import { StratumError, isStratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
 import { ResolveCache, type ResolveCacheOptions } from "./cache.js";
-import { CHAIN_CTES, assertTenantId, lockTenant, tenantNotFound, type TenantRow } from "./tree.js";
+import { CHAIN_CTES, assertTenantId, lockTenant, resolveThroughCache, tenantNotFound, type TenantRow } from "./tree.js";
 import type {
   BatchOutcome,
   BatchResult,
@@ -278,21 +278,14 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
     return result;
   }
 
-  async function resolveRaw(tenantId: string): Promise<RawResolution> {
-    assertTenantId(tenantId);
-    const cacheKey = `config:${tenantId}`;
-    if (cache) {
-      const hit = cache.get<RawResolution>(cacheKey);
-      if (hit) return hit;
-    }
-    const generation = cache?.generation ?? 0;
-    const rows = await db.query<{ chain: string[] | null; entries: RawEntry[] }>(RESOLVE_CONFIG_SQL, [tenantId]);
-    const row = rows[0];
-    if (!row || !row.chain) throw tenantNotFound(tenantId);
-    const raw: RawResolution = { tenantId, chain: row.chain, entries: row.entries };
-    cache?.set(cacheKey, raw, raw.chain, generation);
-    return raw;
+  function resolveRaw(tenantId: string): Promise<RawResolution> {
+    return resolveThroughCache<RawEntry, RawResolution>(db, cache, `config:${tenantId}`, RESOLVE_CONFIG_SQL, tenantId, (entries, chain) => ({
+      tenantId,
+      chain,
+      entries,
+    }));
   }
+
 
   function toResolved(raw: RawResolution, entry: RawEntry, includeSensitive: boolean): ResolvedConfigEntry {
     const out: ResolvedConfigEntry = {

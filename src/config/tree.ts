@@ -4,6 +4,7 @@
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
+import type { ResolveCache } from "./cache.js";
 
 /**
  * CTEs `target(id, path, status)`, `chain(id, depth)` (root first, self last, from the path's
@@ -86,4 +87,31 @@ export function assertTenantId(tenantId: unknown): asserts tenantId is string {
       tenantId,
     });
   }
+}
+
+/**
+ * One resolve: the cached result for the tenant, or the resolving statement (one, at any depth)
+ * turned into a result and cached under the tenant's ancestor chain, so a write anywhere up the
+ * chain invalidates it. Shared by config and permissions.
+ */
+export async function resolveThroughCache<E, R>(
+  db: Db,
+  cache: ResolveCache | null,
+  cacheKey: string,
+  sql: string,
+  tenantId: string,
+  build: (entries: E[], chain: string[]) => R,
+): Promise<R> {
+  assertTenantId(tenantId);
+  if (cache) {
+    const hit = cache.get<R>(cacheKey);
+    if (hit) return hit;
+  }
+  const generation = cache?.generation ?? 0;
+  const rows = await db.query<{ chain: string[] | null; entries: E[] }>(sql, [tenantId]);
+  const row = rows[0];
+  if (!row || !row.chain) throw tenantNotFound(tenantId);
+  const result = build(row.entries, row.chain);
+  cache?.set(cacheKey, result, row.chain, generation);
+  return result;
 }

@@ -22,7 +22,7 @@ import type { AuditSink, ChangeBus, ChangeEvent } from "../core/ports.js";
 import { StratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
 import { ResolveCache, type ResolveCacheOptions } from "../config/cache.js";
-import { CHAIN_CTES, assertTenantId, lockTenant, tenantNotFound, type TenantRow } from "../config/tree.js";
+import { CHAIN_CTES, assertTenantId, lockTenant, resolveThroughCache, tenantNotFound, type TenantRow } from "../config/tree.js";
 import type { JsonValue } from "../config/types.js";
 
 export const PermissionModes = ["LOCKED", "INHERITED", "DELEGATED"] as const;
@@ -207,22 +207,14 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
     return null;
   }
 
-  async function resolveRaw(tenantId: string): Promise<ResolvedPermissions> {
-    assertTenantId(tenantId);
-    const cacheKey = `permissions:${tenantId}`;
-    if (cache) {
-      const hit = cache.get<ResolvedPermissions>(cacheKey);
-      if (hit) return hit;
-    }
-    const generation = cache?.generation ?? 0;
-    const rows = await db.query<{ chain: string[] | null; entries: ResolvedPermission[] }>(RESOLVE_PERMISSIONS_SQL, [tenantId]);
-    const row = rows[0];
-    if (!row || !row.chain) throw tenantNotFound(tenantId);
-    const out: ResolvedPermissions = {};
-    for (const entry of row.entries) out[entry.key] = Object.freeze(entry) as ResolvedPermission;
-    cache?.set(cacheKey, out, row.chain, generation);
-    return out;
+  function resolveRaw(tenantId: string): Promise<ResolvedPermissions> {
+    return resolveThroughCache<ResolvedPermission, ResolvedPermissions>(db, cache, `permissions:${tenantId}`, RESOLVE_PERMISSIONS_SQL, tenantId, (entries) => {
+      const out: ResolvedPermissions = {};
+      for (const entry of entries) out[entry.key] = Object.freeze(entry) as ResolvedPermission;
+      return out;
+    });
   }
+
 
   return {
     cache,
