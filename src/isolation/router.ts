@@ -16,8 +16,15 @@ export interface RouterOptions {
   ttlMs?: number;
 }
 
+interface RouteEntry {
+  route: Promise<TenantRoute | null>;
+  at: number;
+  value?: TenantRoute | null;
+  refreshing?: boolean;
+}
+
 export class IsolationRouter {
-  private readonly routes = new Map<string, { route: Promise<TenantRoute | null>; at: number; value?: TenantRoute | null }>();
+  private readonly routes = new Map<string, RouteEntry>();
   private readonly frozen = new Set<string>();
 
   constructor(private readonly options: RouterOptions) {}
@@ -26,16 +33,46 @@ export class IsolationRouter {
     return this.options.strategies[name];
   }
 
+  private get ttl(): number {
+    return this.options.ttlMs ?? 5_000;
+  }
+
+  private load(tenantId: string): RouteEntry {
+    const entry: RouteEntry = { route: this.options.load(tenantId), at: Date.now() };
+    this.routes.set(tenantId, entry);
+    entry.route.then(
+      (value) => (entry.value = value),
+      () => this.routes.get(tenantId) === entry && this.routes.delete(tenantId),
+    );
+    return entry;
+  }
+
+  /**
+   * An expired route keeps serving while a fresh one loads behind it (changes made in this
+   * process call `forget` and take effect at once; other processes' changes arrive through the
+   * change bus, or within the TTL).
+   */
+  private refresh(tenantId: string, stale: RouteEntry): void {
+    if (stale.refreshing) return;
+    stale.refreshing = true;
+    const next: RouteEntry = { route: this.options.load(tenantId), at: Date.now() };
+    next.route.then(
+      (value) => {
+        next.value = value;
+        if (this.routes.get(tenantId) === stale) this.routes.set(tenantId, next);
+      },
+      () => (stale.refreshing = false),
+    );
+  }
+
   async route(tenantId: string): Promise<TenantRoute> {
-    const ttl = this.options.ttlMs ?? 5_000;
-    let cached = this.routes.get(tenantId);
-    if (!cached || Date.now() - cached.at > ttl) {
-      const entry: { route: Promise<TenantRoute | null>; at: number; value?: TenantRoute | null } = { route: this.options.load(tenantId), at: Date.now() };
-      cached = entry;
-      this.routes.set(tenantId, entry);
-      entry.route.then((value) => (entry.value = value), () => this.routes.delete(tenantId));
-    }
-    const route = await cached.route;
+    const cached = this.routes.get(tenantId);
+    let route: TenantRoute | null | undefined;
+    if (!cached) route = await this.load(tenantId).route;
+    else if (cached.value !== undefined) {
+      if (Date.now() - cached.at > this.ttl) this.refresh(tenantId, cached);
+      route = cached.value;
+    } else route = await cached.route;
     if (!route) {
       this.routes.delete(tenantId);
       throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist. Check the id, or create it with prisma.$stratum.createTenant().`, { tenantId });
@@ -50,7 +87,8 @@ export class IsolationRouter {
   /** The scope from a fresh cached route without waiting, or undefined (then use `scope`). */
   cachedScope(tenantId: string, request: ScopeRequest & { write: boolean }): TenantScope | undefined {
     const cached = this.routes.get(tenantId);
-    if (!cached?.value || Date.now() - cached.at > (this.options.ttlMs ?? 5_000)) return undefined;
+    if (!cached?.value) return undefined;
+    if (Date.now() - cached.at > this.ttl) this.refresh(tenantId, cached);
     return this.scopeOf(tenantId, cached.value, request);
   }
 
