@@ -12,7 +12,7 @@ import type { AuditSink, ChangeBus, ChangeEvent, CipherContext, ValueCipher } fr
 import { StratumError, isStratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
 import { ResolveCache, type ResolveCacheOptions } from "./cache.js";
-import { CHAIN_CTES, assertTenantId, lockTenant, resolveThroughCache, tenantNotFound, type TenantRow } from "./tree.js";
+import { CHAIN_CTES, KeySchema, assertTenantId, lockTenant, resolveThroughCache, tenantNotFound, type TenantRow } from "./tree.js";
 import type {
   BatchOutcome,
   BatchResult,
@@ -66,11 +66,7 @@ export interface ConfigService<T = Record<string, JsonValue>> {
   close(): void;
 }
 
-const KEY = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$/, "letters, digits and _ . : / - (not starting with a symbol)");
+const KEY = KeySchema;
 
 const SET_INPUT = z.object({
   value: z.json(),

@@ -4,7 +4,15 @@
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
+import { z } from "zod";
 import type { ResolveCache } from "./cache.js";
+
+/** A config or permission key: what both resolvers accept. */
+export const KeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$/, "letters, digits and _ . : / - (not starting with a symbol)");
 
 /**
  * CTEs `target(id, path, status)`, `chain(id, depth)` (root first, self last, from the path's

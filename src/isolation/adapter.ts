@@ -56,11 +56,7 @@ function statementName(query: SqlQuery): string {
   return name;
 }
 
-/** Marks adapters built here, so `stratum()` can refuse a client that would not enforce scopes. */
-export const STRATUM_ADAPTER = Symbol.for("stratum.adapter");
-
 export interface StratumAdapterFactory extends SqlDriverAdapterFactory {
-  readonly [STRATUM_ADAPTER]: true;
   readonly options: StratumAdapterOptions;
   /** Open tenant-database pools (for tests and the doctor). */
   openPools(): string[];
@@ -77,7 +73,6 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
   const pgOptions = options.preparedStatements === false ? undefined : { statementNameGenerator: statementName };
   let pools: PoolCache | undefined;
   const factory: StratumAdapterFactory = {
-    [STRATUM_ADAPTER]: true,
     options,
     provider: "postgres",
     adapterName: options.adapter?.adapterName ?? "@prisma/adapter-pg",
@@ -103,10 +98,6 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
     },
   };
   return factory;
-}
-
-export function isStratumAdapter(value: unknown): value is StratumAdapterFactory {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[STRATUM_ADAPTER] === true;
 }
 
 /** `<server>/<database>` → the server's URL with the database name swapped in. */

@@ -73,15 +73,6 @@ export class PoolCache {
     }
   }
 
-  /** Evicts one placement now (after its tenant moved away); waits for its leases to end first. */
-  async evict(placement: string): Promise<void> {
-    const entry = this.entries.get(placement);
-    if (!entry) return;
-    this.entries.delete(placement);
-    while (entry.leases > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    await entry.ready.then((pool) => pool.close()).catch(() => undefined);
-  }
-
   async closeAll(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();

@@ -39,11 +39,6 @@ export function runInScope<T>(scope: TenantScope | undefined, fn: () => T): T {
   return storage.run(scope as TenantScope, fn);
 }
 
-/** Runs `fn` with no scope, even when called from inside one. */
-export function runUnscoped<T>(fn: () => T): T {
-  return storage.exit(fn);
-}
-
 export const ADMIN_TENANT_ID = "00000000-0000-0000-0000-000000000000";
 
 /**

@@ -22,7 +22,7 @@ import type { AuditSink, ChangeBus, ChangeEvent } from "../core/ports.js";
 import { StratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
 import { ResolveCache, type ResolveCacheOptions } from "../config/cache.js";
-import { CHAIN_CTES, assertTenantId, lockTenant, resolveThroughCache, tenantNotFound, type TenantRow } from "../config/tree.js";
+import { CHAIN_CTES, KeySchema, assertTenantId, lockTenant, resolveThroughCache, tenantNotFound, type TenantRow } from "../config/tree.js";
 import type { JsonValue } from "../config/types.js";
 
 export const PermissionModes = ["LOCKED", "INHERITED", "DELEGATED"] as const;
@@ -100,11 +100,7 @@ export interface PermissionService {
   close(): void;
 }
 
-const KEY = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$/, "letters, digits and _ . : / - (not starting with a symbol)");
+const KEY = KeySchema;
 const CREATE = z.object({
   key: KEY,
   value: z.json(),

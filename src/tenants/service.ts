@@ -7,7 +7,7 @@
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
-import { MAX_DEPTH, type IsolationStrategyName, type Tenant } from "../core/types.js";
+import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { validate } from "../core/validate.js";
 import {
   CreateTenantInput,
@@ -295,11 +295,6 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     return { deleted: doomed };
   }
 
-  /** Records a strategy change made by the isolation layer (the rows already moved). */
-  async function setRoute(tx: Db, id: string, strategy: IsolationStrategyName, placement: string | null): Promise<void> {
-    await tx.execute(`UPDATE stratum_tenants SET isolation_strategy = $2, placement = $3, updated_at = now() WHERE id = $1::uuid`, [id, strategy, placement]);
-  }
-
   return {
     createTenant,
     getTenant,
@@ -313,8 +308,6 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     archiveTenant: (id: string) => setStatus(id, "archived", "tenant.archive"),
     restoreTenant: (id: string) => setStatus(id, "active", "tenant.restore"),
     deleteTenant,
-    setRoute,
-    find,
   };
 }
 
