@@ -82,6 +82,13 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
       const client = new pg.Client({ connectionString: serverAdminUrl });
       await client.connect();
       try {
+        // Give connections the test just closed a moment to leave: forcing them out while their
+        // pool is still ending makes pg emit an 'error' nobody listens to any more.
+        for (let i = 0; i < 40; i++) {
+          const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name]);
+          if ((rows[0] as { n: number }).n === 0) break;
+          await sleep(50);
+        }
         await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
       } finally {
         await client.end().catch(() => undefined);
