@@ -36,8 +36,8 @@ export const DEFAULT_RUNTIME_IMPORT = "stratum-prisma";
 const TENANT_FIELD_NAMES = ["tenant_id", "tenantId"] as const;
 const KNOWN_MODEL_TAGS = new Set(["global", "audit"]);
 const KNOWN_FIELD_TAGS = new Set(["encrypted", "subject"]);
-/** Stratum's own tables: the scope functions and trigger in the security SQL need these two. */
-const REQUIRED_STRATUM_TABLES = ["stratum_tenants", "stratum_scope_keys"] as const;
+/** Stratum's own tables that the scope functions and triggers in the security SQL need. */
+const REQUIRED_STRATUM_TABLES = ["stratum_tenants", "stratum_scope_keys", "stratum_scope_tokens"] as const;
 const APPEND_ONLY_TABLES = ["stratum_audit"] as const;
 
 type DmmfModel = DMMF.Model;

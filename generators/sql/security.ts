@@ -27,6 +27,10 @@ export interface SecuritySqlOptions {
 
 export const SCOPE_SETTING = "stratum.tenant_id";
 const SCOPE_KEY_TABLE = "stratum_scope_keys";
+/** Every valid token of this database, written only by the owner's triggers (never granted). */
+export const SCOPE_TOKEN_TABLE = "stratum_scope_tokens";
+/** The all-zero tenant id that the admin token (`a` mode) is signed for. */
+const ADMIN_TENANT = "00000000-0000-0000-0000-000000000000";
 
 export function ident(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(name)) {
@@ -36,31 +40,83 @@ export function ident(name: string): string {
 }
 
 /**
- * The verification every policy runs once per statement (an InitPlan), inlined in each function
- * because it is the hot path: no regex (PostgreSQL recompiles it per call), no nested SECURITY
- * DEFINER calls. Sets `scope` to '<uuid>.<mode>' when the setting carries a valid signature;
- * otherwise runs `onInvalid`. The format is fixed-length: 36 + 1 + 1 + 1 + 64 characters, and only
- * stratum, holding the key, can produce a signature, so a verified value is a well-formed uuid.
+ * Verification without hashing on the hot path. Hashing in SQL is what made the scope expensive
+ * (PostgreSQL's sha256() goes through OpenSSL's EVP layer: tens of microseconds per statement), so
+ * the signature is checked once, when a token is written, not on every statement:
+ *
+ * - `stratum_scope_tokens` holds every valid token (`<uuid>.<mode>.<sig>`, signed with the key in
+ *   `stratum_scope_keys`), written by owner-only triggers when the key is installed or rotated and
+ *   when a tenant is created or deleted. The app role can neither read nor write it.
+ * - `stratum_scope_current` is a view, owned by the owner, that returns the one row whose token
+ *   equals this statement's setting. Views read their tables with their owner's rights, so the
+ *   policies can use it inline (an index probe in an InitPlan, no function call), while the app
+ *   role learns nothing from it: it answers only for a token the caller already holds, and tokens
+ *   are 256-bit signatures only stratum (holding the key) can produce.
+ *
+ * A raw `set_config('stratum.tenant_id', '<another uuid>…')` therefore matches no row: no rows.
  */
-function verifiedScope(onInvalid: string): string {
-  return `raw := current_setting('${SCOPE_SETTING}', true);
-  IF raw IS NULL OR length(raw) <> 103 OR substr(raw, 37, 1) <> '.' OR substr(raw, 38, 1) NOT IN ('s', 'd', 'a', 'm') THEN
-    ${onInvalid}
+function scopeTokenSql(): string {
+  return `
+CREATE TABLE IF NOT EXISTS public.${SCOPE_TOKEN_TABLE} (token text PRIMARY KEY, tenant_id uuid NOT NULL, mode text NOT NULL);
+REVOKE ALL ON public.${SCOPE_TOKEN_TABLE} FROM PUBLIC;
+
+-- The token format signScope() produces in stratum: sha256(key || hex(sha256(key || message))).
+CREATE OR REPLACE FUNCTION public.stratum_scope_sign(k text, tid uuid, mode text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT tid::text || '.' || mode || '.' || encode(sha256(convert_to(k || encode(sha256(convert_to(k || tid::text || '.' || mode, 'UTF8')), 'hex'), 'UTF8')), 'hex')
+$fn$;
+REVOKE ALL ON FUNCTION public.stratum_scope_sign(text, uuid, text) FROM PUBLIC;
+
+-- Writes the tokens of one tenant (modes s, d, m) for the installed key.
+CREATE OR REPLACE FUNCTION public.stratum_scope_register(tid uuid) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+  INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode)
+  SELECT public.stratum_scope_sign(k.key, tid, m.mode), tid, m.mode
+    FROM public.${SCOPE_KEY_TABLE} k CROSS JOIN (VALUES ('s'), ('d'), ('m')) AS m(mode)
+   WHERE k.id = 1
+  ON CONFLICT (token) DO NOTHING
+$fn$;
+REVOKE ALL ON FUNCTION public.stratum_scope_register(uuid) FROM PUBLIC;
+
+-- A new or rotated key re-signs every token this database knows, plus the admin token.
+CREATE OR REPLACE FUNCTION public.stratum_scope_resign() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  known uuid[];
+BEGIN
+  SELECT coalesce(array_agg(DISTINCT t.tenant_id), '{}') INTO known FROM public.${SCOPE_TOKEN_TABLE} t WHERE t.mode <> 'a';
+  IF to_regclass('public.stratum_tenants') IS NOT NULL THEN
+    EXECUTE 'SELECT $1 || coalesce(array_agg(id), ''{}'') FROM public.stratum_tenants' INTO known USING known;
   END IF;
-  SELECT s.key INTO k FROM public.${SCOPE_KEY_TABLE} s WHERE s.id = 1;
-  IF k IS NULL OR encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
-    ${onInvalid}
-  END IF;
-  scope := left(raw, 38);`;
+  DELETE FROM public.${SCOPE_TOKEN_TABLE};
+  INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode)
+  VALUES (public.stratum_scope_sign(NEW.key, '${ADMIN_TENANT}'::uuid, 'a'), '${ADMIN_TENANT}'::uuid, 'a');
+  PERFORM public.stratum_scope_register(tid) FROM (SELECT DISTINCT unnest(known) AS tid) AS u;
+  RETURN NULL;
+END $fn$;
+REVOKE ALL ON FUNCTION public.stratum_scope_resign() FROM PUBLIC;
+DROP TRIGGER IF EXISTS stratum_scope_resign ON public.${SCOPE_KEY_TABLE};
+CREATE TRIGGER stratum_scope_resign AFTER INSERT OR UPDATE OF key ON public.${SCOPE_KEY_TABLE}
+  FOR EACH ROW EXECUTE FUNCTION public.stratum_scope_resign();
+
+CREATE OR REPLACE VIEW public.stratum_scope_current WITH (security_barrier) AS
+  SELECT t.tenant_id, t.mode FROM public.${SCOPE_TOKEN_TABLE} t
+   WHERE t.token = pg_catalog.current_setting('${SCOPE_SETTING}', true);
+REVOKE ALL ON public.stratum_scope_current FROM PUBLIC;
+GRANT SELECT ON public.stratum_scope_current TO PUBLIC;
+`;
 }
 
-const DECLARE_SCOPE = `raw text;
-  k text;
-  scope text;`;
+/** Tenant ids a statement may see, as an InitPlan: the scope's tenant, or it and its descendants. */
+const SCOPE_TENANTS = `(SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
+                FROM public.stratum_scope_current v WHERE v.mode <> 'a')`;
+/** True only inside stratum's own service calls. */
+const SCOPE_IS_ADMIN = `(SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a'))`;
 
 /**
- * The scope functions. `withTree` is false inside a tenant's own database (DATABASE strategy),
- * which holds no tenant tree: there the descendants mode sees the tenant alone.
+ * The scope functions: the token machinery, and the descendants lookup only the `d` mode calls.
+ * `withTree` is false inside a tenant's own database (DATABASE strategy), which holds no tenant
+ * tree: there the descendants mode sees the tenant alone.
  */
 export function scopeFunctionsSql(withTree: boolean): string {
   const descendants = withTree
@@ -72,39 +128,34 @@ export function scopeFunctionsSql(withTree: boolean): string {
     : `RETURN ARRAY[tid];`;
   return `
 DROP FUNCTION IF EXISTS public.stratum_verified_scope();
-
+${scopeTokenSql()}
 -- Tenant ids the current scope may see: itself, or itself and its live descendants.
 CREATE OR REPLACE FUNCTION public.stratum_scope_tenants() RETURNS uuid[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  ${DECLARE_SCOPE}
   tid uuid;
+  scope_mode text;
   result uuid[];
 BEGIN
-  ${verifiedScope("RETURN '{}'::uuid[];")}
-  IF right(scope, 1) = 'a' THEN
+  SELECT v.tenant_id, v.mode INTO tid, scope_mode FROM public.stratum_scope_current v;
+  IF tid IS NULL OR scope_mode = 'a' THEN
     RETURN '{}'::uuid[];
   END IF;
-  tid := left(scope, 36)::uuid;
-  IF right(scope, 1) IN ('s', 'm') THEN
+  IF scope_mode IN ('s', 'm') THEN
     RETURN ARRAY[tid];
   END IF;
   ${descendants}
 END $fn$;
 
--- True only inside stratum's own service calls.
 CREATE OR REPLACE FUNCTION public.stratum_scope_is_admin() RETURNS boolean
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-  ${DECLARE_SCOPE}
-BEGIN
-  ${verifiedScope("RETURN false;")}
-  RETURN right(scope, 1) = 'a';
-END $fn$;
+LANGUAGE sql STABLE AS $fn$ SELECT ${SCOPE_IS_ADMIN} $fn$;
 
 ${withTree ? SHARED_HOME_FUNCTION : ""}
 GRANT EXECUTE ON FUNCTION public.stratum_scope_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
+-- Sign whatever this database already knows (a key installed before this migration, tenants
+-- created before the token table existed); a no-op while no key is installed.
+UPDATE public.${SCOPE_KEY_TABLE} SET key = key WHERE id = 1;
 `;
 }
 
@@ -117,16 +168,36 @@ const SHARED_HOME_FUNCTION = `
 CREATE OR REPLACE FUNCTION public.stratum_scope_in_shared_home() RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  ${DECLARE_SCOPE}
+  tid uuid;
+  scope_mode text;
 BEGIN
-  ${verifiedScope("RETURN false;")}
+  SELECT v.tenant_id, v.mode INTO tid, scope_mode FROM public.stratum_scope_current v;
+  IF tid IS NULL THEN
+    RETURN false;
+  END IF;
   -- A move ('m') writes into the shared tables before the route flips to them.
-  IF right(scope, 1) = 'm' THEN
+  IF scope_mode = 'm' THEN
     RETURN true;
   END IF;
-  RETURN coalesce((SELECT t.isolation_strategy = 'SHARED_RLS' FROM public.stratum_tenants t WHERE t.id = left(scope, 36)::uuid), false);
+  RETURN coalesce((SELECT t.isolation_strategy = 'SHARED_RLS' FROM public.stratum_tenants t WHERE t.id = tid), false);
 END $fn$;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_in_shared_home() TO PUBLIC;
+
+-- Tokens follow the tenants: signed on creation, gone on deletion.
+CREATE OR REPLACE FUNCTION public.stratum_tenant_tokens() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM public.stratum_scope_register(NEW.id);
+  ELSE
+    DELETE FROM public.${SCOPE_TOKEN_TABLE} WHERE tenant_id = OLD.id;
+  END IF;
+  RETURN NULL;
+END $fn$;
+REVOKE ALL ON FUNCTION public.stratum_tenant_tokens() FROM PUBLIC;
+DROP TRIGGER IF EXISTS stratum_tenant_tokens ON public.stratum_tenants;
+CREATE TRIGGER stratum_tenant_tokens AFTER INSERT OR DELETE ON public.stratum_tenants
+  FOR EACH ROW EXECUTE FUNCTION public.stratum_tenant_tokens();
 `;
 
 /** Path maintenance and the tree's invariants on stratum_tenants. */
@@ -185,8 +256,8 @@ ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;
 ALTER TABLE ${t} FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_tenant_isolation ON ${t};
 CREATE POLICY stratum_tenant_isolation ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
-  USING (${col} = ANY ((SELECT public.stratum_scope_tenants())::uuid[]))
-  WITH CHECK (${col} = ANY ((SELECT public.stratum_scope_tenants())::uuid[]));
+  USING (${col} = ANY (${SCOPE_TENANTS}::uuid[]))
+  WITH CHECK (${col} = ANY (${SCOPE_TENANTS}::uuid[]));
 DROP POLICY IF EXISTS stratum_shared_home ON ${t};
 ${sharedHome ? `CREATE POLICY stratum_shared_home ON ${t} AS RESTRICTIVE FOR INSERT TO PUBLIC
   WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));
@@ -242,8 +313,8 @@ function globalTableSql(table: string, appRole: string, appendOnly: boolean): st
 ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON ${t};
 CREATE POLICY stratum_admin_only ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING (${SCOPE_IS_ADMIN})
+  WITH CHECK (${SCOPE_IS_ADMIN});
 REVOKE ALL ON ${t} FROM ${role};
 GRANT ${privileges} ON ${t} TO ${role};
 `;
@@ -271,11 +342,11 @@ export function securitySql(options: SecuritySqlOptions): string {
     appRoleSql(options.appRole),
     tenantTreeSql(),
     scopeFunctionsSql(true),
-    `REVOKE ALL ON public.${SCOPE_KEY_TABLE} FROM PUBLIC;\nREVOKE ALL ON public.${SCOPE_KEY_TABLE} FROM ${ident(options.appRole)};`,
+    ...[SCOPE_KEY_TABLE, SCOPE_TOKEN_TABLE].map((t) => `REVOKE ALL ON public.${t} FROM PUBLIC;\nREVOKE ALL ON public.${t} FROM ${ident(options.appRole)};`),
   ];
   const appendOnly = new Set(options.appendOnlyTables ?? []);
   for (const table of options.globalTables) {
-    if (table === SCOPE_KEY_TABLE) continue;
+    if (table === SCOPE_KEY_TABLE || table === SCOPE_TOKEN_TABLE) continue;
     parts.push(globalTableSql(table, options.appRole, appendOnly.has(table)));
   }
   for (const table of options.userGlobalTables ?? []) {

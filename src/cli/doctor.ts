@@ -13,8 +13,10 @@ export async function doctor(url: string, tenantTables: readonly string[]): Prom
       ...(await client.query(DEFINER_FACTS_SQL)).rows[0],
     } as ConnectionFacts;
     const problems = connectionProblems(facts);
-    const key = await client.query("SELECT has_table_privilege('stratum_scope_keys', 'SELECT') AS readable").catch(() => null);
-    if (key?.rows[0]?.readable) problems.push(`role ${facts.role} can read stratum_scope_keys (the scope key must be owner-only)`);
+    for (const table of ["stratum_scope_keys", "stratum_scope_tokens"]) {
+      const readable = await client.query("SELECT has_table_privilege($1, 'SELECT') AS readable", [table]).catch(() => null);
+      if (readable?.rows[0]?.readable) problems.push(`role ${facts.role} can read ${table} (the scope key and tokens must be owner-only)`);
+    }
     return { ok: problems.length === 0, role: facts.role, problems };
   } finally {
     await client.end();

@@ -1,12 +1,13 @@
 /**
  * DATABASE: one database per tenant, on the main server or another one named in the placement
- * map. The tenant database holds the tenant tables with the same RLS, the scope functions and a
- * copy of the scope key, so the signed scope means the same thing there as everywhere else.
+ * map. The tenant database holds the tenant tables with the same RLS, the scope machinery, a copy
+ * of the scope key and the tenant's tokens, so a signed scope means the same thing there as
+ * everywhere else.
  */
 import { ident } from "../../generators/sql/security.js";
 import { StratumError } from "../core/errors.js";
 import { INSTALL_SCOPE_KEY_SQL } from "./scope.js";
-import { tenantDatabaseBaseDdl, tenantEnumsDdl, tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
+import { REGISTER_TENANT_TOKENS_SQL, tenantDatabaseBaseDdl, tenantEnumsDdl, tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
 import type { IsolationStrategy, TenantRoute } from "./strategy.js";
 
 export function databaseName(tenant: Pick<TenantRoute, "slug">): string {
@@ -56,6 +57,7 @@ export function databaseStrategy(searchPath = "public"): IsolationStrategy {
           await target.query(sql);
         }
         await target.query(INSTALL_SCOPE_KEY_SQL, [key.key]);
+        await target.query(REGISTER_TENANT_TOKENS_SQL, [tenant.id]);
         await target.query("COMMIT");
         return placement;
       } catch (error) {

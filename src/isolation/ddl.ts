@@ -217,7 +217,11 @@ export function tenantSecurityDdl(tables: readonly TenantTable[], target: string
   ];
 }
 
-/** What a fresh tenant database needs besides the tables: the scope functions and the key. */
+/**
+ * What a tenant database needs besides the tables: the key table, the scope token machinery, and
+ * the tenant's own tokens (signed once the key is installed; see `tenantScopeKeyDdl`). Idempotent,
+ * so the migration fan-out re-applies it to databases made by older versions.
+ */
 export function tenantDatabaseBaseDdl(appRole: string): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS public.stratum_scope_keys (id integer PRIMARY KEY DEFAULT 1, key text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
@@ -226,3 +230,6 @@ export function tenantDatabaseBaseDdl(appRole: string): string[] {
     `GRANT USAGE ON SCHEMA public TO ${ident(appRole)}`,
   ];
 }
+
+/** Signs the tenant's tokens in its own database (the key must be installed there first). */
+export const REGISTER_TENANT_TOKENS_SQL = "SELECT public.stratum_scope_register($1::uuid)";

@@ -3,9 +3,10 @@
  * (test/harness: cloned from the migrated template; roles stratum_owner and stratum_app), with a
  * superuser pool for setup and assertions, and the app role for the privilege tests.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { pgDb, type Db } from "../../src/core/db.js";
+import { ADMIN_TENANT_ID } from "../../src/isolation/scope.js";
 import { createTestDatabase } from "../harness/database.js";
 
 export interface ComplianceDb {
@@ -31,7 +32,8 @@ export async function createComplianceDb(): Promise<ComplianceDb> {
               WHERE table_schema = 'public' AND column_name = 'id' AND data_type = 'uuid' AND column_default IS NULL LOOP
       EXECUTE format('ALTER TABLE public.%I ALTER COLUMN id SET DEFAULT gen_random_uuid()', r.table_name);
     END LOOP; END $do$;`);
-  const head = `${randomUUID()}.a`;
+  // The one admin token stratum signs (ADMIN_TENANT_ID): the token table holds no other.
+  const head = `${ADMIN_TENANT_ID}.a`;
   const sha = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
   const extraPools: pg.Pool[] = [];
   return {

@@ -55,6 +55,15 @@ CREATE TABLE "stratum_scope_keys" (
 );
 
 -- CreateTable
+CREATE TABLE "stratum_scope_tokens" (
+    "token" TEXT NOT NULL,
+    "tenant_id" UUID NOT NULL,
+    "mode" TEXT NOT NULL,
+
+    CONSTRAINT "stratum_scope_tokens_pkey" PRIMARY KEY ("token")
+);
+
+-- CreateTable
 CREATE TABLE "stratum_config" (
     "id" UUID NOT NULL,
     "tenant_id" UUID NOT NULL,

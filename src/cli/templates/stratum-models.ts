@@ -40,6 +40,17 @@ model StratumScopeKey {
   @@map("stratum_scope_keys")
 }
 
+/// Every valid scope token of this database, signed by triggers with the key above. Owner-only:
+/// the policies read it through the view \`stratum_scope_current\` (see the security migration).
+/// @stratum.global
+model StratumScopeToken {
+  token     String @id
+  tenant_id String @db.Uuid
+  mode      String
+
+  @@map("stratum_scope_tokens")
+}
+
 /// @stratum.global
 model StratumConfig {
   id              String        @id @default(uuid()) @db.Uuid

@@ -51,30 +51,67 @@ ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_isolation_chec
 
 DROP FUNCTION IF EXISTS public.stratum_verified_scope();
 
+CREATE TABLE IF NOT EXISTS public.stratum_scope_tokens (token text PRIMARY KEY, tenant_id uuid NOT NULL, mode text NOT NULL);
+REVOKE ALL ON public.stratum_scope_tokens FROM PUBLIC;
+
+-- The token format signScope() produces in stratum: sha256(key || hex(sha256(key || message))).
+CREATE OR REPLACE FUNCTION public.stratum_scope_sign(k text, tid uuid, mode text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT tid::text || '.' || mode || '.' || encode(sha256(convert_to(k || encode(sha256(convert_to(k || tid::text || '.' || mode, 'UTF8')), 'hex'), 'UTF8')), 'hex')
+$fn$;
+REVOKE ALL ON FUNCTION public.stratum_scope_sign(text, uuid, text) FROM PUBLIC;
+
+-- Writes the tokens of one tenant (modes s, d, m) for the installed key.
+CREATE OR REPLACE FUNCTION public.stratum_scope_register(tid uuid) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+  INSERT INTO public.stratum_scope_tokens (token, tenant_id, mode)
+  SELECT public.stratum_scope_sign(k.key, tid, m.mode), tid, m.mode
+    FROM public.stratum_scope_keys k CROSS JOIN (VALUES ('s'), ('d'), ('m')) AS m(mode)
+   WHERE k.id = 1
+  ON CONFLICT (token) DO NOTHING
+$fn$;
+REVOKE ALL ON FUNCTION public.stratum_scope_register(uuid) FROM PUBLIC;
+
+-- A new or rotated key re-signs every token this database knows, plus the admin token.
+CREATE OR REPLACE FUNCTION public.stratum_scope_resign() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  known uuid[];
+BEGIN
+  SELECT coalesce(array_agg(DISTINCT t.tenant_id), '{}') INTO known FROM public.stratum_scope_tokens t WHERE t.mode <> 'a';
+  IF to_regclass('public.stratum_tenants') IS NOT NULL THEN
+    EXECUTE 'SELECT $1 || coalesce(array_agg(id), ''{}'') FROM public.stratum_tenants' INTO known USING known;
+  END IF;
+  DELETE FROM public.stratum_scope_tokens;
+  INSERT INTO public.stratum_scope_tokens (token, tenant_id, mode)
+  VALUES (public.stratum_scope_sign(NEW.key, '00000000-0000-0000-0000-000000000000'::uuid, 'a'), '00000000-0000-0000-0000-000000000000'::uuid, 'a');
+  PERFORM public.stratum_scope_register(tid) FROM (SELECT DISTINCT unnest(known) AS tid) AS u;
+  RETURN NULL;
+END $fn$;
+REVOKE ALL ON FUNCTION public.stratum_scope_resign() FROM PUBLIC;
+DROP TRIGGER IF EXISTS stratum_scope_resign ON public.stratum_scope_keys;
+CREATE TRIGGER stratum_scope_resign AFTER INSERT OR UPDATE OF key ON public.stratum_scope_keys
+  FOR EACH ROW EXECUTE FUNCTION public.stratum_scope_resign();
+
+CREATE OR REPLACE VIEW public.stratum_scope_current WITH (security_barrier) AS
+  SELECT t.tenant_id, t.mode FROM public.stratum_scope_tokens t
+   WHERE t.token = pg_catalog.current_setting('stratum.tenant_id', true);
+REVOKE ALL ON public.stratum_scope_current FROM PUBLIC;
+GRANT SELECT ON public.stratum_scope_current TO PUBLIC;
+
 -- Tenant ids the current scope may see: itself, or itself and its live descendants.
 CREATE OR REPLACE FUNCTION public.stratum_scope_tenants() RETURNS uuid[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  raw text;
-  k text;
-  scope text;
   tid uuid;
+  scope_mode text;
   result uuid[];
 BEGIN
-  raw := current_setting('stratum.tenant_id', true);
-  IF raw IS NULL OR length(raw) <> 103 OR substr(raw, 37, 1) <> '.' OR substr(raw, 38, 1) NOT IN ('s', 'd', 'a', 'm') THEN
+  SELECT v.tenant_id, v.mode INTO tid, scope_mode FROM public.stratum_scope_current v;
+  IF tid IS NULL OR scope_mode = 'a' THEN
     RETURN '{}'::uuid[];
   END IF;
-  SELECT s.key INTO k FROM public.stratum_scope_keys s WHERE s.id = 1;
-  IF k IS NULL OR encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
-    RETURN '{}'::uuid[];
-  END IF;
-  scope := left(raw, 38);
-  IF right(scope, 1) = 'a' THEN
-    RETURN '{}'::uuid[];
-  END IF;
-  tid := left(scope, 36)::uuid;
-  IF right(scope, 1) IN ('s', 'm') THEN
+  IF scope_mode IN ('s', 'm') THEN
     RETURN ARRAY[tid];
   END IF;
   SELECT coalesce(array_agg(t.id), ARRAY[tid]) INTO result
@@ -84,62 +121,60 @@ BEGIN
     RETURN result;
 END $fn$;
 
--- True only inside stratum's own service calls.
 CREATE OR REPLACE FUNCTION public.stratum_scope_is_admin() RETURNS boolean
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-  raw text;
-  k text;
-  scope text;
-BEGIN
-  raw := current_setting('stratum.tenant_id', true);
-  IF raw IS NULL OR length(raw) <> 103 OR substr(raw, 37, 1) <> '.' OR substr(raw, 38, 1) NOT IN ('s', 'd', 'a', 'm') THEN
-    RETURN false;
-  END IF;
-  SELECT s.key INTO k FROM public.stratum_scope_keys s WHERE s.id = 1;
-  IF k IS NULL OR encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
-    RETURN false;
-  END IF;
-  scope := left(raw, 38);
-  RETURN right(scope, 1) = 'a';
-END $fn$;
+LANGUAGE sql STABLE AS $fn$ SELECT (SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')) $fn$;
 
 
 CREATE OR REPLACE FUNCTION public.stratum_scope_in_shared_home() RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  raw text;
-  k text;
-  scope text;
+  tid uuid;
+  scope_mode text;
 BEGIN
-  raw := current_setting('stratum.tenant_id', true);
-  IF raw IS NULL OR length(raw) <> 103 OR substr(raw, 37, 1) <> '.' OR substr(raw, 38, 1) NOT IN ('s', 'd', 'a', 'm') THEN
+  SELECT v.tenant_id, v.mode INTO tid, scope_mode FROM public.stratum_scope_current v;
+  IF tid IS NULL THEN
     RETURN false;
   END IF;
-  SELECT s.key INTO k FROM public.stratum_scope_keys s WHERE s.id = 1;
-  IF k IS NULL OR encode(sha256(convert_to(k || encode(sha256(convert_to(k || left(raw, 38), 'UTF8')), 'hex'), 'UTF8')), 'hex') <> right(raw, 64) THEN
-    RETURN false;
-  END IF;
-  scope := left(raw, 38);
   -- A move ('m') writes into the shared tables before the route flips to them.
-  IF right(scope, 1) = 'm' THEN
+  IF scope_mode = 'm' THEN
     RETURN true;
   END IF;
-  RETURN coalesce((SELECT t.isolation_strategy = 'SHARED_RLS' FROM public.stratum_tenants t WHERE t.id = left(scope, 36)::uuid), false);
+  RETURN coalesce((SELECT t.isolation_strategy = 'SHARED_RLS' FROM public.stratum_tenants t WHERE t.id = tid), false);
 END $fn$;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_in_shared_home() TO PUBLIC;
 
+-- Tokens follow the tenants: signed on creation, gone on deletion.
+CREATE OR REPLACE FUNCTION public.stratum_tenant_tokens() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM public.stratum_scope_register(NEW.id);
+  ELSE
+    DELETE FROM public.stratum_scope_tokens WHERE tenant_id = OLD.id;
+  END IF;
+  RETURN NULL;
+END $fn$;
+REVOKE ALL ON FUNCTION public.stratum_tenant_tokens() FROM PUBLIC;
+DROP TRIGGER IF EXISTS stratum_tenant_tokens ON public.stratum_tenants;
+CREATE TRIGGER stratum_tenant_tokens AFTER INSERT OR DELETE ON public.stratum_tenants
+  FOR EACH ROW EXECUTE FUNCTION public.stratum_tenant_tokens();
+
 GRANT EXECUTE ON FUNCTION public.stratum_scope_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
+-- Sign whatever this database already knows (a key installed before this migration, tenants
+-- created before the token table existed); a no-op while no key is installed.
+UPDATE public.stratum_scope_keys SET key = key WHERE id = 1;
 
 REVOKE ALL ON public.stratum_scope_keys FROM PUBLIC;
 REVOKE ALL ON public.stratum_scope_keys FROM "stratum_app";
+REVOKE ALL ON public.stratum_scope_tokens FROM PUBLIC;
+REVOKE ALL ON public.stratum_scope_tokens FROM "stratum_app";
 
 ALTER TABLE public."stratum_abac_policies" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_abac_policies";
 CREATE POLICY stratum_admin_only ON public."stratum_abac_policies" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_abac_policies" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_abac_policies" TO "stratum_app";
 
@@ -147,8 +182,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_abac_policies" TO "strat
 ALTER TABLE public."stratum_api_keys" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_api_keys";
 CREATE POLICY stratum_admin_only ON public."stratum_api_keys" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_api_keys" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_api_keys" TO "stratum_app";
 
@@ -156,8 +191,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_api_keys" TO "stratum_ap
 ALTER TABLE public."stratum_audit" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_audit";
 CREATE POLICY stratum_admin_only ON public."stratum_audit" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_audit" FROM "stratum_app";
 GRANT SELECT, INSERT ON public."stratum_audit" TO "stratum_app";
 
@@ -165,8 +200,8 @@ GRANT SELECT, INSERT ON public."stratum_audit" TO "stratum_app";
 ALTER TABLE public."stratum_config" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_config";
 CREATE POLICY stratum_admin_only ON public."stratum_config" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_config" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_config" TO "stratum_app";
 
@@ -174,8 +209,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_config" TO "stratum_app"
 ALTER TABLE public."stratum_consents" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_consents";
 CREATE POLICY stratum_admin_only ON public."stratum_consents" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_consents" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_consents" TO "stratum_app";
 
@@ -183,8 +218,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_consents" TO "stratum_ap
 ALTER TABLE public."stratum_deliveries" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_deliveries";
 CREATE POLICY stratum_admin_only ON public."stratum_deliveries" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_deliveries" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_deliveries" TO "stratum_app";
 
@@ -192,8 +227,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_deliveries" TO "stratum_
 ALTER TABLE public."stratum_isolation_moves" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_isolation_moves";
 CREATE POLICY stratum_admin_only ON public."stratum_isolation_moves" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_isolation_moves" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_isolation_moves" TO "stratum_app";
 
@@ -201,8 +236,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_isolation_moves" TO "str
 ALTER TABLE public."stratum_permissions" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_permissions";
 CREATE POLICY stratum_admin_only ON public."stratum_permissions" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_permissions" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_permissions" TO "stratum_app";
 
@@ -210,8 +245,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_permissions" TO "stratum
 ALTER TABLE public."stratum_tenants" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_tenants";
 CREATE POLICY stratum_admin_only ON public."stratum_tenants" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_tenants" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_tenants" TO "stratum_app";
 
@@ -219,8 +254,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_tenants" TO "stratum_app
 ALTER TABLE public."stratum_webhooks" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_admin_only ON public."stratum_webhooks";
 CREATE POLICY stratum_admin_only ON public."stratum_webhooks" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ((SELECT public.stratum_scope_is_admin()))
-  WITH CHECK ((SELECT public.stratum_scope_is_admin()));
+  USING ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')))
+  WITH CHECK ((SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')));
 REVOKE ALL ON public."stratum_webhooks" FROM "stratum_app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON public."stratum_webhooks" TO "stratum_app";
 
@@ -251,8 +286,10 @@ ALTER TABLE "public"."tickets" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."tickets" FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_tenant_isolation ON "public"."tickets";
 CREATE POLICY stratum_tenant_isolation ON "public"."tickets" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ("tenant_id" = ANY ((SELECT public.stratum_scope_tenants())::uuid[]))
-  WITH CHECK ("tenant_id" = ANY ((SELECT public.stratum_scope_tenants())::uuid[]));
+  USING ("tenant_id" = ANY ((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
+                FROM public.stratum_scope_current v WHERE v.mode <> 'a')::uuid[]))
+  WITH CHECK ("tenant_id" = ANY ((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
+                FROM public.stratum_scope_current v WHERE v.mode <> 'a')::uuid[]));
 DROP POLICY IF EXISTS stratum_shared_home ON "public"."tickets";
 CREATE POLICY stratum_shared_home ON "public"."tickets" AS RESTRICTIVE FOR INSERT TO PUBLIC
   WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));
@@ -268,8 +305,10 @@ ALTER TABLE "public"."users" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."users" FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_tenant_isolation ON "public"."users";
 CREATE POLICY stratum_tenant_isolation ON "public"."users" AS PERMISSIVE FOR ALL TO PUBLIC
-  USING ("tenant_id" = ANY ((SELECT public.stratum_scope_tenants())::uuid[]))
-  WITH CHECK ("tenant_id" = ANY ((SELECT public.stratum_scope_tenants())::uuid[]));
+  USING ("tenant_id" = ANY ((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
+                FROM public.stratum_scope_current v WHERE v.mode <> 'a')::uuid[]))
+  WITH CHECK ("tenant_id" = ANY ((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
+                FROM public.stratum_scope_current v WHERE v.mode <> 'a')::uuid[]));
 DROP POLICY IF EXISTS stratum_shared_home ON "public"."users";
 CREATE POLICY stratum_shared_home ON "public"."users" AS RESTRICTIVE FOR INSERT TO PUBLIC
   WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));

@@ -1,0 +1,133 @@
+/**
+ * The scope tokens: the owner-only table the policies check a statement's setting against, and
+ * the view they read it through. Attacks on both from raw SQL, and the key's life cycle: a rotated
+ * key re-signs every tenant everywhere, the old key's tokens then match nothing, and a deleted
+ * tenant's tokens go with it.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Tenant } from "../../src/index.js";
+import { INSTALL_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
+import { createTestDatabase, type TestDatabase } from "../harness/database.js";
+import { stratumTestClient } from "../support/stratum-client.js";
+import { failure } from "./support.js";
+
+let db: TestDatabase;
+let client: ReturnType<typeof stratumTestClient>;
+let owner: pg.Pool;
+let rls: Tenant;
+let other: Tenant;
+let schema: Tenant;
+let database: Tenant;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ label: "atk_tokens" });
+  client = stratumTestClient(db, { poolSize: 2 });
+  owner = new pg.Pool({ connectionString: db.ownerUrl, max: 2 });
+  rls = await client.prisma.$stratum.createTenant({ name: "Tok RLS" });
+  other = await client.prisma.$stratum.createTenant({ name: "Tok Other" });
+  schema = await client.prisma.$stratum.createTenant({ name: "Tok Schema", isolation_strategy: "SCHEMA" });
+  database = await client.prisma.$stratum.createTenant({ name: "Tok Database", isolation_strategy: "DATABASE", server: "main" });
+  for (const t of [rls, other, schema, database]) {
+    await client.prisma.$tenant(t.id).user.create({ data: { tenant_id: t.id, email: `owner@${t.slug}.test` } });
+  }
+});
+
+afterAll(async () => {
+  await client?.close();
+  await owner?.end();
+  await db?.drop();
+});
+
+const tokenCount = async (tenantId: string) =>
+  Number((await owner.query("SELECT count(*) FROM stratum_scope_tokens WHERE tenant_id = $1", [tenantId])).rows[0].count);
+
+describe("the token table and its view", () => {
+  it("the app role can neither read nor write the tokens, nor call the functions that sign them", async () => {
+    const t = client.prisma.$tenant(rls.id);
+    for (const statement of [
+      "SELECT token FROM public.stratum_scope_tokens",
+      `INSERT INTO public.stratum_scope_tokens (token, tenant_id, mode) VALUES ('forged', '${other.id}', 's')`,
+      `DELETE FROM public.stratum_scope_tokens`,
+      `SELECT public.stratum_scope_register('${other.id}'::uuid)`,
+      `SELECT public.stratum_scope_sign('guess', '${other.id}'::uuid, 's')`,
+    ]) {
+      const error = await failure(t.$executeRawUnsafe(statement));
+      expect(error, statement).toBeDefined();
+      expect(String((error as Error).message), statement).not.toContain(other.id);
+    }
+    expect(await tokenCount(other.id)).toBe(3);
+  });
+
+  it("the view answers only for the caller's own token, even to a leaky function in the WHERE clause", async () => {
+    // The attacker: an app-role connection holding one tenant's token (read from a scoped raw
+    // statement), running the classic leaky-view attack: sequential scans forced, and a function
+    // the planner thinks free, which without security_barrier runs before the view's own filter
+    // on every row of the token table.
+    const [own] = await client.prisma.$tenant(rls.id).$queryRawUnsafe<Array<{ token: string }>>("SELECT current_setting('stratum.tenant_id') AS token");
+    const attacker = new pg.Client({ connectionString: db.appUrl });
+    await attacker.connect();
+    try {
+      await attacker.query("BEGIN");
+      await attacker.query("SELECT set_config('stratum.tenant_id', $1, true)", [own!.token]);
+      await attacker.query("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off");
+      await attacker.query("CREATE TEMP TABLE seen (tenant_id uuid, mode text) ON COMMIT DROP");
+      await attacker.query(
+        "CREATE FUNCTION pg_temp.peek(t uuid, m text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$ BEGIN INSERT INTO seen VALUES (t, m); RETURN true; END $$",
+      );
+      const rows = (await attacker.query("SELECT tenant_id::text, mode FROM public.stratum_scope_current WHERE pg_temp.peek(tenant_id, mode)")).rows;
+      expect(rows).toEqual([{ tenant_id: rls.id, mode: "s" }]);
+      const seen = (await attacker.query("SELECT DISTINCT tenant_id::text FROM seen")).rows.map((r: { tenant_id: string }) => r.tenant_id);
+      expect(seen).toEqual([rls.id]);
+      await attacker.query("ROLLBACK");
+    } finally {
+      await attacker.end();
+    }
+    // Outside any scope the view is empty.
+    expect(await client.prisma.$queryRawUnsafe("SELECT * FROM public.stratum_scope_current")).toEqual([]);
+  });
+
+  it("a token made up from another tenant's id and a valid-looking signature matches nothing", async () => {
+    const t = client.prisma.$tenant(rls.id);
+    const rows = await t.$queryRawUnsafe<Array<{ tenant_id: string }>>(
+      `SELECT u.tenant_id::text FROM (SELECT set_config('stratum.tenant_id', '${other.id}.s.${randomBytes(32).toString("hex")}', true)) f, users u`,
+    );
+    expect(rows).toEqual([]);
+  });
+});
+
+describe("the key's life cycle", () => {
+  it("a deleted tenant's tokens are deleted with it", async () => {
+    const doomed = await client.prisma.$stratum.createTenant({ name: "Tok Doomed" });
+    expect(await tokenCount(doomed.id)).toBe(3);
+    await client.prisma.$stratum.deleteTenant(doomed.id);
+    expect(await tokenCount(doomed.id)).toBe(0);
+  });
+
+  it("a rotated key re-signs every tenant (the fan-out carries it to tenant databases) and the old key's tokens match nothing", async () => {
+    const before = (await owner.query("SELECT token FROM stratum_scope_tokens WHERE tenant_id = $1 AND mode = 's'", [rls.id])).rows[0].token;
+    const newKey = randomBytes(32).toString("hex");
+    await owner.query(INSTALL_SCOPE_KEY_SQL, [newKey]);
+    const after = (await owner.query("SELECT token FROM stratum_scope_tokens WHERE tenant_id = $1 AND mode = 's'", [rls.id])).rows[0].token;
+    expect(after).not.toBe(before);
+    expect(await tokenCount(rls.id)).toBe(3);
+
+    const rotated = stratumTestClient({ ...db, scopeKey: newKey }, { poolSize: 2 });
+    try {
+      for (const t of [rls, schema]) {
+        expect(await client.prisma.$tenant(t.id).user.findMany(), "old key").toEqual([]);
+        expect((await rotated.prisma.$tenant(t.id).user.findMany()).map((u) => u.tenant_id), "new key").toEqual([t.id]);
+      }
+      // The tenant database keeps its own copy of the key until the fan-out brings the new one.
+      expect(await rotated.prisma.$tenant(database.id).user.findMany()).toEqual([]);
+      const report = await rotated.prisma.$stratum.migrateTenantHomes();
+      expect(report.ok).toBe(true);
+      expect((await rotated.prisma.$tenant(database.id).user.findMany()).map((u) => u.tenant_id)).toEqual([database.id]);
+      expect(await client.prisma.$tenant(database.id).user.findMany()).toEqual([]);
+    } finally {
+      await rotated.close();
+      await owner.query(INSTALL_SCOPE_KEY_SQL, [db.scopeKey]);
+    }
+  });
+});
