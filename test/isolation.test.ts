@@ -144,6 +144,26 @@ describe("prepared statements", () => {
       await solo.close();
     }
   });
+
+  it("are prepared once per SCHEMA tenant, so switching tenants on a connection never re-plans one statement under another search_path (pool of 1)", async () => {
+    const second = await prisma().$stratum.createTenant({ name: "Iso Schema Two", isolation_strategy: "SCHEMA" });
+    await prisma().$tenant(second.id).user.create({ data: { tenant_id: second.id, email: `owner@${second.slug}.test` } });
+    const solo = stratumTestClient(db, { poolSize: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        for (const t of [s, second]) {
+          expect((await solo.prisma.$tenant(t.id).user.findMany({ where: { email: { contains: "owner@" } } })).map((u) => u.tenant_id)).toEqual([t.id]);
+        }
+      }
+      // The same unqualified text, prepared under two names on the one connection: one per schema.
+      const prepared = await solo.prisma.$tenant(s.id).$queryRawUnsafe<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT "users"."id"%FROM "users" WHERE "users"."email"::text LIKE%'`,
+      );
+      expect(prepared[0]!.n).toBe(2);
+    } finally {
+      await solo.close();
+    }
+  });
 });
 
 describe("fail closed", () => {

@@ -44,14 +44,22 @@ export interface StratumAdapterOptions {
   preparedStatements?: boolean;
 }
 
-/** A stable name per statement text: the same SQL reuses its prepared statement. */
+/**
+ * A stable name per statement text: the same SQL reuses its prepared statement. For a SCHEMA
+ * tenant the name also carries the search_path: PostgreSQL re-plans a prepared statement whenever
+ * the search_path differs from the one it was planned under, so one name shared by every schema
+ * tenant would be re-planned on each switch of tenant on a connection.
+ */
 const statementNames = new Map<string, string>();
 function statementName(query: SqlQuery): string {
-  let name = statementNames.get(query.sql);
+  const scope = currentScope();
+  const key = scope?.unqualify ? `${scope.searchPath}\0${query.sql}` : query.sql;
+
+  let name = statementNames.get(key);
   if (name === undefined) {
     if (statementNames.size >= 5_000) statementNames.clear();
-    name = `s_${createHash("sha1").update(query.sql).digest("base64url").slice(0, 20)}`;
-    statementNames.set(query.sql, name);
+    name = `s_${createHash("sha1").update(key).digest("base64url").slice(0, 20)}`;
+    statementNames.set(key, name);
   }
   return name;
 }
@@ -120,9 +128,13 @@ export function placementUrl(servers: Record<string, string>, placement: string)
 
 type Mode = "pg" | "generic";
 
-/** Strips "public". from tenant tables for SCHEMA tenants, so search_path picks their schema. */
+/**
+ * Strips "public". from tenant tables in Prisma's model statements for SCHEMA tenants, so
+ * search_path picks their schema. Raw statements (`resetSession`) are the user's own text and run
+ * as written: a literal or an explicit `public.` qualification in them stays what it says.
+ */
 function rewrite(query: SqlQuery, scope: TenantScope | undefined): SqlQuery {
-  if (!scope?.unqualify) return query;
+  if (!scope?.unqualify || scope.resetSession) return query;
   return { ...query, sql: query.sql.replace(scope.unqualify, "$1") };
 }
 
