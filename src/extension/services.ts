@@ -1,5 +1,6 @@
 /** The `$stratum` object: every service, built on the runtime's admin Db. */
 import { createAbacService } from "../abac/index.js";
+import { createApiKeyService } from "../apikeys/index.js";
 import { createConfigService } from "../config/index.js";
 import { createPermissionService } from "../permissions/index.js";
 import { createTenantService } from "../tenants/service.js";
@@ -25,6 +26,7 @@ export function createServices(runtime: StratumRuntime) {
   const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}) });
   const permissions = createPermissionService(db, { audit, ...bus });
   const abac = createAbacService(db, { audit, ...bus });
+  const apiKeys = createApiKeyService(db, { audit });
   const mover = createIsolationMover({
     admin: runtime.admin,
     strategies,
@@ -73,6 +75,11 @@ export function createServices(runtime: StratumRuntime) {
     migrateTenantHomes: (options?: FanOutOptions) =>
       migrateTenantHomes({ admin: runtime.admin, tenantTables: runtime.tenantTables, appRole: runtime.appRole }, options),
     listAudit: audit.list,
+    createApiKey: apiKeys.createApiKey,
+    listApiKeys: apiKeys.listApiKeys,
+    getApiKey: apiKeys.getApiKey,
+    revokeApiKey: apiKeys.revokeApiKey,
+    verifyApiKey: apiKeys.verifyApiKey,
     ...webhookMethods(runtime),
     /** Stops background work (webhook worker and poller); call before exiting. */
     close: async () => {
@@ -83,6 +90,9 @@ export function createServices(runtime: StratumRuntime) {
     ...createComplianceServices(runtime),
   };
 }
+
+/** Everything `prisma.$stratum` offers. */
+export type StratumServices = ReturnType<typeof createServices>;
 
 /** Webhook management on `$stratum`; each refuses clearly when webhooks are not configured. */
 function webhookMethods(runtime: StratumRuntime) {

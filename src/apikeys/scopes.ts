@@ -1,0 +1,22 @@
+/** What an API key may do. `*` grants everything; `keys:admin` manages keys. */
+export const API_KEY_SCOPES = [
+  "*",
+  "tenants:read",
+  "tenants:write",
+  "config:read",
+  "config:write",
+  "permissions:read",
+  "permissions:write",
+  "isolation:read",
+  "isolation:write",
+  "audit:read",
+  "webhooks:read",
+  "webhooks:write",
+  "keys:admin",
+] as const;
+
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export function hasScope(granted: readonly string[], needed: ApiKeyScope): boolean {
+  return granted.includes("*") || granted.includes(needed);
+}
