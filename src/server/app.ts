@@ -1,0 +1,101 @@
+/**
+ * `createControlPlane(options)`: the REST control plane as a Fastify instance, not listening
+ * (call `listen`, or `inject` in tests). Routes live under /api/v1; /health and /openapi.json
+ * need no key.
+ */
+import fastifySwagger from "@fastify/swagger";
+import Fastify, { type FastifyInstance } from "fastify";
+import {
+  createJsonSchemaTransform,
+  createJsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type FastifyPluginAsyncZod,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import { z } from "zod";
+import { runWithActor } from "../audit/index.js";
+import { createAuthenticator, createGuard, principalOf } from "./auth.js";
+import { installErrorHandling } from "./errors.js";
+import { createRequestLimiter } from "./rate-limit.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
+import { auditRoutes } from "./routes/audit.js";
+import { configRoutes } from "./routes/config.js";
+import { isolationRoutes } from "./routes/isolation.js";
+import { permissionRoutes } from "./routes/permissions.js";
+import { policyRoutes } from "./routes/policies.js";
+import { tenantRoutes } from "./routes/tenants.js";
+import { webhookRoutes } from "./routes/webhooks.js";
+import { schemaRegistry } from "./schemas.js";
+import type { ControlPlaneOptions, RouteDeps } from "./types.js";
+
+export const API_PREFIX = "/api/v1";
+const VERSION = "0.1.0";
+const ROUTES: ReadonlyArray<FastifyPluginAsyncZod<RouteDeps>> = [
+  tenantRoutes,
+  configRoutes,
+  permissionRoutes,
+  policyRoutes,
+  isolationRoutes,
+  auditRoutes,
+  apiKeyRoutes,
+  webhookRoutes,
+];
+
+export function createControlPlane(options: ControlPlaneOptions): FastifyInstance {
+  if (options.bootstrapKey !== undefined && options.bootstrapKey.length < 16) {
+    throw new TypeError("createControlPlane: bootstrapKey must have at least 16 characters.");
+  }
+  const stratum = options.prisma.$stratum;
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "stratum control plane", version: VERSION, description: "Hierarchical multi-tenancy: tenants, config, permissions, isolation, audit, API keys." },
+      components: {
+        securitySchemes: {
+          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+          bearer: { type: "http", scheme: "bearer" },
+        },
+      },
+      security: [{ apiKey: [] }, { bearer: [] }],
+    },
+    transform: createJsonSchemaTransform({ schemaRegistry }),
+    transformObject: createJsonSchemaTransformObject({ schemaRegistry }),
+  });
+
+  app.get(
+    "/health",
+    { schema: { tags: ["meta"], summary: "Liveness", security: [], response: { 200: z.object({ status: z.literal("ok") }) } } },
+    async () => ({ status: "ok" as const }),
+  );
+  app.get("/openapi.json", { schema: { tags: ["meta"], summary: "This document", security: [] } }, async () => app.swagger());
+
+  const authenticator = createAuthenticator(stratum, options.bootstrapKey);
+  const limiter = options.rateLimit ? createRequestLimiter(options.rateLimit, (error) => app.log.warn({ err: error }, "rate limiter unavailable")) : null;
+  if (limiter) app.addHook("onClose", () => limiter.close());
+  const deps: RouteDeps = { stratum, guard: createGuard(stratum) };
+
+  void app.register(
+    async (api) => {
+      api.addHook("onRequest", async (request, reply) => {
+        const principal = await authenticator.authenticate(request);
+        if (limiter) await limiter.check(request, reply, principal);
+      });
+      // Callback style on purpose, and after body parsing (whose stream events would leave the
+      // async context): `done` runs inside runWithActor, so the handler, the services and their
+      // audit rows see the key as the actor.
+      api.addHook("preHandler", (request, _reply, done) => {
+        const principal = principalOf(request);
+        runWithActor({ id: principal.id, type: "api_key", requestId: String(request.id) }, () => done());
+      });
+      for (const routes of ROUTES) await api.register(routes, deps);
+    },
+    { prefix: API_PREFIX },
+  );
+  return app;
+}

@@ -1,0 +1,42 @@
+/**
+ * Per-key (and per-tenant, for tenant keys) limits on the Redis sliding window of src/ratelimit.
+ * Counted after authentication, so a flood of bad keys cannot spend a real key's budget.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { createRateLimiter, type RateLimiter } from "../ratelimit/index.js";
+import type { Principal } from "./auth.js";
+import type { ControlPlaneRateLimit } from "./types.js";
+
+export interface RequestLimiter {
+  check(request: FastifyRequest, reply: FastifyReply, principal: Principal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createRequestLimiter(options: ControlPlaneRateLimit, onError: (error: unknown) => void): RequestLimiter {
+  let limiter: RateLimiter;
+  let owned = false;
+  if (options.limiter) {
+    limiter = options.limiter;
+  } else if (options.redis !== undefined) {
+    limiter = createRateLimiter({
+      redis: options.redis,
+      failMode: options.failMode ?? "open",
+      onError,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+    });
+    owned = true;
+  } else {
+    throw new TypeError("createControlPlane: rateLimit needs `limiter` or `redis`.");
+  }
+  return {
+    async check(_request, reply, principal) {
+      const key = { apiKey: principal.id, scope: "api", ...(principal.tenantId ? { tenantId: principal.tenantId } : {}) };
+      // enforce throws RATE_LIMITED (details.retryAfterMs); the error handler turns it into 429 + Retry-After.
+      const result = await limiter.enforce(key, options.rules);
+      void reply.header("x-ratelimit-remaining", String(result.remaining));
+    },
+    async close() {
+      if (owned) await limiter.close();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * zod schemas shared by the routes. The same objects validate requests, shape (and strip)
+ * responses, and become the OpenAPI document, so the three cannot disagree. Response objects are
+ * plain (not loose) on purpose: a column added to a service later is not published until it is
+ * listed here.
+ */
+import { z } from "zod";
+import { ErrorCodes } from "../core/errors.js";
+import { IsolationStrategies, TenantStatuses } from "../core/types.js";
+
+/** Named schemas: they become `components.schemas` in the OpenAPI document. */
+export const schemaRegistry = z.registry<{ id?: string }>();
+
+function named<S extends z.ZodType>(id: string, schema: S): S {
+  schemaRegistry.add(schema, { id });
+  return schema;
+}
+
+/** Services return Dates from SQL rows and ISO strings from JSON aggregates; both serialize to ISO. */
+export const Timestamp = z.union([z.date(), z.string()]);
+
+export const TenantId = z.uuid({ message: "must be a UUID" });
+export const TenantParams = z.object({ id: TenantId });
+export const ConfigKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$/, "letters, digits and _ . : / - (not starting with a symbol)");
+export const KeyParams = TenantParams.extend({ key: ConfigKey });
+
+/** Query strings arrive as text: "true"/"false" only, anything else is a validation error. */
+export const QueryBoolean = z.enum(["true", "false"]).transform((v) => v === "true");
+
+export const ErrorBody = named(
+  "Error",
+  z.object({
+    error: z.object({
+      code: z.enum(ErrorCodes).describe("Stable: branch on it, never on the message."),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  }),
+);
+
+/** Every route may answer these; listed so clients (and the OpenAPI document) know the shape. */
+export const errorResponses = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  429: ErrorBody,
+} as const;
+
+export const Tenant = named(
+  "Tenant",
+  z.object({
+    id: z.string(),
+    parent_id: z.string().nullable(),
+    slug: z.string(),
+    name: z.string(),
+    path: z.array(z.string()).describe("Ancestor ids from the root to this tenant, inclusive."),
+    depth: z.number().int(),
+    status: z.enum(TenantStatuses),
+    isolation_strategy: z.enum(IsolationStrategies),
+    placement: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    archived_at: Timestamp.nullable(),
+  }),
+);
+
+export const TenantList = z.object({ data: z.array(Tenant), next_cursor: z.string().nullable() });
+
+export const ResolvedConfigEntry = named(
+  "ResolvedConfigEntry",
+  z.object({
+    value: z.unknown(),
+    inherited: z.boolean(),
+    locked: z.boolean(),
+    source_tenant_id: z.string(),
+    sensitive: z.literal(true).optional(),
+    redacted: z.literal(true).optional(),
+  }),
+);
+
+export const ConfigEntry = named(
+  "ConfigEntry",
+  z.object({
+    id: z.string(),
+    tenant_id: z.string(),
+    key: z.string(),
+    value: z.unknown(),
+    locked: z.boolean(),
+    sensitive: z.boolean(),
+    version: z.number().int(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    redacted: z.literal(true).optional(),
+  }),
+);
+
+export const Permission = named(
+  "Permission",
+  z.object({
+    id: z.string(),
+    tenant_id: z.string(),
+    key: z.string(),
+    value: z.unknown(),
+    mode: z.enum(["LOCKED", "INHERITED", "DELEGATED"]),
+    revocation_mode: z.enum(["CASCADE", "SOFT", "PERMANENT"]),
+    revoked_at: Timestamp.nullable(),
+    delegated_from: z.string().nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  }),
+);
+
+export const ResolvedPermission = named(
+  "ResolvedPermission",
+  z.object({
+    key: z.string(),
+    value: z.unknown(),
+    mode: z.enum(["LOCKED", "INHERITED", "DELEGATED"]),
+    source_tenant_id: z.string(),
+    locked: z.boolean(),
+    delegated: z.boolean(),
+  }),
+);
+
+export const ApiKey = named(
+  "ApiKey",
+  z.object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.string()),
+    tenant_id: z.string().nullable(),
+    created_at: Timestamp,
+    last_used_at: Timestamp.nullable(),
+    revoked_at: Timestamp.nullable(),
+  }),
+);

@@ -1,0 +1,46 @@
+import type { FastifyServerOptions } from "fastify";
+import type { Redis, RedisOptions } from "ioredis";
+import type { StratumServices } from "../extension/services.js";
+import type { RateLimiter, RateLimitRules } from "../ratelimit/index.js";
+import type { Guard } from "./auth.js";
+
+/** Any client extended with `stratum(...)`: the control plane needs only `$stratum`. */
+export interface StratumClient {
+  $stratum: StratumServices;
+}
+
+export interface ControlPlaneRateLimit {
+  /** Requests allowed per API key (and per tenant, for tenant keys) in each window. */
+  rules: RateLimitRules;
+  /** A limiter to use (shared, not closed with the server), or `redis` to build one. */
+  limiter?: RateLimiter;
+  /** ioredis instance, options or redis:// URL; a limiter built from it closes with the server. */
+  redis?: Redis | RedisOptions | string;
+  /** When Redis cannot answer: let requests through (default "open") or refuse them with 429. */
+  failMode?: "open" | "closed";
+  /** Redis key prefix; default "stratum:rl". */
+  prefix?: string;
+}
+
+export interface ControlPlaneOptions {
+  /** The stratum-extended Prisma client. */
+  prisma: StratumClient;
+  /**
+   * A key accepted with every scope and no tenant limit, for first setup (create the first real
+   * keys with it, then drop it). Not stored anywhere; compare env STRATUM_BOOTSTRAP_KEY in `stratum serve`.
+   * At least 16 characters.
+   */
+  bootstrapKey?: string;
+  /** Redis sliding-window limits per API key and tenant; none when omitted. */
+  rateLimit?: ControlPlaneRateLimit;
+  /** Fastify's logger option (default false). */
+  logger?: FastifyServerOptions["logger"];
+  /** Largest accepted request body in bytes; default 1 MiB. */
+  bodyLimit?: number;
+}
+
+/** What every route module receives. */
+export interface RouteDeps {
+  stratum: StratumServices;
+  guard: Guard;
+}
