@@ -206,3 +206,26 @@ describe("config inheritance (seed quick start)", () => {
     expect(depth[0]!.depth).toBe(19);
   });
 });
+
+describe("config writes and tree moves", () => {
+  it("a config write waits while a tree mutation holds the tree, so it never locks a chain that is being moved", async () => {
+    const cfg = createConfigService(s.db, { audit: recordingAudit() });
+    const root = await insertTenant(s.db, null);
+    const child = await insertTenant(s.db, root);
+    // What the tenants service holds for the length of a move: the tree lock, exclusively.
+    const mover = await s.pool.connect();
+    try {
+      await mover.query("BEGIN");
+      await mover.query("SELECT pg_advisory_xact_lock(hashtextextended('stratum:tenant-tree', 0))");
+      let settled = false;
+      const write = cfg.setConfig(child, "limit", { value: 1 }).finally(() => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false);
+      await mover.query("COMMIT");
+      await write;
+      expect((await cfg.resolveConfig(child)).limit).toMatchObject({ value: 1, source_tenant_id: child });
+    } finally {
+      mover.release();
+    }
+  });
+});

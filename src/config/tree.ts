@@ -4,6 +4,7 @@
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
+import { TREE_LOCK_KEY_SQL } from "../core/locks.js";
 import { z } from "zod";
 import type { ResolveCache } from "./cache.js";
 
@@ -45,12 +46,15 @@ export interface TenantRow {
 }
 
 /**
- * Locks for a mutation on `tenantId`: exclusive on the tenant, shared on each ancestor (root first),
+ * Locks for a mutation on `tenantId`: shared on the tree (moves wait, and are waited for),
+ * exclusive on the tenant, shared on each ancestor (root first),
  * so a write below waits for a write above (a key being locked) and siblings do not block each
  * other. Keys are `hashtextextended(<tenant uuid text>, 0)`, the same key the tenants service uses
  * for its exclusive lock. Refuses unknown and archived tenants.
  */
 export async function lockTenant(tx: Db, tenantId: string): Promise<TenantRow> {
+  // Shared on the tree first: the ancestors read below stay this tenant's until commit.
+  await tx.execute(`SELECT pg_advisory_xact_lock_shared(${TREE_LOCK_KEY_SQL})`);
   const rows = await tx.query<{ id: string; slug: string; name: string; status: string; labels: string[] }>(
     `SELECT t.id::text AS id, t.slug, t.name, t.status,
             ARRAY(SELECT replace(ltree2text(subpath(t.path, g.i, 1)), '_', '-')

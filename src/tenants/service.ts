@@ -4,6 +4,7 @@
  * the invariants (path = parent path + own label, depth = nlevel(path) - 1, no cycles, no orphans)
  * hold after any interleaving. Reads take no lock.
  */
+import { TREE_LOCK_KEY_SQL } from "../core/locks.js";
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
@@ -34,7 +35,6 @@ export interface TenantServiceDeps {
   hooks?: TenantHooks;
 }
 
-const TREE_LOCK = "hashtextextended('stratum:tenant-tree', 0)";
 const columns = (a: string) => `${a}id, ${a}parent_id, ${a}slug, ${a}name,
   string_to_array(replace(${a}path::text, '_', '-'), '.') AS path, ${a}depth, ${a}status, ${a}isolation_strategy,
   ${a}placement, ${a}metadata, ${a}created_at, ${a}updated_at, ${a}archived_at`;
@@ -65,7 +65,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   }
 
   async function lockTree(tx: Db): Promise<void> {
-    await tx.execute(`SELECT pg_advisory_xact_lock(${TREE_LOCK})`);
+    await tx.execute(`SELECT pg_advisory_xact_lock(${TREE_LOCK_KEY_SQL})`);
   }
 
   async function publish(tx: Db, tenantId: string, subtree: boolean): Promise<void> {
