@@ -24,7 +24,7 @@ function makeClient() {
     stratum({
       models: stratumModels,
       scopeKey: db.scopeKey,
-      webhooks: { redis: injected("redisUrl"), queueName: `wh-wiring-${randomBytes(4).toString("hex")}`, pollIntervalMs: 50, backoff: { baseMs: 10, maxMs: 50 } },
+      webhooks: { redis: injected("redisUrl"), queueName: `wh-wiring-${randomBytes(4).toString("hex")}`, pollIntervalMs: 50, backoff: { baseMs: 10, maxMs: 50 }, allowPrivateNetworks: true },
     }),
   );
   return { prisma, close: async () => { await prisma.$stratum.close(); await base.$disconnect(); } };

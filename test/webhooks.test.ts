@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { lookup } from "node:dns/promises";
+import { hostname } from "node:os";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +12,7 @@ import { createTenantService } from "../src/tenants/service.js";
 import {
   backoffDelay,
   createWebhookService,
+  isPrivateAddress,
   withWebhookEvents,
   matchingPatterns,
   verifyWebhookSignature,
@@ -43,6 +46,8 @@ function service(overrides: Partial<WebhookServiceDeps> = {}, start = true): Web
     timeoutMs: 400,
     pollIntervalMs: 30,
     cipher,
+    // The receiver listens on 127.0.0.1: a private address, refused unless allowed.
+    allowPrivateNetworks: true,
     onError: () => undefined,
     ...overrides,
   });
@@ -267,6 +272,7 @@ describe("retries, dead letters and replay", () => {
       backoff: { baseMs: 1500, jitter: 0 },
       maxAttempts: 3,
       pollIntervalMs: 30,
+      allowPrivateNetworks: true,
       onError: () => undefined,
     });
     try {
@@ -395,6 +401,79 @@ describe("the tenant tree", () => {
   it("matches exact types, prefixes and *", () => {
     expect(matchingPatterns("tenant.created")).toEqual(["tenant.created", "*", "tenant.*"]);
     expect(matchingPatterns("a.b.c")).toEqual(["a.b.c", "*", "a.b.*", "a.*"]);
+  });
+});
+
+describe("egress: no webhook reaches the deployment's own network (SSRF)", () => {
+  it("refuses private, loopback and link-local IP literals at registration unless allowed", async () => {
+    const strict = service({ allowPrivateNetworks: false }, false);
+    try {
+      const t = await tenant(null);
+      for (const url of [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.1.2.3/hook",
+        "https://192.168.0.10/hook",
+        "https://172.20.0.1/hook",
+        "https://127.0.0.1/hook",
+        "http://127.0.0.1:8080/hook",
+        "https://[::1]/hook",
+        "https://[::ffff:10.0.0.1]/hook",
+        "https://[fd00::1]/hook",
+        "https://localhost/hook",
+      ]) {
+        expect(await code(strict.register(t, { url, events: ["*"] })), url).toBe("VALIDATION_FAILED");
+      }
+      expect((await strict.register(t, { url: "https://93.184.216.34/hook", events: ["*"] })).webhook.url).toBe("https://93.184.216.34/hook");
+      const allowed = service({ allowPrivateNetworks: false, allowHosts: ["localhost"] }, false);
+      expect((await allowed.register(t, { url: "http://localhost:9/hook", events: ["*"] })).webhook.url).toBe("http://localhost:9/hook");
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("a name that resolves inward is refused at delivery: dead with the reason, the receiver never called", async () => {
+    // Its own database and queue, so no permissive dispatcher of this file picks the delivery up.
+    const own = await createTestDatabase({ label: "webhooks_egress" });
+    const ownPool = new pg.Pool({ connectionString: own.ownerUrl, max: 3 });
+    const ownDb = pgDb(ownPool);
+    const ownQueue = `${queueName}-egress`;
+    const strict = createWebhookService(ownDb, {
+      audit: createAuditService(ownDb),
+      redis: redisUrl(),
+      queueName: ownQueue,
+      pollIntervalMs: 30,
+      onError: () => undefined,
+    });
+    try {
+      strict.start();
+      const t = randomUUID();
+      await ownDb.execute(`INSERT INTO stratum_tenants (id, slug, name) VALUES ($1, 'egress', 'egress')`, [t]);
+      receiver.behave("inward", () => ({ status: 204 }));
+      // The machine's own name points at the receiver on loopback (/etc/hosts): registered (no
+      // DNS at registration), refused when the worker resolves it.
+      const host = hostname();
+      const addresses = await lookup(host, { all: true });
+      expect(addresses.every((a) => isPrivateAddress(a.address)), `${host} resolves to ${JSON.stringify(addresses)}`).toBe(true);
+      const url = receiver.url("inward").replace("127.0.0.1", host);
+      const inward = createWebhookService(ownDb, { audit: createAuditService(ownDb), redis: redisUrl(), queueName: ownQueue, allowInsecure: true, onError: () => undefined });
+      await inward.register(t, { url, events: ["*"] });
+      await inward.close();
+      const [id] = await ownDb.transaction((tx) => strict.emit(tx, { type: "tenant.created", tenantId: t }));
+      const dead = await waitFor("refused delivery", async () => {
+        const d = await strict.getDelivery(id!);
+        return d.status === "dead" ? d : undefined;
+      });
+      expect(dead.last_error).toMatch(new RegExp(`refused: ${host} resolves to private or loopback address`));
+      expect(receiver.requests("inward")).toHaveLength(0);
+    } finally {
+      await strict.close();
+      const { Queue } = await import("bullmq");
+      const q = new Queue(ownQueue, { connection: redis });
+      await q.obliterate({ force: true });
+      await q.close();
+      await ownPool.end();
+      await own.drop();
+    }
   });
 });
 

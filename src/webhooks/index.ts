@@ -28,3 +28,4 @@ export {
   type WebhookVerification,
 } from "./signature.js";
 export { withWebhookEvents, EVENT_NAMES, type WebhookEventsOptions } from "./audit-events.js";
+export { isPrivateAddress, type EgressPolicy } from "./egress.js";

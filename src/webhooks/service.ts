@@ -16,6 +16,7 @@
  * `next_attempt_at` are kept on the row; `dead` rows also stay in BullMQ's failed set.
  * Delivery is at least once: receivers should de-duplicate on `X-Stratum-Delivery`.
  */
+import { destinationRefusal, literalRefusal, type EgressPolicy } from "./egress.js";
 import { randomBytes } from "node:crypto";
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { Redis, RedisOptions } from "ioredis";
@@ -56,6 +57,13 @@ export interface WebhookServiceDeps {
   cipher?: ValueCipher;
   /** Accept plain http:// to any host (default: only https, or http to localhost / 127.0.0.1 / ::1). */
   allowInsecure?: boolean;
+  /**
+   * Deliver to private, loopback and link-local addresses (default false: a tenant's webhook must
+   * not reach the deployment's own network; see egress.ts). Turn on for development and tests.
+   */
+  allowPrivateNetworks?: boolean;
+  /** Host names exempt from that check (an internal receiver you operate). */
+  allowHosts?: string[];
   /** How often the poller looks for pending deliveries, ms; default 1000. */
   pollIntervalMs?: number;
   /** Deliveries sent in parallel by one worker; default 5. */
@@ -184,7 +192,7 @@ const EVENT_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/;
 const STATUSES = ["pending", "queued", "retrying", "delivered", "dead"] as const;
 const BACKOFF_TYPE = "stratum-exponential";
 
-function urlSchema(allowInsecure: boolean) {
+function urlSchema(allowInsecure: boolean, egress: EgressPolicy) {
   return z
     .string()
     .max(2000)
@@ -198,7 +206,11 @@ function urlSchema(allowInsecure: boolean) {
       if (u.username || u.password) return false;
       if (u.protocol === "https:") return true;
       return u.protocol === "http:" && (allowInsecure || LOCAL_HOSTS.has(u.hostname));
-    }, "must be an https:// URL without credentials (http:// only to localhost, 127.0.0.1 or ::1 unless allowInsecure)");
+    }, "must be an https:// URL without credentials (http:// only to localhost, 127.0.0.1 or ::1 unless allowInsecure)")
+    .superRefine((value, ctx) => {
+      const refusal = URL.canParse(value) ? literalRefusal(new URL(value), egress) : undefined;
+      if (refusal) ctx.addIssue({ code: "custom", message: `${refusal}: webhooks go to public addresses only (allowPrivateNetworks / allowHosts to exempt)` });
+    });
 }
 
 const eventsSchema = z
@@ -274,7 +286,8 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   const onError = deps.onError ?? ((error: unknown) => console.error("[stratum webhooks]", error));
   const connection = connectionOf(deps.redis);
   const prefix = deps.prefix ? { prefix: deps.prefix } : {};
-  const url = urlSchema(deps.allowInsecure ?? false);
+  const egress: EgressPolicy = { allowPrivateNetworks: deps.allowPrivateNetworks ?? false, allowHosts: deps.allowHosts ?? [] };
+  const url = urlSchema(deps.allowInsecure ?? false, egress);
   const inputSchema = z.object({ url, events: eventsSchema, active: z.boolean().optional() });
   const patchSchema = z.object({ url: url.optional(), events: eventsSchema.optional(), active: z.boolean().optional() });
 
@@ -463,6 +476,11 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
     const timestamp = Math.floor(Date.now() / 1000);
     let failure: string;
     let retryAfter: number | undefined;
+    const refusal = await destinationRefusal(row.url, egress);
+    if (refusal) {
+      await markDead(deliveryId, `refused: ${refusal}; webhooks go to public addresses only`);
+      throw new UnrecoverableError(`refused destination: ${refusal}`);
+    }
     try {
       const secret = open(row.secret, row.tenant_id, row.webhook_id);
       const response = await doFetch(row.url, {
