@@ -68,12 +68,15 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
     transformObject: createJsonSchemaTransformObject({ schemaRegistry }),
   });
 
-  app.get(
-    "/health",
-    { schema: { tags: ["meta"], summary: "Liveness", security: [], response: { 200: z.object({ status: z.literal("ok") }) } } },
-    async () => ({ status: "ok" as const }),
-  );
-  app.get("/openapi.json", { schema: { tags: ["meta"], summary: "This document", security: [] } }, async () => app.swagger());
+  // Inside a plugin, so they are added after swagger's route collector is in place.
+  void app.register(async (meta) => {
+    meta.get(
+      "/health",
+      { schema: { tags: ["meta"], summary: "Liveness", security: [], response: { 200: z.object({ status: z.literal("ok") }) } } },
+      async () => ({ status: "ok" as const }),
+    );
+    meta.get("/openapi.json", { schema: { tags: ["meta"], summary: "This document", security: [] } }, async () => app.swagger());
+  });
 
   const authenticator = createAuthenticator(stratum, options.bootstrapKey);
   const limiter = options.rateLimit ? createRequestLimiter(options.rateLimit, (error) => app.log.warn({ err: error }, "rate limiter unavailable")) : null;
