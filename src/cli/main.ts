@@ -10,10 +10,11 @@ import { isStratumError } from "../core/errors.js";
 import { registerDoctor } from "./doctor.js";
 import { registerInit } from "./init.js";
 import { registerMigrate } from "./migrate.js";
+import { registerServe } from "./serve.js";
 
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerInit, registerMigrate, registerDoctor];
+export const commandRegistrars: CommandRegistrar[] = [registerInit, registerMigrate, registerDoctor, registerServe];
 
 export function buildProgram(registrars: readonly CommandRegistrar[] = commandRegistrars): Command {
   const program = new Command("stratum")
