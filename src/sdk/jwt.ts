@@ -1,0 +1,62 @@
+/**
+ * Bearer tokens for tenant resolution. A token is trusted only after its signature and claims
+ * checked out (jose), or after the caller's own verify function accepted it; a token that fails
+ * is refused, never read.
+ */
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions, type KeyInput } from "jose";
+
+export type JwtClaims = JWTPayload;
+
+export interface JwtOptions {
+  /** Shared secret for HS256/384/512. */
+  secret?: string | Uint8Array;
+  /** Public key (or JWK) for asymmetric algorithms; give `algorithms` too. */
+  key?: KeyInput;
+  /** A JWKS endpoint (keys fetched and cached by jose). */
+  jwksUrl?: string | URL;
+  /** Your own verification; must throw (or reject) for a token it does not accept. */
+  verify?: (token: string) => Promise<JwtClaims> | JwtClaims;
+  /** Claim holding the tenant id, default "tenant_id". */
+  claim?: string;
+  issuer?: string | string[];
+  audience?: string | string[];
+  /** Accepted algorithms; default HS256/384/512 with `secret`, jose's defaults otherwise. */
+  algorithms?: string[];
+  /** Seconds (or a jose duration string) of clock skew accepted on exp/nbf. */
+  clockTolerance?: string | number;
+}
+
+export type TokenVerifier = (token: string) => Promise<JwtClaims>;
+
+export function createTokenVerifier(options: JwtOptions): TokenVerifier {
+  const { verify } = options;
+  if (verify) return async (token) => verify(token);
+  const claimChecks: JWTVerifyOptions = {
+    ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+    ...(options.audience !== undefined ? { audience: options.audience } : {}),
+    ...(options.clockTolerance !== undefined ? { clockTolerance: options.clockTolerance } : {}),
+  };
+  if (options.secret !== undefined) {
+    const secret = typeof options.secret === "string" ? new TextEncoder().encode(options.secret) : options.secret;
+    if (secret.byteLength < 32) throw new RangeError("jwt.secret must be at least 32 bytes: shorter HMAC secrets can be brute-forced.");
+    // Pinned to HMAC: a token claiming another algorithm must not be checked against the secret as if it were a public key.
+    const algorithms = options.algorithms ?? ["HS256", "HS384", "HS512"];
+    return async (token) => (await jwtVerify(token, secret, { ...claimChecks, algorithms })).payload;
+  }
+  const withAlgorithms = options.algorithms ? { ...claimChecks, algorithms: options.algorithms } : claimChecks;
+  if (options.key !== undefined) {
+    const key = options.key;
+    return async (token) => (await jwtVerify(token, key, withAlgorithms)).payload;
+  }
+  if (options.jwksUrl !== undefined) {
+    const jwks = createRemoteJWKSet(new URL(options.jwksUrl));
+    return async (token) => (await jwtVerify(token, jwks, withAlgorithms)).payload;
+  }
+  throw new TypeError("jwt: give one of secret, key, jwksUrl or verify; an unverified token is never trusted.");
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(authorization: string | null | undefined): string | null {
+  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  return match?.[1] ?? null;
+}

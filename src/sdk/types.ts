@@ -1,0 +1,130 @@
+/**
+ * Shapes of the control plane's HTTP answers. They reuse the library's own record types; only
+ * dates differ, because JSON carries them as ISO strings.
+ */
+import type { AbacDecision, AbacPolicy, AbacPolicyInput } from "../abac/index.js";
+import type { ApiKey, CreatedApiKey } from "../apikeys/service.js";
+import type { ApiKeyScope } from "../apikeys/scopes.js";
+import type { AuditRecord } from "../audit/service.js";
+import type { BatchOutcome, ConfigDiff, ConfigEntry, JsonValue, ResolvedConfig, ResolvedConfigEntry, SetConfigInput } from "../config/types.js";
+import type { IsolationStrategyName, Tenant, TenantStatus } from "../core/types.js";
+import type { IsolationMove, MoveResult } from "../isolation/move.js";
+import type {
+  CreatePermissionInput,
+  Permission,
+  ResolvedPermission,
+  ResolvedPermissions,
+  RevokeResult,
+  UpdatePermissionInput,
+} from "../permissions/service.js";
+
+/** A record as it arrives over JSON: every Date becomes an ISO string. */
+export type Wire<T> = T extends Date
+  ? string
+  : T extends Array<infer U>
+    ? Array<Wire<U>>
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
+
+export type TenantRecord = Wire<Tenant>;
+export type ConfigRecord = Wire<ConfigEntry>;
+export type PermissionRecord = Wire<Permission>;
+export type ApiKeyRecord = Wire<ApiKey>;
+export type CreatedApiKeyRecord = Wire<CreatedApiKey>;
+export type AuditEntryRecord = Wire<AuditRecord>;
+export type PolicyRecord = Wire<AbacPolicy>;
+export type IsolationMoveRecord = IsolationMove;
+export type IsolationMoveResult = MoveResult;
+export type ConfigBatchOutcome = Wire<BatchOutcome>;
+
+export type {
+  AbacDecision,
+  AbacPolicyInput,
+  ApiKeyScope,
+  ConfigDiff,
+  CreatePermissionInput,
+  IsolationStrategyName,
+  JsonValue,
+  ResolvedConfig,
+  ResolvedConfigEntry,
+  ResolvedPermission,
+  ResolvedPermissions,
+  RevokeResult,
+  SetConfigInput,
+  TenantStatus,
+  UpdatePermissionInput,
+};
+
+/** POST /tenants. */
+export interface CreateTenantInput {
+  name: string;
+  /** Default: derived from the name. */
+  slug?: string;
+  /** Omit for a root tenant (needs an API key without a tenant). */
+  parent_id?: string | null;
+  isolation_strategy?: IsolationStrategyName;
+  /** DATABASE tenants: the configured server to place the database on. */
+  server?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** GET /tenants. */
+export interface ListTenantsQuery {
+  parent_id?: string;
+  status?: TenantStatus;
+  isolation_strategy?: IsolationStrategyName;
+  search?: string;
+  /** 1..200, default 50. */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface TenantPage {
+  data: TenantRecord[];
+  next_cursor: string | null;
+}
+
+export interface ConfigBatchEntry extends SetConfigInput<JsonValue> {
+  key: string;
+}
+
+/** GET /tenants/:id/audit. */
+export interface AuditQuery {
+  /** Exact action, or a prefix ending in `.*` (config.*). */
+  action?: string;
+  /** Actor id, or `<type>:<id>`. */
+  actor?: string;
+  since?: string | Date;
+  until?: string | Date;
+  /** 1..500, default 50. */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntryRecord[];
+  next_cursor: string | null;
+}
+
+export interface CreateApiKeyInput {
+  name: string;
+  scopes: ApiKeyScope[];
+  /** Limit the key to this tenant's subtree; omit for an unrestricted key. */
+  tenant_id?: string | null;
+  environment?: "live" | "test";
+}
+
+export interface ListApiKeysQuery {
+  tenant_id?: string;
+  /** Also keys of the tenant's descendants. */
+  subtree?: boolean;
+  include_revoked?: boolean;
+}
+
+export interface SetIsolationInput {
+  strategy: IsolationStrategyName;
+  /** DATABASE: the configured server to place the tenant's database on. */
+  server?: string;
+}

@@ -1,0 +1,81 @@
+/** A real control plane over a fresh test database, listening on an ephemeral port, and SDK clients for it. */
+import type { AddressInfo } from "node:net";
+import { createServer, type Server } from "node:http";
+import type { FastifyInstance } from "fastify";
+import { createControlPlane } from "../../src/server/index.js";
+import { stratum, type StratumSdk, type StratumSdkOptions } from "../../src/sdk/index.js";
+import { createTestDatabase, type TestDatabase } from "../harness/database.js";
+import { stratumTestClient } from "../support/stratum-client.js";
+
+export const BOOTSTRAP = "sk_test_bootstrap_sdk_key";
+
+export interface SdkFixture {
+  db: TestDatabase;
+  prisma: ReturnType<typeof stratumTestClient>["prisma"];
+  controlPlane: FastifyInstance;
+  url: string;
+  /** An SDK client for the control plane (bootstrap key unless given). */
+  sdk(options?: Partial<StratumSdkOptions>): StratumSdk;
+  close(): Promise<void>;
+}
+
+export async function sdkFixture(label: string): Promise<SdkFixture> {
+  const db = await createTestDatabase({ label });
+  const client = stratumTestClient(db);
+  const controlPlane = createControlPlane({ prisma: client.prisma, bootstrapKey: BOOTSTRAP });
+  await controlPlane.listen({ port: 0, host: "127.0.0.1" });
+  const { port } = controlPlane.server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    db,
+    prisma: client.prisma,
+    controlPlane,
+    url,
+    sdk: (options = {}) => stratum({ controlPlaneUrl: url, apiKey: BOOTSTRAP, ...options }),
+    async close() {
+      await controlPlane.close();
+      await client.close();
+      await db.drop();
+    },
+  };
+}
+
+/** A fetch that counts the requests it passes on (to see what the cache saved). */
+export function countingFetch(): { fetch: typeof fetch; calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    fetch: (input, init) => {
+      calls.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname}`);
+      return fetch(input, init);
+    },
+  };
+}
+
+/** Starts a plain node server (for transport failures: stalls, proxies' HTML pages). */
+export async function rawServer(handler: Parameters<typeof createServer>[0] & object): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The rejection of `promise` (fails the test when it resolves). */
+export async function failure(promise: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown>; status?: number }> {
+  const outcome = await promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if ("value" in outcome) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value)}`);
+  return outcome.error as Error & { code?: string };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
