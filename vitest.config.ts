@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
     globalSetup: ["test/harness/global-setup.ts"],
     // Real PostgreSQL, two cores: one database per file, at most two files at a time.
     pool: "forks",
