@@ -1,6 +1,6 @@
 /** A real control plane over a fresh test database, listening on an ephemeral port, and SDK clients for it. */
 import type { AddressInfo } from "node:net";
-import { createServer, type Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { createControlPlane } from "../../src/server/index.js";
 import { stratum, type StratumSdk, type StratumSdkOptions } from "../../src/sdk/index.js";
@@ -53,7 +53,7 @@ export function countingFetch(): { fetch: typeof fetch; calls: string[] } {
 }
 
 /** Starts a plain node server (for transport failures: stalls, proxies' HTML pages). */
-export async function rawServer(handler: Parameters<typeof createServer>[0] & object): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function rawServer(handler: RequestListener): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
