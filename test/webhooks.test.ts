@@ -111,6 +111,43 @@ function waitStatus(id: string, status: DeliveryStatus): Promise<Delivery> {
   });
 }
 
+/**
+ * A dispatcher on a database and queue of its own (every dispatcher on one database must share
+ * one queue, so a test needing other settings than `svc`'s gets its own), with one tenant in it.
+ */
+async function withOwnDispatcher(
+  label: string,
+  overrides: Partial<WebhookServiceDeps>,
+  fn: (ctx: { service: WebhookService; db: Db; tenantId: string; queue: string }) => Promise<void>,
+): Promise<void> {
+  const own = await createTestDatabase({ label: `webhooks_${label}` });
+  const ownPool = new pg.Pool({ connectionString: own.ownerUrl, max: 3 });
+  const ownDb = pgDb(ownPool);
+  const ownQueue = `${queueName}-${label}`;
+  const service = createWebhookService(ownDb, {
+    audit: createAuditService(ownDb),
+    redis: redisUrl(),
+    queueName: ownQueue,
+    pollIntervalMs: 30,
+    onError: () => undefined,
+    ...overrides,
+  });
+  try {
+    service.start();
+    const tenantId = randomUUID();
+    await ownDb.execute(`INSERT INTO stratum_tenants (id, slug, name) VALUES ($1, $2, $2)`, [tenantId, label]);
+    await fn({ service, db: ownDb, tenantId, queue: ownQueue });
+  } finally {
+    await service.close();
+    const { Queue } = await import("bullmq");
+    const q = new Queue(ownQueue, { connection: redis });
+    await q.obliterate({ force: true });
+    await q.close();
+    await ownPool.end();
+    await own.drop();
+  }
+}
+
 async function code(p: Promise<unknown>): Promise<string> {
   try {
     await p;
@@ -260,25 +297,8 @@ describe("retries, dead letters and replay", () => {
   });
 
   it("a retry records last_error and next_attempt_at while it waits", async () => {
-    // Its own database and queue: every dispatcher on one database must share one queue.
-    const own = await createTestDatabase({ label: "webhooks_wait" });
-    const ownPool = new pg.Pool({ connectionString: own.ownerUrl, max: 3 });
-    const ownDb = pgDb(ownPool);
-    const ownQueue = `${queueName}-wait`;
-    const slowRetry = createWebhookService(ownDb, {
-      audit: createAuditService(ownDb),
-      redis: redisUrl(),
-      queueName: ownQueue,
-      backoff: { baseMs: 1500, jitter: 0 },
-      maxAttempts: 3,
-      pollIntervalMs: 30,
-      allowPrivateNetworks: true,
-      onError: () => undefined,
-    });
-    try {
-      slowRetry.start();
-      const t = randomUUID();
-      await ownDb.execute(`INSERT INTO stratum_tenants (id, slug, name) VALUES ($1, 'wait', 'wait')`, [t]);
+    const overrides = { backoff: { baseMs: 1500, jitter: 0 }, maxAttempts: 3, allowPrivateNetworks: true };
+    await withOwnDispatcher("wait", overrides, async ({ service: slowRetry, db: ownDb, tenantId: t }) => {
       receiver.behave("wait", (n) => ({ status: n === 1 ? 502 : 200 }));
       await slowRetry.register(t, { url: receiver.url("wait"), events: ["*"] });
       const [id] = await ownDb.transaction((tx) => slowRetry.emit(tx, { type: "tenant.created", tenantId: t }));
@@ -296,15 +316,7 @@ describe("retries, dead letters and replay", () => {
       expect(d.attempts).toBe(2);
       const [a, b] = receiver.requests("wait");
       expect(b!.at - a!.at).toBeGreaterThanOrEqual(1400);
-    } finally {
-      await slowRetry.close();
-      const { Queue } = await import("bullmq");
-      const q = new Queue(ownQueue, { connection: redis });
-      await q.obliterate({ force: true });
-      await q.close();
-      await ownPool.end();
-      await own.drop();
-    }
+    });
   });
 
   it("410 Gone disables the webhook and dead-letters the delivery without retrying", async () => {
@@ -432,22 +444,8 @@ describe("egress: no webhook reaches the deployment's own network (SSRF)", () =>
   });
 
   it("a name that resolves inward is refused at delivery: dead with the reason, the receiver never called", async () => {
-    // Its own database and queue, so no permissive dispatcher of this file picks the delivery up.
-    const own = await createTestDatabase({ label: "webhooks_egress" });
-    const ownPool = new pg.Pool({ connectionString: own.ownerUrl, max: 3 });
-    const ownDb = pgDb(ownPool);
-    const ownQueue = `${queueName}-egress`;
-    const strict = createWebhookService(ownDb, {
-      audit: createAuditService(ownDb),
-      redis: redisUrl(),
-      queueName: ownQueue,
-      pollIntervalMs: 30,
-      onError: () => undefined,
-    });
-    try {
-      strict.start();
-      const t = randomUUID();
-      await ownDb.execute(`INSERT INTO stratum_tenants (id, slug, name) VALUES ($1, 'egress', 'egress')`, [t]);
+    // Its own dispatcher, so no permissive one of this file picks the delivery up.
+    await withOwnDispatcher("egress", {}, async ({ service: strict, db: ownDb, tenantId: t, queue }) => {
       receiver.behave("inward", () => ({ status: 204 }));
       // The machine's own name points at the receiver on loopback (/etc/hosts): registered (no
       // DNS at registration), refused when the worker resolves it.
@@ -455,7 +453,7 @@ describe("egress: no webhook reaches the deployment's own network (SSRF)", () =>
       const addresses = await lookup(host, { all: true });
       expect(addresses.every((a) => isPrivateAddress(a.address)), `${host} resolves to ${JSON.stringify(addresses)}`).toBe(true);
       const url = receiver.url("inward").replace("127.0.0.1", host);
-      const inward = createWebhookService(ownDb, { audit: createAuditService(ownDb), redis: redisUrl(), queueName: ownQueue, allowInsecure: true, onError: () => undefined });
+      const inward = createWebhookService(ownDb, { audit: createAuditService(ownDb), redis: redisUrl(), queueName: queue, allowInsecure: true, onError: () => undefined });
       await inward.register(t, { url, events: ["*"] });
       await inward.close();
       const [id] = await ownDb.transaction((tx) => strict.emit(tx, { type: "tenant.created", tenantId: t }));
@@ -465,15 +463,7 @@ describe("egress: no webhook reaches the deployment's own network (SSRF)", () =>
       });
       expect(dead.last_error).toMatch(new RegExp(`refused: ${host} resolves to private or loopback address`));
       expect(receiver.requests("inward")).toHaveLength(0);
-    } finally {
-      await strict.close();
-      const { Queue } = await import("bullmq");
-      const q = new Queue(ownQueue, { connection: redis });
-      await q.obliterate({ force: true });
-      await q.close();
-      await ownPool.end();
-      await own.drop();
-    }
+    });
   });
 });
 
