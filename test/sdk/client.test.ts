@@ -1,7 +1,14 @@
 /** The SDK's methods end to end: SDK → HTTP → the real control plane → PostgreSQL, and back. */
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrismaClient } from "../../generated/prisma/client.js";
+import { stratumModels } from "../../generated/stratum/index.js";
+import { stratum as stratumExtension, stratumAdapter } from "../../src/index.js";
 import { isStratumError, StratumError, StratumTransportError, type StratumSdk } from "../../src/sdk/index.js";
-import { failure, sdkFixture, type SdkFixture } from "./support.js";
+import { createControlPlane } from "../../src/server/index.js";
+import { redisUrl } from "../harness/redis.js";
+import { BOOTSTRAP, failure, sdkFixture, type SdkFixture } from "./support.js";
 
 let f: SdkFixture;
 let s: StratumSdk;
@@ -144,6 +151,20 @@ describe("isolation, audit and API keys", () => {
     expect(await failure(s.isolation.rollback(t.id))).toMatchObject({ code: "NOT_FOUND" });
   });
 
+  it("resumes and rolls back interrupted moves (the cached tenant follows)", async () => {
+    const resumed = await s.tenants.create({ name: "Iso Resume", slug: "iso_resume" });
+    const rolled = await s.tenants.create({ name: "Iso Rollback", slug: "iso_rollback" });
+    expect((await s.tenants.get(resumed.id)).isolation_strategy).toBe("SHARED_RLS");
+    for (const t of [resumed, rolled]) {
+      await expect(f.prisma.$stratum.setIsolation(t.id, "SCHEMA", { interruptBefore: "flip" })).rejects.toThrow(/interrupted/);
+    }
+    expect(await failure(s.isolation.set(resumed.id, { strategy: "SCHEMA" }))).toMatchObject({ code: "ISOLATION_MOVE_IN_PROGRESS" });
+    expect((await s.isolation.resume(resumed.id)).to.strategy).toBe("SCHEMA");
+    expect((await s.tenants.get(resumed.id)).isolation_strategy).toBe("SCHEMA");
+    expect(await s.isolation.rollback(rolled.id)).toEqual({ tenant_id: rolled.id, rolled_back: true });
+    expect((await s.tenants.get(rolled.id)).isolation_strategy).toBe("SHARED_RLS");
+  });
+
   it("pages the audit trail", async () => {
     const t = await s.tenants.create({ name: "Audit Tenant" });
     await s.config.set(t.id, "a", { value: 1 });
@@ -177,6 +198,33 @@ describe("isolation, audit and API keys", () => {
     expect(await failure(f.sdk({ apiKey: "sk_live_wrong" }).tenants.list())).toMatchObject({ code: "UNAUTHORIZED" });
     const t = await s.tenants.create({ name: "Hook Tenant" });
     expect(await failure(s.webhooks.create(t.id, { url: "https://example.com/hook", events: ["tenant.*"] }))).toMatchObject({ code: "VALIDATION_FAILED" });
+  });
+
+  it("manages webhooks on a control plane that has them", async () => {
+    const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: f.db.appUrl }) });
+    const prisma = base.$extends(
+      stratumExtension({ models: stratumModels, scopeKey: f.db.scopeKey, webhooks: { redis: redisUrl(), queueName: `sdk-wh-${randomBytes(4).toString("hex")}`, allowHosts: ["127.0.0.1"], start: false } }),
+    );
+    const app = createControlPlane({ prisma, bootstrapKey: BOOTSTRAP });
+    try {
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      const hooks = f.sdk({ controlPlaneUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` });
+      const t = await hooks.tenants.create({ name: "Hook Owner" });
+      const other = await hooks.tenants.create({ name: "Hook Other" });
+      const { webhook, secret } = await hooks.webhooks.create(t.id, { url: "http://127.0.0.1:9/hook", events: ["tenant.*"] });
+      expect(webhook).toMatchObject({ tenant_id: t.id, url: "http://127.0.0.1:9/hook", events: ["tenant.*"], active: true });
+      expect(secret.length).toBeGreaterThan(16);
+      expect((await hooks.webhooks.list(t.id)).map((w) => w.id)).toEqual([webhook.id]);
+      expect((await hooks.webhooks.update(t.id, webhook.id, { active: false })).active).toBe(false);
+      expect((await hooks.webhooks.rotateSecret(t.id, webhook.id)).secret).not.toBe(secret);
+      expect(await failure(hooks.webhooks.delete(other.id, webhook.id))).toMatchObject({ code: "NOT_FOUND" });
+      await hooks.webhooks.delete(t.id, webhook.id);
+      expect(await hooks.webhooks.list(t.id)).toEqual([]);
+    } finally {
+      await app.close();
+      await prisma.$stratum.close();
+      await base.$disconnect();
+    }
   });
 
   it("accepts the base URL with /api/v1 and a trailing slash", async () => {
