@@ -1,0 +1,51 @@
+/**
+ * Loads data for a component and keeps the last good data while reloading, so a table does not
+ * flash empty after every save. Answers that arrive after a newer load (or after unmount) are
+ * dropped: switching tenants quickly must never show the previous tenant's data.
+ */
+import { useCallback, useEffect, useRef, useState, type DependencyList } from "react";
+import { toAdminError, type AdminError } from "../errors.js";
+
+export interface AsyncState<T> {
+  data: T | undefined;
+  error: AdminError | null;
+  loading: boolean;
+  reload(): Promise<void>;
+}
+
+export function useAsync<T>(load: () => Promise<T>, deps: DependencyList): AsyncState<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<AdminError | null>(null);
+  const [loading, setLoading] = useState(true);
+  const generation = useRef(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+
+  const run = useCallback(async () => {
+    const mine = ++generation.current;
+    setLoading(true);
+    try {
+      const result = await loadRef.current();
+      if (mine !== generation.current) return;
+      setData(result);
+      setError(null);
+    } catch (caught) {
+      if (mine !== generation.current) return;
+      setError(toAdminError(caught));
+    } finally {
+      if (mine === generation.current) setLoading(false);
+    }
+    // The caller's deps decide when to reload; `load` itself is read through a ref.
+  }, deps);
+
+  useEffect(() => {
+    // Data of another tenant must not stay on screen while the new one loads.
+    setData(undefined);
+    void run();
+    return () => {
+      generation.current++;
+    };
+  }, [run]);
+
+  return { data, error, loading, reload: run };
+}

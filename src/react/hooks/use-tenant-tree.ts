@@ -1,0 +1,112 @@
+/**
+ * State of the tenant tree: the top tenants, the children loaded so far, and which items are
+ * open. Children are fetched the first time an item opens, never before: a tree of thousands of
+ * tenants costs one request per opened item.
+ */
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { StratumAdminClient, TenantRecord } from "../client/types.js";
+import { toAdminError, type AdminError } from "../errors.js";
+import { useAsync, type AsyncState } from "./use-async.js";
+
+export interface TreeNodeState {
+  /** Undefined until fetched: the item may or may not have children. */
+  children?: string[];
+  loading: boolean;
+  error: AdminError | null;
+}
+
+export interface TenantTreeState {
+  roots: AsyncState<string[]>;
+  tenants: Readonly<Record<string, TenantRecord>>;
+  nodes: Readonly<Record<string, TreeNodeState>>;
+  expanded: ReadonlySet<string>;
+  expand(id: string): void;
+  collapse(id: string): void;
+  /** Fetches an item's children again (after a failure). */
+  reloadChildren(id: string): void;
+}
+
+const PAGE = 200;
+/** 50 pages of 200: past that, pass `rootId` rather than scanning every tenant for the tops. */
+const MAX_PAGES = 50;
+
+async function loadTops(client: StratumAdminClient, rootId: string | undefined): Promise<TenantRecord[]> {
+  if (rootId) return [await client.getTenant(rootId)];
+  const all: TenantRecord[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const answer = await client.listTenants(cursor ? { limit: PAGE, cursor } : { limit: PAGE });
+    all.push(...answer.data);
+    if (!answer.next_cursor) break;
+    cursor = answer.next_cursor;
+  }
+  // The control plane has no "roots only" filter. A key limited to a subtree sees tenants whose
+  // parent it cannot see: those are its tops too.
+  const seen = new Set(all.map((t) => t.id));
+  return all.filter((t) => t.parent_id === null || !seen.has(t.parent_id));
+}
+
+export function useTenantTree(client: StratumAdminClient, rootId: string | undefined): TenantTreeState {
+  const [tenants, setTenants] = useState<Record<string, TenantRecord>>({});
+  const [nodes, setNodes] = useState<Record<string, TreeNodeState>>({});
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  // Children answers for a previous client or root are dropped.
+  const generation = useRef(0);
+
+  const remember = useCallback((list: readonly TenantRecord[]) => {
+    setTenants((prev) => ({ ...prev, ...Object.fromEntries(list.map((t) => [t.id, t])) }));
+  }, []);
+
+  const roots = useAsync(async () => {
+    const tops = await loadTops(client, rootId);
+    remember(tops);
+    return tops.map((t) => t.id);
+  }, [client, rootId, remember]);
+
+  useEffect(() => {
+    generation.current++;
+    setNodes({});
+    setExpanded(new Set());
+  }, [client, rootId]);
+
+  const fetchChildren = useCallback(
+    (id: string) => {
+      const mine = generation.current;
+      setNodes((prev) => ({ ...prev, [id]: { ...prev[id], loading: true, error: null } }));
+      client.getChildren(id).then(
+        (children) => {
+          if (mine !== generation.current) return;
+          remember(children);
+          setNodes((prev) => ({ ...prev, [id]: { children: children.map((c) => c.id), loading: false, error: null } }));
+        },
+        (caught: unknown) => {
+          if (mine !== generation.current) return;
+          setNodes((prev) => ({ ...prev, [id]: { loading: false, error: toAdminError(caught) } }));
+        },
+      );
+    },
+    [client, remember],
+  );
+
+  const expand = useCallback(
+    (id: string) => {
+      setExpanded((prev) => (prev.has(id) ? prev : new Set(prev).add(id)));
+      const node = nodes[id];
+      if (!node || (node.children === undefined && !node.loading && !node.error)) fetchChildren(id);
+    },
+    [nodes, fetchChildren],
+  );
+
+  const collapse = useCallback((id: string) => {
+    setExpanded((prev) => {
+      if (!prev.has(id)) return prev;
+      const next = new Set(prev);
+      next.delete(id);
+      return next;
+    });
+    // A failed load is tried again on the next open.
+    setNodes((prev) => (prev[id]?.error ? { ...prev, [id]: { loading: false, error: null } } : prev));
+  }, []);
+
+  return { roots, tenants, nodes, expanded, expand, collapse, reloadChildren: fetchChildren };
+}
