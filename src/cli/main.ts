@@ -10,11 +10,12 @@ import { isStratumError } from "../core/errors.js";
 import { registerDoctor } from "./doctor.js";
 import { registerInit } from "./init.js";
 import { registerMigrate } from "./migrate.js";
+import { registerScaffold } from "./scaffold.js";
 import { registerServe } from "./serve.js";
 
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerInit, registerMigrate, registerDoctor, registerServe];
+export const commandRegistrars: CommandRegistrar[] = [registerInit, registerMigrate, registerScaffold, registerDoctor, registerServe];
 
 export function buildProgram(registrars: readonly CommandRegistrar[] = commandRegistrars): Command {
   const program = new Command("stratum")
