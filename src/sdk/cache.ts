@@ -59,7 +59,7 @@ export function createCache(options: CacheOptions | false | undefined): SdkCache
   const entries = new LRUCache<string, Entry>({ max, ttl });
   // Ancestry outlives the entries it explains (a config entry may be cached without its tenant), so it has its own bound.
   const paths = new LRUCache<string, string[]>({ max: max * 2 });
-  const inflight = new Map<string, Promise<unknown>>();
+  const inflight = new Map<string, { promise: Promise<unknown>; epoch: number }>();
   let hits = 0;
   let misses = 0;
   // Bumped by every invalidation: a load that started before one must not store what it read.
@@ -85,17 +85,19 @@ export function createCache(options: CacheOptions | false | undefined): SdkCache
       }
       misses++;
       const pending = inflight.get(key);
-      if (pending) return structuredClone(await pending) as T;
+      // Joining a load that began before an invalidation would hand out what the write just replaced.
+      if (pending && pending.epoch === epoch) return structuredClone(await pending.promise) as T;
       const startedAt = epoch;
       const promise = load().then((value) => {
         store(key, value, startedAt);
         return value;
       });
-      inflight.set(key, promise);
+      const flight = { promise, epoch: startedAt };
+      inflight.set(key, flight);
       try {
         return await promise;
       } finally {
-        inflight.delete(key);
+        if (inflight.get(key) === flight) inflight.delete(key);
       }
     },
 

@@ -149,6 +149,29 @@ describe("read cache", () => {
     await expect(s.tenants.get(leaf.id)).rejects.toMatchObject({ code: "TENANT_NOT_FOUND" });
   });
 
+  it("a read in flight during a write neither serves later readers nor lands in the cache", async () => {
+    const { leaf } = await tree("race");
+    await admin.config.set(leaf.id, "k", { value: 1 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    const slow: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      // Hold the first config answer: it was read before the write below.
+      if ((init?.method ?? "GET") === "GET" && String(input).endsWith("/config") && held++ === 0) await gate;
+      return res;
+    };
+    const s = f.sdk({ fetch: slow });
+    const before = s.config.resolve(leaf.id);
+    await sleep(50); // the request has reached the server
+    await s.config.set(leaf.id, "k", { value: 2 });
+    const after = s.config.resolve(leaf.id);
+    expect((await after).k?.value).toBe(2);
+    release();
+    expect((await before).k?.value).toBe(1);
+    expect((await s.config.resolve(leaf.id)).k?.value).toBe(2);
+  });
+
   it("can be turned off", async () => {
     const { leaf } = await tree("off");
     const counter = countingFetch();
