@@ -49,6 +49,24 @@ describe("stratum migrate", () => {
     }
   });
 
+  it("rotates the scope key: the previous one stays accepted until --retire-previous-key", async () => {
+    const keys = async () => {
+      const c = new pg.Client({ connectionString: freshOwner });
+      await c.connect();
+      try {
+        return (await c.query("SELECT id, key FROM stratum_scope_keys ORDER BY id")).rows;
+      } finally {
+        await c.end();
+      }
+    };
+    const [old] = await keys();
+    const next = randomBytes(32).toString("hex");
+    expect((await migrate({ url: freshOwner, migrations, scopeKey: next })).previousKeyRetired).toBe(false);
+    expect(await keys()).toEqual([{ id: 1, key: next }, { id: 2, key: old.key }]);
+    expect((await migrate({ url: freshOwner, migrations, retirePreviousKey: true })).previousKeyRetired).toBe(true);
+    expect(await keys()).toEqual([{ id: 1, key: next }]);
+  });
+
   it("refuses a short scope key", async () => {
     await expect(migrate({ url: freshOwner, migrations, scopeKey: "short" })).rejects.toThrow(/at least 32/);
   });

@@ -56,8 +56,9 @@ export function ident(name: string): string {
  * A raw `set_config('stratum.tenant_id', '<another uuid>…')` therefore matches no row: no rows.
  */
 function scopeTokenSql(): string {
+  const upsert = `ON CONFLICT (token) DO UPDATE SET key_id = EXCLUDED.key_id`;
   return `
-CREATE TABLE IF NOT EXISTS public.${SCOPE_TOKEN_TABLE} (token text PRIMARY KEY, tenant_id uuid NOT NULL, mode text NOT NULL);
+CREATE TABLE IF NOT EXISTS public.${SCOPE_TOKEN_TABLE} (token text PRIMARY KEY, tenant_id uuid NOT NULL, mode text NOT NULL, key_id integer NOT NULL);
 REVOKE ALL ON public.${SCOPE_TOKEN_TABLE} FROM PUBLIC;
 
 -- The token format signScope() produces in stratum: sha256(key || hex(sha256(key || message))).
@@ -67,18 +68,21 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
 $fn$;
 REVOKE ALL ON FUNCTION public.stratum_scope_sign(text, uuid, text) FROM PUBLIC;
 
--- Writes the tokens of one tenant (modes s, d, m) for the installed key.
+-- Writes the tokens of one tenant (modes s, d, m) under every installed key (the current one,
+-- id 1, and during a rotation the previous one, id 2).
 CREATE OR REPLACE FUNCTION public.stratum_scope_register(tid uuid) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-  INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode)
-  SELECT public.stratum_scope_sign(k.key, tid, m.mode), tid, m.mode
+  INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode, key_id)
+  SELECT public.stratum_scope_sign(k.key, tid, m.mode), tid, m.mode, k.id
     FROM public.${SCOPE_KEY_TABLE} k CROSS JOIN (VALUES ('s'), ('d'), ('m')) AS m(mode)
-   WHERE k.id = 1
   ON CONFLICT (token) DO NOTHING
 $fn$;
 REVOKE ALL ON FUNCTION public.stratum_scope_register(uuid) FROM PUBLIC;
 
--- A new or rotated key re-signs every token this database knows, plus the admin token.
+-- A key row installed, changed or retired: its tokens are dropped and, unless retired, signed
+-- again for every tenant this database knows, plus the admin token. Tokens are keyed by text, so
+-- a value moving from row 1 to row 2 (a rotation) is re-labelled rather than duplicated,
+-- whichever of the two rows' triggers runs first.
 CREATE OR REPLACE FUNCTION public.stratum_scope_resign() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -88,15 +92,23 @@ BEGIN
   IF to_regclass('public.stratum_tenants') IS NOT NULL THEN
     EXECUTE 'SELECT $1 || coalesce(array_agg(id), ''{}'') FROM public.stratum_tenants' INTO known USING known;
   END IF;
-  DELETE FROM public.${SCOPE_TOKEN_TABLE};
-  INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode)
-  VALUES (public.stratum_scope_sign(NEW.key, '${ADMIN_TENANT}'::uuid, 'a'), '${ADMIN_TENANT}'::uuid, 'a');
-  PERFORM public.stratum_scope_register(tid) FROM (SELECT DISTINCT unnest(known) AS tid) AS u;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    DELETE FROM public.${SCOPE_TOKEN_TABLE} WHERE key_id = OLD.id;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode, key_id)
+    VALUES (public.stratum_scope_sign(NEW.key, '${ADMIN_TENANT}'::uuid, 'a'), '${ADMIN_TENANT}'::uuid, 'a', NEW.id)
+    ${upsert};
+    INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode, key_id)
+    SELECT public.stratum_scope_sign(NEW.key, u.tid, m.mode), u.tid, m.mode, NEW.id
+      FROM (SELECT DISTINCT unnest(known) AS tid) AS u CROSS JOIN (VALUES ('s'), ('d'), ('m')) AS m(mode)
+    ${upsert};
+  END IF;
   RETURN NULL;
 END $fn$;
 REVOKE ALL ON FUNCTION public.stratum_scope_resign() FROM PUBLIC;
 DROP TRIGGER IF EXISTS stratum_scope_resign ON public.${SCOPE_KEY_TABLE};
-CREATE TRIGGER stratum_scope_resign AFTER INSERT OR UPDATE OF key ON public.${SCOPE_KEY_TABLE}
+CREATE TRIGGER stratum_scope_resign AFTER INSERT OR UPDATE OF key OR DELETE ON public.${SCOPE_KEY_TABLE}
   FOR EACH ROW EXECUTE FUNCTION public.stratum_scope_resign();
 
 CREATE OR REPLACE VIEW public.stratum_scope_current WITH (security_barrier) AS
@@ -155,7 +167,7 @@ GRANT EXECUTE ON FUNCTION public.stratum_scope_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
 -- Sign whatever this database already knows (a key installed before this migration, tenants
 -- created before the token table existed); a no-op while no key is installed.
-UPDATE public.${SCOPE_KEY_TABLE} SET key = key WHERE id = 1;
+UPDATE public.${SCOPE_KEY_TABLE} SET key = key;
 `;
 }
 

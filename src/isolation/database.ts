@@ -6,8 +6,7 @@
  */
 import { ident } from "../../generators/sql/security.js";
 import { StratumError } from "../core/errors.js";
-import { INSTALL_SCOPE_KEY_SQL } from "./scope.js";
-import { REGISTER_TENANT_TOKENS_SQL, tenantDatabaseBaseDdl, tenantEnumsDdl, tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
+import { copyScopeKeys, tenantDatabaseBaseDdl, tenantEnumsDdl, tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
 import type { IsolationStrategy, TenantRoute } from "./strategy.js";
 
 export function databaseName(tenant: Pick<TenantRoute, "slug">): string {
@@ -49,15 +48,12 @@ export function databaseStrategy(searchPath = "public"): IsolationStrategy {
         await source.query("BEGIN");
         const tables = await tenantTablesDdl(source, ctx.tenantTables, "public");
         const enums = await tenantEnumsDdl(source, ctx.tenantTables);
-        const key = (await source.query("SELECT key FROM public.stratum_scope_keys WHERE id = 1")).rows[0] as { key: string } | undefined;
         await source.query("COMMIT");
-        if (!key) throw new StratumError("UNSAFE_CONNECTION", "No scope key is installed in the main database; run `stratum migrate`.");
         await target.query("BEGIN");
         for (const sql of [...tenantDatabaseBaseDdl(ctx.appRole), ...enums, ...tables, ...tenantSecurityDdl(ctx.tenantTables, "public", ctx.appRole)]) {
           await target.query(sql);
         }
-        await target.query(INSTALL_SCOPE_KEY_SQL, [key.key]);
-        await target.query(REGISTER_TENANT_TOKENS_SQL, [tenant.id]);
+        await copyScopeKeys(source, target, tenant.id);
         await target.query("COMMIT");
         return placement;
       } catch (error) {

@@ -6,6 +6,7 @@
  */
 import type pg from "pg";
 import { ident, modelAuditSql, scopeFunctionsSql, tenantTableSql } from "../../generators/sql/security.js";
+import { StratumError } from "../core/errors.js";
 
 export interface TenantTable {
   table: string;
@@ -233,3 +234,24 @@ export function tenantDatabaseBaseDdl(appRole: string): string[] {
 
 /** Signs the tenant's tokens in its own database (the key must be installed there first). */
 export const REGISTER_TENANT_TOKENS_SQL = "SELECT public.stratum_scope_register($1::uuid)";
+
+/**
+ * Makes a tenant database's scope keys those of the main database (current and, during a
+ * rotation, previous), then signs the tenant's tokens under them. Rows already equal are left
+ * alone, so an unchanged key re-signs nothing.
+ */
+export async function copyScopeKeys(main: pg.Client, home: pg.Client, tenantId: string): Promise<void> {
+  const keys = (await main.query<{ id: number; key: string }>("SELECT id, key FROM public.stratum_scope_keys ORDER BY id")).rows;
+  if (keys.length === 0) {
+    throw new StratumError("UNSAFE_CONNECTION", "No scope key is installed in the main database; run `stratum migrate` with STRATUM_SCOPE_KEY.");
+  }
+  await home.query("DELETE FROM public.stratum_scope_keys WHERE NOT (id = ANY($1::int[]))", [keys.map((k) => k.id)]);
+  for (const k of keys) {
+    await home.query(
+      `INSERT INTO public.stratum_scope_keys (id, key) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key
+        WHERE stratum_scope_keys.key IS DISTINCT FROM EXCLUDED.key`,
+      [k.id, k.key],
+    );
+  }
+  await home.query(REGISTER_TENANT_TOKENS_SQL, [tenantId]);
+}

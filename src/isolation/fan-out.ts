@@ -9,8 +9,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import { validate } from "../core/validate.js";
-import { INSTALL_SCOPE_KEY_SQL } from "./scope.js";
-import { describeTables, REGISTER_TENANT_TOKENS_SQL, syncPlan, tenantDatabaseBaseDdl, tenantSecurityDdl, type TenantTable } from "./ddl.js";
+import { copyScopeKeys, describeTables, syncPlan, tenantDatabaseBaseDdl, tenantSecurityDdl, type TenantTable } from "./ddl.js";
 import type { AdminAccess } from "./strategy.js";
 
 export interface FanOutDeps {
@@ -88,7 +87,8 @@ async function syncHome(deps: FanOutDeps, home: { id: string; isolation_strategy
     // A tenant database also gets the current scope machinery (older versions' databases lack it).
     const base = isSchema ? [] : tenantDatabaseBaseDdl(deps.appRole);
     for (const sql of [...base, ...plan.statements, ...tenantSecurityDdl(deps.tenantTables, schema, deps.appRole, isSchema)]) await homeClient.query(sql);
-    if (!isSchema) await syncScopeKey(templateClient, homeClient, home.id);
+    // A tenant database keeps its own copy of the scope keys: this carries a rotation there.
+    if (!isSchema) await copyScopeKeys(templateClient, homeClient, home.id);
     if (!isSchema) await homeClient.query("COMMIT");
     await templateClient.query("COMMIT");
     return { tenant_id: home.id, strategy: home.isolation_strategy, placement: home.placement, applied: plan.statements, drift: plan.drift };
@@ -100,17 +100,6 @@ async function syncHome(deps: FanOutDeps, home: { id: string; isolation_strategy
     await templateClient.end().catch(() => undefined);
     if (!isSchema) await homeClient.end().catch(() => undefined);
   }
-}
-
-/**
- * A tenant database keeps its own copy of the scope key: after `stratum migrate` installed a new
- * key in the main database, this is what carries it (and re-signs the tenant's tokens) there.
- */
-async function syncScopeKey(main: pg.Client, home: pg.Client, tenantId: string): Promise<void> {
-  const key = (await main.query<{ key: string }>("SELECT key FROM public.stratum_scope_keys WHERE id = 1")).rows[0];
-  if (!key) return;
-  await home.query(`${INSTALL_SCOPE_KEY_SQL} WHERE stratum_scope_keys.key IS DISTINCT FROM EXCLUDED.key`, [key.key]);
-  await home.query(REGISTER_TENANT_TOKENS_SQL, [tenantId]);
 }
 
 async function rollback(client: pg.Client): Promise<void> {

@@ -52,9 +52,21 @@ export function signScope(key: string, tenantId: string, mode: ScopeMode): strin
   return `${message}.${signature}`;
 }
 
-/** SQL that stores the scope key; run it as the owner role (the app role cannot read the table). */
-export const INSTALL_SCOPE_KEY_SQL =
-  "INSERT INTO public.stratum_scope_keys (id, key) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key";
+/**
+ * SQL that installs `$1` as the current scope key (row 1); run it as the owner role (the app role
+ * cannot read the table). A different current key becomes the previous one (row 2) and stays
+ * accepted, so processes still signing with it keep working while the new key rolls out;
+ * RETIRE_PREVIOUS_SCOPE_KEY_SQL ends that. Installing the same key again changes nothing.
+ */
+export const INSTALL_SCOPE_KEY_SQL = `WITH current_key AS (SELECT key FROM public.stratum_scope_keys WHERE id = 1),
+demoted AS (
+  INSERT INTO public.stratum_scope_keys (id, key) SELECT 2, c.key FROM current_key c WHERE c.key IS DISTINCT FROM $1::text
+  ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key RETURNING id)
+INSERT INTO public.stratum_scope_keys (id, key) VALUES (1, $1::text)
+ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key WHERE stratum_scope_keys.key IS DISTINCT FROM EXCLUDED.key`;
+
+/** Ends a rotation: only the current key's tokens remain valid. */
+export const RETIRE_PREVIOUS_SCOPE_KEY_SQL = "DELETE FROM public.stratum_scope_keys WHERE id <> 1";
 
 export function assertScopeKey(key: string | undefined): asserts key is string {
   if (!key || key.length < 32) {

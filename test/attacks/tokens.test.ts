@@ -1,14 +1,14 @@
 /**
  * The scope tokens: the owner-only table the policies check a statement's setting against, and
- * the view they read it through. Attacks on both from raw SQL, and the key's life cycle: a rotated
- * key re-signs every tenant everywhere, the old key's tokens then match nothing, and a deleted
+ * the view they read it through. Attacks on both from raw SQL, and the key's life cycle: a rotation
+ * rolls out with both keys accepted, everywhere, until the previous one is retired; a deleted
  * tenant's tokens go with it.
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Tenant } from "../../src/index.js";
-import { INSTALL_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
+import { INSTALL_SCOPE_KEY_SQL, RETIRE_PREVIOUS_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
 import { createTestDatabase, type TestDatabase } from "../harness/database.js";
 import { stratumTestClient } from "../support/stratum-client.js";
 import { failure } from "./support.js";
@@ -105,29 +105,42 @@ describe("the key's life cycle", () => {
     expect(await tokenCount(doomed.id)).toBe(0);
   });
 
-  it("a rotated key re-signs every tenant (the fan-out carries it to tenant databases) and the old key's tokens match nothing", async () => {
-    const before = (await owner.query("SELECT token FROM stratum_scope_tokens WHERE tenant_id = $1 AND mode = 's'", [rls.id])).rows[0].token;
+  it("a rotation rolls out: old and new keys both work until the previous key is retired, in every home", async () => {
     const newKey = randomBytes(32).toString("hex");
     await owner.query(INSTALL_SCOPE_KEY_SQL, [newKey]);
-    const after = (await owner.query("SELECT token FROM stratum_scope_tokens WHERE tenant_id = $1 AND mode = 's'", [rls.id])).rows[0].token;
-    expect(after).not.toBe(before);
-    expect(await tokenCount(rls.id)).toBe(3);
+    expect(await tokenCount(rls.id)).toBe(6); // s, d, m under the current and the previous key
+    // Installing the same key again re-signs nothing.
+    const before = (await owner.query("SELECT xmin::text AS x FROM stratum_scope_tokens WHERE tenant_id = $1 ORDER BY token", [rls.id])).rows;
+    await owner.query(INSTALL_SCOPE_KEY_SQL, [newKey]);
+    expect((await owner.query("SELECT xmin::text AS x FROM stratum_scope_tokens WHERE tenant_id = $1 ORDER BY token", [rls.id])).rows).toEqual(before);
 
     const rotated = stratumTestClient({ ...db, scopeKey: newKey }, { poolSize: 2 });
+    const ids = async (c: typeof client, t: Tenant) => (await c.prisma.$tenant(t.id).user.findMany()).map((u) => u.tenant_id);
     try {
+      // Rolling out: processes with either key see their tenant's rows in the main database.
       for (const t of [rls, schema]) {
-        expect(await client.prisma.$tenant(t.id).user.findMany(), "old key").toEqual([]);
-        expect((await rotated.prisma.$tenant(t.id).user.findMany()).map((u) => u.tenant_id), "new key").toEqual([t.id]);
+        expect(await ids(client, t), "old key").toEqual([t.id]);
+        expect(await ids(rotated, t), "new key").toEqual([t.id]);
       }
-      // The tenant database keeps its own copy of the key until the fan-out brings the new one.
-      expect(await rotated.prisma.$tenant(database.id).user.findMany()).toEqual([]);
-      const report = await rotated.prisma.$stratum.migrateTenantHomes();
-      expect(report.ok).toBe(true);
-      expect((await rotated.prisma.$tenant(database.id).user.findMany()).map((u) => u.tenant_id)).toEqual([database.id]);
-      expect(await client.prisma.$tenant(database.id).user.findMany()).toEqual([]);
+      // The tenant database keeps its own copy of the keys until the fan-out brings them.
+      expect(await ids(client, database)).toEqual([database.id]);
+      expect(await ids(rotated, database)).toEqual([]);
+      expect((await rotated.prisma.$stratum.migrateTenantHomes()).ok).toBe(true);
+      expect(await ids(rotated, database)).toEqual([database.id]);
+      expect(await ids(client, database)).toEqual([database.id]);
+
+      // Retired: the old key's scopes match nothing anywhere, once the fan-out has run.
+      await owner.query(RETIRE_PREVIOUS_SCOPE_KEY_SQL);
+      expect(await tokenCount(rls.id)).toBe(3);
+      expect((await rotated.prisma.$stratum.migrateTenantHomes()).ok).toBe(true);
+      for (const t of [rls, schema, database]) {
+        expect(await ids(client, t), "old key, retired").toEqual([]);
+        expect(await ids(rotated, t), "new key").toEqual([t.id]);
+      }
     } finally {
       await rotated.close();
       await owner.query(INSTALL_SCOPE_KEY_SQL, [db.scopeKey]);
+      await owner.query(RETIRE_PREVIOUS_SCOPE_KEY_SQL);
     }
   });
 });

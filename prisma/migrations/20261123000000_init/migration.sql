@@ -59,6 +59,7 @@ CREATE TABLE "stratum_scope_tokens" (
     "token" TEXT NOT NULL,
     "tenant_id" UUID NOT NULL,
     "mode" TEXT NOT NULL,
+    "key_id" INTEGER NOT NULL,
 
     CONSTRAINT "stratum_scope_tokens_pkey" PRIMARY KEY ("token")
 );

@@ -30,7 +30,8 @@ model StratumTenant {
   @@map("stratum_tenants")
 }
 
-/// The key that signs tenant scopes. Only the owner role can read it (see the security migration).
+/// The keys that sign tenant scopes: id 1 the current one, id 2 the previous one while a rotation
+/// is rolling out (both accepted until it is retired). Only the owner role can read them.
 /// @stratum.global
 model StratumScopeKey {
   id         Int      @id @default(1)
@@ -47,6 +48,8 @@ model StratumScopeToken {
   token     String @id
   tenant_id String @db.Uuid
   mode      String
+  /// The stratum_scope_keys row that signed it (1 current, 2 previous during a rotation).
+  key_id    Int
 
   @@map("stratum_scope_tokens")
 }
