@@ -74,7 +74,7 @@ function checkName(name: string): void {
   if (name.startsWith("Stratum")) refuse(`Model names starting with "Stratum" are reserved for stratum's own models (stratum.prisma); pick another name.`);
 }
 
-function describeModel(scan: SchemaScan, cwd: string, entity: ScannedEntity): string {
+function describeModel(cwd: string, entity: ScannedEntity): string {
   return `${entity.kind} ${entity.name} in ${posixRelative(cwd, entity.file)}`;
 }
 
@@ -93,7 +93,7 @@ function planRelation(targetName: string, model: string, tenant: boolean, scan: 
   if (targetName === model) refuse(`--relation ${targetName}: a model relating to itself needs a named relation; add it by hand after scaffolding.`);
   const id = target.idField;
   if (!id) {
-    refuse(`--relation ${targetName}: ${describeModel(scan, cwd, target)} has no single-field @id to reference. Add the relation by hand, referencing its key together with tenant_id.`);
+    refuse(`--relation ${targetName}: ${describeModel(cwd, target)} has no single-field @id to reference. Add the relation by hand, referencing its key together with tenant_id.`);
   }
   const targetTenant = isTenantScoped(target);
   if (!tenant && targetTenant) {
@@ -157,7 +157,7 @@ export function scaffoldModel(options: ScaffoldModelOptions): ScaffoldModelResul
 
   const scan = scanSchemaFolder(schemaDir);
   const clash = scan.entities.find((e) => e.name === name && e.file !== file);
-  if (clash) refuse(`${describeModel(scan, cwd, clash)} already uses the name ${name}; pick another name.`);
+  if (clash) refuse(`${describeModel(cwd, clash)} already uses the name ${name}; pick another name.`);
   const table = pluralize(snakeCase(name));
 
   const relationNames = [...new Set((options.relations ?? []).flatMap((r) => r.split(",")).map((r) => r.trim()).filter((r) => r !== ""))];
