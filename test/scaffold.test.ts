@@ -229,6 +229,26 @@ describe("stratum scaffold model", () => {
     expect(text).toContain("npm run migrations:new add_tickets");
     expect(text).toContain("prisma migrate dev");
     expect(readFileSync(join(dir, "prisma/schema/ticket.prisma"), "utf8")).toContain("/// @stratum.audit");
+
+    logs.length = 0;
+    console.log = (...args: unknown[]) => void logs.push(args.join(" "));
+    try {
+      await buildProgram().parseAsync(["node", "stratum", "scaffold", "integration", "fastify", "--cwd", dir, "--dry-run"]);
+    } finally {
+      console.log = original;
+    }
+    expect(logs.join("\n")).toContain("would write src/stratum-fastify.ts");
+    expect(logs.join("\n")).toContain('from "../generated/prisma/client.js"');
+    expect(existsSync(join(dir, "src"))).toBe(false);
+  });
+
+  it("says to run stratum init first when the schema folder has no stratum generator", () => {
+    const dir = mkdtempSync(join(tmpdir(), "stratum-scaffold-"));
+    temps.push(dir);
+    mkdirSync(join(dir, "prisma", "schema"), { recursive: true });
+    writeFileSync(join(dir, "prisma", "schema", "schema.prisma"), SCHEMA);
+    const result = scaffoldModel({ cwd: dir, name: "Note", fields: "body:String" });
+    expect(result.nextSteps[0]).toContain("npx stratum init");
   });
 });
 
