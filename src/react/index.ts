@@ -22,3 +22,4 @@ export { createFetchAdminClient, type FetchAdminClientOptions } from "./client/f
 export { adminClientFromSdk, type AdminSdk } from "./client/sdk-client.js";
 export type { AdminError } from "./errors.js";
 export { TenantTree, type TenantTreeProps } from "./TenantTree.js";
+export { ConfigEditor, type ConfigEditorProps } from "./ConfigEditor.js";

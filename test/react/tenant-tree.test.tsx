@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 /** The tenant tree against a live control plane: lazy children, badges, WAI-ARIA keyboard use. */
 import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import { userEvent } from "@testing-library/user-event";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { adminClientFromSdk, TenantTree, type TenantRecord } from "../../src/react/index.js";
 import { stratum } from "../../src/sdk/index.js";
