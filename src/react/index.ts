@@ -23,3 +23,4 @@ export { adminClientFromSdk, type AdminSdk } from "./client/sdk-client.js";
 export type { AdminError } from "./errors.js";
 export { TenantTree, type TenantTreeProps } from "./TenantTree.js";
 export { ConfigEditor, type ConfigEditorProps } from "./ConfigEditor.js";
+export { InheritanceView, type InheritanceViewProps } from "./InheritanceView.js";
