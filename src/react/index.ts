@@ -24,3 +24,4 @@ export type { AdminError } from "./errors.js";
 export { TenantTree, type TenantTreeProps } from "./TenantTree.js";
 export { ConfigEditor, type ConfigEditorProps } from "./ConfigEditor.js";
 export { InheritanceView, type InheritanceViewProps } from "./InheritanceView.js";
+export { PermissionEditor, type PermissionEditorProps } from "./PermissionEditor.js";

@@ -3,7 +3,7 @@
  * seeds' small tree (AcmeSec → NorthStar MSP → Client Alpha) and an admin client pointed at it.
  */
 import type { AddressInfo } from "node:net";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import type { FastifyInstance } from "fastify";
 import { createFetchAdminClient, type StratumAdminClient } from "../../src/react/index.js";
 import { createControlPlane } from "../../src/server/index.js";
@@ -11,6 +11,10 @@ import { createTestDatabase, type TestDatabase } from "../harness/database.js";
 import { stratumTestClient } from "../support/stratum-client.js";
 
 export const BOOTSTRAP = "sk_test_bootstrap_react_admin";
+
+// Every find/waitFor waits on real HTTP and PostgreSQL; on a loaded two-core machine that can take
+// well over testing-library's default second.
+configure({ asyncUtilTimeout: 10_000 });
 
 export interface ReactFixture {
   db: TestDatabase;
