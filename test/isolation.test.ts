@@ -193,11 +193,11 @@ describe("fail closed", () => {
     }
   });
 
-  it("the descendants view reads the subtree and refuses writes", async () => {
+  it("the descendants view reads the subtree, shared tables and schemas alike, and refuses writes", async () => {
     const root = (await prisma().$stratum.getAncestors(a.id))[0]!;
     const view = prisma().$tenant(root.id, { descendants: true });
     const tenants = new Set((await view.user.findMany()).map((u) => u.tenant_id));
-    expect(tenants).toEqual(new Set([a.id, b.id]));
+    expect(tenants).toEqual(new Set([a.id, b.id, s.id]));
     expect(await code(view.user.create({ data: { tenant_id: root.id, email: "w@x.test" } }))).toBe("READ_ONLY_SCOPE");
   });
 

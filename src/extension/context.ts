@@ -6,12 +6,13 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 export interface TenantContext {
   tenantId: string;
-  descendants?: boolean;
+  /** As `$tenant(id, { descendants })`. */
+  descendants?: boolean | "same-database";
 }
 
 const tenantStorage = new AsyncLocalStorage<TenantContext>();
 
-export function runWithTenant<T>(tenantId: string, fn: () => T, options: { descendants?: boolean } = {}): T {
+export function runWithTenant<T>(tenantId: string, fn: () => T, options: { descendants?: boolean | "same-database" } = {}): T {
   return tenantStorage.run({ tenantId, ...options }, () => {
     const result = fn();
     // Prisma's promises are lazy: start them here, inside the context, not where they are awaited.

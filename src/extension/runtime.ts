@@ -14,10 +14,11 @@ import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, connectionProblems, unsafeConn
 import { IsolationRouter } from "../isolation/router.js";
 import { ADMIN_TENANT_ID, assertScopeKey, setStatementContextProvider, signScope, type ScopeMode, type TenantScope } from "../isolation/scope.js";
 import type { TenantTable } from "../isolation/ddl.js";
+import type { SubtreeMember } from "../isolation/descendants.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "../isolation/strategy.js";
 import { createAdminAccess, type AdminOptions } from "./admin.js";
 import { prismaDb, type RawClient } from "./prisma-db.js";
-import { buildStrategies, tenantTablesOf } from "./strategies.js";
+import { buildStrategies, tenantColumnsOf, tenantTablesOf } from "./strategies.js";
 
 export interface StratumOptions {
   /** `stratumModels` from the generated `stratum` folder. */
@@ -119,6 +120,13 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     ttlMs: options.routeTtlMs ?? (options.bus ? 60_000 : 5_000),
     load: async (id) =>
       (await db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = $1::uuid", [id]))[0] ?? null,
+    loadSubtree: (id) =>
+      db.query<SubtreeMember>(
+        `SELECT t.id, t.slug, t.isolation_strategy, t.placement FROM stratum_tenants t
+          WHERE t.path <@ (SELECT p.path FROM stratum_tenants p WHERE p.id = $1::uuid) AND (t.status <> 'archived' OR t.id = $1::uuid)`,
+        [id],
+      ),
+    tables: tenantColumnsOf(options.models),
   });
   options.bus?.subscribe((event) => router.forget(event.tenantId));
   const keyring = options.encryptionKeys

@@ -11,10 +11,8 @@ import type { ModelHooks } from "./model-hooks.js";
 import { isWriteOperation, uniqueToFirst } from "./operations.js";
 import type { StratumRuntime } from "./runtime.js";
 
-export interface ScopeRequest {
-  mode: "s" | "d";
-  readOnly: boolean;
-}
+import type { ScopeRequest } from "../isolation/strategy.js";
+export type { ScopeRequest };
 
 export interface Operation {
   model?: string;

@@ -15,8 +15,12 @@ import { createServices } from "./services.js";
 export type { StratumOptions } from "./runtime.js";
 
 export interface TenantClientOptions {
-  /** Read the tenant's and its descendants' rows (SHARED_RLS descendants). Read-only unless `writable`. */
-  descendants?: boolean;
+  /**
+   * Read the tenant's and its descendants' rows: those in the shared tables and in schemas of their
+   * own, in one statement. Refuses (DESCENDANTS_OUT_OF_REACH) when some live in databases of their
+   * own, unless `"same-database"` (then those are left out). Read-only unless `writable`.
+   */
+  descendants?: boolean | "same-database";
   writable?: boolean;
 }
 
@@ -45,10 +49,14 @@ export function stratum(options: StratumOptions) {
             throw new StratumError("NO_TENANT_CONTEXT", "No tenant given: call prisma.$tenant(id), or run inside runWithTenant(id, fn).");
           }
           const descendants = opts.descendants ?? (tenantId === undefined ? currentTenant()?.descendants : false) ?? false;
-          const request: ScopeRequest = { mode: descendants ? "d" : "s", readOnly: descendants && !opts.writable };
+          const request: ScopeRequest = {
+            mode: descendants ? "d" : "s",
+            readOnly: !!descendants && !opts.writable,
+            ...(descendants === "same-database" ? { sameDatabaseOnly: true } : {}),
+          };
           const self = Prisma.getExtensionContext(this);
           if ((self as unknown) !== extendedClient) return runner.transactionClient(self, id, request) as T;
-          const key = `${id}:${request.mode}:${request.readOnly}`;
+          const key = `${id}:${request.mode}:${request.readOnly}:${request.sameDatabaseOnly === true}`;
           let client = scopedClients.get(key);
           if (!client) {
             if (scopedClients.size >= SCOPED_CLIENTS) scopedClients.delete(scopedClients.keys().next().value as string);
@@ -83,7 +91,11 @@ export function stratum(options: StratumOptions) {
               { model, operation },
             );
           }
-          const request: ScopeRequest = { mode: ambient.descendants ? "d" : "s", readOnly: !!ambient.descendants };
+          const request: ScopeRequest = {
+            mode: ambient.descendants ? "d" : "s",
+            readOnly: !!ambient.descendants,
+            ...(ambient.descendants === "same-database" ? { sameDatabaseOnly: true } : {}),
+          };
           const op: Operation = {
             model,
             operation,

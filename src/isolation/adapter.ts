@@ -19,6 +19,7 @@ import type {
 } from "@prisma/driver-adapter-utils";
 import { StratumError } from "../core/errors.js";
 import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
+import { readAcrossHomes } from "./descendants.js";
 import { PoolCache } from "./pool-cache.js";
 import { currentScope, runInScope, statementContext, type TenantScope } from "./scope.js";
 
@@ -130,12 +131,14 @@ type Mode = "pg" | "generic";
 
 /**
  * Strips "public". from tenant tables in Prisma's model statements for SCHEMA tenants, so
- * search_path picks their schema. Raw statements (`resetSession`) are the user's own text and run
+ * search_path picks their schema, and in a descendants view spanning several homes reads each
+ * tenant table from all of them. Raw statements (`resetSession`) are the user's own text and run
  * as written: a literal or an explicit `public.` qualification in them stays what it says.
  */
 function rewrite(query: SqlQuery, scope: TenantScope | undefined): SqlQuery {
   if (!scope?.unqualify || scope.resetSession) return query;
-  return { ...query, sql: query.sql.replace(scope.unqualify, "$1") };
+  const sql = query.sql.replace(scope.unqualify, "$1");
+  return { ...query, sql: scope.tableSources ? readAcrossHomes(sql, scope) : sql };
 }
 
 class ScopedAdapter implements SqlDriverAdapter {

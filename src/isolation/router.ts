@@ -6,6 +6,7 @@
  */
 import { StratumError } from "../core/errors.js";
 import type { IsolationStrategyName } from "../core/types.js";
+import { descendantSources, type SubtreeMember, type TableColumns } from "./descendants.js";
 import type { TenantScope } from "./scope.js";
 import type { IsolationStrategy, ScopeRequest, TenantRoute } from "./strategy.js";
 
@@ -14,6 +15,10 @@ export interface RouterOptions {
   load: (tenantId: string) => Promise<TenantRoute | null>;
   sign: (tenantId: string, mode: "s" | "d") => string;
   ttlMs?: number;
+  /** The live members of a tenant's subtree, itself included (for the descendants view). */
+  loadSubtree?: (tenantId: string) => Promise<SubtreeMember[]>;
+  /** Tenant tables and their columns, for a descendants view spanning several homes. */
+  tables?: readonly TableColumns[];
 }
 
 interface RouteEntry {
@@ -25,6 +30,8 @@ interface RouteEntry {
 
 export class IsolationRouter {
   private readonly routes = new Map<string, RouteEntry>();
+  /** Subtrees for descendants views; any tenant change may alter an ancestor's, so any forget clears them all. */
+  private readonly subtrees = new Map<string, { members: Promise<SubtreeMember[]>; at: number; value?: SubtreeMember[] }>();
   private readonly frozen = new Set<string>();
 
   constructor(private readonly options: RouterOptions) {}
@@ -81,7 +88,29 @@ export class IsolationRouter {
   }
 
   async scope(tenantId: string, request: ScopeRequest & { write: boolean }): Promise<TenantScope> {
-    return this.scopeOf(tenantId, await this.route(tenantId), request);
+    const scope = this.scopeOf(tenantId, await this.route(tenantId), request);
+    if (request.mode !== "d" || !this.options.loadSubtree) return scope;
+    return this.acrossHomes(scope, await this.subtree(tenantId), request);
+  }
+
+  private subtree(tenantId: string): Promise<SubtreeMember[]> {
+    const cached = this.subtrees.get(tenantId);
+    if (cached && Date.now() - cached.at <= this.ttl) return cached.members;
+    const entry: { members: Promise<SubtreeMember[]>; at: number; value?: SubtreeMember[] } = { members: this.options.loadSubtree!(tenantId), at: Date.now() };
+    this.subtrees.set(tenantId, entry);
+    entry.members.then(
+      (value) => (entry.value = value),
+      () => this.subtrees.get(tenantId) === entry && this.subtrees.delete(tenantId),
+    );
+    return entry.members;
+  }
+
+  /** A descendants scope, reading every home of the subtree that its database holds. */
+  private acrossHomes(scope: TenantScope, members: SubtreeMember[], request: ScopeRequest): TenantScope {
+    const root = members.find((m) => m.id === scope.tenantId);
+    if (!root) return scope;
+    const sources = descendantSources(root, members, this.options.tables ?? [], request.sameDatabaseOnly === true);
+    return sources ? { ...scope, ...sources } : scope;
   }
 
   /** The scope from a fresh cached route without waiting, or undefined (then use `scope`). */
@@ -89,7 +118,11 @@ export class IsolationRouter {
     const cached = this.routes.get(tenantId);
     if (!cached?.value) return undefined;
     if (Date.now() - cached.at > this.ttl) this.refresh(tenantId, cached);
-    return this.scopeOf(tenantId, cached.value, request);
+    const scope = this.scopeOf(tenantId, cached.value, request);
+    if (request.mode !== "d" || !this.options.loadSubtree) return scope;
+    const subtree = this.subtrees.get(tenantId);
+    if (!subtree?.value || Date.now() - subtree.at > this.ttl) return undefined;
+    return this.acrossHomes(scope, subtree.value, request);
   }
 
   private scopeOf(tenantId: string, route: TenantRoute, request: ScopeRequest & { write: boolean }): TenantScope {
@@ -108,6 +141,7 @@ export class IsolationRouter {
   forget(tenantId?: string): void {
     if (tenantId) this.routes.delete(tenantId);
     else this.routes.clear();
+    this.subtrees.clear();
   }
 
   freeze(tenantId: string): void {

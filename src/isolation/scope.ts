@@ -27,6 +27,8 @@ export interface TenantScope {
   unqualify?: RegExp;
   /** Raw statements: reset session settings after the statement, in the same round trip. */
   resetSession?: boolean;
+  /** Descendants view spanning several homes: per tenant table, the UNION ALL its reads use (descendants.ts). */
+  tableSources?: ReadonlyMap<string, string>;
 }
 
 const storage = new AsyncLocalStorage<TenantScope>();

@@ -20,6 +20,8 @@ export interface TenantRoute {
 export interface ScopeRequest {
   mode: "s" | "d";
   readOnly: boolean;
+  /** Descendants mode: leave out members living in databases of their own instead of refusing. */
+  sameDatabaseOnly?: boolean;
 }
 
 /** Admin connections: DDL for schemas and databases needs the owner role, never the app role. */

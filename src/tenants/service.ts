@@ -113,6 +113,8 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
         await publish(tx, created.id, false);
         return created;
       });
+      // A new tenant changes its ancestors' subtrees (the descendants views).
+      hooks.changed?.([tenant.id]);
       return tenant;
     } catch (error) {
       if (provisioned) await hooks.deprovision?.(provisioned).catch(() => undefined);
