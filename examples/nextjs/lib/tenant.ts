@@ -94,3 +94,12 @@ export async function runAsRequestTenant<R>(resolve: TenantResolver, headers: He
   const tenant = await resolve(headers);
   return runWithTenant(tenant.tenant_id, () => fn(tenant));
 }
+
+// One resolver per process (it may hold the SDK's lookup cache), kept across `next dev` reloads.
+const cache = globalThis as typeof globalThis & { stratumExampleResolver?: TenantResolver };
+
+/** The resolver the app's actions and route handlers use, chosen from the environment on first use. */
+export function appTenantResolver(db: Pick<StratumPrisma, "$stratum">): TenantResolver {
+  cache.stratumExampleResolver ??= tenantResolverFromEnv(db);
+  return cache.stratumExampleResolver;
+}
