@@ -1,0 +1,70 @@
+/**
+ * The database the runnable dashboard uses: embedded PGlite when DATABASE_URL is unset (like the
+ * quick start), else a PostgreSQL database migrated as the owner and used as the app role.
+ * Only the runnable server needs this; createDashboard takes any stratum-extended client.
+ */
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { ltree } from "@electric-sql/pglite/contrib/ltree";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import pg from "pg";
+import { PrismaClient } from "../../generated/prisma/client.js";
+import { stratumModels } from "../../generated/stratum/index.js";
+import { stratum, stratumAdapter, type StratumAdapterFactory, type StratumOptions } from "../../src/index.js";
+import { INSTALL_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
+import { applyMigrations, pgExecutor, pgliteExecutor } from "../../src/migrate/runner.js";
+
+const migrationsDir = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
+
+export function withStratum(base: PrismaClient, options: StratumOptions) {
+  return base.$extends(stratum(options));
+}
+
+/** Any client extended with stratum over this repository's schema (User, Ticket). */
+export type DashboardPrisma = ReturnType<typeof withStratum>;
+
+export interface DashboardDatabase {
+  prisma: DashboardPrisma;
+  where: string;
+  /** SCHEMA tenants need an owner connection for their DDL; PGlite has no second connection. */
+  schemaTenants: boolean;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(env: NodeJS.ProcessEnv = process.env): Promise<DashboardDatabase> {
+  const scopeKey = env.STRATUM_SCOPE_KEY ?? randomBytes(32).toString("hex");
+  const encryptionKey = env.STRATUM_ENCRYPTION_KEY ?? randomBytes(32).toString("base64");
+  const build = (adapter: StratumAdapterFactory, admin?: StratumOptions["admin"]) => {
+    const base = new PrismaClient({ adapter });
+    return { base, prisma: withStratum(base, { models: stratumModels, scopeKey, encryptionKey, ...(admin ? { admin } : {}) }) };
+  };
+
+  if (!env.DATABASE_URL) {
+    const db = new PGlite({ extensions: { ltree } });
+    await applyMigrations(pgliteExecutor(db), { migrationsDir });
+    await db.query(INSTALL_SCOPE_KEY_SQL, [scopeKey]);
+    // Everything after migrations runs as the unprivileged app role, under RLS.
+    await db.exec("SET ROLE stratum_app");
+    const { base, prisma } = build(stratumAdapter({ adapter: new PrismaPGlite(db) }));
+    return { prisma, where: "embedded PGlite (in memory)", schemaTenants: false, close: async () => (await base.$disconnect(), await db.close()) };
+  }
+
+  // DATABASE_URL is an owner (or superuser) URL of an existing database; the app connects as stratum_app.
+  const ownerUrl = env.DATABASE_URL;
+  const owner = new pg.Client({ connectionString: ownerUrl });
+  await owner.connect();
+  try {
+    await applyMigrations(pgExecutor(owner), { migrationsDir });
+    await owner.query(INSTALL_SCOPE_KEY_SQL, [scopeKey]);
+    const password = env.APP_ROLE_PASSWORD ?? randomBytes(12).toString("hex");
+    await owner.query(`ALTER ROLE stratum_app LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+    const appUrl = new URL(ownerUrl);
+    appUrl.username = "stratum_app";
+    appUrl.password = password;
+    const { base, prisma } = build(stratumAdapter({ connectionString: appUrl.toString() }), { connectionString: ownerUrl });
+    return { prisma, where: `PostgreSQL (${new URL(ownerUrl).pathname.slice(1)})`, schemaTenants: true, close: () => base.$disconnect() };
+  } finally {
+    await owner.end();
+  }
+}
