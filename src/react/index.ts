@@ -25,3 +25,4 @@ export { TenantTree, type TenantTreeProps } from "./TenantTree.js";
 export { ConfigEditor, type ConfigEditorProps } from "./ConfigEditor.js";
 export { InheritanceView, type InheritanceViewProps } from "./InheritanceView.js";
 export { PermissionEditor, type PermissionEditorProps } from "./PermissionEditor.js";
+export { stratumAdminCss } from "./styles.js";

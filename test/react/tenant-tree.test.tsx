@@ -3,7 +3,7 @@
 import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import { userEvent } from "@testing-library/user-event";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { adminClientFromSdk, TenantTree, type TenantRecord } from "../../src/react/index.js";
+import { adminClientFromSdk, createFetchAdminClient, TenantTree, type TenantRecord } from "../../src/react/index.js";
 import { stratum } from "../../src/sdk/index.js";
 import { BOOTSTRAP, reactFixture, recordingFetch, type ReactFixture } from "./support.js";
 
@@ -112,5 +112,14 @@ describe("TenantTree", () => {
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toContain("TENANT_NOT_FOUND");
     expect(within(alert).getByRole("button", { name: "Retry" })).toBeTruthy();
+  });
+
+  it("starts at the key's own tenant for a key limited to a subtree", async () => {
+    const { key } = await f.prisma.$stratum.createApiKey({ name: "msp admin", scopes: ["tenants:read"], tenant_id: f.msp.id });
+    render(<TenantTree client={createFetchAdminClient({ controlPlaneUrl: f.url, apiKey: key })} />);
+    const msp = await item("NorthStar MSP");
+    expect(msp.getAttribute("aria-level")).toBe("1");
+    expect(screen.queryByRole("treeitem", { name: "AcmeSec" })).toBeNull();
+    expect(screen.getAllByRole("treeitem")).toHaveLength(1);
   });
 });
