@@ -1,10 +1,11 @@
 /**
  * The MSP view: per-client ticket counts under a tenant, from one read-only descendants scope
- * (`$tenant(id, { descendants: true })`) — a single grouped query over the shared tables.
+ * (`$tenant(id, { descendants: "same-database" })`) — grouped queries over the subtree's homes in
+ * the main database (shared tables and tenant schemas).
  *
- * That scope covers descendants whose rows live in the shared tables (SHARED_RLS). A client in
- * its own schema or database is outside it, so its counts come from its own scope instead and the
- * row says so (`via`), rather than silently showing zero.
+ * A client in a database of its own cannot join that statement (plain `descendants: true` refuses
+ * with DESCENDANTS_OUT_OF_REACH), so "same-database" leaves it out and its counts come from its
+ * own scope instead; the row says which (`via`), rather than silently showing zero.
  */
 import type { IsolationStrategyName, Tenant } from "../../src/index.js";
 import type { DashboardPrisma } from "./db.js";
@@ -36,8 +37,8 @@ export interface Overview {
 
 type Counts = Map<string, { total: number; closed: number }>;
 
-async function sharedCounts(prisma: DashboardPrisma, tenantId: string): Promise<Counts> {
-  const view = prisma.$tenant(tenantId, { descendants: true });
+async function viewCounts(prisma: DashboardPrisma, tenantId: string): Promise<Counts> {
+  const view = prisma.$tenant(tenantId, { descendants: "same-database" });
   const [all, closed] = await Promise.all([
     view.ticket.groupBy({ by: ["tenant_id"], _count: { _all: true } }),
     view.ticket.groupBy({ by: ["tenant_id"], where: { title: { startsWith: CLOSED_MARK } }, _count: { _all: true } }),
@@ -54,13 +55,13 @@ async function ownCounts(prisma: DashboardPrisma, tenantId: string): Promise<{ t
 }
 
 export async function ticketOverview(prisma: DashboardPrisma, tenantId: string): Promise<Overview> {
-  const [self, descendants, shared] = await Promise.all([
+  const [self, descendants, inView] = await Promise.all([
     prisma.$stratum.getTenant(tenantId),
     prisma.$stratum.getDescendants(tenantId),
-    sharedCounts(prisma, tenantId),
+    viewCounts(prisma, tenantId),
   ]);
   const countsOf = async (t: Tenant) =>
-    t.isolation_strategy === "SHARED_RLS" ? { ...(shared.get(t.id) ?? { total: 0, closed: 0 }), via: "descendants" as const } : { ...(await ownCounts(prisma, t.id)), via: "own_scope" as const };
+    t.isolation_strategy !== "DATABASE" ? { ...(inView.get(t.id) ?? { total: 0, closed: 0 }), via: "descendants" as const } : { ...(await ownCounts(prisma, t.id)), via: "own_scope" as const };
 
   const clients: TenantTicketCounts[] = [];
   for (const t of descendants) {

@@ -84,9 +84,12 @@ export async function closeTicket(db: StratumPrisma, ticketId: string, tenantId?
   return view(await scoped.ticket.update({ where: { id: ticketId }, data: { title: CLOSED_MARK + ticket.title }, include: withAuthor }));
 }
 
-/** The MSP's read-only window over its own and its descendants' shared-table rows. */
+/**
+ * The MSP's read-only window over its own and its descendants' rows in the main database (shared
+ * tables and tenant schemas); clients in databases of their own are left out, not refused.
+ */
 export function mspView(db: StratumPrisma, mspId: string) {
-  return db.$tenant(mspId, { descendants: true });
+  return db.$tenant(mspId, { descendants: "same-database" });
 }
 
 export interface TenantTickets {
@@ -94,7 +97,7 @@ export interface TenantTickets {
   name: string;
   depth: number;
   isolation_strategy: IsolationStrategyName;
-  /** Null for tenants whose rows live in their own schema or database: the descendants view does not reach them. */
+  /** Null for tenants in a database of their own: the descendants view cannot reach them in one statement. */
   open: number | null;
   closed: number | null;
 }
@@ -116,7 +119,7 @@ export async function mspOverview(db: StratumPrisma, mspId: string): Promise<Msp
   ]);
   const countOf = (rows: typeof all, id: string) => rows.find((r) => r.tenant_id === id)?._count._all ?? 0;
   const tenants = [self, ...descendants].map((t): TenantTickets => {
-    const shared = t.isolation_strategy === "SHARED_RLS";
+    const inView = t.isolation_strategy !== "DATABASE";
     const total = countOf(all, t.id);
     const done = countOf(closed, t.id);
     return {
@@ -124,8 +127,8 @@ export async function mspOverview(db: StratumPrisma, mspId: string): Promise<Msp
       name: t.name,
       depth: t.depth - self.depth,
       isolation_strategy: t.isolation_strategy,
-      open: shared ? total - done : null,
-      closed: shared ? done : null,
+      open: inView ? total - done : null,
+      closed: inView ? done : null,
     };
   });
   const open = tenants.reduce((n, t) => n + (t.open ?? 0), 0);

@@ -1,0 +1,165 @@
+/**
+ * The MSSP dashboard example over a real database and real HTTP: the seeded tree, the page and
+ * its esbuild bundle, the MSP view's counts and who may read them, the control plane under /api/v1.
+ */
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Overview } from "../../examples/dashboard/overview.js";
+import { seedDashboard } from "../../examples/dashboard/seed.js";
+import { createDashboard, type Dashboard } from "../../examples/dashboard/server.js";
+import type { Tenant } from "../../src/index.js";
+import { createTestDatabase, type TestDatabase } from "../harness/database.js";
+import { stratumTestClient } from "../support/stratum-client.js";
+
+const KEY = "sk_test_dashboard_example_bootstrap";
+
+let db: TestDatabase;
+let client: ReturnType<typeof stratumTestClient>;
+let dashboard: Dashboard;
+let url: string;
+let tenants: Record<string, Tenant>;
+
+const id = (slug: string) => tenants[slug]!.id;
+const get = (path: string, key: string | null = KEY) => fetch(`${url}${path}`, { headers: key ? { "x-api-key": key } : {} });
+async function overview(slug: string, key: string = KEY): Promise<Overview> {
+  const res = await get(`/dashboard/api/overview/${id(slug)}`, key);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Overview;
+}
+const row = (o: Overview, slug: string) => o.clients.find((c) => c.tenant_id === id(slug));
+
+beforeAll(async () => {
+  db = await createTestDatabase({ label: "ex_dashboard" });
+  client = stratumTestClient(db);
+  // The test client knows the "main" server and has owner access: SCHEMA and DATABASE clients both get seeded.
+  dashboard = await createDashboard({ prisma: client.prisma, apiKey: KEY, seed: { schemaTenants: true, databaseServer: "main" } });
+  tenants = dashboard.seed!.tenants;
+  await dashboard.app.listen({ port: 0, host: "127.0.0.1" });
+  url = `http://127.0.0.1:${(dashboard.app.server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await dashboard?.app.close();
+  // The DATABASE client's database lives outside the test database; remove it with its tenant.
+  if (tenants?.["client_omega"]) await client.prisma.$stratum.deleteTenant(id("client_omega")).catch(() => undefined);
+  await client?.close();
+  await db?.drop();
+});
+
+describe("examples/dashboard", () => {
+  it("seeds an MSSP → two MSPs → clients tree in mixed isolation strategies, once", async () => {
+    expect(dashboard.seed?.created).toBe(true);
+    const all = await client.prisma.$stratum.getDescendants(id("acmesec"));
+    const shape = all.map((t) => [t.name, t.depth, t.isolation_strategy]);
+    expect(shape).toEqual(
+      expect.arrayContaining([
+        ["NorthStar MSP", 1, "SHARED_RLS"],
+        ["Client Alpha", 2, "SHARED_RLS"],
+        ["Client Beta", 2, "SCHEMA"],
+        ["SouthWind MSP", 1, "SHARED_RLS"],
+        ["Client Gamma", 2, "SHARED_RLS"],
+        ["Client Delta", 2, "SHARED_RLS"],
+        ["Client Omega", 2, "DATABASE"],
+      ]),
+    );
+    expect(all).toHaveLength(7);
+    expect((await client.prisma.$stratum.getChildren(id("northstar_msp"))).map((t) => t.name).sort()).toEqual(["Client Alpha", "Client Beta"]);
+    // Users and tickets landed in each client's own home.
+    expect(await client.prisma.$tenant(id("client_beta")).ticket.count()).toBe(4);
+    expect(await client.prisma.$tenant(id("client_omega")).user.count()).toBe(1);
+    expect(await client.prisma.$tenant(id("client_delta")).user.count()).toBe(2);
+
+    const again = await seedDashboard(client.prisma, { schemaTenants: true });
+    expect(again.created).toBe(false);
+    expect((await client.prisma.$stratum.getDescendants(id("acmesec"))).length).toBe(7);
+  });
+
+  it("serves an HTML page that loads /app.js", async () => {
+    const res = await get("/", null);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain('<div id="root"></div>');
+    expect(html).toContain('<script type="module" src="/app.js"></script>');
+    expect(html).toContain(KEY);
+  });
+
+  it("serves the React app as a JavaScript bundle that esbuild really built", async () => {
+    const res = await get("/app.js", null);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/javascript/);
+    const js = await res.text();
+    expect(js.length).toBeGreaterThan(50_000);
+    for (const name of ["DashboardApp", "MspPanel", "TenantTree", "ConfigEditor", "InheritanceView", "PermissionEditor"]) expect(js).toContain(name);
+    // Bundled for the browser: React's production build inlined, no imports left to resolve.
+    expect(js).not.toMatch(/^import\s/m);
+    expect(js).toContain("/dashboard/api/overview/");
+    expect(() => new Function(js.replace(/\bexport\s*\{[^}]*\};?\s*$/, ""))).not.toThrow();
+  });
+
+  it("an MSP's overview counts exactly its own clients' tickets", async () => {
+    const north = await overview("northstar_msp");
+    expect(north.tenant.name).toBe("NorthStar MSP");
+    expect(north.clients.map((c) => c.name)).toEqual(["Client Alpha", "Client Beta"]);
+    expect(row(north, "client_alpha")).toMatchObject({ open: 3, closed: 1, total: 4, via: "descendants", depth: 1 });
+    // A client in its own schema is read through the same descendants scope.
+    expect(row(north, "client_beta")).toMatchObject({ isolation_strategy: "SCHEMA", open: 2, closed: 2, total: 4, via: "descendants" });
+    expect(north.totals).toEqual({ open: 5, closed: 3, total: 8 });
+
+    const south = await overview("southwind_msp");
+    expect(south.clients.map((c) => c.name).sort()).toEqual(["Client Delta", "Client Gamma", "Client Omega"]);
+    expect(row(south, "client_gamma")).toMatchObject({ open: 1, closed: 2 });
+    expect(row(south, "client_delta")).toMatchObject({ open: 4, closed: 0 });
+    // A client in a database of its own is counted in its own scope, and says so.
+    expect(row(south, "client_omega")).toMatchObject({ isolation_strategy: "DATABASE", open: 1, closed: 1, via: "own_scope" });
+    expect(south.totals).toEqual({ open: 6, closed: 3, total: 9 });
+
+    // Neither MSP sees the other's clients.
+    expect(north.clients.map((c) => c.tenant_id)).not.toEqual(expect.arrayContaining([id("client_gamma")]));
+    expect(south.clients.some((c) => [id("client_alpha"), id("client_beta")].includes(c.tenant_id))).toBe(false);
+  });
+
+  it("the MSSP root sees every descendant; a client sees only itself", async () => {
+    const root = await overview("acmesec");
+    expect(root.clients).toHaveLength(7);
+    for (const slug of ["client_alpha", "client_gamma", "client_delta"]) expect(row(root, slug)?.via).toBe("descendants");
+    expect(row(root, "client_alpha")).toMatchObject({ open: 3, closed: 1, depth: 2 });
+    expect(row(root, "northstar_msp")).toMatchObject({ total: 0, depth: 1 });
+    expect(root.totals).toEqual({ open: 11, closed: 6, total: 17 });
+
+    const alpha = await overview("client_alpha");
+    expect(alpha.clients).toEqual([]);
+    expect(alpha.totals).toEqual({ open: 3, closed: 1, total: 4 });
+  });
+
+  it("the overview answers only to a key allowed to read that part of the tree", async () => {
+    expect((await get(`/dashboard/api/overview/${id("acmesec")}`, null)).status).toBe(401);
+    expect((await get(`/dashboard/api/overview/${id("acmesec")}`, "sk_test_not_a_real_key_at_all_x")).status).toBe(401);
+    expect((await get(`/dashboard/api/overview/not-a-uuid`)).status).toBe(400);
+    expect((await get(`/dashboard/api/overview/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+
+    const created = await fetch(`${url}/api/v1/api-keys`, {
+      method: "POST",
+      headers: { "x-api-key": KEY, "content-type": "application/json" },
+      body: JSON.stringify({ name: "northstar reader", scopes: ["tenants:read"], tenant_id: id("northstar_msp"), environment: "test" }),
+    });
+    expect(created.status).toBe(201);
+    const { key } = (await created.json()) as { key: string };
+    expect((await overview("northstar_msp", key)).totals.total).toBe(8);
+    expect((await overview("client_beta", key)).totals.total).toBe(4);
+    const refused = await get(`/dashboard/api/overview/${id("southwind_msp")}`, key);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("FORBIDDEN");
+  });
+
+  it("mounts the control plane under /api/v1 with the bootstrap key", async () => {
+    const res = await get("/api/v1/tenants");
+    expect(res.status).toBe(200);
+    const page = (await res.json()) as { data: Array<{ slug: string }> };
+    expect(page.data.map((t) => t.slug)).toContain("acmesec");
+    const children = (await (await get(`/api/v1/tenants/${id("acmesec")}/children`)).json()) as Array<{ name: string }>;
+    expect(children.map((t) => t.name).sort()).toEqual(["NorthStar MSP", "SouthWind MSP"]);
+    expect((await get("/api/v1/tenants", null)).status).toBe(401);
+    expect((await get("/health", null)).status).toBe(200);
+  });
+});
