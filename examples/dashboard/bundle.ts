@@ -1,10 +1,13 @@
 /** The browser bundle, built in memory with esbuild's JS API when first asked for. */
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
-const entry = fileURLToPath(new URL("./client/main.tsx", import.meta.url));
+// Paths from the module's own file path: a DOM environment (jsdom in tests) replaces the global URL.
+const entry = join(dirname(fileURLToPath(import.meta.url)), "client", "main.tsx");
 
 export async function buildClientBundle(): Promise<string> {
+  // Loaded on first use: a server that never serves /app.js never starts esbuild's service.
+  const { build } = await import("esbuild");
   const result = await build({
     entryPoints: [entry],
     bundle: true,

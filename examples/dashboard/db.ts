@@ -4,6 +4,7 @@
  * Only the runnable server needs this; createDashboard takes any stratum-extended client.
  */
 import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { ltree } from "@electric-sql/pglite/contrib/ltree";
@@ -15,7 +16,7 @@ import { stratum, stratumAdapter, type StratumAdapterFactory, type StratumOption
 import { INSTALL_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
 import { applyMigrations, pgExecutor, pgliteExecutor } from "../../src/migrate/runner.js";
 
-const migrationsDir = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
+const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "prisma", "migrations");
 
 export function withStratum(base: PrismaClient, options: StratumOptions) {
   return base.$extends(stratum(options));
