@@ -33,6 +33,22 @@ export interface DashboardDatabase {
   close(): Promise<void>;
 }
 
+/**
+ * The app role's URL: APP_DATABASE_URL as given, else stratum_app with APP_ROLE_PASSWORD (set
+ * here). Never a random password: roles belong to the whole server, so resetting stratum_app's
+ * would lock out every other app and test run that uses it.
+ */
+async function appRoleUrl(owner: pg.Client, ownerUrl: string, env: NodeJS.ProcessEnv): Promise<URL> {
+  if (env.APP_DATABASE_URL) return new URL(env.APP_DATABASE_URL);
+  const password = env.APP_ROLE_PASSWORD;
+  if (!password) throw new Error("With DATABASE_URL, set APP_DATABASE_URL (stratum_app's URL) or APP_ROLE_PASSWORD (to let stratum_app log in with it).");
+  await owner.query(`ALTER ROLE stratum_app LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+  const url = new URL(ownerUrl);
+  url.username = "stratum_app";
+  url.password = password;
+  return url;
+}
+
 export async function openDatabase(env: NodeJS.ProcessEnv = process.env): Promise<DashboardDatabase> {
   const scopeKey = env.STRATUM_SCOPE_KEY ?? randomBytes(32).toString("hex");
   const encryptionKey = env.STRATUM_ENCRYPTION_KEY ?? randomBytes(32).toString("base64");
@@ -58,11 +74,7 @@ export async function openDatabase(env: NodeJS.ProcessEnv = process.env): Promis
   try {
     await applyMigrations(pgExecutor(owner), { migrationsDir });
     await owner.query(INSTALL_SCOPE_KEY_SQL, [scopeKey]);
-    const password = env.APP_ROLE_PASSWORD ?? randomBytes(12).toString("hex");
-    await owner.query(`ALTER ROLE stratum_app LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
-    const appUrl = new URL(ownerUrl);
-    appUrl.username = "stratum_app";
-    appUrl.password = password;
+    const appUrl = await appRoleUrl(owner, ownerUrl, env);
     const { base, prisma } = build(stratumAdapter({ connectionString: appUrl.toString() }), { connectionString: ownerUrl });
     return { prisma, where: `PostgreSQL (${new URL(ownerUrl).pathname.slice(1)})`, schemaTenants: true, close: () => base.$disconnect() };
   } finally {

@@ -4,9 +4,8 @@
  * Client Alpha / Client Beta with a few tickets (skipped when AcmeSec exists). Prints the
  * DATABASE_URL the app connects with (the app role, never the owner).
  *
- *   OWNER_DATABASE_URL=postgresql://postgres@localhost:5432/stratum_next STRATUM_SCOPE_KEY=… npm run setup
+ *   OWNER_DATABASE_URL=postgresql://postgres@localhost:5432/stratum_next STRATUM_SCOPE_KEY=… APP_ROLE_PASSWORD=… npm run setup
  */
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { migrate } from "../../../src/cli/migrate.js";
@@ -21,20 +20,36 @@ if (!ownerUrl || !scopeKey) {
   process.exit(1);
 }
 
+/**
+ * The app role's URL: APP_DATABASE_URL as given, else the owner URL with stratum_app and
+ * APP_ROLE_PASSWORD (set here). Never a random password: roles are shared by every database of
+ * the server, so changing stratum_app's password would lock out other apps and test runs on it.
+ */
+async function appRoleUrl(ownerUrl: string): Promise<URL> {
+  if (process.env.APP_DATABASE_URL) return new URL(process.env.APP_DATABASE_URL);
+  const password = process.env.APP_ROLE_PASSWORD;
+  if (!password) {
+    console.error("Set APP_DATABASE_URL (stratum_app's URL, if it can log in already) or APP_ROLE_PASSWORD (to give it one).");
+    process.exit(1);
+  }
+  const owner = new pg.Client({ connectionString: ownerUrl });
+  await owner.connect();
+  try {
+    await owner.query(`ALTER ROLE stratum_app LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+  } finally {
+    await owner.end();
+  }
+  const url = new URL(ownerUrl);
+  url.username = "stratum_app";
+  url.password = password;
+  return url;
+}
+
 const migrations = fileURLToPath(new URL("../../../prisma/migrations", import.meta.url));
 const { applied } = await migrate({ url: ownerUrl, migrations, scopeKey });
 console.log(`migrations: ${applied.length} applied; scope key installed`);
 
-// The password is set here, by the owner, because the migrations create the role without one.
-const password = process.env.APP_ROLE_PASSWORD ?? randomBytes(12).toString("hex");
-const owner = new pg.Client({ connectionString: ownerUrl });
-await owner.connect();
-await owner.query(`ALTER ROLE stratum_app LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
-await owner.end();
-const appUrl = new URL(ownerUrl);
-appUrl.username = "stratum_app";
-appUrl.password = password;
-
+const appUrl = await appRoleUrl(ownerUrl);
 const prisma = createPrisma({ connectionString: appUrl.toString(), scopeKey });
 try {
   const s = prisma.$stratum;
