@@ -167,6 +167,25 @@ describe("tenant hierarchy", () => {
   });
 });
 
+describe("updating in place", () => {
+  it("renames and replaces metadata, audited with both values; slug, parent and strategy cannot change here", async () => {
+    const t = await $().createTenant({ name: "Before Rename", metadata: { tier: "gold" } });
+    const renamed = await $().updateTenant(t.id, { name: "After Rename" });
+    expect(renamed).toMatchObject({ id: t.id, name: "After Rename", slug: t.slug, metadata: { tier: "gold" } });
+    const retagged = await $().updateTenant(t.id, { metadata: { tier: "silver", seats: 5 } });
+    expect(retagged.metadata).toEqual({ tier: "silver", seats: 5 });
+    expect((await $().getTenant(t.id)).name).toBe("After Rename");
+    const audit = await admin.query("SELECT before, after FROM stratum_audit WHERE action = 'tenant.update' AND target_id = $1 ORDER BY id", [t.id]);
+    expect(audit.rows.map((r) => [r.before.name, r.after.name])).toEqual([["Before Rename", "After Rename"], ["After Rename", "After Rename"]]);
+    for (const patch of [{}, { slug: "other" }, { parent_id: null }, { isolation_strategy: "SCHEMA" }, { name: "  " }]) {
+      await expectCode($().updateTenant(t.id, patch as never), "VALIDATION_FAILED");
+    }
+    await expectCode($().updateTenant("00000000-0000-4000-8000-000000000001", { name: "x" }), "TENANT_NOT_FOUND");
+    await $().archiveTenant(t.id);
+    await expectCode($().updateTenant(t.id, { name: "Archived" }), "TENANT_ARCHIVED");
+  });
+});
+
 describe("concurrency", () => {
   it("16 concurrent creators under one parent keep every invariant", async () => {
     const parent = await $().createTenant({ name: "busy parent" });

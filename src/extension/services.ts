@@ -39,6 +39,7 @@ export function createServices(runtime: StratumRuntime) {
   });
   return {
     createTenant: tenants.createTenant,
+    updateTenant: tenants.updateTenant,
     getTenant: tenants.getTenant,
     getTenantBySlug: tenants.getTenantBySlug,
     listTenants: tenants.listTenants,

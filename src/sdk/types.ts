@@ -72,6 +72,8 @@ export interface CreateTenantInput {
 /** GET /tenants. */
 export interface ListTenantsQuery {
   parent_id?: string;
+  /** Only top-level tenants (for a key limited to a tenant: that tenant). */
+  roots?: boolean;
   status?: TenantStatus;
   isolation_strategy?: IsolationStrategyName;
   search?: string;
@@ -79,6 +81,12 @@ export interface ListTenantsQuery {
   limit?: number;
   /** `next_cursor` of the previous page. */
   cursor?: string;
+}
+
+/** What `tenants.update` may change: the name, and the metadata (replaced whole). */
+export interface UpdateTenantInput {
+  name?: string;
+  metadata?: Record<string, unknown>;
 }
 
 export interface TenantPage {

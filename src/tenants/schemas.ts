@@ -37,6 +37,19 @@ export const CreateTenantInput = z
   .strict();
 export type CreateTenantInput = z.input<typeof CreateTenantInput>;
 
+/**
+ * What can change in place. The slug names the tenant's schema or database, and the parent and
+ * strategy have their own operations (moveTenant, setIsolation), so neither is here.
+ */
+export const UpdateTenantInput = z
+  .object({
+    name: z.string().trim().min(1, "must not be empty").max(200).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .refine((v) => v.name !== undefined || v.metadata !== undefined, "give name, metadata or both");
+export type UpdateTenantInput = z.input<typeof UpdateTenantInput>;
+
 export const ListTenantsInput = z
   .object({
     parent_id: uuid.nullish(),

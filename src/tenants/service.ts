@@ -12,6 +12,7 @@ import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { validate } from "../core/validate.js";
 import {
   CreateTenantInput,
+  UpdateTenantInput,
   DeleteTenantInput,
   isReservedSlug,
   ListTenantsInput,
@@ -250,6 +251,34 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     return moved;
   }
 
+  /** Renames a tenant or replaces its metadata; audited with both values. */
+  async function updateTenant(id: string, input: UpdateTenantInput): Promise<Tenant> {
+    const patch = validate(UpdateTenantInput, input, "tenant update");
+    const updated = await db.transaction(async (tx) => {
+      const before = await mustFind(tx, id);
+      if (before.status === "archived") {
+        throw new StratumError("TENANT_ARCHIVED", `Tenant ${before.slug} (${id}) is archived; restore it before changing it.`, { tenantId: id });
+      }
+      const rows = await tx.query<TenantRow>(
+        `UPDATE stratum_tenants SET name = coalesce($2, name), metadata = coalesce($3::jsonb, metadata), updated_at = now()
+          WHERE id = $1::uuid RETURNING ${COLUMNS}`,
+        [id, patch.name ?? null, patch.metadata === undefined ? null : JSON.stringify(patch.metadata)],
+      );
+      const after = toTenant(rows[0]!);
+      await deps.audit.record(tx, {
+        tenantId: id,
+        action: "tenant.update",
+        targetType: "tenant",
+        targetId: id,
+        before: { name: before.name, metadata: before.metadata },
+        after: { name: after.name, metadata: after.metadata },
+      });
+      await publish(tx, id, false);
+      return after;
+    });
+    return updated;
+  }
+
   async function setStatus(id: string, status: "active" | "suspended" | "archived", action: string): Promise<Tenant> {
     const updated = await db.transaction(async (tx) => {
       await lockTree(tx);
@@ -299,6 +328,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
 
   return {
     createTenant,
+    updateTenant,
     getTenant,
     getTenantBySlug,
     listTenants,

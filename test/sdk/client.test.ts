@@ -45,6 +45,17 @@ describe("tenants", () => {
     expect((await s.tenants.list({ search: "alpha" })).data.map((t) => t.id)).toEqual([alpha.id]);
   });
 
+  it("renames a tenant and replaces its metadata; the cached read follows", async () => {
+    const t = await s.tenants.create({ name: "Before", metadata: { a: 1 } });
+    expect((await s.tenants.get(t.id)).name).toBe("Before");
+    expect(await s.tenants.update(t.id, { name: "After", metadata: { b: 2 } })).toMatchObject({ id: t.id, name: "After", metadata: { b: 2 } });
+    expect(await s.tenants.get(t.id)).toMatchObject({ name: "After", metadata: { b: 2 } });
+    expect(await failure(s.tenants.update(t.id, {}))).toMatchObject({ code: "VALIDATION_FAILED" });
+    const roots = await s.tenants.list({ roots: true, limit: 200 });
+    expect(roots.data.map((x) => x.id)).toContain(t.id);
+    expect(roots.data.every((x) => x.parent_id === null)).toBe(true);
+  });
+
   it("moves, suspends, archives, restores and deletes", async () => {
     const a = await s.tenants.create({ name: "Move A" });
     const b = await s.tenants.create({ name: "Move B" });

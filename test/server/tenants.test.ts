@@ -94,6 +94,18 @@ describe("tenant routes", () => {
     expect(searched.data.map((t) => t.slug).sort()).toEqual(["branch_a", "branch_b"]);
   });
 
+  it("renames and retags in place (PATCH), refuses what PATCH cannot change, and lists top-level tenants with roots=true", async () => {
+    const renamed = expectStatus<TenantBody & { metadata: unknown }>(await f.call("PATCH", `/api/v1/tenants/${b.id}`, { name: "Branch B2", metadata: { region: "eu" } }), 200);
+    expect(renamed).toMatchObject({ id: b.id, name: "Branch B2", slug: "branch_b", metadata: { region: "eu" } });
+    expect(expectStatus<TenantBody>(await f.call("GET", `/api/v1/tenants/${b.id}`), 200).name).toBe("Branch B2");
+    expectStatus(await f.call("PATCH", `/api/v1/tenants/${b.id}`, { slug: "other" }), 400);
+    expectStatus(await f.call("PATCH", `/api/v1/tenants/${b.id}`, {}), 400);
+    const roots = expectStatus<{ data: TenantBody[] }>(await f.call("GET", "/api/v1/tenants?roots=true&limit=200"), 200);
+    expect(roots.data.length).toBeGreaterThan(0);
+    expect(roots.data.every((t) => t.parent_id === null)).toBe(true);
+    expect(roots.data.map((t) => t.id)).toContain(root.id);
+  });
+
   it("walks the tree: children, ancestors, descendants", async () => {
     expect(expectStatus<TenantBody[]>(await f.call("GET", `/api/v1/tenants/${a.id}/children`), 200).map((t) => t.id)).toEqual([leaf.id]);
     expect(expectStatus<TenantBody[]>(await f.call("GET", `/api/v1/tenants/${leaf.id}/ancestors`), 200).map((t) => t.id)).toEqual([root.id, a.id]);

@@ -29,7 +29,7 @@ export function createFetchAdminClient(options: FetchAdminClientOptions): Stratu
   const tenant = (id: string) => `/tenants/${seg(id)}`;
 
   return {
-    listTenants: (query = {}) => http.request({ method: "GET", path: "/tenants", query: { limit: query.limit, cursor: query.cursor } }),
+    listTenants: (query = {}) => http.request({ method: "GET", path: "/tenants", query: { roots: query.roots, limit: query.limit, cursor: query.cursor } }),
     getTenant: (id) => http.request({ method: "GET", path: tenant(id) }),
     getChildren: (id) => http.request({ method: "GET", path: `${tenant(id)}/children` }),
     getAncestors: (id) => http.request({ method: "GET", path: `${tenant(id)}/ancestors` }),

@@ -32,6 +32,8 @@ export type {
 };
 
 export interface ListTenantsPageQuery {
+  /** Only top-level tenants (for a key limited to a tenant: that tenant). */
+  roots?: boolean;
   /** 1..200 */
   limit?: number;
   /** `next_cursor` of the previous page. */

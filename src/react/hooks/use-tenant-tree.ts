@@ -27,23 +27,21 @@ export interface TenantTreeState {
 }
 
 const PAGE = 200;
-/** 50 pages of 200: past that, pass `rootId` rather than scanning every tenant for the tops. */
+/** 50 pages of 200 top-level tenants: past that, pass `rootId`. */
 const MAX_PAGES = 50;
 
 async function loadTops(client: StratumAdminClient, rootId: string | undefined): Promise<TenantRecord[]> {
   if (rootId) return [await client.getTenant(rootId)];
-  const all: TenantRecord[] = [];
+  const tops: TenantRecord[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const answer = await client.listTenants(cursor ? { limit: PAGE, cursor } : { limit: PAGE });
-    all.push(...answer.data);
+    // roots=true: the top-level tenants, or for a key limited to a subtree, its own tenant.
+    const answer = await client.listTenants(cursor ? { roots: true, limit: PAGE, cursor } : { roots: true, limit: PAGE });
+    tops.push(...answer.data);
     if (!answer.next_cursor) break;
     cursor = answer.next_cursor;
   }
-  // The control plane has no "roots only" filter. A key limited to a subtree sees tenants whose
-  // parent it cannot see: those are its tops too.
-  const seen = new Set(all.map((t) => t.id));
-  return all.filter((t) => t.parent_id === null || !seen.has(t.parent_id));
+  return tops;
 }
 
 export function useTenantTree(client: StratumAdminClient, rootId: string | undefined): TenantTreeState {

@@ -1,7 +1,7 @@
 /** /tenants: the tree. Reads of one tenant are cached; every write drops the tenant's subtree. */
 import type { SdkCache } from "../cache.js";
 import { seg, type Transport } from "../http.js";
-import type { CreateTenantInput, ListTenantsQuery, TenantPage, TenantRecord } from "../types.js";
+import type { CreateTenantInput, ListTenantsQuery, TenantPage, TenantRecord, UpdateTenantInput } from "../types.js";
 
 export interface TenantsApi {
   create(input: CreateTenantInput): Promise<TenantRecord>;
@@ -14,6 +14,8 @@ export interface TenantsApi {
   ancestors(id: string): Promise<TenantRecord[]>;
   /** Depth-first. */
   descendants(id: string): Promise<TenantRecord[]>;
+  /** Renames the tenant or replaces its metadata. */
+  update(id: string, patch: UpdateTenantInput): Promise<TenantRecord>;
   /** Moves the tenant and its subtree under `parentId` (null: to the top). */
   move(id: string, parentId: string | null): Promise<TenantRecord>;
   suspend(id: string): Promise<TenantRecord>;
@@ -53,6 +55,7 @@ export function tenantsApi(http: Transport, cache: SdkCache): TenantsApi {
     children: (id) => read(`/tenants/${seg(id)}/children`),
     ancestors: (id) => read(`/tenants/${seg(id)}/ancestors`),
     descendants: (id) => read(`/tenants/${seg(id)}/descendants`),
+    update: (id, patch) => write(id, () => http.request({ method: "PATCH", path: `/tenants/${seg(id)}`, body: patch })),
     move: (id, parentId) => write(id, () => http.request({ method: "POST", path: `/tenants/${seg(id)}/move`, body: { parent_id: parentId } })),
     suspend: (id) => write(id, () => http.request({ method: "POST", path: `/tenants/${seg(id)}/suspend` })),
     archive: (id) => write(id, () => http.request({ method: "POST", path: `/tenants/${seg(id)}/archive` })),

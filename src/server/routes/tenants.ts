@@ -1,4 +1,4 @@
-/** /tenants: the tree (create, read, list, move, status changes, delete). */
+/** /tenants: the tree (create, read, list, update, move, status changes, delete). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { isStratumError, StratumError } from "../../core/errors.js";
@@ -23,11 +23,19 @@ const CreateTenantBody = z
 const ListQuery = z
   .object({
     parent_id: TenantId.optional(),
+    roots: QueryBoolean.optional().describe("true: only top-level tenants (unrestricted keys; a tenant key's top is its own tenant)."),
     status: z.enum(TenantStatuses).optional(),
     isolation_strategy: z.enum(IsolationStrategies).optional(),
     search: z.string().max(200).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().max(500).optional(),
+  })
+  .strict();
+
+const UpdateBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional().describe("Replaces the metadata object."),
   })
   .strict();
 
@@ -76,11 +84,14 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
     "/tenants",
     { schema: { tags, summary: "List tenants", description: "Scope: tenants:read. A tenant key sees its own subtree.", querystring: ListQuery, response: { 200: TenantList, ...errorResponses } } },
     async (request) => {
-      const q = request.query;
+      const { roots, ...q } = request.query;
       const principal = guard.scope(request, "tenants:read");
       if (q.parent_id) await guard.tenant(request, "tenants:read", q.parent_id);
-      else if (principal.tenantId) return listSubtree(deps, principal.tenantId, q);
-      return stratum.listTenants(q);
+      else if (principal.tenantId) {
+        if (roots) return { data: [await stratum.getTenant(principal.tenantId)].filter((t) => matches(t, { ...q, roots })), next_cursor: null };
+        return listSubtree(deps, principal.tenantId, q);
+      }
+      return stratum.listTenants(roots && !q.parent_id ? { ...q, parent_id: null } : q);
     },
   );
 
@@ -105,6 +116,15 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
     async (request) => {
       await guard.tenant(request, "tenants:read", request.params.id);
       return stratum.getTenant(request.params.id);
+    },
+  );
+
+  app.patch(
+    "/tenants/:id",
+    { schema: { tags, summary: "Rename a tenant or replace its metadata", description: "Scope: tenants:write. The slug, parent and isolation strategy have their own operations.", params: TenantParams, body: UpdateBody, response: { 200: Tenant, ...errorResponses } } },
+    async (request) => {
+      await guard.tenant(request, "tenants:write", request.params.id);
+      return stratum.updateTenant(request.params.id, request.body);
     },
   );
 
