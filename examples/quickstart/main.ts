@@ -49,8 +49,14 @@ async function onPostgres(adminUrl: string): Promise<Setup> {
   await owner.connect();
   await applyMigrations(pgExecutor(owner), { migrationsDir });
   await owner.query(INSTALL_SCOPE_KEY_SQL, [scopeKey]);
-  const password = randomBytes(12).toString("hex");
-  await owner.query(`ALTER ROLE stratum_app LOGIN PASSWORD '${password}'`);
+  // The app role is server-wide and may serve other databases (the test harness logs in as
+  // stratum_app / stratum_app): give it a login and a password only when it has no login yet,
+  // or when APP_ROLE_PASSWORD says which one; never change it behind anyone's back.
+  const password = process.env.APP_ROLE_PASSWORD ?? "stratum_app";
+  const role = await owner.query<{ rolcanlogin: boolean }>("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'stratum_app'");
+  if (process.env.APP_ROLE_PASSWORD !== undefined || !role.rows[0]?.rolcanlogin) {
+    await owner.query(`ALTER ROLE stratum_app LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+  }
   await owner.end();
   const appUrl = new URL(dbUrl);
   appUrl.username = "stratum_app";
