@@ -55,6 +55,36 @@ describe("IsolationRouter", () => {
     expect(isStratumError(gone, "TENANT_NOT_FOUND")).toBe(true);
   });
 
+  it("with loadMany, expired routes of many tenants refresh together in one query; forgotten ones stay forgotten", async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `11111111-1111-4111-8111-${String(i).padStart(12, "0")}`);
+    const strategyOf = new Map(ids.map((id) => [id, "SHARED_RLS" as TenantRoute["isolation_strategy"]]));
+    const batches: string[][] = [];
+    const r = new IsolationRouter({
+      strategies: buildStrategies(["users"]),
+      sign: (id, mode) => `${id}.${mode}.${"0".repeat(64)}`,
+      ttlMs: 20,
+      load: async (id) => ({ id, slug: "t", status: "active", isolation_strategy: strategyOf.get(id)!, placement: null }),
+      loadMany: async (wanted) => {
+        batches.push(wanted);
+        return wanted.filter((id) => strategyOf.has(id)).map((id) => ({ id, slug: `s_${id.slice(-4)}`, status: "active", isolation_strategy: strategyOf.get(id)!, placement: `s_${id.slice(-4)}` }));
+      },
+    });
+    for (const id of ids) await r.scope(id, read);
+    for (const id of ids.slice(0, 10)) strategyOf.set(id, "SCHEMA");
+    strategyOf.delete(ids[10]!);
+    await new Promise((res) => setTimeout(res, 30));
+    r.forget(ids[11]);
+    for (const id of ids) r.cachedScope(id, read); // every one expired: one refresh for all
+    await new Promise((res) => setTimeout(res, 5));
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toHaveLength(49); // all but the forgotten one
+    for (const id of ids.slice(0, 10)) expect(r.cachedScope(id, read)?.strategy).toBe("SCHEMA");
+    expect(r.cachedScope(ids[12]!, read)?.strategy).toBe("SHARED_RLS");
+    expect(r.cachedScope(ids[11]!, read)).toBeUndefined();
+    const gone = await r.scope(ids[10]!, read).then(() => null, (e: unknown) => e);
+    expect(isStratumError(gone, "TENANT_NOT_FOUND")).toBe(true);
+  });
+
   it("refuses writes while frozen (a move in this process) and for suspended tenants", async () => {
     const { r, set } = router(60_000);
     r.freeze(ID);

@@ -4,11 +4,13 @@
  * DATABASE on the main server and on a second PostgreSQL instance) vs the same query unscoped
  * (superuser: no RLS in play), vs unscoped as the app role on a copy of the table without RLS,
  * vs Prisma's documented batch pattern `$transaction([$executeRaw`set_config…`, query])`, at 1 and
- * 16 concurrent callers. Rounds interleave the scenarios so drift hits all of them alike.
+ * 16 concurrent callers. At one caller the scenarios take turns call by call, so drift hits all of
+ * them alike; at 16 callers they run one after another, in an order rotated each round.
  *
  *   npm run bench:isolation                        # everything (about 4–5 minutes on 2 cores)
  *   BENCH_SECOND_PG=0 npm run bench:isolation      # skip the second instance (initdb + pg_ctl)
- *   BENCH_ROUNDS=5 BENCH_ITERATIONS=2000 BENCH_OPS_16=200 …   # more samples (per round: calls at 1 caller, calls per caller at 16)
+ *   BENCH_ROUNDS=5 BENCH_ITERATIONS=2000 BENCH_OPS_16=200 …   # more samples (per round: calls per scenario at 1 caller, calls per caller at 16)
+ *   BENCH_ROUTE_TTL_MS=60000 …                     # stratum's route cache TTL (default: 5 s, as without a change bus)
  *   BENCH_ONLY="SHARED_RLS**,adapter" …            # the baseline plus the scenarios whose label contains one of these
  *   BENCH_SKIP_DIAGNOSTICS=1 …                     # only the table
  *
@@ -45,7 +47,6 @@ const USERS_PER_TENANT = env("BENCH_USERS", 25);
 const ROUNDS = env("BENCH_ROUNDS", 3);
 const ITER_1 = env("BENCH_ITERATIONS", 800); // per round at 1 caller
 const OPS_PER_CALLER_16 = env("BENCH_OPS_16", 120); // per caller per round at 16 callers
-const CONCURRENCY = [1, 16];
 const POOL_MAX = 16;
 const SECOND_PG = process.env.BENCH_SECOND_PG !== "0";
 const DIAGNOSTICS = process.env.BENCH_SKIP_DIAGNOSTICS !== "1";
@@ -144,6 +145,7 @@ function buildStratumClient(dbName: string, scopeKey: string, servers: Server[])
       models: stratumModels,
       scopeKey,
       admin: { connectionString: withDatabase(ownerUrlOf(SERVER_ADMIN_URL), dbName), servers: adminUrls },
+      ...(process.env.BENCH_ROUTE_TTL_MS ? { routeTtlMs: Number(process.env.BENCH_ROUTE_TTL_MS) } : {}),
     }),
   );
   return { prisma, base, close: () => base.$disconnect() };
@@ -337,30 +339,57 @@ async function main(): Promise<void> {
     // Node CPU per operation too: unlike latency it does not move with the server's scheduling.
     const samples = new Map<string, { lat: number[]; ops: number; wall: number; cpuUs: number }>();
     const key = (s: Scenario, q: Query, c: number) => `${s.label}|${q}|${c}`;
+    const record = (s: Scenario, q: Query, callers: number, lat: number[], wall: number, cpuUs: number) => {
+      const entry = samples.get(key(s, q, callers)) ?? { lat: [], ops: 0, wall: 0, cpuUs: 0 };
+      entry.lat.push(...lat);
+      entry.ops += lat.length;
+      entry.wall += wall;
+      entry.cpuUs += cpuUs;
+      samples.set(key(s, q, callers), entry);
+    };
     for (let round = 0; round < ROUNDS; round++) {
       const tr = performance.now();
-      for (const callers of CONCURRENCY) {
-        const perCaller = callers === 1 ? ITER_1 : OPS_PER_CALLER_16;
-        for (const q of ["findUnique", "findMany"] as const) {
-          // Rotate the order each round so no scenario always runs first or last.
-          const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
-          for (const s of order) {
-            const op = (c: number, n: number) => {
-              const { tenant, userId } = pick(s.tenants, callers, c, n + round * perCaller);
-              return s.run(q, tenant, userId);
-            };
-            await drive(callers, Math.max(20, Math.round(perCaller / 10)), op); // warm-up (connections, plans, route cache)
-            const lat: number[] = [];
-            const cpu0 = process.cpuUsage();
-            const wall = await drive(callers, perCaller, op, lat);
-            const cpu = process.cpuUsage(cpu0);
-            const entry = samples.get(key(s, q, callers)) ?? { lat: [], ops: 0, wall: 0, cpuUs: 0 };
-            entry.lat.push(...lat);
-            entry.ops += lat.length;
-            entry.wall += wall;
-            entry.cpuUs += cpu.user + cpu.system;
-            samples.set(key(s, q, callers), entry);
+      for (const q of ["findUnique", "findMany"] as const) {
+        // One caller: the scenarios take turns call by call, so whatever the machine does meanwhile
+        // (autovacuum, a checkpoint, the other core's load) falls on all of them alike.
+        for (const s of scenarios) {
+          await drive(1, 80, (c, n) => {
+            const { tenant, userId } = pick(s.tenants, 1, c, n);
+            return s.run(q, tenant, userId);
+          });
+        }
+        const lat = new Map(scenarios.map((s) => [s, [] as number[]]));
+        const cpu = new Map(scenarios.map((s) => [s, 0]));
+        const wall = new Map(scenarios.map((s) => [s, 0]));
+        for (let n = 0; n < ITER_1; n++) {
+          for (let i = 0; i < scenarios.length; i++) {
+            const s = scenarios[(i + n + round) % scenarios.length]!;
+            const { tenant, userId } = pick(s.tenants, 1, 0, n + round * ITER_1);
+            const c0 = process.cpuUsage();
+            const t0 = performance.now();
+            await s.run(q, tenant, userId);
+            const dt = performance.now() - t0;
+            const c = process.cpuUsage(c0);
+            lat.get(s)!.push(dt);
+            wall.set(s, wall.get(s)! + dt);
+            cpu.set(s, cpu.get(s)! + c.user + c.system);
           }
+        }
+        for (const s of scenarios) record(s, q, 1, lat.get(s)!, wall.get(s)!, cpu.get(s)!);
+        // Sixteen callers: one scenario at a time (they would compete for the pools otherwise),
+        // in an order rotated each round.
+        const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
+        for (const s of order) {
+          const op = (c: number, n: number) => {
+            const { tenant, userId } = pick(s.tenants, 16, c, n + round * OPS_PER_CALLER_16);
+            return s.run(q, tenant, userId);
+          };
+          await drive(16, Math.max(20, Math.round(OPS_PER_CALLER_16 / 10)), op); // warm-up (connections, plans, route cache)
+          const l: number[] = [];
+          const c0 = process.cpuUsage();
+          const w = await drive(16, OPS_PER_CALLER_16, op, l);
+          const c = process.cpuUsage(c0);
+          record(s, q, 16, l, w, c.user + c.system);
         }
       }
       log(`round ${round + 1}/${ROUNDS}: ${((performance.now() - tr) / 1000).toFixed(1)} s`);

@@ -120,6 +120,8 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     ttlMs: options.routeTtlMs ?? (options.bus ? 60_000 : 5_000),
     load: async (id) =>
       (await db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = $1::uuid", [id]))[0] ?? null,
+    loadMany: (ids) =>
+      db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = ANY($1::uuid[])", [ids]),
     loadSubtree: (id) =>
       db.query<SubtreeMember>(
         `SELECT t.id, t.slug, t.isolation_strategy, t.placement FROM stratum_tenants t

@@ -13,6 +13,11 @@ import type { IsolationStrategy, ScopeRequest, TenantRoute } from "./strategy.js
 export interface RouterOptions {
   strategies: Record<IsolationStrategyName, IsolationStrategy>;
   load: (tenantId: string) => Promise<TenantRoute | null>;
+  /**
+   * Many routes in one query (absent ids: gone). With it, expired routes are refreshed together —
+   * one query per TTL for every route this process holds — rather than one query per tenant.
+   */
+  loadMany?: (tenantIds: string[]) => Promise<TenantRoute[]>;
   sign: (tenantId: string, mode: "s" | "d") => string;
   ttlMs?: number;
   /** The live members of a tenant's subtree, itself included (for the descendants view). */
@@ -33,6 +38,7 @@ export class IsolationRouter {
   /** Subtrees for descendants views; any tenant change may alter an ancestor's, so any forget clears them all. */
   private readonly subtrees = new Map<string, { members: Promise<SubtreeMember[]>; at: number; value?: SubtreeMember[] }>();
   private readonly frozen = new Set<string>();
+  private refreshingAll = false;
 
   constructor(private readonly options: RouterOptions) {}
 
@@ -60,6 +66,7 @@ export class IsolationRouter {
    * change bus, or within the TTL).
    */
   private refresh(tenantId: string, stale: RouteEntry): void {
+    if (this.options.loadMany) return this.refreshAll();
     if (stale.refreshing) return;
     stale.refreshing = true;
     const next: RouteEntry = { route: this.options.load(tenantId), at: Date.now() };
@@ -70,6 +77,29 @@ export class IsolationRouter {
       },
       () => (stale.refreshing = false),
     );
+  }
+
+  /**
+   * Reloads, in one query, every cached route past half its TTL: with many tenants in use, their
+   * routes then expire and refresh together instead of costing a query each (300 tenants at a
+   * 5 s TTL were 60 queries a second). A route forgotten or reloaded meanwhile is left alone.
+   */
+  private refreshAll(): void {
+    if (this.refreshingAll) return;
+    this.refreshingAll = true;
+    const started = Date.now();
+    const due = [...this.routes].filter(([, e]) => e.value !== undefined && started - e.at > this.ttl / 2);
+    this.options.loadMany!(due.map(([id]) => id))
+      .then((rows) => {
+        const fresh = new Map(rows.map((r) => [r.id, r]));
+        for (const [id, entry] of due) {
+          if (this.routes.get(id) !== entry) continue;
+          const value = fresh.get(id) ?? null;
+          this.routes.set(id, { route: Promise.resolve(value), at: Date.now(), value });
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => (this.refreshingAll = false));
   }
 
   async route(tenantId: string): Promise<TenantRoute> {
