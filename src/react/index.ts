@@ -2,22 +2,8 @@
  * `stratum-prisma/react`: admin components for the tenant tree, config, inheritance and
  * permissions, backed by any StratumAdminClient (the control plane over fetch, or the SDK).
  */
-export type { StratumAdminClient, ListTenantsPageQuery } from "./client/types.js";
-export type {
-  ConfigRecord,
-  CreatePermissionInput,
-  JsonValue,
-  PermissionMode,
-  PermissionRecord,
-  ResolvedConfig,
-  ResolvedPermissions,
-  RevocationMode,
-  RevokeResult,
-  SetConfigInput,
-  TenantPage,
-  TenantRecord,
-  UpdatePermissionInput,
-} from "./client/types.js";
+// The client contract and the record types it speaks: types.ts owns the list.
+export type * from "./client/types.js";
 export { createFetchAdminClient, type FetchAdminClientOptions } from "./client/fetch-client.js";
 export { adminClientFromSdk, type AdminSdk } from "./client/sdk-client.js";
 export type { AdminError } from "./errors.js";
