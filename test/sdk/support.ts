@@ -1,54 +1,24 @@
 /** A real control plane over a fresh test database, listening on an ephemeral port, and SDK clients for it. */
 import type { AddressInfo } from "node:net";
 import { createServer, type RequestListener, type Server } from "node:http";
-import type { FastifyInstance } from "fastify";
-import { createControlPlane } from "../../src/server/index.js";
 import { stratum, type StratumSdk, type StratumSdkOptions } from "../../src/sdk/index.js";
-import { createTestDatabase, type TestDatabase } from "../harness/database.js";
-import { stratumTestClient } from "../support/stratum-client.js";
+import { startControlPlane, type ControlPlaneFixture } from "../support/control-plane.js";
+
+/** A fetch that counts the requests it passes on (to see what the cache saved). */
+export { recordingFetch as countingFetch } from "../support/recording-fetch.js";
 
 export const BOOTSTRAP = "sk_test_bootstrap_sdk_key";
 
-export interface SdkFixture {
-  db: TestDatabase;
-  prisma: ReturnType<typeof stratumTestClient>["prisma"];
-  controlPlane: FastifyInstance;
-  url: string;
+export interface SdkFixture extends ControlPlaneFixture {
   /** An SDK client for the control plane (bootstrap key unless given). */
   sdk(options?: Partial<StratumSdkOptions>): StratumSdk;
-  close(): Promise<void>;
 }
 
 export async function sdkFixture(label: string): Promise<SdkFixture> {
-  const db = await createTestDatabase({ label });
-  const client = stratumTestClient(db);
-  const controlPlane = createControlPlane({ prisma: client.prisma, bootstrapKey: BOOTSTRAP });
-  await controlPlane.listen({ port: 0, host: "127.0.0.1" });
-  const { port } = controlPlane.server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const base = await startControlPlane({ label, bootstrapKey: BOOTSTRAP });
   return {
-    db,
-    prisma: client.prisma,
-    controlPlane,
-    url,
-    sdk: (options = {}) => stratum({ controlPlaneUrl: url, apiKey: BOOTSTRAP, ...options }),
-    async close() {
-      await controlPlane.close();
-      await client.close();
-      await db.drop();
-    },
-  };
-}
-
-/** A fetch that counts the requests it passes on (to see what the cache saved). */
-export function countingFetch(): { fetch: typeof fetch; calls: string[] } {
-  const calls: string[] = [];
-  return {
-    calls,
-    fetch: (input, init) => {
-      calls.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname}`);
-      return fetch(input, init);
-    },
+    ...base,
+    sdk: (options = {}) => stratum({ controlPlaneUrl: base.url, apiKey: BOOTSTRAP, ...options }),
   };
 }
 
