@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "../src/ratelimit/index.js";
 import { redisUrl } from "./harness/redis.js";
+import { deleteKeysUnder } from "./support/redis-keys.js";
 
 const prefix = `stratum-rl-test-${randomBytes(4).toString("hex")}`;
 let redis: Redis;
@@ -27,12 +28,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   for (const l of limiters) await l.close();
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
+  await deleteKeysUnder(redis, prefix);
   await redis.quit();
 });
 

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createControlPlane, type ControlPlaneRateLimit } from "../../src/server/index.js";
 import { redisUrl } from "../harness/redis.js";
+import { deleteKeysUnder } from "../support/redis-keys.js";
 import { BOOTSTRAP, expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
 const prefix = `stratum-srv-rl-${randomBytes(4).toString("hex")}`;
@@ -27,12 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const app of apps) await app.close();
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
+  await deleteKeysUnder(redis, prefix);
   await redis.quit();
   await f?.close();
 });
