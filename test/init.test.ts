@@ -1,29 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getDMMF } from "@prisma/get-dmmf";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildProgram } from "../src/cli/main.js";
 import { findBlocks, initProject } from "../src/cli/init.js";
 import { STRATUM_MODELS_PRISMA } from "../src/cli/templates/stratum-models.js";
 import { renderTemplate } from "../src/cli/templates/sync.js";
 import { isStratumError } from "../src/core/errors.js";
+import { SCHEMA, tempDirs } from "./support/temp-project.js";
 
 const root = join(import.meta.dirname, "..");
-const temps: string[] = [];
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs("stratum-init-");
 
-const SCHEMA = `generator client {
-  provider = "prisma-client"
-  output   = "../../generated/prisma"
-}
-
-datasource db {
-  provider = "postgresql"
-}
-`;
 const APP = `// my models, hands off
 model Post {
   id        String @id @db.Uuid
@@ -35,8 +23,7 @@ model Post {
 `;
 
 function project(files: Record<string, string>, config?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "stratum-init-"));
-  temps.push(dir);
+  const dir = tempDir();
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(dir, path, ".."), { recursive: true });
     writeFileSync(join(dir, path), content);

@@ -5,12 +5,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { getDMMF } from "@prisma/get-dmmf";
 import type { DMMF } from "@prisma/generator-helper";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateStratum } from "../generators/core.js";
 import { findBlocks, initProject } from "../src/cli/init.js";
 import { buildProgram } from "../src/cli/main.js";
@@ -19,22 +18,11 @@ import { isStratumError } from "../src/core/errors.js";
 import { runWithTenant } from "../src/index.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { stratumTestClient } from "./support/stratum-client.js";
+import { SCHEMA, tempDirs } from "./support/temp-project.js";
 
 const root = join(import.meta.dirname, "..");
-const temps: string[] = [];
-afterEach(() => {
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs("stratum-scaffold-");
 
-const SCHEMA = `generator client {
-  provider = "prisma-client"
-  output   = "../../generated/prisma"
-}
-
-datasource db {
-  provider = "postgresql"
-}
-`;
 /** A tenant model without the composite unique a composite foreign key needs, and a global one. */
 const APP = `model User {
   id        String @id @default(uuid()) @db.Uuid
@@ -56,8 +44,7 @@ model Plan {
 
 /** A schema folder as `stratum init` leaves it: datasource, client generator, stratum's models and generator. */
 function project(app = APP): string {
-  const dir = mkdtempSync(join(tmpdir(), "stratum-scaffold-"));
-  temps.push(dir);
+  const dir = tempDir();
   mkdirSync(join(dir, "prisma", "schema"), { recursive: true });
   writeFileSync(join(dir, "prisma", "schema", "schema.prisma"), SCHEMA);
   writeFileSync(join(dir, "prisma", "schema", "app.prisma"), app);
@@ -243,8 +230,7 @@ describe("stratum scaffold model", () => {
   });
 
   it("says to run stratum init first when the schema folder has no stratum generator", () => {
-    const dir = mkdtempSync(join(tmpdir(), "stratum-scaffold-"));
-    temps.push(dir);
+    const dir = tempDir();
     mkdirSync(join(dir, "prisma", "schema"), { recursive: true });
     writeFileSync(join(dir, "prisma", "schema", "schema.prisma"), SCHEMA);
     const result = scaffoldModel({ cwd: dir, name: "Note", fields: "body:String" });
