@@ -9,7 +9,7 @@
  */
 import { relative, resolve, sep } from "node:path";
 import type { Command } from "commander";
-import { scaffoldIntegration } from "./scaffold/integration.js";
+import { scaffoldIntegration, type ScaffoldIntegrationOptions } from "./scaffold/integration.js";
 import { scaffoldModel } from "./scaffold/model.js";
 
 export { scaffoldModel, type ScaffoldModelOptions, type ScaffoldModelResult, type ReferencedModelEdit } from "./scaffold/model.js";
@@ -35,15 +35,8 @@ interface ModelFlags {
   cwd: string;
 }
 
-interface IntegrationFlags {
-  out?: string;
-  schema?: string;
-  model?: string;
-  stratumImport?: string;
-  force?: boolean;
-  dryRun?: boolean;
-  cwd: string;
-}
+/** The integration command's flags are its options (framework is the argument; --cwd has a default). */
+type IntegrationFlags = Omit<ScaffoldIntegrationOptions, "framework" | "cwd"> & { cwd: string };
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
