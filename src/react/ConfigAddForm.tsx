@@ -7,6 +7,7 @@ import { useId, useState } from "react";
 import type { StratumAdminClient } from "./client/types.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
 import { JsonInput } from "./components/JsonInput.js";
+import { KeyInput } from "./components/KeyInput.js";
 import { useAction } from "./hooks/use-action.js";
 import { parseJson } from "./json.js";
 
@@ -43,10 +44,7 @@ export function ConfigAddForm({ client, tenantId, onAdded }: ConfigAddFormProps)
       }}
     >
       <h3 id={`${id}-title`}>Set a key</h3>
-      <div className="stratum-field">
-        <label htmlFor={`${id}-key`}>Key</label>
-        <input id={`${id}-key`} value={key} onChange={(event) => setKey(event.target.value)} autoComplete="off" spellCheck={false} />
-      </div>
+      <KeyInput label="Key" value={key} onChange={setKey} />
       <JsonInput label="Value (JSON)" text={text} onChange={setText} disabled={action.pending} />
       <div className="stratum-field stratum-checkboxes">
         <label>

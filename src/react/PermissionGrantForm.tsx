@@ -7,6 +7,7 @@ import { useId, useState } from "react";
 import type { PermissionMode, RevocationMode, StratumAdminClient } from "./client/types.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
 import { JsonInput } from "./components/JsonInput.js";
+import { KeyInput } from "./components/KeyInput.js";
 import { useAction } from "./hooks/use-action.js";
 import { parseJson } from "./json.js";
 import { MODE_HELP, PERMISSION_MODES, REVOCATION_HELP, REVOCATION_MODES } from "./permission-model.js";
@@ -43,10 +44,7 @@ export function PermissionGrantForm({ client, tenantId, onGranted }: PermissionG
       }}
     >
       <h3 id={`${id}-title`}>Grant a permission</h3>
-      <div className="stratum-field">
-        <label htmlFor={`${id}-key`}>Permission key</label>
-        <input id={`${id}-key`} value={key} onChange={(event) => setKey(event.target.value)} autoComplete="off" spellCheck={false} />
-      </div>
+      <KeyInput label="Permission key" value={key} onChange={setKey} />
       <JsonInput label="Permission value (JSON)" text={text} onChange={setText} disabled={action.pending} />
       <div className="stratum-field">
         <label htmlFor={`${id}-mode`}>Mode</label>
