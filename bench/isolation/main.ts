@@ -70,6 +70,27 @@ function summarize(samples: number[], ops: number, wallMs: number): Result {
   return { p50: at(0.5), p99: at(0.99), opsPerSec: (ops * 1000) / wallMs, n: s.length };
 }
 
+/** A small deterministic PRNG (mulberry32), so every run shuffles the same way. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /** Runs `op` from `callers` concurrent loops, `perCaller` times each; returns latencies and wall time. */
 async function drive(callers: number, perCaller: number, op: (caller: number, n: number) => Promise<unknown>, samples?: number[]): Promise<number> {
   const start = performance.now();
@@ -347,11 +368,12 @@ async function main(): Promise<void> {
       entry.cpuUs += cpuUs;
       samples.set(key(s, q, callers), entry);
     };
+    const random = seededRandom(0x5eed);
     for (let round = 0; round < ROUNDS; round++) {
       const tr = performance.now();
       for (const q of ["findUnique", "findMany"] as const) {
-        // One caller: the scenarios take turns call by call, so whatever the machine does meanwhile
-        // (autovacuum, a checkpoint, the other core's load) falls on all of them alike.
+        // One caller: the scenarios take turns call by call, in a shuffled order, so whatever the
+        // machine does meanwhile (autovacuum, a checkpoint, the other core's load) falls on all alike.
         for (const s of scenarios) {
           await drive(1, 80, (c, n) => {
             const { tenant, userId } = pick(s.tenants, 1, c, n);
@@ -362,8 +384,12 @@ async function main(): Promise<void> {
         const cpu = new Map(scenarios.map((s) => [s, 0]));
         const wall = new Map(scenarios.map((s) => [s, 0]));
         for (let n = 0; n < ITER_1; n++) {
-          for (let i = 0; i < scenarios.length; i++) {
-            const s = scenarios[(i + n + round) % scenarios.length]!;
+          // A fresh order every call: a fixed cycle would always run each path right after the
+          // same neighbour, and charge it whatever that neighbour leaves behind (the batch
+          // pattern's COMMIT, its garbage).
+          const order = shuffled(scenarios, random);
+          for (let i = 0; i < order.length; i++) {
+            const s = order[i]!;
             const { tenant, userId } = pick(s.tenants, 1, 0, n + round * ITER_1);
             const c0 = process.cpuUsage();
             const t0 = performance.now();
