@@ -1,6 +1,7 @@
 /** Webhooks through $stratum: tenant and config mutations reach the tenant's and its ancestors' receivers, signed. */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../generated/prisma/client.js";
@@ -18,12 +19,13 @@ const received: Received[] = [];
 let client: ReturnType<typeof makeClient>;
 const secrets = new Map<string, string>();
 
-function makeClient() {
+function makeClient(encryptionKeys?: Record<string, string>, currentKeyVersion?: number) {
   const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: db.appUrl }) });
   const prisma = base.$extends(
     stratum({
       models: stratumModels,
       scopeKey: db.scopeKey,
+      ...(encryptionKeys ? { encryptionKeys, ...(currentKeyVersion !== undefined ? { currentKeyVersion } : {}) } : {}),
       webhooks: { redis: injected("redisUrl"), queueName: `wh-wiring-${randomBytes(4).toString("hex")}`, pollIntervalMs: 50, backoff: { baseMs: 10, maxMs: 50 }, allowPrivateNetworks: true },
     }),
   );
@@ -91,6 +93,44 @@ describe("webhooks through $stratum", () => {
       expect(() => plain.$stratum.listWebhooks("00000000-0000-4000-8000-000000000001")).toThrow(/Webhooks are not configured/);
     } finally {
       await base.$disconnect();
+    }
+  });
+
+  it("rotateKeys re-seals webhook secrets with the new key, and deliveries still sign with the same secret", async () => {
+    const K1 = randomBytes(32).toString("base64");
+    const K2 = randomBytes(32).toString("base64");
+    let before: ReturnType<typeof makeClient> | undefined = makeClient({ v1: K1 });
+    let after: ReturnType<typeof makeClient> | undefined;
+    try {
+      const t = await before.prisma.$stratum.createTenant({ name: "Hook Rotate" });
+      const { webhook, secret } = await before.prisma.$stratum.registerWebhook(t.id, { url: `${url}/rotate`, events: ["config.*"] });
+      secrets.set("rotate", secret);
+      const stored = async () => {
+        const c = new pg.Client({ connectionString: db.adminUrl });
+        await c.connect();
+        try {
+          return (await c.query<{ secret: string }>("SELECT secret FROM stratum_webhooks WHERE id = $1", [webhook.id])).rows[0]!.secret;
+        } finally {
+          await c.end();
+        }
+      };
+      expect(await stored()).toMatch(/^stratum:v1:/);
+      await before.close();
+      before = undefined;
+      after = makeClient({ v1: K1, v2: K2 }, 2);
+      const result = await after.prisma.$stratum.rotateKeys();
+      expect(result.failed).toEqual([]);
+      expect(result.targets.find((x) => x.table === "stratum_webhooks")?.rotated).toBeGreaterThanOrEqual(1);
+      expect(await stored()).toMatch(/^stratum:v2:/);
+      // Only the new key from here on: the re-sealed secret still signs deliveries the receiver accepts.
+      await after.close();
+      after = makeClient({ v2: K2 }, 2);
+      await after.prisma.$stratum.setConfig(t.id, "rotated", { value: true });
+      const got = await until(() => received.find((r) => r.event === "config.updated" && JSON.stringify(r.body).includes(t.id)));
+      expect(got.valid).toBe(true);
+    } finally {
+      await before?.close().catch(() => undefined);
+      await after?.close().catch(() => undefined);
     }
   });
 

@@ -15,6 +15,7 @@
  * change; rotation ("crypto.rotate") and retention ("gdpr.retention") write one row per run / per
  * table and tenant that changed something, after the batches (which commit one by one).
  */
+import { WEBHOOK_SECRET_ROTATION_TARGET } from "../webhooks/index.js";
 import { z } from "zod";
 import { createConsentService, type ConsentInput, type ConsentRecord } from "../consent/index.js";
 import type { Db } from "../core/db.js";
@@ -226,7 +227,7 @@ export function createComplianceServices(runtime: StratumRuntime) {
         }
         if (result.aborted) out.aborted = true;
       };
-      await run(db, null, "stratum", [CONFIG_ROTATION_TARGET]);
+      await run(db, null, "stratum", [CONFIG_ROTATION_TARGET, WEBHOOK_SECRET_ROTATION_TARGET]);
       if (modelTargets.length > 0 && !out.aborted) {
         const ids = options.tenantIds ? options.tenantIds.map((id) => validate(uuid, id, "tenant id")) : await allTenantIds();
         for (const tenantId of ids) {

@@ -3,6 +3,7 @@ export {
   backoffDelay,
   matchingPatterns,
   SECRET_PREFIX,
+  WEBHOOK_SECRET_ROTATION_TARGET,
   type WebhookService,
   type WebhookServiceDeps,
   type BackoffOptions,

@@ -16,6 +16,7 @@
  * `next_attempt_at` are kept on the row; `dead` rows also stay in BullMQ's failed set.
  * Delivery is at least once: receivers should de-duplicate on `X-Stratum-Delivery`.
  */
+import type { RotationTarget } from "../crypto/index.js";
 import { destinationRefusal, literalRefusal, type EgressPolicy } from "./egress.js";
 import { randomBytes } from "node:crypto";
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
@@ -185,6 +186,17 @@ class DeliveryAttemptError extends Error {
     super(message);
   }
 }
+
+/**
+ * Where webhook secrets are sealed (with the field-encryption keys, bound to their webhook row), so
+ * `$stratum.rotateKeys()` re-encrypts them with the rest.
+ */
+export const WEBHOOK_SECRET_ROTATION_TARGET: RotationTarget = Object.freeze({
+  table: "stratum_webhooks",
+  idColumn: "id",
+  tenantColumn: "tenant_id",
+  columns: Object.freeze([Object.freeze({ column: "secret", aadColumn: "secret" })]),
+});
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
