@@ -12,6 +12,10 @@ export const API_KEY_SCOPES = [
   "audit:read",
   "webhooks:read",
   "webhooks:write",
+  "gdpr:export",
+  "gdpr:erase",
+  "consent:read",
+  "consent:write",
   "keys:admin",
 ] as const;
 

@@ -20,6 +20,7 @@ import { installErrorHandling } from "./errors.js";
 import { createRequestLimiter } from "./rate-limit.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
+import { complianceRoutes } from "./routes/compliance.js";
 import { configRoutes } from "./routes/config.js";
 import { isolationRoutes } from "./routes/isolation.js";
 import { permissionRoutes } from "./routes/permissions.js";
@@ -40,6 +41,7 @@ const ROUTES: ReadonlyArray<FastifyPluginAsyncZod<RouteDeps>> = [
   auditRoutes,
   apiKeyRoutes,
   webhookRoutes,
+  complianceRoutes,
 ];
 
 export function createControlPlane(options: ControlPlaneOptions): FastifyInstance {
@@ -55,7 +57,7 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
   void app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",
-      info: { title: "stratum control plane", version: VERSION, description: "Hierarchical multi-tenancy: tenants, config, permissions, isolation, audit, API keys." },
+      info: { title: "stratum control plane", version: VERSION, description: "Hierarchical multi-tenancy: tenants, config, permissions, isolation, audit, API keys, GDPR and consent." },
       components: {
         securitySchemes: {
           apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
