@@ -7,6 +7,7 @@ import { fastifyTenantPlugin, type FastifyTenantOptions } from "./fastify.js";
 import { createTransport } from "./http.js";
 import { createTenantResolver, type HeaderReader, type RequestTenant, type TenantMiddlewareOptions } from "./resolve.js";
 import { apiKeysApi, auditApi, isolationApi, type ApiKeysApi, type AuditApi, type IsolationApi } from "./resources/admin.js";
+import { complianceApi, type ComplianceApi } from "./resources/compliance.js";
 import { configApi, type ConfigApi } from "./resources/config.js";
 import { permissionsApi, policiesApi, type PermissionsApi, type PoliciesApi } from "./resources/permissions.js";
 import { tenantsApi, type TenantsApi } from "./resources/tenants.js";
@@ -43,6 +44,8 @@ export interface StratumSdk {
   audit: AuditApi;
   apiKeys: ApiKeysApi;
   webhooks: WebhooksApi;
+  /** GDPR export / purge, subject rights and consents. */
+  compliance: ComplianceApi;
   cache: { clear(): void; stats(): CacheStats };
   /** Express / connect middleware: sets `req.tenant` and runs the rest of the request in the tenant's context. */
   middleware(options?: ExpressTenantOptions): ConnectMiddleware;
@@ -77,6 +80,7 @@ export function stratum(options: StratumSdkOptions): StratumSdk {
     audit: auditApi(http),
     apiKeys: apiKeysApi(http),
     webhooks: webhooksApi(http),
+    compliance: complianceApi(http, cache),
     cache: { clear: () => cache.clear(), stats: () => cache.stats() },
     middleware: (middlewareOptions) => expressMiddleware(client, middlewareOptions),
     fastifyPlugin: (pluginOptions) => fastifyTenantPlugin(client, pluginOptions),

@@ -33,6 +33,12 @@ export interface RequestSpec {
 
 export interface Transport {
   request<T>(spec: RequestSpec): Promise<T>;
+  /**
+   * The answer's body as a byte stream, for answers too large to hold (exports). The timeout
+   * and retries cover reaching the server and its headers only: reading the stream has no
+   * deadline, since a large export may take longer than any per-request timeout.
+   */
+  stream(spec: RequestSpec): Promise<ReadableStream<Uint8Array>>;
 }
 
 const IDEMPOTENT: ReadonlySet<HttpMethod> = new Set(["GET", "PUT", "DELETE"]);
@@ -72,8 +78,7 @@ export function createTransport(options: TransportOptions): Transport {
   const retryDelayMs = options.retryDelayMs ?? 100;
 
   async function attempt<T>(spec: RequestSpec, url: string): Promise<T> {
-    const headers: Record<string, string> = { accept: "application/json", "x-api-key": options.apiKey };
-    if (spec.body !== undefined) headers["content-type"] = "application/json";
+    const headers = headersFor(spec);
     let response: Response;
     let text: string;
     try {
@@ -96,33 +101,72 @@ export function createTransport(options: TransportOptions): Transport {
       }
       return body as T;
     }
-    const stratumError = fromErrorBody(response.status, body);
-    if (stratumError) throw stratumError;
+    throw failedAnswer(spec, response.status, body);
+  }
+
+  function headersFor(spec: RequestSpec): Record<string, string> {
+    const headers: Record<string, string> = { accept: "application/json", "x-api-key": options.apiKey };
+    if (spec.body !== undefined) headers["content-type"] = "application/json";
+    return headers;
+  }
+
+  /** The error for a non-2xx answer: the server's StratumError, or a (maybe retryable) transport error. */
+  function failedAnswer(spec: RequestSpec, status: number, body: unknown): Error {
+    const stratumError = fromErrorBody(status, body);
+    if (stratumError) return stratumError;
     const bad = new StratumTransportError(
       "BAD_RESPONSE",
-      `${spec.method} ${spec.path}: HTTP ${response.status} without a control-plane error body (a proxy or another server answered).`,
-      { status: response.status },
+      `${spec.method} ${spec.path}: HTTP ${status} without a control-plane error body (a proxy or another server answered).`,
+      { status },
     );
-    throw GATEWAY_STATUSES.has(response.status) ? new RetryableAnswer(bad) : bad;
+    return GATEWAY_STATUSES.has(status) ? new RetryableAnswer(bad) : bad;
+  }
+
+  async function openStream(spec: RequestSpec, url: string): Promise<ReadableStream<Uint8Array>> {
+    // An AbortController rather than AbortSignal.timeout: the deadline must stop applying once the body starts flowing.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException("The operation timed out.", "TimeoutError")), timeoutMs);
+    try {
+      let response: Response;
+      let text: string;
+      try {
+        response = await doFetch(url, { method: spec.method, headers: headersFor(spec), body: spec.body === undefined ? null : JSON.stringify(spec.body), signal: controller.signal });
+        if (response.ok) {
+          if (!response.body) throw new StratumTransportError("BAD_RESPONSE", `${spec.method} ${spec.path}: HTTP ${response.status} without a body.`, { status: response.status });
+          return response.body;
+        }
+        // Error answers are small JSON documents, read under the same deadline as the headers.
+        text = await response.text();
+      } catch (error) {
+        if (error instanceof StratumTransportError) throw error;
+        throw transportFailure(error, spec, timeoutMs);
+      }
+      throw failedAnswer(spec, response.status, parseJson(text));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function withRetries<T>(spec: RequestSpec, run: (url: string) => Promise<T>): Promise<T> {
+    const url = buildUrl(base, spec);
+    const attempts = IDEMPOTENT.has(spec.method) ? retries + 1 : 1;
+    for (let n = 1; ; n++) {
+      try {
+        return await run(url);
+      } catch (error) {
+        const retryable = error instanceof RetryableAnswer || (error instanceof StratumTransportError && error.code !== "BAD_RESPONSE");
+        const final = error instanceof RetryableAnswer ? error.final : error;
+        if (!retryable || n >= attempts) throw final;
+        // Full jitter: many clients that failed together do not come back together.
+        const cap = Math.min(MAX_BACKOFF_MS, retryDelayMs * 2 ** (n - 1));
+        await sleep(Math.random() * cap);
+      }
+    }
   }
 
   return {
-    async request<T>(spec: RequestSpec): Promise<T> {
-      const url = buildUrl(base, spec);
-      const attempts = IDEMPOTENT.has(spec.method) ? retries + 1 : 1;
-      for (let n = 1; ; n++) {
-        try {
-          return await attempt<T>(spec, url);
-        } catch (error) {
-          const retryable = error instanceof RetryableAnswer || (error instanceof StratumTransportError && error.code !== "BAD_RESPONSE");
-          const final = error instanceof RetryableAnswer ? error.final : error;
-          if (!retryable || n >= attempts) throw final;
-          // Full jitter: many clients that failed together do not come back together.
-          const cap = Math.min(MAX_BACKOFF_MS, retryDelayMs * 2 ** (n - 1));
-          await sleep(Math.random() * cap);
-        }
-      }
-    },
+    request: <T>(spec: RequestSpec) => withRetries(spec, (url) => attempt<T>(spec, url)),
+    stream: (spec) => withRetries(spec, (url) => openStream(spec, url)),
   };
 }
 

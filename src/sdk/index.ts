@@ -12,5 +12,6 @@ export type { TenantsApi } from "./resources/tenants.js";
 export type { ConfigApi } from "./resources/config.js";
 export type { PermissionsApi, PoliciesApi, EvaluateInput } from "./resources/permissions.js";
 export type { IsolationApi, AuditApi, ApiKeysApi } from "./resources/admin.js";
+export type { ComplianceApi } from "./resources/compliance.js";
 export type { WebhooksApi, WebhookInput, WebhookRecord } from "./resources/webhooks.js";
 export type * from "./types.js";

@@ -6,6 +6,8 @@ import type { AbacDecision, AbacPolicy, AbacPolicyInput } from "../abac/index.js
 import type { ApiKey, CreatedApiKey } from "../apikeys/service.js";
 import type { ApiKeyScope } from "../apikeys/scopes.js";
 import type { AuditRecord } from "../audit/service.js";
+import type { ConsentRecord as Consent } from "../consent/index.js";
+import type { TenantPurgeResult } from "../extension/compliance.js";
 import type { BatchOutcome, ConfigDiff, ConfigEntry, JsonValue, ResolvedConfig, ResolvedConfigEntry, SetConfigInput } from "../config/types.js";
 import type { IsolationStrategyName, Tenant, TenantStatus } from "../core/types.js";
 import type { IsolationMove, MoveResult } from "../isolation/move.js";
@@ -37,6 +39,8 @@ export type PolicyRecord = Wire<AbacPolicy>;
 export type IsolationMoveRecord = IsolationMove;
 export type IsolationMoveResult = MoveResult;
 export type ConfigBatchOutcome = Wire<BatchOutcome>;
+export type ConsentRecord = Wire<Consent>;
+export type TenantPurgeRecord = TenantPurgeResult;
 
 export type {
   AbacDecision,
@@ -135,4 +139,55 @@ export interface SetIsolationInput {
   strategy: IsolationStrategyName;
   /** DATABASE: the configured server to place the tenant's database on. */
   server?: string;
+}
+
+/** One exported row, as the database returned it (column names as keys). */
+export type ExportRow = Record<string, unknown>;
+
+/** GET /tenants/:id/export, parsed: format stratum-prisma/tenant-export@1. */
+export interface TenantExport {
+  format: string;
+  tenant_id: string;
+  exported_at: string;
+  tenant: Record<string, unknown>;
+  /** stratum's own rows of the tenant: config, permissions, consents, api_keys (no hashes), webhooks (no secrets), deliveries, audit. */
+  stratum: Record<string, ExportRow[]>;
+  /** Per place the tenant's rows live ("shared", "schema:<slug>", "database:<server>"), per table. */
+  sources: Record<string, Record<string, ExportRow[]>>;
+  /** Rows exported, keyed "stratum.<table>" and "<source>.<table>". */
+  counts: Record<string, number>;
+}
+
+/** GET /tenants/:id/subjects/:subjectId/export, parsed: format stratum-prisma/subject-export@1. */
+export interface SubjectExport {
+  format: string;
+  tenant_id: string;
+  subject_id: string;
+  exported_at: string;
+  consents: ConsentRecord[];
+  sources: Record<string, Record<string, ExportRow[]>>;
+  counts: Record<string, number>;
+}
+
+/** POST /tenants/:id/purge. */
+export interface PurgeTenantInput {
+  /** The tenant's slug: the purge is refused (VALIDATION_FAILED) unless it matches. */
+  confirm: string;
+  /** Keep the emptied schema or database instead of dropping it. Default false. */
+  keepHome?: boolean;
+}
+
+/** DELETE /tenants/:id/subjects/:subjectId: rows deleted, keyed "<source>.<table>" (and "stratum.consents"). */
+export interface SubjectErasure {
+  counts: Record<string, number>;
+}
+
+/** POST /tenants/:id/subjects/:subjectId/consents. */
+export interface ConsentWrite {
+  /** Lower-case, like marketing_email. */
+  purpose: string;
+  /** true grants, false withdraws. */
+  granted: boolean;
+  /** Where it was given: signup_form, support_call, … */
+  source?: string | null;
 }
