@@ -78,6 +78,7 @@ describe("GET /tenants/:id/export", () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^application\/json/);
     expect(res.headers["content-disposition"]).toBe(`attachment; filename="${a.slug}-export.json"`);
+    expect(res.headers["cache-control"]).toBe("no-store");
     // Streamed: the length is not known up front, so none is announced.
     expect(res.headers["content-length"]).toBeUndefined();
     const doc = JSON.parse(res.body) as ExportDoc;

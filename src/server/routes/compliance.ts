@@ -79,8 +79,15 @@ async function streamJson(reply: FastifyReply, chunks: AsyncIterable<string>, fi
   const first = await iterator.next();
   async function* rest(): AsyncGenerator<string> {
     if (first.done) return;
-    yield first.value;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    let finished = false;
+    try {
+      yield first.value;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+      finished = true;
+    } finally {
+      // A client that hangs up mid-export: let the service close its cursors and release its connections now.
+      if (!finished) await iterator.return?.();
+    }
   }
   const body = Readable.from(rest(), { objectMode: false });
   // A failure after the headers can only cut the connection (the client sees truncated JSON); log why.
