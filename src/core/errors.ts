@@ -1,6 +1,10 @@
 /** Stable error codes: callers branch on `code`, never on message text. */
 export const ErrorCodes = [
   "VALIDATION_FAILED",
+  "INVALID_TENANT_ID",
+  "CONFIG_VALUE_TOO_LARGE",
+  "SCOPE_KEY_MISMATCH",
+  "TENANT_HAS_DATA",
   "TENANT_NOT_FOUND",
   "SLUG_TAKEN",
   "INVALID_SLUG",
