@@ -2,9 +2,9 @@
  * The generator's pure core: DMMF in, model metadata + the metadata module source + the security
  * SQL out. No file system, no Prisma process: `generators/bin.ts` does the I/O, tests call this.
  *
- * Classification (ARCHITECTURE §3): a model documented `/// @stratum.global` is global; otherwise a
+ * Classification (docs/architecture.md §3): a model documented `/// @stratum.global` is global; otherwise a
  * model with a `tenant_id` / `tenantId` field is tenant-scoped; anything else is refused, so a new
- * model is never silently unscoped. Tenant models are further checked against §4 rule 2 (an index
+ * model is never silently unscoped. Tenant models are further checked against docs/architecture.md §4 rule 2 (an index
  * leading with the tenant column) and rule 5 (uniques and foreign keys between tenant tables carry
  * the tenant column).
  */
@@ -245,12 +245,12 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
         if (isConstraint && !index.fields.includes(tf)) {
           errors.push(
             `Model ${model.name}: ${describeConstraint(index)} does not include ${tf}. ` +
-              `Uniques of tenant tables must include the tenant column (rule 5), e.g. @@unique([${[tf, ...index.fields].join(", ")}]).`,
+              `Uniques of tenant tables must include the tenant column (docs/architecture.md §4 rule 5), e.g. @@unique([${[tf, ...index.fields].join(", ")}]).`,
           );
         }
       }
       if (!indexes.some((i) => i.fields[0] === tf)) {
-        errors.push(`Model ${model.name}: no index leads with ${tf} (rule 2). Add @@index([${tf}]) or a unique/index whose first field is ${tf}.`);
+        errors.push(`Model ${model.name}: no index leads with ${tf} (docs/architecture.md §4 rule 2). Add @@index([${tf}]) or a unique/index whose first field is ${tf}.`);
       }
       for (const field of model.fields) {
         if (field.kind !== "object") continue;
@@ -264,7 +264,7 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
         if (position < 0 || to[position] !== targetTenant.name) {
           errors.push(
             `Model ${model.name}: relation ${field.name} -> ${target} (fields: [${from.join(", ")}], references: [${to.join(", ")}]) ` +
-              `does not carry the tenant column (rule 5). Use @relation(fields: [${tf}, ${from.filter((f) => f !== tf).join(", ")}], ` +
+              `does not carry the tenant column (docs/architecture.md §4 rule 5). Use @relation(fields: [${tf}, ${from.filter((f) => f !== tf).join(", ")}], ` +
               `references: [${targetTenant.name}, ${to.filter((f) => f !== targetTenant.name).join(", ")}]) and a @@unique([${targetTenant.name}, …]) on ${target}.`,
           );
         }

@@ -460,7 +460,7 @@ async function main(): Promise<void> {
       }
       lines.push("");
     }
-    lines.push("Targets (issue 3 item 11), p50 at 1 caller vs the unscoped baseline:", "");
+    lines.push("Targets, p50 at 1 caller vs the unscoped baseline:", "");
     const target = (label: string, limit: number) => {
       const s = scenarios.find((x) => x.label === label);
       if (!s) return;

@@ -1,6 +1,6 @@
 /**
  * Owner-role connections, opened only to create or remove tenant schemas and databases. The app
- * role never gets CREATE: DDL is admin work on a separate connection (ARCHITECTURE §4 rule 4).
+ * role never gets CREATE: DDL is admin work on a separate connection (docs/architecture.md §4 rule 4).
  */
 import pg from "pg";
 import { StratumError } from "../core/errors.js";

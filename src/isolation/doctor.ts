@@ -1,5 +1,5 @@
 /**
- * The connection check behind ARCHITECTURE §4 rule 3: an app connection that is superuser,
+ * The connection check behind docs/architecture.md §4 rule 3: an app connection that is superuser,
  * BYPASSRLS, owner of a tenant table, or holds TRUNCATE / REFERENCES / TRIGGER on one would let
  * queries past the policies. Stratum refuses to scope anything on such a connection.
  */

@@ -1,7 +1,7 @@
 /**
  * PENDING (core/schema, not fixed here): the primary key of tenant tables is `id` alone, so a
  * create that reuses another tenant's id fails with a unique violation on `id` while a fresh id
- * succeeds — an existence oracle for ids of other tenants (ARCHITECTURE §4 rule 5: uniques of
+ * succeeds — an existence oracle for ids of other tenants (docs/architecture.md §4 rule 5: uniques of
  * tenant tables include tenant_id). SCHEMA tenants have their own tables, so the same id is
  * accepted there and two tenants can hold rows with one id (a later move into shared tables would
  * collide). Rename to *.test.ts once the primary keys are (tenant_id, id) or ids are checked.

@@ -1,5 +1,5 @@
 /**
- * PENDING (core: src/isolation/doctor.ts / generators, not fixed here): ARCHITECTURE §4 rule 6
+ * PENDING (core: src/isolation/doctor.ts / generators, not fixed here): docs/architecture.md §4 rule 6
  * says views are security_invoker, but nothing checks it. A view over a tenant table without
  * `security_invoker` runs with its owner's rights: owned by a superuser or BYPASSRLS role it hands
  * every tenant's rows to any scoped query (schema.test.ts proves the leak). Expected: `stratum

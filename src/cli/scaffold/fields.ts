@@ -20,7 +20,7 @@ export interface FieldSpec {
   encrypted: boolean;
   /** `/// @stratum.subject`: the data subject for GDPR export / purge (at most one per model). */
   subject: boolean;
-  /** A unique per tenant: `@@unique([tenant_id, name])` (rule 5), plain `@unique` on global models. */
+  /** A unique per tenant: `@@unique([tenant_id, name])` (docs/architecture.md §4 rule 5), plain `@unique` on global models. */
   unique: boolean;
 }
 

@@ -119,7 +119,7 @@ function planRelation(targetName: string, model: string, tenant: boolean, scan: 
         model: targetName,
         file,
         line: `@@unique([${tf}, ${id.name}])`,
-        why: `the foreign key carries tenant_id (rule 5), so it must reference a unique over (${tf}, ${id.name})`,
+        why: `the foreign key carries tenant_id (docs/architecture.md §4 rule 5), so it must reference a unique over (${tf}, ${id.name})`,
       });
     }
     return {

@@ -1,7 +1,7 @@
 /**
  * The Prisma model written by `stratum scaffold model`. Shaped like prisma/schema/app.prisma's
- * Ticket: uuid id, `tenant_id String @db.Uuid`, an index leading with tenant_id (rule 2), tenant_id
- * in every unique and foreign key (rule 5), timestamptz timestamps.
+ * Ticket: uuid id, `tenant_id String @db.Uuid`, an index leading with tenant_id (docs/architecture.md §4 rule 2), tenant_id
+ * in every unique and foreign key (docs/architecture.md §4 rule 5), timestamptz timestamps.
  */
 import type { FieldSpec } from "../scaffold/fields.js";
 
@@ -75,7 +75,7 @@ export function renderModel(input: ModelTemplateInput): string {
 
   const attributes: string[] = [];
   if (tenant) {
-    // So that other tenant models can reference this one with a composite key (rule 5).
+    // So that other tenant models can reference this one with a composite key (docs/architecture.md §4 rule 5).
     attributes.push("@@unique([tenant_id, id])");
     for (const f of input.fields.filter((x) => x.unique)) attributes.push(`@@unique([tenant_id, ${f.name}])`);
     attributes.push("@@index([tenant_id, created_at])");
