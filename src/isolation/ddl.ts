@@ -117,7 +117,7 @@ export async function tenantTablesDdl(source: pg.Client, tables: readonly Tenant
   const statements: string[] = [];
   for (const table of names) {
     const cols = columns.filter((c) => c.table_name === table);
-    if (cols.length === 0) throw new Error(`stratum: tenant table public.${table} does not exist; run the migrations first`);
+    if (cols.length === 0) throw new StratumError("MIGRATION_FAILED", `stratum: tenant table public.${table} does not exist; run the migrations first`, { table });
     const body = cols.map(columnSql);
     for (const k of constraints.filter((k) => k.table_name === table && k.type !== "f")) body.push(`CONSTRAINT ${ident(k.name)} ${k.definition}`);
     statements.push(`CREATE TABLE IF NOT EXISTS ${ident(target)}.${ident(table)} (\n  ${body.join(",\n  ")}\n)`);

@@ -5,6 +5,7 @@
  */
 import type pg from "pg";
 import { ident } from "../../generators/sql/security.js";
+import { StratumError } from "../core/errors.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import type { AdminAccess } from "./strategy.js";
 
@@ -75,7 +76,7 @@ export async function dependencyOrder(main: pg.Client, tables: readonly TenantTa
   const placed = new Set<string>();
   while (ordered.length < tables.length) {
     const next = tables.find((t) => !placed.has(t.table) && edges.every((e) => e.child !== t.table || placed.has(e.parent)));
-    if (!next) throw new Error(`stratum: foreign keys between tenant tables form a cycle (${names.join(", ")})`);
+    if (!next) throw new StratumError("VALIDATION_FAILED", `stratum: foreign keys between tenant tables form a cycle (${names.join(", ")}); a tenant home cannot be built in order.`, { tables: names });
     ordered.push(next);
     placed.add(next.table);
   }

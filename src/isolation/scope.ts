@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
+import { StratumError } from "../core/errors.js";
 import type { IsolationStrategyName } from "../core/types.js";
 
 /** `s` the tenant itself, `d` it and its descendants, `a` stratum's own services. */
@@ -72,7 +73,8 @@ export const RETIRE_PREVIOUS_SCOPE_KEY_SQL = "DELETE FROM public.stratum_scope_k
 
 export function assertScopeKey(key: string | undefined): asserts key is string {
   if (!key || key.length < 32) {
-    throw new Error(
+    throw new StratumError(
+      "VALIDATION_FAILED",
       "stratum: a scope key of at least 32 characters is required (option scopeKey or env STRATUM_SCOPE_KEY). " +
         "Generate one with `openssl rand -hex 32` and install it with `stratum migrate`.",
     );
