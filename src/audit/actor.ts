@@ -3,6 +3,7 @@
  * wraps each request in `runWithActor`; services read `currentActor()` when they write audit rows.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { StratumError } from "../core/errors.js";
 import type { Actor } from "../core/ports.js";
 
 export const SYSTEM_ACTOR: Readonly<Actor> = Object.freeze({ id: "system", type: "system" });
@@ -12,7 +13,7 @@ const storage = new AsyncLocalStorage<Actor>();
 /** Runs `fn` with `actor` as the current actor for everything it awaits. */
 export function runWithActor<T>(actor: Actor, fn: () => T): T {
   if (!actor || typeof actor.id !== "string" || actor.id.length === 0) {
-    throw new TypeError("runWithActor: actor.id must be a non-empty string");
+    throw new StratumError("VALIDATION_FAILED", "runWithActor: actor.id must be a non-empty string", { field: "id" });
   }
   return storage.run({ ...actor }, () => {
     const result = fn();

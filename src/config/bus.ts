@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { Redis } from "ioredis";
 import type { Db } from "../core/db.js";
+import { StratumError } from "../core/errors.js";
 import type { ChangeBus, ChangeEvent } from "../core/ports.js";
 
 export const DEFAULT_CHANNEL = "stratum_changes";
@@ -42,7 +43,7 @@ function parseEvent(payload: string | undefined): ChangeEvent | null {
 }
 
 function assertChannel(channel: string): void {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`invalid channel name ${JSON.stringify(channel)}`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new StratumError("VALIDATION_FAILED", `Invalid channel name ${JSON.stringify(channel)}: use 1-63 characters of a-z, 0-9 and _, not starting with a digit.`, { channel });
 }
 
 class Listeners {

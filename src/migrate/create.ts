@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import { StratumError } from "../core/errors.js";
 import { applyMigrationsToUrl } from "./runner.js";
 import { driftSql } from "./schema-engine.js";
 
@@ -46,7 +47,7 @@ export function migrationTimestamp(date = new Date()): string {
 
 /** Writes `<migrationsDir>/<timestamp>_<name>/migration.sql`; returns its folder name, or null when there is nothing to migrate. */
 export async function createMigration(options: CreateMigrationOptions & { name: string }): Promise<string | null> {
-  if (!/^[a-z0-9_]+$/.test(options.name)) throw new Error(`migration name must match [a-z0-9_]+, got ${JSON.stringify(options.name)}`);
+  if (!/^[a-z0-9_]+$/.test(options.name)) throw new StratumError("MIGRATION_FAILED", `migration name must match [a-z0-9_]+, got ${JSON.stringify(options.name)}`, { name: options.name });
   const sql = await nextMigrationSql(options);
   if (sql === "") return null;
   const folder = `${migrationTimestamp()}_${options.name}`;

@@ -25,6 +25,7 @@ import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { bindSqlAdapterFactory, ColumnTypeEnum } from "@prisma/driver-adapter-utils";
 import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, SqlResultSet } from "@prisma/driver-adapter-utils";
+import { StratumError } from "../core/errors.js";
 import type {
   DiagnoseMigrationHistoryOutput,
   MigrationDirectory,
@@ -96,9 +97,9 @@ async function guardPanics<T>(call: () => Promise<T>, timeoutMs = 120_000): Prom
       const message = registry.get();
       if (message && message !== before) {
         loaded = undefined;
-        reject(new Error(`stratum: Prisma's schema engine panicked: ${message}`));
+        reject(new StratumError("MIGRATION_FAILED", `stratum: Prisma's schema engine panicked: ${message}`));
       } else if (Date.now() - started > timeoutMs) {
-        reject(new Error(`stratum: Prisma's schema engine did not answer within ${timeoutMs} ms`));
+        reject(new StratumError("MIGRATION_FAILED", `stratum: Prisma's schema engine did not answer within ${timeoutMs} ms`));
       }
     }, 50);
   });
@@ -139,7 +140,7 @@ function loadGlue(): Promise<{ glue: Glue; info: SchemaEngineInfo }> {
       if (typeof start === "function") (start as () => void)();
       return { glue, info: { version: glue.version(), wasmPath } };
     }
-    throw new Error("stratum: no usable schema engine wasm found (is @prisma/schema-engine-wasm installed?)");
+    throw new StratumError("MIGRATION_FAILED", "stratum: no usable schema engine wasm found (is @prisma/schema-engine-wasm installed?)");
   })();
   return loaded;
 }
@@ -160,7 +161,7 @@ export function readSchemaFiles(schemaPath: string): SchemaContainer[] {
   };
   if (statSync(root).isDirectory()) walk(root);
   else files.push(root);
-  if (files.length === 0) throw new Error(`stratum: no .prisma files under ${schemaPath}`);
+  if (files.length === 0) throw new StratumError("MIGRATION_FAILED", `stratum: no .prisma files under ${schemaPath}`);
   return files.map((file) => ({ path: relative(process.cwd(), file) || file, content: readFileSync(file, "utf8") }));
 }
 
@@ -249,7 +250,7 @@ export interface EngineSession {
 const OFFLINE_SERVER_VERSION_NUM = 150000;
 function offlineAdapterFactory(): SqlDriverAdapterFactory {
   const refuse = (what: string): never => {
-    throw new Error(`stratum: the offline schema engine adapter cannot ${what}; diff from a database URL instead`);
+    throw new StratumError("MIGRATION_FAILED", `stratum: the offline schema engine adapter cannot ${what}; diff from a database URL instead`);
   };
   const queryRaw = async (query: SqlQuery): Promise<SqlResultSet> => {
     if (/FROM pg_namespace WHERE nspname = \$1\), version\(\)/.test(query.sql)) {

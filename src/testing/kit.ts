@@ -4,6 +4,7 @@
  * returns a report, and `assertTenantIsolation` throws an Error naming model and vector.
  */
 import { randomBytes } from "node:crypto";
+import { StratumError } from "../core/errors.js";
 import type { StratumModel, StratumModels } from "../core/models.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import { planSeeding, primaryWhere, requiredParents, rowData, updatableField, withParents, type DataOverrides, type RowData } from "./generate.js";
@@ -108,7 +109,7 @@ export async function checkTenantIsolation(
   if (options.tenants) {
     tenants = options.tenants;
   } else {
-    if (!services?.createTenant) throw new Error("stratum-prisma/testing: pass options.tenants, or a client extended with stratum() so the kit can create two tenants.");
+    if (!services?.createTenant) throw new StratumError("VALIDATION_FAILED", "stratum-prisma/testing: pass options.tenants, or a client extended with stratum() so the kit can create two tenants.");
     const tag = randomBytes(3).toString("hex");
     for (const label of ["a", "b"]) {
       const t = await services.createTenant({ name: `isolation kit ${label} ${tag}`, isolation_strategy: options.strategy ?? "SHARED_RLS" });
@@ -311,7 +312,7 @@ export async function assertTenantIsolation(
   const report = await checkTenantIsolation(prisma, models, options);
   if (!report.ok) throw new TenantIsolationError(report);
   if (report.tested.length === 0) {
-    throw new Error(`stratum-prisma/testing: no tenant model could be seeded: ${JSON.stringify(report.skipped)}`);
+    throw new StratumError("VALIDATION_FAILED", `stratum-prisma/testing: no tenant model could be seeded: ${JSON.stringify(report.skipped)}`, { skipped: report.skipped });
   }
   return report;
 }
