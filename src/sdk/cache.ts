@@ -9,6 +9,7 @@
  * because it might lie below.
  */
 import { LRUCache } from "lru-cache";
+import { StratumError } from "../core/errors.js";
 
 export interface CacheOptions {
   /** Entries kept (tenants, resolved config and resolved permissions together); default 1000. */
@@ -53,8 +54,8 @@ export function createCache(options: CacheOptions | false | undefined): SdkCache
   const enabled = options !== false;
   const max = (options === false ? undefined : options?.max) ?? 1000;
   const ttl = (options === false ? undefined : options?.ttlMs) ?? 30_000;
-  if (!Number.isInteger(max) || max < 1) throw new RangeError("cache.max must be a positive integer");
-  if (!(ttl > 0)) throw new RangeError("cache.ttlMs must be positive");
+  if (!Number.isInteger(max) || max < 1) throw new StratumError("VALIDATION_FAILED", "cache.max must be a positive integer", { field: "cache.max" });
+  if (!(ttl > 0)) throw new StratumError("VALIDATION_FAILED", "cache.ttlMs must be positive", { field: "cache.ttlMs" });
 
   const entries = new LRUCache<string, Entry>({ max, ttl });
   // Ancestry outlives the entries it explains (a config entry may be cached without its tenant), so it has its own bound.

@@ -60,8 +60,8 @@ export interface StratumSdk {
 }
 
 export function stratum(options: StratumSdkOptions): StratumSdk {
-  if (!options.controlPlaneUrl) throw new TypeError("stratum({ controlPlaneUrl }) is required");
-  if (!options.apiKey) throw new TypeError("stratum({ apiKey }) is required");
+  if (!options.controlPlaneUrl) throw new StratumError("VALIDATION_FAILED", "stratum({ controlPlaneUrl }) is required", { field: "controlPlaneUrl" });
+  if (!options.apiKey) throw new StratumError("VALIDATION_FAILED", "stratum({ apiKey }) is required", { field: "apiKey" });
   const http = createTransport(options);
   const cache = createCache(options.cache);
   const client = {

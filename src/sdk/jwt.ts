@@ -4,6 +4,7 @@
  * is refused, never read.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions, type KeyInput } from "jose";
+import { StratumError } from "../core/errors.js";
 
 export type JwtClaims = JWTPayload;
 
@@ -38,7 +39,7 @@ export function createTokenVerifier(options: JwtOptions): TokenVerifier {
   };
   if (options.secret !== undefined) {
     const secret = typeof options.secret === "string" ? new TextEncoder().encode(options.secret) : options.secret;
-    if (secret.byteLength < 32) throw new RangeError("jwt.secret must be at least 32 bytes: shorter HMAC secrets can be brute-forced.");
+    if (secret.byteLength < 32) throw new StratumError("VALIDATION_FAILED", "jwt.secret must be at least 32 bytes: shorter HMAC secrets can be brute-forced.", { field: "jwt.secret" });
     // Pinned to HMAC: a token claiming another algorithm must not be checked against the secret as if it were a public key.
     const algorithms = options.algorithms ?? ["HS256", "HS384", "HS512"];
     return async (token) => (await jwtVerify(token, secret, { ...claimChecks, algorithms })).payload;
@@ -52,7 +53,7 @@ export function createTokenVerifier(options: JwtOptions): TokenVerifier {
     const jwks = createRemoteJWKSet(new URL(options.jwksUrl));
     return async (token) => (await jwtVerify(token, jwks, withAlgorithms)).payload;
   }
-  throw new TypeError("jwt: give one of secret, key, jwksUrl or verify; an unverified token is never trusted.");
+  throw new StratumError("VALIDATION_FAILED", "jwt: give one of secret, key, jwksUrl or verify; an unverified token is never trusted.", { field: "jwt" });
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or null. */

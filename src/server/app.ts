@@ -15,6 +15,7 @@ import {
 } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { runWithActor } from "../audit/index.js";
+import { StratumError } from "../core/errors.js";
 import { createAuthenticator, createGuard, principalOf } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
 import { createRequestLimiter } from "./rate-limit.js";
@@ -46,7 +47,7 @@ const ROUTES: ReadonlyArray<FastifyPluginAsyncZod<RouteDeps>> = [
 
 export function createControlPlane(options: ControlPlaneOptions): FastifyInstance {
   if (options.bootstrapKey !== undefined && options.bootstrapKey.length < 16) {
-    throw new TypeError("createControlPlane: bootstrapKey must have at least 16 characters.");
+    throw new StratumError("VALIDATION_FAILED", "createControlPlane: bootstrapKey must have at least 16 characters.", { field: "bootstrapKey" });
   }
   const stratum = options.prisma.$stratum;
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();

@@ -3,6 +3,7 @@
  * Counted after authentication, so a flood of bad keys cannot spend a real key's budget.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { StratumError } from "../core/errors.js";
 import { createRateLimiter, type RateLimiter } from "../ratelimit/index.js";
 import type { Principal } from "./auth.js";
 import type { ControlPlaneRateLimit } from "./types.js";
@@ -26,7 +27,7 @@ export function createRequestLimiter(options: ControlPlaneRateLimit, onError: (e
     });
     owned = true;
   } else {
-    throw new TypeError("createControlPlane: rateLimit needs `limiter` or `redis`.");
+    throw new StratumError("VALIDATION_FAILED", "createControlPlane: rateLimit needs `limiter` or `redis`.", { field: "rateLimit" });
   }
   return {
     async check(_request, reply, principal) {

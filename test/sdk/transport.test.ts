@@ -109,8 +109,8 @@ describe("transport", () => {
   });
 
   it("refuses a client without url or key, and a cache without a bound", () => {
-    expect(() => stratum({ controlPlaneUrl: "", apiKey: "k" })).toThrow(TypeError);
-    expect(() => stratum({ controlPlaneUrl: "http://x", apiKey: "" })).toThrow(TypeError);
-    expect(() => stratum({ controlPlaneUrl: "http://x", apiKey: "k", cache: { max: 0 } })).toThrow(RangeError);
+    expect(() => stratum({ controlPlaneUrl: "", apiKey: "k" })).toThrow(StratumError);
+    expect(() => stratum({ controlPlaneUrl: "http://x", apiKey: "" })).toThrow(/apiKey/);
+    expect(() => stratum({ controlPlaneUrl: "http://x", apiKey: "k", cache: { max: 0 } })).toThrow(/cache.max/);
   });
 });
