@@ -20,10 +20,13 @@ export interface Condition {
   ref?: string;
 }
 
+/** Any JSON value; one instance, so the control plane can publish it as a single named schema. */
+export const JsonValueSchema = z.json();
+
 const PATH = z.string().regex(/^(subject|resource|context)(\.[A-Za-z0-9_-]+)+$|^action$/, "subject.*, resource.*, context.* or action");
 
 export const ConditionSchema = z
-  .object({ attribute: PATH, op: z.enum(Operators), value: z.json().optional(), ref: PATH.optional() })
+  .object({ attribute: PATH, op: z.enum(Operators), value: JsonValueSchema.optional(), ref: PATH.optional() })
   .refine((c) => (c.value === undefined) !== (c.ref === undefined), "give exactly one of value and ref")
   .refine((c) => !(c.op === "in" || c.op === "not_in") || c.ref !== undefined || Array.isArray(c.value), "in / not_in need an array value");
 

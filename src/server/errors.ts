@@ -9,6 +9,8 @@ import { isStratumError, StratumError, type ErrorCode } from "../core/errors.js"
 
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   VALIDATION_FAILED: 400,
+  INVALID_TENANT_ID: 400,
+  CONFIG_VALUE_TOO_LARGE: 400,
   INVALID_SLUG: 400,
   PLACEMENT_UNKNOWN: 400,
   UNAUTHORIZED: 401,
@@ -26,6 +28,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   TENANT_ARCHIVED: 409,
   TENANT_SUSPENDED: 409,
   TENANT_HAS_CHILDREN: 409,
+  TENANT_HAS_DATA: 409,
   CONFIG_LOCKED: 409,
   PERMISSION_LOCKED: 409,
   PERMISSION_REVOKED: 409,
@@ -43,7 +46,10 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   MIGRATION_FAILED: 500,
   GENERATOR_REFUSED: 500,
   INTERNAL: 500,
+  SCOPE_KEY_MISMATCH: 500,
   UNSAFE_CONNECTION: 503,
+  CONNECTION_LOST: 503,
+  SESSION_RESET_FAILED: 503,
 };
 
 export interface ErrorPayload {

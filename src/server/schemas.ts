@@ -5,6 +5,7 @@
  * listed here.
  */
 import { z } from "zod";
+import { ConditionSchema, JsonValueSchema } from "../abac/conditions.js";
 import { ErrorCodes } from "../core/errors.js";
 import { IsolationStrategies, TenantStatuses } from "../core/types.js";
 
@@ -27,6 +28,15 @@ export const ConfigKey = z
   .max(255)
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$/, "letters, digits and _ . : / - (not starting with a symbol)");
 export const KeyParams = TenantParams.extend({ key: ConfigKey });
+
+/**
+ * Any JSON value (config values, permission values). Named so its recursion becomes one
+ * component that refers to itself: unnamed, every route would carry a dangling local `$ref`.
+ */
+export const JsonValue = named("JsonValue", JsonValueSchema);
+
+/** One ABAC condition; named for the same reason as JsonValue (its `value` is any JSON). */
+export const PolicyCondition = named("PolicyCondition", ConditionSchema);
 
 /** Query strings arrive as text: "true"/"false" only, anything else is a validation error. */
 export const QueryBoolean = z.enum(["true", "false"]).transform((v) => v === "true");

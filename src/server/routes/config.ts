@@ -6,14 +6,14 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { StratumError } from "../../core/errors.js";
 import { outOfSubtree } from "../auth.js";
-import { ConfigEntry, ConfigKey, errorResponses, KeyParams, ResolvedConfigEntry, TenantId, TenantParams } from "../schemas.js";
+import { ConfigEntry, ConfigKey, errorResponses, JsonValue, KeyParams, ResolvedConfigEntry, TenantId, TenantParams } from "../schemas.js";
 import type { RouteDeps } from "../types.js";
 
 const tags = ["config"];
 
 const SetBody = z
   .object({
-    value: z.json(),
+    value: JsonValue,
     locked: z.boolean().optional().describe("Descendants inherit the value and cannot override it."),
     sensitive: z.boolean().optional().describe("Stored encrypted; redacted in every answer."),
   })

@@ -1,16 +1,16 @@
 /** /tenants/:id/permissions: delegated permission grants and their resolution. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ConfigKey, errorResponses, KeyParams, Permission, ResolvedPermission, TenantParams } from "../schemas.js";
+import { ConfigKey, errorResponses, JsonValue, KeyParams, Permission, ResolvedPermission, TenantParams } from "../schemas.js";
 import type { RouteDeps } from "../types.js";
 
 const tags = ["permissions"];
 const Mode = z.enum(["LOCKED", "INHERITED", "DELEGATED"]);
 const RevocationMode = z.enum(["CASCADE", "SOFT", "PERMANENT"]);
 
-const CreateBody = z.object({ key: ConfigKey, value: z.json(), mode: Mode, revocation_mode: RevocationMode.optional() }).strict();
+const CreateBody = z.object({ key: ConfigKey, value: JsonValue, mode: Mode, revocation_mode: RevocationMode.optional() }).strict();
 const UpdateBody = z
-  .object({ value: z.json().optional(), mode: Mode.optional(), revocation_mode: RevocationMode.optional() })
+  .object({ value: JsonValue.optional(), mode: Mode.optional(), revocation_mode: RevocationMode.optional() })
   .strict()
   .refine((b) => b.value !== undefined || b.mode !== undefined || b.revocation_mode !== undefined, "give value, mode or revocation_mode");
 

@@ -1,8 +1,7 @@
 /** /tenants/:id/policies and /tenants/:id/evaluate: ABAC policies, inherited down the tree. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ConditionSchema } from "../../abac/conditions.js";
-import { errorResponses, QueryBoolean, TenantParams, Timestamp } from "../schemas.js";
+import { errorResponses, PolicyCondition, QueryBoolean, TenantParams, Timestamp } from "../schemas.js";
 import type { RouteDeps } from "../types.js";
 
 const tags = ["policies"];
@@ -12,7 +11,7 @@ const PolicyFields = z.object({
   effect: z.enum(["allow", "deny"]),
   actions: z.array(z.string().min(1).max(200)).min(1).describe('Actions covered; "*" for all.'),
   resource_type: z.string().min(1).max(200).nullable().optional(),
-  conditions: z.array(ConditionSchema).optional().describe("All must hold."),
+  conditions: z.array(PolicyCondition).optional().describe("All must hold."),
   priority: z.number().int().optional(),
 });
 const CreateBody = PolicyFields.extend({ name: Name }).strict();
@@ -25,7 +24,7 @@ const Policy = z.object({
   effect: z.enum(["allow", "deny"]),
   actions: z.array(z.string()),
   resource_type: z.string().nullable(),
-  conditions: z.array(ConditionSchema),
+  conditions: z.array(PolicyCondition),
   priority: z.number().int(),
   created_at: Timestamp,
   updated_at: Timestamp,
