@@ -13,6 +13,7 @@
  * run as the root operation with the relation selected, unwrapped along the data path.
  */
 import type { StratumModels } from "../core/models.js";
+import { guardRoute } from "../isolation/route-guard.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
 import { withSpan } from "../telemetry/index.js";
 import type { ModelHooks } from "./model-hooks.js";
@@ -249,9 +250,15 @@ export class ScopedClients {
       }
       if (write && ctx.request.readOnly) throw readOnly(ctx.tenantId);
       const wanted = { ...ctx.request, write };
+      // A standalone call that raced an isolation move runs again in the tenant's new home (a batch
+      // cannot be re-run statement by statement; its statements fail or return as they are).
+      const run = (routed: TenantScope) =>
+        tx || routed.mode !== "s"
+          ? this.inScope(ctx, routed, call, tx)
+          : guardRoute(this.runtime.router, routed, write, (s) => this.inScope(ctx, s, call, tx), () => this.runtime.router.scope(ctx.tenantId, wanted));
       const cached = this.readyPassed ? this.runtime.router.cachedScope(ctx.tenantId, wanted) : undefined;
-      if (cached) return this.inScope(ctx, cached, call, tx);
-      return this.resolve(ctx, wanted).then((routed) => this.inScope(ctx, routed, call, tx));
+      if (cached) return run(cached);
+      return this.resolve(ctx, wanted).then(run);
     } catch (error) {
       return Promise.reject(error);
     }

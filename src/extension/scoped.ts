@@ -5,6 +5,7 @@
  * client is built in scoped-proxy.ts on top of these. The adapter does the rest.
  */
 import { StratumError } from "../core/errors.js";
+import { guardRoute } from "../isolation/route-guard.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
 import { withSpan } from "../telemetry/index.js";
 import type { ModelHooks } from "./model-hooks.js";
@@ -58,6 +59,13 @@ export class ScopedRunner {
     await this.runtime.ready();
     const wanted = { ...request, write };
     const routed = this.runtime.router.cachedScope(tenantId, wanted) ?? (await this.runtime.router.scope(tenantId, wanted));
+    const batched = op.__internalParams?.transaction?.kind === "batch";
+    if (batched || routed.mode !== "s") return this.runIn(routed, op, delegates);
+    // A call that raced an isolation move runs again in the tenant's new home (route-guard.ts).
+    return guardRoute(this.runtime.router, routed, write, (s) => this.runIn(s, op, delegates), () => this.runtime.router.scope(tenantId, wanted));
+  }
+
+  private runIn(routed: TenantScope, op: Operation, delegates: Delegates): Promise<unknown> {
     const scope = op.model ? routed : rawScope(routed);
     return runInScope(scope, () =>
       this.invoke(scope, op, () => {

@@ -168,6 +168,23 @@ export class IsolationRouter {
     return this.strategy(route.isolation_strategy).scope(route, request, this.options.sign);
   }
 
+  /**
+   * Re-reads the tenant's route from the database and says whether `scope` still addresses its
+   * home; a changed route replaces the cached one. Used after a statement that may have raced a
+   * move (route-guard.ts).
+   */
+  async moved(scope: TenantScope): Promise<boolean> {
+    const fresh = await this.options.load(scope.tenantId);
+    if (!fresh) return false;
+    const now = this.strategy(fresh.isolation_strategy).scope(fresh, { mode: scope.mode === "d" ? "d" : "s", readOnly: scope.readOnly }, this.options.sign);
+    const same = now.strategy === scope.strategy && now.placement === scope.placement && now.searchPath === scope.searchPath;
+    if (!same) {
+      this.routes.set(scope.tenantId, { route: Promise.resolve(fresh), at: Date.now(), value: fresh });
+      this.subtrees.clear();
+    }
+    return !same;
+  }
+
   forget(tenantId?: string): void {
     if (tenantId) this.routes.delete(tenantId);
     else this.routes.clear();

@@ -1,0 +1,67 @@
+/**
+ * A statement that raced an isolation move. A scope is built from a route resolved a moment
+ * before the statement runs; if the tenant's home flipped in between (this process, or another
+ * whose change event has not arrived yet), the statement reaches the old home after it was
+ * emptied: a read finds nothing, an update matches nothing, an insert into the shared tables is
+ * refused by the shared-home policy, and a schema or database home answers "permission denied"
+ * (the move revokes the app role there in the same transaction that empties it).
+ *
+ * Each of those outcomes is suspicious, never trusted as is: the route is re-read from the
+ * database, and when it names another home the operation runs again there. Nothing is run twice
+ * that took effect: a read has no effect, an empty write changed nothing, and the refusals above
+ * are raised before a row is written. Fail-closed: anything else is returned or thrown unchanged.
+ */
+import type { TenantScope } from "./scope.js";
+
+/** At most this many re-runs per operation (a tenant moved twice while one statement ran). */
+const MAX_RERUNS = 2;
+
+/** Errors meaning the statement reached a home that is no longer the tenant's and wrote nothing. */
+const HOME_GONE = /\b(42P01|3D000|42501|P2021|P2025)\b|does not exist|permission denied|row-level security/i;
+
+export function looksEmpty(result: unknown): boolean {
+  if (result === null || result === undefined || result === 0) return true;
+  if (Array.isArray(result)) return result.length === 0;
+  if (typeof result === "object" && "count" in result && Object.keys(result).length === 1) return (result as { count: unknown }).count === 0;
+  return false;
+}
+
+export function homeGone(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; meta?: unknown; cause?: unknown } | null;
+  const text = `${String(e?.code ?? "")} ${String(e?.message ?? "")} ${JSON.stringify(e?.meta ?? null)} ${String((e?.cause as { message?: unknown } | undefined)?.message ?? "")}`;
+  return HOME_GONE.test(text);
+}
+
+export interface RouteCheck {
+  /** True when the tenant's stored route no longer matches `scope` (the cache is refreshed then). */
+  moved(scope: TenantScope): Promise<boolean>;
+}
+
+/**
+ * Runs `run` in `scope`; when the outcome is suspicious (see above) and the route moved, re-runs
+ * it in a freshly resolved scope. `write` narrows which failures may be retried: a read may be
+ * re-run after any error, a write only after one that proves nothing was written.
+ */
+export async function guardRoute<T>(
+  check: RouteCheck,
+  scope: TenantScope,
+  write: boolean,
+  run: (scope: TenantScope) => Promise<T>,
+  rescope: () => Promise<TenantScope>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    let result: T | undefined;
+    let failure: { error: unknown } | undefined;
+    try {
+      result = await run(scope);
+    } catch (error) {
+      failure = { error };
+    }
+    const suspicious = failure ? !write || homeGone(failure.error) : looksEmpty(result);
+    if (!suspicious || attempt >= MAX_RERUNS || !(await check.moved(scope).catch(() => false))) {
+      if (failure) throw failure.error;
+      return result as T;
+    }
+    scope = await rescope();
+  }
+}
