@@ -94,7 +94,7 @@ async function depthTable(): Promise<string[]> {
  */
 async function loadTenants(s: ScratchDb, count: number): Promise<string> {
   const t0 = performance.now();
-  await s.pool.query(`ALTER TABLE stratum_tenants DISABLE TRIGGER stratum_tenant_path`);
+  await s.pool.query(`ALTER TABLE public.stratum_tenants DISABLE TRIGGER stratum_tenant_path`);
   // Secondary indexes (GiST path, unique slug, parent_id) are dropped for the load and rebuilt
   // after: one bulk build instead of a million incremental GiST inserts.
   const secondary = (
@@ -105,52 +105,52 @@ async function loadTenants(s: ScratchDb, count: number): Promise<string> {
     )
   ).rows as Array<{ name: string; def: string; conname: string | null; condef: string | null }>;
   for (const ix of secondary) {
-    await s.pool.query(ix.conname ? `ALTER TABLE stratum_tenants DROP CONSTRAINT "${ix.conname}"` : `DROP INDEX ${ix.name}`);
+    await s.pool.query(ix.conname ? `ALTER TABLE public.stratum_tenants DROP CONSTRAINT "${ix.conname}"` : `DROP INDEX ${ix.name}`);
   }
   // level sizes: roots = count/1000 (min 1); then ×10 per level until count is reached
   const roots = Math.max(1, Math.floor(count / 1000));
   let remaining = count - roots;
   await s.pool.query(
-    `INSERT INTO stratum_tenants (id, parent_id, slug, name, path, depth)
+    `INSERT INTO public.stratum_tenants (id, parent_id, slug, name, path, depth)
      SELECT x.id, NULL, 'r' || x.g, 'root ' || x.g, text2ltree(replace(x.id::text, '-', '_')), 0
        FROM (SELECT gen_random_uuid() AS id, g FROM generate_series(1, $1::int) g) x`,
     [roots],
   );
   for (let level = 1; remaining > 0 && level < 19; level++) {
-    const parents = (await s.pool.query(`SELECT count(*)::int AS n FROM stratum_tenants WHERE depth = $1`, [level - 1])).rows[0].n as number;
+    const parents = (await s.pool.query(`SELECT count(*)::int AS n FROM public.stratum_tenants WHERE depth = $1`, [level - 1])).rows[0].n as number;
     const perParent = Math.min(10, Math.ceil(remaining / parents));
     const rows = Math.min(remaining, parents * perParent);
     await s.pool.query(
-      `INSERT INTO stratum_tenants (id, parent_id, slug, name, path, depth)
+      `INSERT INTO public.stratum_tenants (id, parent_id, slug, name, path, depth)
        SELECT x.id, x.pid, 'l${level}_' || x.rn || '_' || x.g, 'tenant', x.path || text2ltree(replace(x.id::text, '-', '_')), $1
          FROM (SELECT gen_random_uuid() AS id, p.id AS pid, p.path, p.rn, g
-                 FROM (SELECT id, path, row_number() OVER () AS rn FROM stratum_tenants WHERE depth = $2) p
+                 FROM (SELECT id, path, row_number() OVER () AS rn FROM public.stratum_tenants WHERE depth = $2) p
                 CROSS JOIN generate_series(1, $3::int) g
                 LIMIT $4) x`,
       [level, level - 1, perParent, rows],
     );
     remaining -= rows;
   }
-  await s.pool.query(`ALTER TABLE stratum_tenants ENABLE TRIGGER stratum_tenant_path`);
+  await s.pool.query(`ALTER TABLE public.stratum_tenants ENABLE TRIGGER stratum_tenant_path`);
   for (const ix of secondary) {
-    const rebuild = ix.conname ? `ALTER TABLE stratum_tenants ADD CONSTRAINT "${ix.conname}" ${ix.condef}` : ix.def;
+    const rebuild = ix.conname ? `ALTER TABLE public.stratum_tenants ADD CONSTRAINT "${ix.conname}" ${ix.condef}` : ix.def;
     await s.pool.query(`SET maintenance_work_mem = '256MB'; ${rebuild}`); // one simple query: same connection
   }
   await s.pool.query(
-    `INSERT INTO stratum_config (id, tenant_id, key, value)
+    `INSERT INTO public.stratum_config (id, tenant_id, key, value)
      SELECT gen_random_uuid(), id, 'k' || (abs(hashtext(id::text)) % 20), '1'::jsonb
-       FROM stratum_tenants TABLESAMPLE BERNOULLI (10)`,
+       FROM public.stratum_tenants TABLESAMPLE BERNOULLI (10)`,
   );
   await s.pool.query(
-    `INSERT INTO stratum_permissions (id, tenant_id, key, value, mode)
+    `INSERT INTO public.stratum_permissions (id, tenant_id, key, value, mode)
      SELECT gen_random_uuid(), id, 'p' || (abs(hashtext(id::text)) % 20), 'true'::jsonb, 'INHERITED'
-       FROM stratum_tenants TABLESAMPLE BERNOULLI (10)`,
+       FROM public.stratum_tenants TABLESAMPLE BERNOULLI (10)`,
   );
   const cfg = createConfigService(s.db, { audit, cache: false });
   const perms = createPermissionService(s.db, { audit, cache: false });
   const leaf = await seedChain(s, cfg, perms, 20);
   await s.pool.query(`ANALYZE`);
-  const n = (await s.pool.query(`SELECT count(*)::int AS n FROM stratum_tenants`)).rows[0].n as number;
+  const n = (await s.pool.query(`SELECT count(*)::int AS n FROM public.stratum_tenants`)).rows[0].n as number;
   process.stderr.write(`  loaded ${n.toLocaleString("en")} tenants in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   return leaf;
 }

@@ -101,7 +101,7 @@ SELECT (SELECT array_agg(chain.id::text ORDER BY chain.depth) FROM chain) AS cha
                  'created_at', p.created_at, 'updated_at', p.updated_at, 'depth', l.depth)
                ORDER BY l.depth, p.name), '[]'::jsonb)
           FROM live l
-         CROSS JOIN LATERAL (SELECT * FROM stratum_abac_policies x WHERE x.tenant_id = l.id OFFSET 0) p) AS policies`;
+         CROSS JOIN LATERAL (SELECT * FROM public.stratum_abac_policies x WHERE x.tenant_id = l.id OFFSET 0) p) AS policies`;
 
 type ChainPolicy = Omit<AbacPolicy, "created_at" | "updated_at"> & { created_at: string; updated_at: string; depth: number };
 
@@ -153,7 +153,7 @@ export function createAbacService(db: Db, deps: AbacServiceDeps): AbacService {
     async createPolicy(tenantId, input) {
       const p = validate(POLICY, input, "ABAC policy");
       return mutate(tenantId, async (tx, slug) => {
-        const exists = await tx.query(`SELECT 1 FROM stratum_abac_policies WHERE tenant_id = $1::uuid AND name = $2`, [tenantId, p.name]);
+        const exists = await tx.query(`SELECT 1 FROM public.stratum_abac_policies WHERE tenant_id = $1::uuid AND name = $2`, [tenantId, p.name]);
         if (exists.length > 0) {
           throw new StratumError("CONFLICT", `Tenant ${slug} already has an ABAC policy named "${p.name}"; use updatePolicy.`, {
             tenantId,
@@ -161,7 +161,7 @@ export function createAbacService(db: Db, deps: AbacServiceDeps): AbacService {
           });
         }
         const rows = await tx.query<AbacPolicy>(
-          `INSERT INTO stratum_abac_policies (id, tenant_id, name, effect, actions, resource_type, conditions, priority)
+          `INSERT INTO public.stratum_abac_policies (id, tenant_id, name, effect, actions, resource_type, conditions, priority)
            VALUES ($1::uuid, $2::uuid, $3, $4, $5::text[], $6, $7::jsonb, $8) RETURNING ${COLUMNS}`,
           [randomUUID(), tenantId, p.name, p.effect, p.actions, p.resource_type ?? null, JSON.stringify(p.conditions), p.priority],
         );
@@ -176,14 +176,14 @@ export function createAbacService(db: Db, deps: AbacServiceDeps): AbacService {
       const p = validate(PATCH, patch, "ABAC policy update");
       return mutate(tenantId, async (tx, slug) => {
         const before = (
-          await tx.query<AbacPolicy>(`SELECT ${COLUMNS} FROM stratum_abac_policies WHERE tenant_id = $1::uuid AND name = $2 FOR UPDATE`, [
+          await tx.query<AbacPolicy>(`SELECT ${COLUMNS} FROM public.stratum_abac_policies WHERE tenant_id = $1::uuid AND name = $2 FOR UPDATE`, [
             tenantId,
             name,
           ])
         )[0];
         if (!before) throw notFound(tenantId, slug, name);
         const rows = await tx.query<AbacPolicy>(
-          `UPDATE stratum_abac_policies
+          `UPDATE public.stratum_abac_policies
               SET effect = $3, actions = $4::text[], resource_type = $5, conditions = $6::jsonb, priority = $7, updated_at = now()
             WHERE id = $1::uuid AND tenant_id = $2::uuid RETURNING ${COLUMNS}`,
           [
@@ -206,7 +206,7 @@ export function createAbacService(db: Db, deps: AbacServiceDeps): AbacService {
       validate(NAME, name, "ABAC policy name");
       await mutate(tenantId, async (tx, slug) => {
         const rows = await tx.query<AbacPolicy>(
-          `DELETE FROM stratum_abac_policies WHERE tenant_id = $1::uuid AND name = $2 RETURNING ${COLUMNS}`,
+          `DELETE FROM public.stratum_abac_policies WHERE tenant_id = $1::uuid AND name = $2 RETURNING ${COLUMNS}`,
           [tenantId, name],
         );
         if (!rows[0]) throw notFound(tenantId, slug, name);

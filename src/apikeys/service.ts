@@ -81,7 +81,7 @@ export function hashApiKey(plaintext: string): string {
 export function createApiKeyService(db: Db, deps: { audit: AuditSink }): ApiKeyService {
   async function mustFind(tx: Db, id: string): Promise<ApiKey> {
     validate(z.uuid(), id, "API key id");
-    const rows = await tx.query<ApiKey>(`SELECT ${COLUMNS} FROM stratum_api_keys WHERE id = $1::uuid`, [id]);
+    const rows = await tx.query<ApiKey>(`SELECT ${COLUMNS} FROM public.stratum_api_keys WHERE id = $1::uuid`, [id]);
     if (!rows[0]) throw new StratumError("NOT_FOUND", `API key ${id} does not exist.`, { apiKeyId: id });
     return rows[0];
   }
@@ -92,11 +92,11 @@ export function createApiKeyService(db: Db, deps: { audit: AuditSink }): ApiKeyS
     const scopes = [...new Set(data.scopes)];
     return db.transaction(async (tx) => {
       if (data.tenant_id) {
-        const found = await tx.query(`SELECT 1 FROM stratum_tenants WHERE id = $1::uuid`, [data.tenant_id]);
+        const found = await tx.query(`SELECT 1 FROM public.stratum_tenants WHERE id = $1::uuid`, [data.tenant_id]);
         if (!found.length) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${data.tenant_id} does not exist.`, { tenantId: data.tenant_id });
       }
       const rows = await tx.query<ApiKey>(
-        `INSERT INTO stratum_api_keys (id, name, key_hash, scopes, tenant_id)
+        `INSERT INTO public.stratum_api_keys (id, name, key_hash, scopes, tenant_id)
          VALUES (gen_random_uuid(), $1, $2, $3::text[], $4::uuid) RETURNING ${COLUMNS}`,
         [data.name, hashApiKey(key), scopes, data.tenant_id ?? null],
       );
@@ -120,13 +120,13 @@ export function createApiKeyService(db: Db, deps: { audit: AuditSink }): ApiKeyS
       params.push(f.tenant_id);
       where.push(
         f.subtree
-          ? `tenant_id IN (SELECT t.id FROM stratum_tenants t WHERE t.path <@ (SELECT p.path FROM stratum_tenants p WHERE p.id = $1::uuid))`
+          ? `tenant_id IN (SELECT t.id FROM public.stratum_tenants t WHERE t.path <@ (SELECT p.path FROM public.stratum_tenants p WHERE p.id = $1::uuid))`
           : `tenant_id = $1::uuid`,
       );
     }
     if (!f.include_revoked) where.push("revoked_at IS NULL");
     return db.query<ApiKey>(
-      `SELECT ${COLUMNS} FROM stratum_api_keys ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
+      `SELECT ${COLUMNS} FROM public.stratum_api_keys ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
       params,
     );
   }
@@ -135,7 +135,7 @@ export function createApiKeyService(db: Db, deps: { audit: AuditSink }): ApiKeyS
     return db.transaction(async (tx) => {
       const before = await mustFind(tx, id);
       if (before.revoked_at) return before;
-      const rows = await tx.query<ApiKey>(`UPDATE stratum_api_keys SET revoked_at = now() WHERE id = $1::uuid RETURNING ${COLUMNS}`, [id]);
+      const rows = await tx.query<ApiKey>(`UPDATE public.stratum_api_keys SET revoked_at = now() WHERE id = $1::uuid RETURNING ${COLUMNS}`, [id]);
       const revoked = rows[0]!;
       await deps.audit.record(tx, {
         tenantId: revoked.tenant_id,
@@ -152,14 +152,14 @@ export function createApiKeyService(db: Db, deps: { audit: AuditSink }): ApiKeyS
   async function verifyApiKey(plaintext: string): Promise<ApiKey | null> {
     if (typeof plaintext !== "string" || !API_KEY_PATTERN.test(plaintext)) return null;
     const hash = hashApiKey(plaintext);
-    const rows = await db.query<ApiKey & { key_hash: string }>(`SELECT ${COLUMNS}, key_hash FROM stratum_api_keys WHERE key_hash = $1`, [hash]);
+    const rows = await db.query<ApiKey & { key_hash: string }>(`SELECT ${COLUMNS}, key_hash FROM public.stratum_api_keys WHERE key_hash = $1`, [hash]);
     const row = rows[0];
     // The index lookup already matched; the constant-time comparison guards against a lookup
     // that matched loosely (collation, a future change to the query) ever passing a wrong key.
     if (!row || !timingSafeEqual(Buffer.from(row.key_hash, "hex"), Buffer.from(hash, "hex")) || row.revoked_at) return null;
     const { key_hash: _hash, ...key } = row;
     if (!key.last_used_at || Date.now() - new Date(key.last_used_at).getTime() > TOUCH_AFTER_MS) {
-      await db.execute(`UPDATE stratum_api_keys SET last_used_at = now() WHERE id = $1::uuid`, [key.id]);
+      await db.execute(`UPDATE public.stratum_api_keys SET last_used_at = now() WHERE id = $1::uuid`, [key.id]);
     }
     return key;
   }

@@ -93,7 +93,7 @@ export async function recordAudit(tx: Db, entry: AuditEntry, sensitiveKeys: read
   const e = validate(entrySchema, entry, "audit entry");
   const actor = currentActor();
   await tx.execute(
-    `INSERT INTO stratum_audit (tenant_id, actor, action, target_type, target_id, before, after, request_id, created_at)
+    `INSERT INTO public.stratum_audit (tenant_id, actor, action, target_type, target_id, before, after, request_id, created_at)
      VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, clock_timestamp())`,
     [
       e.tenantId,
@@ -125,13 +125,13 @@ interface AuditRow {
 export async function listAudit(db: Db, tenantId: string, filters: AuditFilters = {}): Promise<AuditPage> {
   validate(z.uuid(), tenantId, "tenant id");
   const f = validate(filtersSchema, filters, "audit filters");
-  const exists = await db.query<{ ok: number }>(`SELECT 1 AS ok FROM stratum_tenants WHERE id = $1`, [tenantId]);
+  const exists = await db.query<{ ok: number }>(`SELECT 1 AS ok FROM public.stratum_tenants WHERE id = $1`, [tenantId]);
   if (exists.length === 0) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
 
   const params: unknown[] = [tenantId];
   const where: string[] = [
-    `a.tenant_id IN (SELECT t.id FROM stratum_tenants t
-                      WHERE t.path <@ (SELECT p.path FROM stratum_tenants p WHERE p.id = $1))`,
+    `a.tenant_id IN (SELECT t.id FROM public.stratum_tenants t
+                      WHERE t.path <@ (SELECT p.path FROM public.stratum_tenants p WHERE p.id = $1))`,
   ];
   if (f.action) {
     if (f.action.endsWith(".*")) {
@@ -166,7 +166,7 @@ export async function listAudit(db: Db, tenantId: string, filters: AuditFilters 
   const rows = await db.query<AuditRow>(
     `SELECT a.id::text AS id, a.tenant_id, a.actor, a.action, a.target_type, a.target_id, a.before, a.after,
             a.request_id, a.created_at
-       FROM stratum_audit a
+       FROM public.stratum_audit a
       WHERE ${where.join(" AND ")}
       ORDER BY a.id DESC
       LIMIT $${params.length}`,

@@ -110,7 +110,7 @@ WITH ${CHAIN_CTES},
 win AS (
   SELECT DISTINCT ON (c.key) c.id, c.key, c.value, c.locked, c.sensitive, c.encrypted_value, c.tenant_id, l.depth
     FROM live l
-   CROSS JOIN LATERAL (SELECT * FROM stratum_config x WHERE x.tenant_id = l.id OFFSET 0) c -- index probe per ancestor
+   CROSS JOIN LATERAL (SELECT * FROM public.stratum_config x WHERE x.tenant_id = l.id OFFSET 0) c -- index probe per ancestor
    ORDER BY c.key, c.locked DESC, CASE WHEN c.locked THEN l.depth ELSE -l.depth END
 )
 SELECT (SELECT array_agg(chain.id::text ORDER BY chain.depth) FROM chain) AS chain,
@@ -198,7 +198,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
     if (tenant.ancestors.length > 0) {
       const lockers = await tx.query<{ id: string; slug: string; name: string }>(
         `SELECT t.id::text AS id, t.slug, t.name
-           FROM stratum_config c JOIN stratum_tenants t ON t.id = c.tenant_id
+           FROM public.stratum_config c JOIN public.stratum_tenants t ON t.id = c.tenant_id
           WHERE c.key = $2 AND c.locked AND c.tenant_id = ANY($1::uuid[]) AND t.status <> 'archived'
           ORDER BY t.depth LIMIT 1`,
         [tenant.ancestors, key],
@@ -213,7 +213,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
       }
     }
     const existing = (
-      await tx.query<ConfigRow>(`SELECT ${CONFIG_COLUMNS} FROM stratum_config WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [
+      await tx.query<ConfigRow>(`SELECT ${CONFIG_COLUMNS} FROM public.stratum_config WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [
         tenant.id,
         key,
       ])
@@ -235,7 +235,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
       plain = null;
     }
     const rows = await tx.query<ConfigRow>(
-      `INSERT INTO stratum_config (id, tenant_id, key, value, locked, sensitive, encrypted_value)
+      `INSERT INTO public.stratum_config (id, tenant_id, key, value, locked, sensitive, encrypted_value)
        VALUES ($1::uuid, $2::uuid, $3, $4::jsonb, $5, $6, $7)
        ON CONFLICT (tenant_id, key) DO UPDATE
          SET value = EXCLUDED.value, locked = EXCLUDED.locked, sensitive = EXCLUDED.sensitive,
@@ -348,7 +348,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
     async deleteConfig(tenantId, key) {
       await mutate(tenantId, async (tx, tenant) => {
         const rows = await tx.query<ConfigRow>(
-          `DELETE FROM stratum_config WHERE tenant_id = $1::uuid AND key = $2 RETURNING ${CONFIG_COLUMNS}`,
+          `DELETE FROM public.stratum_config WHERE tenant_id = $1::uuid AND key = $2 RETURNING ${CONFIG_COLUMNS}`,
           [tenant.id, key],
         );
         const row = rows[0];
@@ -375,7 +375,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
       const rows = await db.query<ConfigRow & { exists: boolean }>(
         `SELECT c.id::text, c.tenant_id::text, c.key, c.value, c.locked, c.sensitive, c.encrypted_value, c.version,
                 c.created_at, c.updated_at
-           FROM stratum_tenants t LEFT JOIN stratum_config c ON c.tenant_id = t.id
+           FROM public.stratum_tenants t LEFT JOIN public.stratum_config c ON c.tenant_id = t.id
           WHERE t.id = $1::uuid ORDER BY c.key`,
         [tenantId],
       );

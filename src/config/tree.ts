@@ -23,7 +23,7 @@ export const KeySchema = z
  */
 export const CHAIN_CTES = `
 target AS (
-  SELECT t.id, t.path, t.status FROM stratum_tenants t WHERE t.id = $1::uuid
+  SELECT t.id, t.path, t.status FROM public.stratum_tenants t WHERE t.id = $1::uuid
 ),
 chain AS (
   SELECT replace(ltree2text(subpath(target.path, g.i, 1)), '_', '-')::uuid AS id, g.i AS depth
@@ -32,7 +32,7 @@ chain AS (
             -- the (tenant_id, key) indexes instead of hashing whole config/permission tables
 ),
 live AS (
-  SELECT c.id, c.depth FROM chain c JOIN stratum_tenants t ON t.id = c.id
+  SELECT c.id, c.depth FROM chain c JOIN public.stratum_tenants t ON t.id = c.id
    WHERE t.status <> 'archived' OR t.id = $1::uuid
 )`;
 
@@ -59,7 +59,7 @@ export async function lockTenant(tx: Db, tenantId: string): Promise<TenantRow> {
     `SELECT t.id::text AS id, t.slug, t.name, t.status,
             ARRAY(SELECT replace(ltree2text(subpath(t.path, g.i, 1)), '_', '-')
                     FROM generate_series(0, nlevel(t.path) - 2) AS g(i) ORDER BY g.i) AS labels
-       FROM stratum_tenants t WHERE t.id = $1::uuid`,
+       FROM public.stratum_tenants t WHERE t.id = $1::uuid`,
     [tenantId],
   );
   const row = rows[0];
@@ -71,7 +71,7 @@ export async function lockTenant(tx: Db, tenantId: string): Promise<TenantRow> {
   );
   await tx.execute(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [tenantId]);
   // Re-read after the lock: a concurrent archive may have committed meanwhile.
-  const fresh = await tx.query<{ status: string }>(`SELECT status FROM stratum_tenants WHERE id = $1::uuid`, [tenantId]);
+  const fresh = await tx.query<{ status: string }>(`SELECT status FROM public.stratum_tenants WHERE id = $1::uuid`, [tenantId]);
   const status = fresh[0]?.status;
   if (!status) throw tenantNotFound(tenantId);
   if (status === "archived") {

@@ -64,7 +64,7 @@ export function createConsentService(db: Db, options: ConsentServiceOptions = {}
     try {
       return await db.transaction(async (tx) => {
         const [row] = await tx.query<ConsentRecord>(
-          `INSERT INTO stratum_consents (id, tenant_id, subject_id, purpose, granted, source, created_at)
+          `INSERT INTO public.stratum_consents (id, tenant_id, subject_id, purpose, granted, source, created_at)
            VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, clock_timestamp())
            RETURNING ${COLUMNS}`,
           [tenantId, c.subject_id, c.purpose, c.granted, c.source ?? null],
@@ -91,7 +91,7 @@ export function createConsentService(db: Db, options: ConsentServiceOptions = {}
     validate(subjectSchema, subjectId, "subject id");
     if (purpose !== undefined) validate(purposeSchema, purpose, "purpose");
     return db.query<ConsentRecord>(
-      `SELECT ${COLUMNS} FROM stratum_consents
+      `SELECT ${COLUMNS} FROM public.stratum_consents
         WHERE tenant_id = $1 AND subject_id = $2 AND ($3::text IS NULL OR purpose = $3)
         ORDER BY created_at, purpose`,
       [tenantId, subjectId, purpose ?? null],
@@ -102,7 +102,7 @@ export function createConsentService(db: Db, options: ConsentServiceOptions = {}
     validate(tenantIdSchema, tenantId, "tenant id");
     validate(subjectSchema, subjectId, "subject id");
     return db.query<ConsentRecord>(
-      `SELECT DISTINCT ON (purpose) ${COLUMNS} FROM stratum_consents
+      `SELECT DISTINCT ON (purpose) ${COLUMNS} FROM public.stratum_consents
         WHERE tenant_id = $1 AND subject_id = $2
         ORDER BY purpose, created_at DESC`,
       [tenantId, subjectId],

@@ -117,12 +117,12 @@ export function createComplianceServices(runtime: StratumRuntime) {
   const consent = createConsentService(db, { audit });
 
   const allTenantIds = async (): Promise<string[]> =>
-    (await db.query<{ id: string }>(`SELECT id::text AS id FROM stratum_tenants ORDER BY depth, id`)).map((r) => r.id);
+    (await db.query<{ id: string }>(`SELECT id::text AS id FROM public.stratum_tenants ORDER BY depth, id`)).map((r) => r.id);
 
   /** Suspends the tenant and tells every process (its writes stop before the purge deletes). */
   const freeze = async (tenantId: string) => {
     await db.transaction(async (tx) => {
-      const n = await tx.execute(`UPDATE stratum_tenants SET status = 'suspended', updated_at = now() WHERE id = $1::uuid AND status = 'active'`, [tenantId]);
+      const n = await tx.execute(`UPDATE public.stratum_tenants SET status = 'suspended', updated_at = now() WHERE id = $1::uuid AND status = 'active'`, [tenantId]);
       if (n > 0 && runtime.options.bus) await runtime.options.bus.publish(tx, { kind: "tenant", tenantId, subtree: false });
     });
     runtime.router.forget(tenantId);
@@ -147,7 +147,7 @@ export function createComplianceServices(runtime: StratumRuntime) {
     async purgeTenant(tenantId: string, options: PurgeTenantOptions = {}): Promise<TenantPurgeResult> {
       validate(uuid, tenantId, "tenant id");
       const sources = await tenantDataSources(runtime, tenantId);
-      const [children] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM stratum_tenants WHERE parent_id = $1::uuid`, [tenantId]);
+      const [children] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.stratum_tenants WHERE parent_id = $1::uuid`, [tenantId]);
       if ((children?.n ?? 0) > 0) {
         throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${tenantId} has ${children!.n} child tenant(s); purge or move them first.`, { tenantId });
       }

@@ -119,13 +119,13 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     // or suspension takes to be seen here.
     ttlMs: options.routeTtlMs ?? (options.bus ? 60_000 : 5_000),
     load: async (id) =>
-      (await db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = $1::uuid", [id]))[0] ?? null,
+      (await db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM public.stratum_tenants WHERE id = $1::uuid", [id]))[0] ?? null,
     loadMany: (ids) =>
-      db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = ANY($1::uuid[])", [ids]),
+      db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM public.stratum_tenants WHERE id = ANY($1::uuid[])", [ids]),
     loadSubtree: (id) =>
       db.query<SubtreeMember>(
-        `SELECT t.id, t.slug, t.isolation_strategy, t.placement FROM stratum_tenants t
-          WHERE t.path <@ (SELECT p.path FROM stratum_tenants p WHERE p.id = $1::uuid) AND (t.status <> 'archived' OR t.id = $1::uuid)`,
+        `SELECT t.id, t.slug, t.isolation_strategy, t.placement FROM public.stratum_tenants t
+          WHERE t.path <@ (SELECT p.path FROM public.stratum_tenants p WHERE p.id = $1::uuid) AND (t.status <> 'archived' OR t.id = $1::uuid)`,
         [id],
       ),
     tables: tenantColumnsOf(options.models),

@@ -67,7 +67,7 @@ export async function* exportSubjectData(db: Db, tenantId: string, subjectId: st
   const batchSize = options.batchSize ?? 500;
   const counts: Record<string, number> = {};
   const consents = await db.query<Row>(
-    `SELECT * FROM stratum_consents WHERE tenant_id = $1 AND subject_id = $2 ORDER BY created_at`,
+    `SELECT * FROM public.stratum_consents WHERE tenant_id = $1 AND subject_id = $2 ORDER BY created_at`,
     [tenantId, subjectId],
   );
   counts["stratum.consents"] = consents.length;
@@ -117,7 +117,7 @@ export async function eraseSubject(
   }
   await db.transaction(async (tx) => {
     if (!options.keepConsents) {
-      counts["stratum.consents"] = await tx.execute(`DELETE FROM stratum_consents WHERE tenant_id = $1 AND subject_id = $2`, [
+      counts["stratum.consents"] = await tx.execute(`DELETE FROM public.stratum_consents WHERE tenant_id = $1 AND subject_id = $2`, [
         tenantId,
         subjectId,
       ]);

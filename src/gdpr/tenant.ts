@@ -56,23 +56,23 @@ const tenantIdSchema = z.uuid();
 
 /** stratum's own tables holding a tenant's rows: export name, SQL. `$1` is the tenant id. */
 const STRATUM_EXPORTS: ReadonlyArray<[string, string]> = [
-  ["config", `SELECT * FROM stratum_config WHERE tenant_id = $1 ORDER BY key`],
-  ["permissions", `SELECT * FROM stratum_permissions WHERE tenant_id = $1 ORDER BY key`],
-  ["consents", `SELECT * FROM stratum_consents WHERE tenant_id = $1 ORDER BY subject_id, created_at, id`],
-  ["api_keys", `SELECT id, tenant_id, name, scopes, created_at, revoked_at, last_used_at FROM stratum_api_keys WHERE tenant_id = $1 ORDER BY created_at, id`],
-  ["webhooks", `SELECT id, tenant_id, url, events, active, created_at FROM stratum_webhooks WHERE tenant_id = $1 ORDER BY created_at, id`],
+  ["config", `SELECT * FROM public.stratum_config WHERE tenant_id = $1 ORDER BY key`],
+  ["permissions", `SELECT * FROM public.stratum_permissions WHERE tenant_id = $1 ORDER BY key`],
+  ["consents", `SELECT * FROM public.stratum_consents WHERE tenant_id = $1 ORDER BY subject_id, created_at, id`],
+  ["api_keys", `SELECT id, tenant_id, name, scopes, created_at, revoked_at, last_used_at FROM public.stratum_api_keys WHERE tenant_id = $1 ORDER BY created_at, id`],
+  ["webhooks", `SELECT id, tenant_id, url, events, active, created_at FROM public.stratum_webhooks WHERE tenant_id = $1 ORDER BY created_at, id`],
   [
     "deliveries",
-    `SELECT d.* FROM stratum_deliveries d JOIN stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1 ORDER BY d.created_at, d.id`,
+    `SELECT d.* FROM public.stratum_deliveries d JOIN public.stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1 ORDER BY d.created_at, d.id`,
   ],
-  ["audit", `SELECT * FROM stratum_audit WHERE tenant_id = $1 ORDER BY id`],
+  ["audit", `SELECT * FROM public.stratum_audit WHERE tenant_id = $1 ORDER BY id`],
 ];
 
 async function loadTenant(db: Db, tenantId: string): Promise<Row & { parent_id: string | null; isolation_strategy: string }> {
   const [tenant] = await db.query<Row & { parent_id: string | null; isolation_strategy: string }>(
     `SELECT id, parent_id, slug, name, path::text AS path, depth, status, isolation_strategy, placement, metadata,
             created_at, updated_at, archived_at
-       FROM stratum_tenants WHERE id = $1`,
+       FROM public.stratum_tenants WHERE id = $1`,
     [tenantId],
   );
   if (!tenant) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
@@ -142,14 +142,14 @@ export async function purgeTenant(db: Db, tenantId: string, options: PurgeOption
   validate(tenantIdSchema, tenantId, "tenant id");
   const audit = options.audit ?? createAuditService(db);
   const tenant = await loadTenant(db, tenantId);
-  const [children] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM stratum_tenants WHERE parent_id = $1`, [tenantId]);
+  const [children] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.stratum_tenants WHERE parent_id = $1`, [tenantId]);
   if ((children?.n ?? 0) > 0) {
     throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${tenantId} has ${children!.n} child tenant(s); purge or move them first.`, {
       tenantId,
     });
   }
   // Freeze writes: the extension refuses suspended tenants' writes.
-  await db.execute(`UPDATE stratum_tenants SET status = 'suspended', updated_at = now() WHERE id = $1 AND status = 'active'`, [tenantId]);
+  await db.execute(`UPDATE public.stratum_tenants SET status = 'suspended', updated_at = now() WHERE id = $1 AND status = 'active'`, [tenantId]);
 
   const counts: Record<string, number> = {};
   for (const source of options.sources) {
@@ -158,18 +158,18 @@ export async function purgeTenant(db: Db, tenantId: string, options: PurgeOption
   }
 
   await db.transaction(async (tx) => {
-    await tx.query(`SELECT id FROM stratum_tenants WHERE id = $1 FOR UPDATE`, [tenantId]);
+    await tx.query(`SELECT id FROM public.stratum_tenants WHERE id = $1 FOR UPDATE`, [tenantId]);
     const del = async (key: string, sql: string) => {
       counts[`stratum.${key}`] = await tx.execute(sql, [tenantId]);
     };
-    await del("deliveries", `DELETE FROM stratum_deliveries d USING stratum_webhooks w WHERE w.id = d.webhook_id AND w.tenant_id = $1`);
-    await del("webhooks", `DELETE FROM stratum_webhooks WHERE tenant_id = $1`);
-    await del("api_keys", `DELETE FROM stratum_api_keys WHERE tenant_id = $1`);
-    await del("consents", `DELETE FROM stratum_consents WHERE tenant_id = $1`);
-    await del("permissions", `DELETE FROM stratum_permissions WHERE tenant_id = $1`);
-    await del("config", `DELETE FROM stratum_config WHERE tenant_id = $1`);
-    await del("isolation_moves", `DELETE FROM stratum_isolation_moves WHERE tenant_id = $1`);
-    await del("tenants", `DELETE FROM stratum_tenants WHERE id = $1`);
+    await del("deliveries", `DELETE FROM public.stratum_deliveries d USING public.stratum_webhooks w WHERE w.id = d.webhook_id AND w.tenant_id = $1`);
+    await del("webhooks", `DELETE FROM public.stratum_webhooks WHERE tenant_id = $1`);
+    await del("api_keys", `DELETE FROM public.stratum_api_keys WHERE tenant_id = $1`);
+    await del("consents", `DELETE FROM public.stratum_consents WHERE tenant_id = $1`);
+    await del("permissions", `DELETE FROM public.stratum_permissions WHERE tenant_id = $1`);
+    await del("config", `DELETE FROM public.stratum_config WHERE tenant_id = $1`);
+    await del("isolation_moves", `DELETE FROM public.stratum_isolation_moves WHERE tenant_id = $1`);
+    await del("tenants", `DELETE FROM public.stratum_tenants WHERE id = $1`);
     await audit.record(tx, {
       tenantId: tenant.parent_id,
       action: "gdpr.purge",

@@ -113,13 +113,13 @@ export function tenantTablesInOrder(models: StratumModels): TableInfo[] {
 /** Loads the tenant's route (uncached); refuses while an isolation move is unfinished unless told not to. */
 async function loadRoute(db: Db, tenantId: string, refuseMoving: boolean): Promise<TenantRoute> {
   const [route] = await db.query<TenantRoute>(
-    `SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = $1::uuid`,
+    `SELECT id, slug, status, isolation_strategy, placement FROM public.stratum_tenants WHERE id = $1::uuid`,
     [tenantId],
   );
   if (!route) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
   if (!refuseMoving) return route;
   const [moving] = await db.query<{ id: string }>(
-    `SELECT id FROM stratum_isolation_moves WHERE tenant_id = $1::uuid AND finished_at IS NULL LIMIT 1`,
+    `SELECT id FROM public.stratum_isolation_moves WHERE tenant_id = $1::uuid AND finished_at IS NULL LIMIT 1`,
     [tenantId],
   );
   if (moving) {

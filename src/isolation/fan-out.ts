@@ -48,7 +48,7 @@ export async function migrateTenantHomes(deps: FanOutDeps, input: FanOutOptions 
   try {
     homes = (
       await main.query(
-        `SELECT id, isolation_strategy, placement FROM stratum_tenants
+        `SELECT id, isolation_strategy, placement FROM public.stratum_tenants
           WHERE isolation_strategy IN ('SCHEMA', 'DATABASE') AND placement IS NOT NULL
             AND ($1::uuid[] IS NULL OR id = ANY($1::uuid[])) ORDER BY created_at, id`,
         [options.tenantIds ?? null],

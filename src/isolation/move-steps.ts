@@ -115,12 +115,12 @@ export async function flipRoute(ctx: FlipContext): Promise<void> {
   await ctx.main.query("BEGIN");
   try {
     const db = clientDb(ctx.main);
-    await db.execute(`UPDATE stratum_tenants SET isolation_strategy = $2, placement = $3, updated_at = now() WHERE id = $1::uuid`, [
+    await db.execute(`UPDATE public.stratum_tenants SET isolation_strategy = $2, placement = $3, updated_at = now() WHERE id = $1::uuid`, [
       ctx.tenantId,
       ctx.to.strategy,
       ctx.to.placement,
     ]);
-    await db.execute(`UPDATE stratum_isolation_moves SET step = 'flipped' WHERE id = $1::uuid`, [ctx.moveId]);
+    await db.execute(`UPDATE public.stratum_isolation_moves SET step = 'flipped' WHERE id = $1::uuid`, [ctx.moveId]);
     await ctx.audit.record(db, {
       tenantId: ctx.tenantId,
       action: "isolation.move",

@@ -72,20 +72,20 @@ export function createIsolationMover(deps: MoveDeps) {
   }
 
   async function route(main: pg.Client, tenantId: string): Promise<TenantRoute> {
-    const { rows } = await main.query("SELECT id, slug, status, isolation_strategy, placement FROM stratum_tenants WHERE id = $1::uuid", [tenantId]);
+    const { rows } = await main.query("SELECT id, slug, status, isolation_strategy, placement FROM public.stratum_tenants WHERE id = $1::uuid", [tenantId]);
     const found = rows[0] as TenantRoute | undefined;
     if (!found) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
     return found;
   }
 
   async function openJournal(main: pg.Client, tenantId: string): Promise<IsolationMove | null> {
-    const { rows } = await main.query("SELECT * FROM stratum_isolation_moves WHERE tenant_id = $1::uuid AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1", [tenantId]);
+    const { rows } = await main.query("SELECT * FROM public.stratum_isolation_moves WHERE tenant_id = $1::uuid AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1", [tenantId]);
     return (rows[0] as IsolationMove | undefined) ?? null;
   }
 
   async function setStep(main: pg.Client, journal: IsolationMove, step: string, extra: { row_counts?: Record<string, number>; to_placement?: string | null; error?: string; finished?: boolean } = {}): Promise<void> {
     await main.query(
-      `UPDATE stratum_isolation_moves SET step = $2, row_counts = coalesce($3::jsonb, row_counts), to_placement = CASE WHEN $4 THEN $5 ELSE to_placement END,
+      `UPDATE public.stratum_isolation_moves SET step = $2, row_counts = coalesce($3::jsonb, row_counts), to_placement = CASE WHEN $4 THEN $5 ELSE to_placement END,
               error = $6, finished_at = CASE WHEN $7 THEN now() ELSE NULL END WHERE id = $1::uuid`,
       [journal.id, step, extra.row_counts ? JSON.stringify(extra.row_counts) : null, "to_placement" in extra, extra.to_placement ?? null, extra.error ?? null, !!extra.finished],
     );
@@ -186,7 +186,7 @@ export function createIsolationMover(deps: MoveDeps) {
       const sameServer = !options.server || tenant.placement?.startsWith(`${options.server}/`);
       if (tenant.isolation_strategy === to && sameServer) return { tenant_id: tenantId, moved: false, from: here, to: here, row_counts: {} };
       const { rows } = await main.query(
-        `INSERT INTO stratum_isolation_moves (id, tenant_id, from_strategy, to_strategy, from_placement, to_placement, step)
+        `INSERT INTO public.stratum_isolation_moves (id, tenant_id, from_strategy, to_strategy, from_placement, to_placement, step)
          VALUES (gen_random_uuid(), $1::uuid, $2, $3, $4, NULL, 'started') RETURNING *`,
         [tenantId, tenant.isolation_strategy, to, tenant.placement],
       );
@@ -232,7 +232,7 @@ export function createIsolationMover(deps: MoveDeps) {
   async function listIsolationMoves(tenantId: string): Promise<IsolationMove[]> {
     return withMain(async (main) => {
       const db = clientDb(main);
-      return db.query<IsolationMove>("SELECT * FROM stratum_isolation_moves WHERE tenant_id = $1::uuid ORDER BY started_at", [tenantId]);
+      return db.query<IsolationMove>("SELECT * FROM public.stratum_isolation_moves WHERE tenant_id = $1::uuid ORDER BY started_at", [tenantId]);
     });
   }
 

@@ -123,7 +123,7 @@ WITH ${CHAIN_CTES},
 win AS (
   SELECT DISTINCT ON (p.key) p.key, p.value, p.mode, p.tenant_id, p.delegated_from, p.revoked_at
     FROM live l
-   CROSS JOIN LATERAL (SELECT * FROM stratum_permissions x WHERE x.tenant_id = l.id OFFSET 0) p -- index probe per ancestor
+   CROSS JOIN LATERAL (SELECT * FROM public.stratum_permissions x WHERE x.tenant_id = l.id OFFSET 0) p -- index probe per ancestor
    ORDER BY p.key, (p.revoked_at IS NOT NULL) DESC, (p.mode = 'LOCKED') DESC,
             CASE WHEN p.mode = 'LOCKED' THEN l.depth ELSE -l.depth END
 )
@@ -162,7 +162,7 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
     return tx.query<ChainGrant>(
       `SELECT ${P_COLUMNS}, t.depth, t.slug,
               (p.tenant_id = $1::uuid) AS is_self
-         FROM stratum_permissions p JOIN stratum_tenants t ON t.id = p.tenant_id
+         FROM public.stratum_permissions p JOIN public.stratum_tenants t ON t.id = p.tenant_id
         WHERE p.key = $2 AND (p.tenant_id = $1::uuid OR (p.tenant_id = ANY($3::uuid[]) AND t.status <> 'archived'))
         ORDER BY t.depth`,
       [tenant.id, key, tenant.ancestors],
@@ -232,7 +232,7 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
         }
         const delegatedFrom = checkWrite(tenant, parsed.key, parsed.mode, grants);
         const rows = await tx.query<Permission>(
-          `INSERT INTO stratum_permissions (id, tenant_id, key, value, mode, revocation_mode, delegated_from)
+          `INSERT INTO public.stratum_permissions (id, tenant_id, key, value, mode, revocation_mode, delegated_from)
            VALUES ($1::uuid, $2::uuid, $3, $4::jsonb, $5, $6, $7::uuid) RETURNING ${COLUMNS}`,
           [randomUUID(), tenant.id, parsed.key, JSON.stringify(parsed.value), parsed.mode, parsed.revocation_mode, delegatedFrom],
         );
@@ -263,7 +263,7 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
         const mode = parsed.mode ?? own.mode;
         const delegatedFrom = checkWrite(tenant, key, mode, grants);
         const rows = await tx.query<Permission>(
-          `UPDATE stratum_permissions
+          `UPDATE public.stratum_permissions
               SET value = coalesce($3::jsonb, value), mode = $4, revocation_mode = coalesce($5, revocation_mode),
                   delegated_from = $6::uuid, updated_at = now()
             WHERE tenant_id = $1::uuid AND key = $2 RETURNING ${COLUMNS}`,
@@ -286,7 +286,7 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
       validate(KEY, key, "permission key");
       return mutate(tenantId, async (tx, tenant) => {
         const own = (
-          await tx.query<Permission>(`SELECT ${COLUMNS} FROM stratum_permissions WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [
+          await tx.query<Permission>(`SELECT ${COLUMNS} FROM public.stratum_permissions WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [
             tenant.id,
             key,
           ])
@@ -305,19 +305,19 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
           });
         }
         let removed = 0;
-        const subtree = `DELETE FROM stratum_permissions p USING stratum_tenants t, stratum_tenants self
+        const subtree = `DELETE FROM public.stratum_permissions p USING public.stratum_tenants t, public.stratum_tenants self
                           WHERE self.id = $1::uuid AND p.tenant_id = t.id AND t.path <@ self.path AND t.id <> self.id
                             AND p.key = $2 AND p.revoked_at IS NULL`;
         switch (own.revocation_mode) {
           case "SOFT":
-            removed = await tx.execute(`DELETE FROM stratum_permissions WHERE id = $1::uuid`, [own.id]);
+            removed = await tx.execute(`DELETE FROM public.stratum_permissions WHERE id = $1::uuid`, [own.id]);
             break;
           case "CASCADE":
-            removed = (await tx.execute(subtree, [tenant.id, key])) + (await tx.execute(`DELETE FROM stratum_permissions WHERE id = $1::uuid`, [own.id]));
+            removed = (await tx.execute(subtree, [tenant.id, key])) + (await tx.execute(`DELETE FROM public.stratum_permissions WHERE id = $1::uuid`, [own.id]));
             break;
           case "PERMANENT":
             removed = (await tx.execute(subtree, [tenant.id, key])) + 1;
-            await tx.execute(`UPDATE stratum_permissions SET revoked_at = now(), updated_at = now() WHERE id = $1::uuid`, [own.id]);
+            await tx.execute(`UPDATE public.stratum_permissions SET revoked_at = now(), updated_at = now() WHERE id = $1::uuid`, [own.id]);
             break;
         }
         await deps.audit.record(tx, {
@@ -336,7 +336,7 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
       assertTenantId(tenantId);
       const rows = await db.query<Permission & { present: boolean }>(
         `SELECT ${P_COLUMNS}
-           FROM stratum_tenants t LEFT JOIN stratum_permissions p ON p.tenant_id = t.id
+           FROM public.stratum_tenants t LEFT JOIN public.stratum_permissions p ON p.tenant_id = t.id
           WHERE t.id = $1::uuid ORDER BY p.key`,
         [tenantId],
       );

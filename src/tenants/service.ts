@@ -53,7 +53,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   const hooks = deps.hooks ?? {};
 
   async function find(tx: Db, id: string): Promise<Tenant | null> {
-    const rows = await tx.query<TenantRow>(`SELECT ${COLUMNS} FROM stratum_tenants WHERE id = $1::uuid`, [id]);
+    const rows = await tx.query<TenantRow>(`SELECT ${COLUMNS} FROM public.stratum_tenants WHERE id = $1::uuid`, [id]);
     return rows[0] ? toTenant(rows[0]) : null;
   }
 
@@ -96,10 +96,10 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
             throw new StratumError("MAX_DEPTH_EXCEEDED", `A tenant under ${parent.id} would be at depth ${parent.depth + 1}; the tree allows ${MAX_DEPTH} levels (depth 0-${MAX_DEPTH - 1}).`, { parentId: parent.id });
           }
         }
-        const taken = await tx.query(`SELECT 1 FROM stratum_tenants WHERE slug = $1`, [slug]);
+        const taken = await tx.query(`SELECT 1 FROM public.stratum_tenants WHERE slug = $1`, [slug]);
         if (taken.length) throw slugTaken(slug);
         const rows = await tx.query<TenantRow>(
-          `INSERT INTO stratum_tenants (id, parent_id, slug, name, isolation_strategy, metadata, updated_at)
+          `INSERT INTO public.stratum_tenants (id, parent_id, slug, name, isolation_strategy, metadata, updated_at)
            VALUES (gen_random_uuid(), $1::uuid, $2, $3, $4, $5::jsonb, now()) RETURNING ${COLUMNS}`,
           [data.parent_id ?? null, slug, data.name, data.isolation_strategy, JSON.stringify(data.metadata)],
         );
@@ -107,7 +107,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
         if (data.isolation_strategy !== "SHARED_RLS" && hooks.provision) {
           provisioned = created;
           const placement = await hooks.provision(created, data.server);
-          await tx.execute(`UPDATE stratum_tenants SET placement = $2 WHERE id = $1::uuid`, [created.id, placement]);
+          await tx.execute(`UPDATE public.stratum_tenants SET placement = $2 WHERE id = $1::uuid`, [created.id, placement]);
           created = { ...created, placement };
         }
         await deps.audit.record(tx, { tenantId: created.id, action: "tenant.create", targetType: "tenant", targetId: created.id, after: created });
@@ -129,7 +129,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   }
 
   async function getTenantBySlug(slug: string): Promise<Tenant> {
-    const rows = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM stratum_tenants WHERE slug = $1`, [slug]);
+    const rows = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM public.stratum_tenants WHERE slug = $1`, [slug]);
     if (!rows[0]) throw new StratumError("TENANT_NOT_FOUND", `No tenant has slug ${JSON.stringify(slug)}.`, { slug });
     return toTenant(rows[0]);
   }
@@ -159,7 +159,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     // The cursor keeps created_at to the microsecond; a JS Date would round it and repeat rows.
     const rows = await db.query<TenantRow & { cursor_at: string }>(
       `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
-         FROM stratum_tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+         FROM public.stratum_tenants ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
         ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
@@ -173,7 +173,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
 
   async function getChildren(id: string): Promise<Tenant[]> {
     await mustFind(db, id);
-    const rows = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM stratum_tenants WHERE parent_id = $1::uuid ORDER BY created_at, id`, [id]);
+    const rows = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM public.stratum_tenants WHERE parent_id = $1::uuid ORDER BY created_at, id`, [id]);
     return rows.map(toTenant);
   }
 
@@ -182,7 +182,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     validate(uuid, id, "tenant id");
     const rows = await db.query<TenantRow & { self: boolean }>(
       `SELECT ${columns("a.")}, a.id = t.id AS self
-         FROM stratum_tenants t JOIN stratum_tenants a ON a.path @> t.path
+         FROM public.stratum_tenants t JOIN public.stratum_tenants a ON a.path @> t.path
         WHERE t.id = $1::uuid ORDER BY a.depth`,
       [id],
     );
@@ -194,8 +194,8 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   async function getDescendants(id: string): Promise<Tenant[]> {
     const tenant = await mustFind(db, id);
     const rows = await db.query<TenantRow>(
-      `SELECT ${COLUMNS} FROM stratum_tenants
-        WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid) AND id <> $1::uuid ORDER BY path`,
+      `SELECT ${COLUMNS} FROM public.stratum_tenants
+        WHERE path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid) AND id <> $1::uuid ORDER BY path`,
       [tenant.id],
     );
     return rows.map(toTenant);
@@ -209,13 +209,13 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       const before = tenant;
       if (newParentId === tenant.parent_id) return tenant;
       const height = (
-        await tx.query<{ h: number }>(`SELECT max(depth)::int - $2::int AS h FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid)`, [id, tenant.depth])
+        await tx.query<{ h: number }>(`SELECT max(depth)::int - $2::int AS h FROM public.stratum_tenants WHERE path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid)`, [id, tenant.depth])
       )[0]!.h;
       let parentDepth = -1;
       if (newParentId !== null) {
         const parent = await mustFind(tx, newParentId);
         const inside = await tx.query(
-          `SELECT 1 FROM stratum_tenants p, stratum_tenants t WHERE p.id = $1::uuid AND t.id = $2::uuid AND p.path <@ t.path`,
+          `SELECT 1 FROM public.stratum_tenants p, public.stratum_tenants t WHERE p.id = $1::uuid AND t.id = $2::uuid AND p.path <@ t.path`,
           [newParentId, id],
         );
         if (inside.length) {
@@ -231,9 +231,9 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       }
       // One statement rewrites the whole subtree: new parent path || the part below the old parent.
       await tx.execute(
-        `WITH moving AS (SELECT path, nlevel(path) AS lvl FROM stratum_tenants WHERE id = $1::uuid),
-              target AS (SELECT coalesce((SELECT path FROM stratum_tenants WHERE id = $2::uuid), ''::ltree) AS path)
-         UPDATE stratum_tenants t
+        `WITH moving AS (SELECT path, nlevel(path) AS lvl FROM public.stratum_tenants WHERE id = $1::uuid),
+              target AS (SELECT coalesce((SELECT path FROM public.stratum_tenants WHERE id = $2::uuid), ''::ltree) AS path)
+         UPDATE public.stratum_tenants t
             SET path = target.path || subpath(t.path, moving.lvl - 1),
                 depth = nlevel(target.path || subpath(t.path, moving.lvl - 1)) - 1,
                 parent_id = CASE WHEN t.id = $1::uuid THEN $2::uuid ELSE t.parent_id END,
@@ -260,7 +260,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
         throw new StratumError("TENANT_ARCHIVED", `Tenant ${before.slug} (${id}) is archived; restore it before changing it.`, { tenantId: id });
       }
       const rows = await tx.query<TenantRow>(
-        `UPDATE stratum_tenants SET name = coalesce($2, name), metadata = coalesce($3::jsonb, metadata), updated_at = now()
+        `UPDATE public.stratum_tenants SET name = coalesce($2, name), metadata = coalesce($3::jsonb, metadata), updated_at = now()
           WHERE id = $1::uuid RETURNING ${COLUMNS}`,
         [id, patch.name ?? null, patch.metadata === undefined ? null : JSON.stringify(patch.metadata)],
       );
@@ -284,7 +284,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       await lockTree(tx);
       const before = await mustFind(tx, id);
       const rows = await tx.query<TenantRow>(
-        `UPDATE stratum_tenants SET status = $2, updated_at = now(),
+        `UPDATE public.stratum_tenants SET status = $2, updated_at = now(),
                 archived_at = CASE WHEN $2 = 'archived' THEN now() ELSE NULL END
           WHERE id = $1::uuid RETURNING ${COLUMNS}`,
         [id, status],
@@ -304,7 +304,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       await lockTree(tx);
       const tenant = await mustFind(tx, id);
       const subtree = await tx.query<TenantRow>(
-        `SELECT ${COLUMNS} FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid) ORDER BY depth DESC`,
+        `SELECT ${COLUMNS} FROM public.stratum_tenants WHERE path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid) ORDER BY depth DESC`,
         [id],
       );
       if (subtree.length > 1 && !cascade) {
@@ -315,9 +315,9 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       for (const t of tenants) await hooks.deprovision?.(t);
       // Webhooks and API keys have no foreign key to their tenant (they may be global): remove them here.
       const ids = tenants.map((t) => t.id);
-      await tx.execute(`DELETE FROM stratum_webhooks WHERE tenant_id = ANY($1::uuid[])`, [ids]);
-      await tx.execute(`DELETE FROM stratum_api_keys WHERE tenant_id = ANY($1::uuid[])`, [ids]);
-      await tx.execute(`DELETE FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid)`, [id]);
+      await tx.execute(`DELETE FROM public.stratum_webhooks WHERE tenant_id = ANY($1::uuid[])`, [ids]);
+      await tx.execute(`DELETE FROM public.stratum_api_keys WHERE tenant_id = ANY($1::uuid[])`, [ids]);
+      await tx.execute(`DELETE FROM public.stratum_tenants WHERE path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid)`, [id]);
       await deps.audit.record(tx, { tenantId: tenant.parent_id, action: "tenant.delete", targetType: "tenant", targetId: id, before: { ids: tenants.map((t) => t.id), slug: tenant.slug } });
       await publish(tx, id, true);
       return tenants.map((t) => t.id);

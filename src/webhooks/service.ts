@@ -328,14 +328,14 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   const newSecret = () => `${SECRET_PREFIX}${randomBytes(32).toString("base64url")}`;
 
   async function requireTenant(q: Db, tenantId: string): Promise<void> {
-    const rows = await q.query(`SELECT 1 AS ok FROM stratum_tenants WHERE id = $1::uuid`, [tenantId]);
+    const rows = await q.query(`SELECT 1 AS ok FROM public.stratum_tenants WHERE id = $1::uuid`, [tenantId]);
     if (rows.length === 0) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
   }
 
   async function loadWebhook(q: Db, webhookId: string, lock = false): Promise<Webhook> {
     validate(z.uuid(), webhookId, "webhook id");
     const rows = await q.query<Webhook>(
-      `SELECT ${WEBHOOK_COLUMNS} FROM stratum_webhooks WHERE id = $1::uuid${lock ? " FOR UPDATE" : ""}`,
+      `SELECT ${WEBHOOK_COLUMNS} FROM public.stratum_webhooks WHERE id = $1::uuid${lock ? " FOR UPDATE" : ""}`,
       [webhookId],
     );
     const row = rows[0];
@@ -345,7 +345,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
 
   async function loadDelivery(q: Db, deliveryId: string): Promise<Delivery> {
     validate(z.uuid(), deliveryId, "delivery id");
-    const rows = await q.query<Delivery>(`SELECT ${DELIVERY_COLUMNS} FROM stratum_deliveries WHERE id = $1::uuid`, [deliveryId]);
+    const rows = await q.query<Delivery>(`SELECT ${DELIVERY_COLUMNS} FROM public.stratum_deliveries WHERE id = $1::uuid`, [deliveryId]);
     const row = rows[0];
     if (!row) throw new StratumError("NOT_FOUND", `Delivery ${deliveryId} does not exist.`, { deliveryId });
     return row;
@@ -377,7 +377,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   async function dispatchBatch(limit: number): Promise<number> {
     return db.transaction(async (tx) => {
       const rows = await tx.query<{ id: string; attempts: number }>(
-        `SELECT id, attempts FROM stratum_deliveries
+        `SELECT id, attempts FROM public.stratum_deliveries
           WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
           ORDER BY created_at, id
           LIMIT $1
@@ -385,7 +385,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
         [limit],
       );
       if (rows.length === 0) return 0;
-      await tx.execute(`UPDATE stratum_deliveries SET status = 'queued', next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [
+      await tx.execute(`UPDATE public.stratum_deliveries SET status = 'queued', next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [
         rows.map((r) => r.id),
       ]);
       // Enqueued while the rows are still locked: a worker that picks a job up first waits on the
@@ -399,7 +399,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   async function recoverLost(limit: number): Promise<number> {
     return db.transaction(async (tx) => {
       const rows = await tx.query<{ id: string; attempts: number; status: string }>(
-        `SELECT id, attempts, status FROM stratum_deliveries
+        `SELECT id, attempts, status FROM public.stratum_deliveries
           WHERE status IN ('queued', 'retrying') AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
           ORDER BY next_attempt_at
           LIMIT $2
@@ -416,7 +416,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
         }
       }
       if (rows.length > 0) {
-        await tx.execute(`UPDATE stratum_deliveries SET next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+        await tx.execute(`UPDATE public.stratum_deliveries SET next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
       }
       return recovered;
     });
@@ -469,10 +469,10 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       active: boolean;
       tenant_id: string;
     }>(
-      `UPDATE stratum_deliveries d
+      `UPDATE public.stratum_deliveries d
           SET attempts = d.attempts + CASE WHEN w.active THEN 1 ELSE 0 END,
               status = CASE WHEN d.status = 'pending' THEN 'queued' ELSE d.status END
-         FROM stratum_webhooks w
+         FROM public.stratum_webhooks w
         WHERE d.id = $1::uuid AND w.id = d.webhook_id AND d.status IN ('pending', 'queued', 'retrying')
         RETURNING d.attempts, d.event, d.payload, w.id AS webhook_id, w.url, w.secret, w.active, w.tenant_id`,
       [deliveryId],
@@ -512,7 +512,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       const snippet = await readSnippet(response);
       if (response.status >= 200 && response.status < 300) {
         await db.execute(
-          `UPDATE stratum_deliveries SET status = 'delivered', last_error = NULL, next_attempt_at = NULL WHERE id = $1::uuid`,
+          `UPDATE public.stratum_deliveries SET status = 'delivered', last_error = NULL, next_attempt_at = NULL WHERE id = $1::uuid`,
           [deliveryId],
         );
         return { status: "delivered" };
@@ -540,7 +540,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
     const computed = backoffDelay(runAttempts, deps.backoff);
     const delay = retryAfter === undefined ? computed : Math.min(Math.max(retryAfter, computed), deps.backoff?.maxMs ?? 3_600_000);
     await db.execute(
-      `UPDATE stratum_deliveries
+      `UPDATE public.stratum_deliveries
           SET status = 'retrying', last_error = $2,
               next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
         WHERE id = $1::uuid`,
@@ -550,7 +550,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   }
 
   async function markDead(deliveryId: string, reason: string): Promise<void> {
-    await db.execute(`UPDATE stratum_deliveries SET status = 'dead', last_error = $2, next_attempt_at = NULL WHERE id = $1::uuid`, [
+    await db.execute(`UPDATE public.stratum_deliveries SET status = 'dead', last_error = $2, next_attempt_at = NULL WHERE id = $1::uuid`, [
       deliveryId,
       reason,
     ]);
@@ -558,9 +558,9 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
 
   async function disableOnGone(webhookId: string, tenantId: string, deliveryId: string): Promise<void> {
     await db.transaction(async (tx) => {
-      await tx.execute(`UPDATE stratum_webhooks SET active = false WHERE id = $1::uuid`, [webhookId]);
+      await tx.execute(`UPDATE public.stratum_webhooks SET active = false WHERE id = $1::uuid`, [webhookId]);
       await tx.execute(
-        `UPDATE stratum_deliveries SET status = 'dead', last_error = $2, next_attempt_at = NULL WHERE id = $1::uuid`,
+        `UPDATE public.stratum_deliveries SET status = 'dead', last_error = $2, next_attempt_at = NULL WHERE id = $1::uuid`,
         [deliveryId, "receiver answered 410 Gone; webhook disabled"],
       );
       await deps.audit.record(tx, {
@@ -602,7 +602,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
         const id = idRows[0]!.id;
         const secret = newSecret();
         const rows = await tx.query<Webhook>(
-          `INSERT INTO stratum_webhooks (id, tenant_id, url, secret, events, active, created_at)
+          `INSERT INTO public.stratum_webhooks (id, tenant_id, url, secret, events, active, created_at)
            VALUES ($1::uuid, $2::uuid, $3, $4, $5::text[], $6, now())
            RETURNING ${WEBHOOK_COLUMNS}`,
           [id, tenantId, i.url, seal(secret, tenantId, id), i.events, i.active ?? true],
@@ -624,7 +624,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       return db.transaction(async (tx) => {
         const before = await loadWebhook(tx, webhookId, true);
         const rows = await tx.query<Webhook>(
-          `UPDATE stratum_webhooks
+          `UPDATE public.stratum_webhooks
               SET url = COALESCE($2, url), events = COALESCE($3::text[], events), active = COALESCE($4, active)
             WHERE id = $1::uuid
             RETURNING ${WEBHOOK_COLUMNS}`,
@@ -647,7 +647,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       await db.transaction(async (tx) => {
         const before = await loadWebhook(tx, webhookId, true);
         // Deliveries go with it (ON DELETE CASCADE); jobs still queued find no row and are skipped.
-        await tx.execute(`DELETE FROM stratum_webhooks WHERE id = $1::uuid`, [webhookId]);
+        await tx.execute(`DELETE FROM public.stratum_webhooks WHERE id = $1::uuid`, [webhookId]);
         await deps.audit.record(tx, {
           tenantId: before.tenant_id,
           action: "webhook.delete",
@@ -660,7 +660,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
 
     async list(tenantId) {
       validate(z.uuid(), tenantId, "tenant id");
-      return db.query<Webhook>(`SELECT ${WEBHOOK_COLUMNS} FROM stratum_webhooks WHERE tenant_id = $1::uuid ORDER BY created_at, id`, [tenantId]);
+      return db.query<Webhook>(`SELECT ${WEBHOOK_COLUMNS} FROM public.stratum_webhooks WHERE tenant_id = $1::uuid ORDER BY created_at, id`, [tenantId]);
     },
 
     get: (webhookId) => loadWebhook(db, webhookId),
@@ -669,7 +669,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       return db.transaction(async (tx) => {
         const webhook = await loadWebhook(tx, webhookId, true);
         const secret = newSecret();
-        await tx.execute(`UPDATE stratum_webhooks SET secret = $2 WHERE id = $1::uuid`, [webhookId, seal(secret, webhook.tenant_id, webhookId)]);
+        await tx.execute(`UPDATE public.stratum_webhooks SET secret = $2 WHERE id = $1::uuid`, [webhookId, seal(secret, webhook.tenant_id, webhookId)]);
         await deps.audit.record(tx, { tenantId: webhook.tenant_id, action: "webhook.rotate_secret", targetType: "webhook", targetId: webhookId });
         return secret;
       });
@@ -677,7 +677,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
 
     async emit(tx, event) {
       const e = validate(eventSchema, event, "webhook event");
-      const tenant = await tx.query<{ path: string }>(`SELECT path::text AS path FROM stratum_tenants WHERE id = $1::uuid`, [e.tenantId]);
+      const tenant = await tx.query<{ path: string }>(`SELECT path::text AS path FROM public.stratum_tenants WHERE id = $1::uuid`, [e.tenantId]);
       if (!tenant[0]) {
         throw new StratumError("TENANT_NOT_FOUND", `Tenant ${e.tenantId} does not exist; emit before deleting it, in the same transaction.`, {
           tenantId: e.tenantId,
@@ -695,10 +695,10 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       const payload: WebhookPayload = { id: idRows[0]!.id, type: e.type, tenant_id: e.tenantId, occurred_at: idRows[0]!.at, data };
       // Webhooks of the tenant and every ancestor (ltree @>), active, subscribed to the type.
       const rows = await tx.query<{ id: string }>(
-        `INSERT INTO stratum_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, created_at)
+        `INSERT INTO public.stratum_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, created_at)
          SELECT gen_random_uuid(), w.id, $1, $2::jsonb, 'pending', 0, now(), now()
-           FROM stratum_webhooks w
-           JOIN stratum_tenants owner ON owner.id = w.tenant_id
+           FROM public.stratum_webhooks w
+           JOIN public.stratum_tenants owner ON owner.id = w.tenant_id
           WHERE w.active
             AND w.events && $3::text[]
             AND owner.path @> $4::ltree
@@ -714,9 +714,9 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       validate(z.uuid(), deliveryId, "delivery id");
       const replayed = await db.transaction(async (tx) => {
         const rows = await tx.query<Delivery & { tenant_id: string }>(
-          `UPDATE stratum_deliveries d
+          `UPDATE public.stratum_deliveries d
               SET status = 'pending', last_error = NULL, next_attempt_at = now()
-             FROM stratum_webhooks w
+             FROM public.stratum_webhooks w
             WHERE d.id = $1::uuid AND w.id = d.webhook_id AND d.status IN ('dead', 'delivered')
             RETURNING d.id, d.webhook_id, d.event, d.payload, d.status, d.attempts, d.last_error, d.next_attempt_at, d.created_at, w.tenant_id`,
           [deliveryId],
@@ -749,7 +749,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
         "delivery filters",
       );
       return db.query<Delivery>(
-        `SELECT ${DELIVERY_COLUMNS} FROM stratum_deliveries
+        `SELECT ${DELIVERY_COLUMNS} FROM public.stratum_deliveries
           WHERE webhook_id = $1::uuid AND ($2::text IS NULL OR status = $2)
           ORDER BY created_at DESC, id
           LIMIT $3`,
