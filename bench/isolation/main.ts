@@ -112,6 +112,8 @@ async function drive(callers: number, perCaller: number, op: (caller: number, n:
 interface Seeded {
   id: string;
   slug: string;
+  /** The tenant's home (schema name, or `<server>/<database>`); homes are named from the id. */
+  placement: string | null;
   userIds: string[];
 }
 
@@ -191,7 +193,7 @@ async function seedTenant(
     name: `User ${i}`,
   }));
   await prisma.$tenant(tenant.id).user.createMany({ data });
-  return { id: tenant.id, slug: tenant.slug, userIds: data.map((d) => d.id) };
+  return { id: tenant.id, slug: tenant.slug, placement: tenant.placement, userIds: data.map((d) => d.id) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,11 +292,13 @@ async function main(): Promise<void> {
       const list: Seeded[] = (databases[server.name] = []);
       for (let i = 0; i < DATABASE_TENANTS; i++) {
         const slug = `biso_${tag}_d${si}_${i}`;
-        // Dropped with WITH (FORCE) at the end; registered before creation so a failure mid-way drops it too.
-        cleanups.push(() => withClient(server.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS stratum_t_${slug} WITH (FORCE)`)));
-        list.push(await seedTenant(prisma, { name: `Bench DB ${server.name} ${i}`, slug, isolation_strategy: "DATABASE", server: server.name }));
+        // A failed create drops the database it made; a made one is dropped WITH (FORCE) at the end.
+        const seeded = await seedTenant(prisma, { name: `Bench DB ${server.name} ${i}`, slug, isolation_strategy: "DATABASE", server: server.name });
+        const database = seeded.placement!.split("/")[1]!;
+        cleanups.push(() => withClient(server.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)));
+        list.push(seeded);
         // The test harness drops uncommented `stratum_t_*` databases it thinks are stale; say when this one was made.
-        await withClient(server.adminUrl, (c) => c.query(`COMMENT ON DATABASE stratum_t_${slug} IS 'stratum bench tenant created=${new Date().toISOString()}'`));
+        await withClient(server.adminUrl, (c) => c.query(`COMMENT ON DATABASE "${database}" IS 'stratum bench tenant created=${new Date().toISOString()}'`));
       }
     }
     const totalTenants = rls.length + schema.length + servers.length * DATABASE_TENANTS;

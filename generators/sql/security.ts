@@ -220,7 +220,7 @@ CREATE EXTENSION IF NOT EXISTS ltree;
 -- Fill path and depth on insert, so Prisma's create needs no ltree value. Moves rewrite paths
 -- for a whole subtree in one UPDATE issued by the tenants service.
 CREATE OR REPLACE FUNCTION public.stratum_tenant_path() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $fn$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
 DECLARE
   parent_path public.ltree;
 BEGIN

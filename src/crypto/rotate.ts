@@ -47,6 +47,8 @@ export interface RotationColumn {
  */
 export const CONFIG_ROTATION_TARGET: RotationTarget = Object.freeze({
   table: "stratum_config",
+  // Named, so the rotation's SQL never resolves the table through a session's search_path.
+  schema: "public",
   idColumn: "id",
   tenantColumn: "tenant_id",
   columns: Object.freeze([Object.freeze({ column: "encrypted_value", aadColumn: "value" })]),

@@ -11,6 +11,7 @@ import type { ChangeBus, ValueCipher } from "../core/ports.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } from "../crypto/index.js";
 import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
+import { SHARED_SEARCH_PATH } from "../isolation/names.js";
 import { IsolationRouter } from "../isolation/router.js";
 import { ADMIN_TENANT_ID, assertScopeKey, setStatementContextProvider, signScope, type ScopeMode, type TenantScope } from "../isolation/scope.js";
 import type { TenantTable } from "../isolation/ddl.js";
@@ -104,7 +105,8 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     mode: "a",
     strategy: "SHARED_RLS",
     token: sign(ADMIN_TENANT_ID, "a"),
-    searchPath: "public",
+    // pg_temp last: a temporary table on a pooled connection cannot stand in for stratum's tables.
+    searchPath: SHARED_SEARCH_PATH,
     readOnly: false,
   };
   const base = baseClient as RawClient;

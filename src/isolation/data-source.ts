@@ -28,6 +28,7 @@ import type { Db } from "../core/db.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import { decryptFields, type EncryptedModelMeta, type FieldCipher } from "../crypto/index.js";
 import type { Row, TenantDataSource } from "../gdpr/source.js";
+import { schemaOfSearchPath } from "./names.js";
 import type { TenantScope } from "./scope.js";
 import type { IsolationStrategy, ProvisionContext, TenantRoute } from "./strategy.js";
 
@@ -158,7 +159,7 @@ export async function tenantPlaces(
   const places: TenantPlace[] = [{ name: "shared", strategy: "SHARED_RLS", db: runtime.scopedDb(scopeFor("SHARED_RLS")) }];
   if (route.isolation_strategy !== "SHARED_RLS") {
     const scope = scopeFor(route.isolation_strategy);
-    const name = route.isolation_strategy === "SCHEMA" ? `schema:${scope.searchPath.replace(/"/g, "")}` : `database:${route.placement ?? ""}`;
+    const name = route.isolation_strategy === "SCHEMA" ? `schema:${schemaOfSearchPath(scope.searchPath)}` : `database:${route.placement ?? ""}`;
     places.push({ name, strategy: route.isolation_strategy, db: runtime.scopedDb(scope) });
   }
   return { route, places };

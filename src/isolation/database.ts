@@ -7,13 +7,10 @@
 import { ident } from "../../generators/sql/security.js";
 import { StratumError } from "../core/errors.js";
 import { copyScopeKeys, tenantDatabaseBaseDdl, tenantEnumsDdl, tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
-import type { IsolationStrategy, TenantRoute } from "./strategy.js";
+import { homeDatabaseName, SHARED_SEARCH_PATH } from "./names.js";
+import type { IsolationStrategy } from "./strategy.js";
 
-export function databaseName(tenant: Pick<TenantRoute, "slug">): string {
-  return `stratum_t_${tenant.slug}`.slice(0, 63);
-}
-
-export function databaseStrategy(searchPath = "public"): IsolationStrategy {
+export function databaseStrategy(searchPath = SHARED_SEARCH_PATH): IsolationStrategy {
   return {
     name: "DATABASE",
     scope(tenant, request, sign) {
@@ -35,37 +32,49 @@ export function databaseStrategy(searchPath = "public"): IsolationStrategy {
       if (!server) {
         throw new StratumError("PLACEMENT_UNKNOWN", "DATABASE isolation needs an admin server: stratum({ admin: { servers: { main: url } } }).");
       }
-      const database = databaseName(tenant);
+      const database = homeDatabaseName(tenant.id);
       const placement = `${server}/${database}`;
       const maintenance = await ctx.admin.server(server);
       try {
+        // Refused up front; from here on, every clean-up below drops only the database this call created.
+        const { rows } = await maintenance.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [database]);
+        if (rows.length > 0) {
+          throw new StratumError("CONFLICT", `Database ${placement}, the home of tenant ${tenant.id}, already exists; inspect it and drop it by hand if it is a leftover, then retry.`, {
+            tenantId: tenant.id,
+            home: placement,
+          });
+        }
         await maintenance.query(`CREATE DATABASE ${ident(database)}`);
       } finally {
         await maintenance.end();
       }
-      const [source, target] = [await ctx.admin.main(), await ctx.admin.database(placement)];
+      let source: import("pg").Client | undefined;
+      let target: import("pg").Client | undefined;
       try {
+        source = await ctx.admin.main();
+        target = await ctx.admin.database(placement);
         await source.query("BEGIN");
         const tables = await tenantTablesDdl(source, ctx.tenantTables, "public");
         const enums = await tenantEnumsDdl(source, ctx.tenantTables);
         await source.query("COMMIT");
         await target.query("BEGIN");
-        for (const sql of [...tenantDatabaseBaseDdl(ctx.appRole), ...enums, ...tables, ...tenantSecurityDdl(ctx.tenantTables, "public", ctx.appRole)]) {
+        for (const sql of [...tenantDatabaseBaseDdl(ctx.appRole), ...enums, ...tables, ...tenantSecurityDdl(ctx.tenantTables, "public", ctx.appRole, false, tenant.id)]) {
           await target.query(sql);
         }
         await copyScopeKeys(source, target, tenant.id);
         await target.query("COMMIT");
         return placement;
       } catch (error) {
-        await target.query("ROLLBACK").catch(() => undefined);
-        await target.end().catch(() => undefined);
+        await target?.query("ROLLBACK").catch(() => undefined);
+        await target?.end().catch(() => undefined);
+        // This call created the database (the up-front check refused an existing one): drop it.
         await dropDatabase(ctx.admin, server, database).catch(() => undefined);
         throw error instanceof StratumError
           ? error
           : new StratumError("ISOLATION_MOVE_FAILED", `Could not create database ${placement}: ${(error as Error).message}`, undefined, { cause: error });
       } finally {
-        await source.end().catch(() => undefined);
-        await target.end().catch(() => undefined);
+        await source?.end().catch(() => undefined);
+        await target?.end().catch(() => undefined);
       }
     },
     async deprovision(tenant, ctx) {

@@ -209,13 +209,29 @@ export async function tenantEnumsDdl(source: pg.Client, tables: readonly TenantT
  * triggers of audited models; only homes in the main database can have them, since the audit log
  * lives there (a tenant database's writes are not model-audited).
  */
-export function tenantSecurityDdl(tables: readonly TenantTable[], target: string, appRole: string, modelAudit = false): string[] {
+export function tenantSecurityDdl(tables: readonly TenantTable[], target: string, appRole: string, modelAudit = false, homeOf?: string): string[] {
   return [
     `GRANT USAGE ON SCHEMA ${ident(target)} TO ${ident(appRole)}`,
     ...tables.map((t) => tenantTableSql(t.table, t.tenantColumn, appRole, target)),
+    ...(homeOf ? tables.map((t) => homeCheckSql(t, target, homeOf)) : []),
     ...tables.filter((t) => modelAudit && t.audited).map((t) => modelAuditSql(t.table, t.tenantColumn, t.idColumn ?? "id", target)),
     `GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${ident(target)} TO ${ident(appRole)}`,
   ];
+}
+
+/** Name of the per-home CHECK that admits only the home's own tenant. */
+export const HOME_CHECK = "stratum_home_tenant";
+
+/**
+ * A home of one tenant accepts only that tenant's rows, whoever writes: RLS alone lets a tenant
+ * insert its own rows into another home's tables by naming them. Re-created on every sync (so
+ * tables added later get it) as NOT VALID, which skips re-scanning rows each time; every row
+ * written since it exists was checked, and a fresh home starts empty.
+ */
+function homeCheckSql(t: TenantTable, target: string, tenantId: string): string {
+  if (!/^[0-9a-f-]{36}$/i.test(tenantId)) throw new Error(`stratum: ${JSON.stringify(tenantId)} is not a tenant id`);
+  const table = `${ident(target)}.${ident(t.table)}`;
+  return `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${HOME_CHECK}, ADD CONSTRAINT ${HOME_CHECK} CHECK (${ident(t.tenantColumn)} = '${tenantId.toLowerCase()}') NOT VALID`;
 }
 
 /**

@@ -86,7 +86,7 @@ async function syncHome(deps: FanOutDeps, home: { id: string; isolation_strategy
     const plan = syncPlan(template, current, names, schema);
     // A tenant database also gets the current scope machinery (older versions' databases lack it).
     const base = isSchema ? [] : tenantDatabaseBaseDdl(deps.appRole);
-    for (const sql of [...base, ...plan.statements, ...tenantSecurityDdl(deps.tenantTables, schema, deps.appRole, isSchema)]) await homeClient.query(sql);
+    for (const sql of [...base, ...plan.statements, ...tenantSecurityDdl(deps.tenantTables, schema, deps.appRole, isSchema, home.id)]) await homeClient.query(sql);
     // A tenant database keeps its own copy of the scope keys: this carries a rotation there.
     if (!isSchema) await copyScopeKeys(templateClient, homeClient, home.id);
     if (!isSchema) await homeClient.query("COMMIT");

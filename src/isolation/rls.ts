@@ -1,7 +1,8 @@
 /** SHARED_RLS: shared tables, rows filtered by the policy on the signed scope. Nothing to provision. */
+import { SHARED_SEARCH_PATH } from "./names.js";
 import type { IsolationStrategy } from "./strategy.js";
 
-export function rlsStrategy(searchPath = "public"): IsolationStrategy {
+export function rlsStrategy(searchPath = SHARED_SEARCH_PATH): IsolationStrategy {
   return {
     name: "SHARED_RLS",
     scope: (tenant, request, sign) => ({

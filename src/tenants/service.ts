@@ -105,8 +105,9 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
         );
         let created = toTenant(rows[0]!);
         if (data.isolation_strategy !== "SHARED_RLS" && hooks.provision) {
-          provisioned = created;
           const placement = await hooks.provision(created, data.server);
+          // Only a home this call made is undone below: a failed provision cleans up after itself.
+          provisioned = { ...created, placement };
           await tx.execute(`UPDATE public.stratum_tenants SET placement = $2 WHERE id = $1::uuid`, [created.id, placement]);
           created = { ...created, placement };
         }

@@ -193,6 +193,8 @@ class DeliveryAttemptError extends Error {
  */
 export const WEBHOOK_SECRET_ROTATION_TARGET: RotationTarget = Object.freeze({
   table: "stratum_webhooks",
+  // Named, so the rotation's SQL never resolves the table through a session's search_path.
+  schema: "public",
   idColumn: "id",
   tenantColumn: "tenant_id",
   columns: Object.freeze([Object.freeze({ column: "secret", aadColumn: "secret" })]),
