@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { stratumModels } from "../generated/stratum/index.js";
 import type { ChangeBus, ChangeEvent } from "../src/core/ports.js";
-import { isStratumError, stratum, stratumAdapter, type Tenant } from "../src/index.js";
+import { stratum, stratumAdapter, type Tenant } from "../src/index.js";
+import { codeOf as code } from "./support/errors.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { appUrlOf } from "./harness/roles.js";
 import { startSecondPostgres } from "./harness/second-postgres.js";
@@ -76,11 +77,6 @@ let prisma: Client;
 const bus = new FailingBus();
 const tenants: Record<string, Tenant> = {};
 const rand = () => randomBytes(3).toString("hex");
-
-async function code(promise: PromiseLike<unknown>): Promise<string | undefined> {
-  const error = await Promise.resolve(promise).then(() => null, (e: unknown) => e);
-  return isStratumError(error) ? error.code : error ? String((error as Error).message) : undefined;
-}
 
 async function seed(t: Tenant, users: number) {
   const scoped = prisma.$tenant(t.id);

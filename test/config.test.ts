@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createConfigService } from "../src/config/index.js";
-import { isStratumError } from "../src/core/errors.js";
+import { rejectsWithCode as rejects } from "./support/errors.js";
 import {
   countingDb,
   createScratchDb,
@@ -19,16 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.drop();
 });
-
-async function rejects(p: Promise<unknown>, code: string): Promise<Error> {
-  try {
-    await p;
-  } catch (error) {
-    expect(isStratumError(error) ? error.code : error).toBe(code);
-    return error as Error;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 describe("config inheritance (seed quick start)", () => {
   it("resolves exactly as the seeds show", async () => {

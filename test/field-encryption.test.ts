@@ -8,7 +8,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { stratumModels } from "../generated/stratum/index.js";
-import { isStratumError, runWithTenant, stratum, stratumAdapter, type Tenant } from "../src/index.js";
+import { runWithTenant, stratum, stratumAdapter, type Tenant } from "../src/index.js";
+import { codeOf as code } from "./support/errors.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 
 const KEY = randomBytes(32).toString("base64");
@@ -44,11 +45,6 @@ let b: Tenant;
 let s1: Tenant;
 let s2: Tenant;
 const rand = () => randomBytes(3).toString("hex");
-
-async function code(promise: PromiseLike<unknown>): Promise<string | undefined> {
-  const error = await Promise.resolve(promise).then(() => null, (e: unknown) => e);
-  return isStratumError(error) ? error.code : error ? String((error as Error).message) : undefined;
-}
 
 const stored = async (id: string, schema = "public") =>
   (await admin.query<{ ssn: string | null }>(`SELECT ssn FROM "${schema}".users WHERE id = $1`, [id])).rows[0]?.ssn;

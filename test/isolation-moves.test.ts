@@ -5,7 +5,8 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isStratumError, type Tenant } from "../src/index.js";
+import type { Tenant } from "../src/index.js";
+import { codeOf as code } from "./support/errors.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { appUrlOf } from "./harness/roles.js";
 import { startSecondPostgres } from "./harness/second-postgres.js";
@@ -44,11 +45,6 @@ async function snapshot(tenant: Tenant) {
   const t = prisma().$tenant(tenant.id);
   const users = await t.user.findMany({ orderBy: { email: "asc" }, include: { tickets: { orderBy: { title: "asc" } } } });
   return { users, count: await t.ticket.count() };
-}
-
-async function code(promise: Promise<unknown>): Promise<string | undefined> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  return isStratumError(error) ? error.code : error ? String(error) : undefined;
 }
 
 describe("DATABASE strategy on a second server", () => {

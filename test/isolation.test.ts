@@ -4,7 +4,8 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isStratumError, runWithTenant, type Tenant } from "../src/index.js";
+import { runWithTenant, type Tenant } from "../src/index.js";
+import { codeOf as code } from "./support/errors.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { stratumTestClient } from "./support/stratum-client.js";
 
@@ -35,11 +36,6 @@ afterAll(async () => {
   await admin?.end();
   await db?.drop();
 });
-
-async function code(promise: Promise<unknown>): Promise<string | undefined> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  return isStratumError(error) ? error.code : error ? String((error as Error).message) : undefined;
-}
 
 describe.each([
   ["SHARED_RLS", () => a, () => b],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPermissionService, type PermissionMode, type RevocationMode } from "../src/permissions/index.js";
-import { isStratumError } from "../src/core/errors.js";
+import { rejectsWithCode as rejects } from "./support/errors.js";
 import { countingDb, createScratchDb, insertChain, insertTenant, recordingAudit, type ScratchDb } from "./support/config-db.js";
 
 let s: ScratchDb;
@@ -10,16 +10,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.drop();
 });
-
-async function rejects(p: Promise<unknown>, code: string): Promise<Error> {
-  try {
-    await p;
-  } catch (error) {
-    expect(isStratumError(error) ? error.code : error).toBe(code);
-    return error as Error;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 describe("permissions: seed quick start", () => {
   it("root LOCKED manage_users reaches the client exactly as the seed shows", async () => {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
+import { codeOf as code } from "./support/errors.js";
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "../src/ratelimit/index.js";
 import { redisUrl } from "./harness/redis.js";
 import { deleteKeysUnder } from "./support/redis-keys.js";
@@ -160,7 +161,6 @@ describe("keys", () => {
 
   it("validates keys and rules", async () => {
     const l = limiter();
-    const code = async (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => (isStratumError(e) ? e.code : String(e)));
     expect(await code(l.limit({}, { limit: 1, windowMs: 1000 }))).toBe("VALIDATION_FAILED");
     expect(await code(l.limit({ tenantId: "a:b" }, { limit: 1, windowMs: 1000 }))).toBe("VALIDATION_FAILED");
     expect(await code(l.limit({ tenantId: "a" }, { limit: 0, windowMs: 1000 }))).toBe("VALIDATION_FAILED");

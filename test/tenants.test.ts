@@ -1,7 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pgDb, type Db } from "../src/core/db.js";
-import { isStratumError, type ErrorCode } from "../src/index.js";
+import { isStratumError } from "../src/index.js";
+import { rejectsWithCode as expectCode } from "./support/errors.js";
 import { createTenantService } from "../src/tenants/service.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { stratumTestClient } from "./support/stratum-client.js";
@@ -22,12 +23,6 @@ afterAll(async () => {
   await admin?.end();
   await db?.drop();
 });
-
-async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(isStratumError(error), `expected StratumError ${code}, got ${String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
 
 /** Every tree invariant, checked by the superuser on the raw table. */
 async function assertTreeInvariants(): Promise<void> {

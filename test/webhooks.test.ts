@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAuditService } from "../src/audit/index.js";
 import { pgDb, type Db } from "../src/core/db.js";
-import { isStratumError } from "../src/core/errors.js";
+import { codeOf as code } from "./support/errors.js";
 import { createConfigService } from "../src/config/index.js";
 import { createTenantService } from "../src/tenants/service.js";
 import {
@@ -146,15 +146,6 @@ async function withOwnDispatcher(
     await ownPool.end();
     await own.drop();
   }
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    return isStratumError(error) ? error.code : String(error);
-  }
-  return "no error";
 }
 
 describe("signing and verification", () => {

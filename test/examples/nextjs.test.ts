@@ -5,6 +5,7 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeOf } from "../support/errors.js";
 import { createPrisma, type StratumPrisma } from "../../examples/nextjs/lib/stratum.js";
 import { localTenantResolver, runAsRequestTenant, sdkTenantResolver, TENANT_COOKIE, type TenantResolver } from "../../examples/nextjs/lib/tenant.js";
 import { closeTicket, createTicket, listTickets, mspOverview, mspView } from "../../examples/nextjs/lib/tickets.js";
@@ -19,13 +20,6 @@ let prisma: StratumPrisma;
 let controlPlane: FastifyInstance;
 let controlPlaneUrl: string;
 const ids = { root: "", msp: "", alpha: "", beta: "", suspended: "" };
-
-/** The code of the StratumError a promise rejects with. */
-const codeOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => "resolved",
-    (error: unknown) => (error as { code?: string }).code ?? String(error),
-  );
 
 beforeAll(async () => {
   db = await createTestDatabase({ label: "ex_nextjs" });
