@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IsolationStrategyName } from "../../src/index.js";
 import { createTestDatabase, type TestDatabase } from "../harness/database.js";
-import { attackClient, foreignTenantIds, secondServer, seed, uniq, type AttackClient, type Seeded, type ServerUrls } from "./support.js";
+import { attackClient, foreignTenantIds, secondServer, seed, uniq, type AttackClient, type Seeded, type ServerUrls } from "../attacks/support.js";
 
 const OPERATIONS = 10_000;
 const WORKERS = 40;
