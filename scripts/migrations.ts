@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { diffSql, driftSql } from "../src/migrate/schema-engine.js";
-import { applyMigrationsToUrl } from "../src/migrate/runner.js";
+import { applyMigrationsToUrl, listMigrations } from "../src/migrate/runner.js";
 import { createMigration } from "../src/migrate/create.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -52,8 +52,10 @@ async function main(command: string | undefined, arg: string | undefined): Promi
     case "new": {
       if (!arg) throw new Error("usage: tsx scripts/migrations.ts new <name>");
       const adminUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
-      const folder = await createMigration({ adminUrl, migrationsDir, schemaDir, name: arg });
-      console.log(folder ? `wrote ${join("prisma", "migrations", folder, "migration.sql")}` : "no schema changes: no migration written");
+      // The repo's migrations are deployed history: treat every one as applied, so none is re-stamped.
+      const applied = new Set(listMigrations(migrationsDir).map((m) => m.name));
+      const created = await createMigration({ adminUrl, migrationsDir, schemaDir, name: arg, applied });
+      console.log(created ? `wrote ${join("prisma", "migrations", created.folder, "migration.sql")}` : "no schema changes: no migration written");
       return 0;
     }
     default:

@@ -7,3 +7,9 @@ export { StratumError, isStratumError, type ErrorCode } from "./core/errors.js";
 export type { Tenant, TenantStatus, IsolationStrategyName } from "./core/types.js";
 export type { StratumModels, StratumModel } from "./core/models.js";
 export type { Actor } from "./core/ports.js";
+// Documented building blocks (docs/config.md, docs/ratelimit.md, docs/webhooks.md): the change
+// buses for config caches across processes, the Redis rate limiter, and the receiver-side check
+// of a webhook's signature.
+export { createPgChangeBus, createRedisChangeBus, type PgChangeBusOptions, type RedisChangeBusOptions, type ReconnectingBus } from "./config/index.js";
+export { createRateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitRule, type RateLimitResult } from "./ratelimit/index.js";
+export { verifyWebhookSignature, type VerifyOptions, type WebhookVerification } from "./webhooks/index.js";

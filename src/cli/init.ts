@@ -1,5 +1,5 @@
 /**
- * `stratum init`: add stratum to a Prisma 7 schema folder.
+ * `stratum-prisma init`: add stratum to a Prisma 7 schema folder.
  *
  * - writes `<schema folder>/stratum.prisma` (stratum's models; replaced when stratum ships new ones),
  * - adds `generator stratum { … }` to the file holding the datasource when no such block exists,
@@ -71,12 +71,23 @@ function singleFileMessage(file: string, cwd: string): string {
   const rel = posixRelative(cwd, file);
   const folder = posixRelative(cwd, join(dirname(file), "schema"));
   return (
-    `stratum init needs a schema folder (Prisma's multi-file schema), but ${rel} is a single file. ` +
+    `stratum-prisma init needs a schema folder (Prisma's multi-file schema), but ${rel} is a single file. ` +
     `Move it into a folder and point Prisma at the folder:\n` +
     `  mkdir -p ${folder} && git mv ${rel} ${folder}/schema.prisma\n` +
     `  # prisma.config.ts: schema: "${folder}"   (fix relative \`output\` paths in generator blocks: one level deeper)\n` +
-    `then run \`stratum init\` again (or pass --schema <dir>).`
+    `then run \`npx stratum-prisma init\` again (or pass --schema <dir>).`
   );
+}
+
+/**
+ * The migrations folder: the given one, else `migrations.path` from prisma.config.*, else
+ * `migrations` next to the schema folder (Prisma's convention).
+ */
+export function resolveMigrationsDir(cwd: string, given?: string, schemaDir?: string): string {
+  const config = readPrismaConfig(cwd);
+  const explicit = given ?? config.migrations;
+  if (explicit) return resolve(cwd, explicit);
+  return join(dirname(schemaDir ?? resolve(cwd, config.schema ?? "prisma/schema")), "migrations");
 }
 
 /** Resolves the schema folder, refusing single files and missing folders with the way out. */
@@ -202,8 +213,7 @@ export function initProject(options: InitOptions = {}): InitResult {
   if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(appRole)) refuse(`--app-role ${JSON.stringify(appRole)} is not a plain SQL identifier.`);
   const provider = options.provider ?? "stratum-generator";
   const schemaDir = resolveSchemaDir(cwd, options.schema);
-  const config = readPrismaConfig(cwd);
-  const migrationsDir = resolve(cwd, options.migrations ?? config.migrations ?? posixRelative(cwd, join(dirname(schemaDir), "migrations")));
+  const migrationsDir = resolveMigrationsDir(cwd, options.migrations, schemaDir);
 
   const files = readdirSync(schemaDir)
     .filter((f) => f.endsWith(".prisma") && f !== STRATUM_MODELS_FILE)
@@ -289,6 +299,14 @@ export function registerInit(program: Command): void {
         return;
       }
       for (const line of result.changes) console.log(`stratum: ${line}`);
-      console.log("next: `prisma generate` (writes generated/stratum and the security migration), then apply your migrations");
+      console.log(
+        [
+          "next:",
+          "  1. add your models (a `tenant_id` field, or `/// @stratum.global`): npx stratum-prisma scaffold model <Name> --fields …",
+          "  2. npx stratum-prisma migrate new init --url <owner url>   (the tables' migration)",
+          "  3. npx stratum-prisma generate                             (the client, stratumModels, the security migration)",
+          "  4. npx stratum-prisma migrate --url <owner url>            (applies both; writes STRATUM_SCOPE_KEY to .env)",
+        ].join("\n"),
+      );
     });
 }

@@ -1,64 +1,210 @@
 /**
- * `stratum migrate`: applies prisma/migrations with stratum's runner (no native engine needed)
- * as the owner role, then installs the scope key, so a fresh database is ready for the app role.
+ * `stratum-prisma migrate`: applies the migrations with stratum's runner (no native engine) as the
+ * owner role and installs the scope key, so a fresh database is ready for the app role.
+ * `stratum-prisma migrate new <name>`: writes the next table migration from the schema (what
+ * `prisma migrate dev --create-only` does, through the WebAssembly schema engine), keeping the
+ * security migration after the tables it secures.
+ *
+ * The scope key must reach the app; a key generated here and only installed in the database would
+ * be lost. With no key given and none installed, `migrate` generates one and appends
+ * `STRATUM_SCOPE_KEY=…` to the project's `.env` (which the CLI reads), or prints it once when that
+ * file already names a different key.
  */
-import { resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import pg from "pg";
 import { StratumError } from "../core/errors.js";
 import { assertScopeKey, INSTALL_SCOPE_KEY_SQL, RETIRE_PREVIOUS_SCOPE_KEY_SQL } from "../isolation/scope.js";
 import { applyMigrations, pgExecutor } from "../migrate/index.js";
+import { createMigration } from "../migrate/create.js";
+import { resolveMigrationsDir, resolveSchemaDir } from "./init.js";
 
 export interface MigrateOptions {
   url: string;
   migrations: string;
   scopeKey?: string;
+  /** No key given and none installed yet: generate one (returned as `generatedScopeKey`). */
+  generateScopeKey?: boolean;
   /** End a key rotation: tokens signed with the previous key stop matching. */
   retirePreviousKey?: boolean;
+  /** The role the app connects as (reported when it cannot log in yet). Default stratum_app. */
+  appRole?: string;
   log?: (line: string) => void;
 }
 
-export async function migrate(options: MigrateOptions): Promise<{ applied: string[]; scopeKeyInstalled: boolean; previousKeyRetired: boolean }> {
+export interface MigrateResult {
+  applied: string[];
+  scopeKeyInstalled: boolean;
+  previousKeyRetired: boolean;
+  /** The key generated and installed because none was given or installed. */
+  generatedScopeKey?: string;
+  /** False when the app role exists but has no login yet (the migration creates it NOLOGIN). */
+  appRoleCanLogin: boolean | undefined;
+}
+
+function databaseName(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
+  } catch {
+    return "";
+  }
+}
+
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (error) {
+    if ((error as { code?: string }).code === "3D000") {
+      const name = databaseName(url);
+      throw new StratumError("VALIDATION_FAILED", `Database "${name}" does not exist: create it first (\`createdb ${name}\`, or CREATE DATABASE ${name}; as the owner), then migrate again.`, undefined, { cause: error });
+    }
+    throw new StratumError("VALIDATION_FAILED", `Cannot connect to the owner URL: ${(error as Error).message}.`, undefined, { cause: error });
+  }
+  return client;
+}
+
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const log = options.log ?? (() => undefined);
-  const client = new pg.Client({ connectionString: options.url });
-  await client.connect();
+  const client = await connect(options.url);
   try {
     const result = await applyMigrations(pgExecutor(client), { migrationsDir: options.migrations, log });
+    let scopeKey = options.scopeKey;
+    let generatedScopeKey: string | undefined;
+    if (scopeKey === undefined && options.generateScopeKey) {
+      const installed = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM public.stratum_scope_keys").catch(() => undefined);
+      if (installed && installed.rows[0]?.n === 0) scopeKey = generatedScopeKey = randomBytes(32).toString("hex");
+    }
     let scopeKeyInstalled = false;
-    if (options.scopeKey !== undefined) {
-      assertScopeKey(options.scopeKey);
-      await client.query(INSTALL_SCOPE_KEY_SQL, [options.scopeKey]);
+    if (scopeKey !== undefined) {
+      assertScopeKey(scopeKey);
+      await client.query(INSTALL_SCOPE_KEY_SQL, [scopeKey]);
       scopeKeyInstalled = true;
     }
     const previousKeyRetired = options.retirePreviousKey === true && ((await client.query(RETIRE_PREVIOUS_SCOPE_KEY_SQL)).rowCount ?? 0) > 0;
-    return { applied: result.applied, scopeKeyInstalled, previousKeyRetired };
+    const role = await client.query<{ rolcanlogin: boolean }>("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", [options.appRole ?? "stratum_app"]);
+    return {
+      applied: result.applied,
+      scopeKeyInstalled,
+      previousKeyRetired,
+      ...(generatedScopeKey ? { generatedScopeKey } : {}),
+      appRoleCanLogin: role.rows[0]?.rolcanlogin,
+    };
   } finally {
     await client.end();
   }
 }
 
+/** Appends `NAME=value` to the env file unless it already sets NAME; false when it does. */
+export function appendEnvVariable(file: string, name: string, value: string): boolean {
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  if (new RegExp(`^\\s*(export\\s+)?${name}\\s*=`, "m").test(text)) return false;
+  appendFileSync(file, `${text === "" || text.endsWith("\n") ? "" : "\n"}${name}=${value}\n`);
+  return true;
+}
+
+function ownerUrl(flag: string | undefined): string {
+  const url = flag ?? process.env.STRATUM_OWNER_URL ?? process.env.DATABASE_URL;
+  if (!url) throw new StratumError("VALIDATION_FAILED", "No database: pass --url or set STRATUM_OWNER_URL (or DATABASE_URL) to the owner role's URL.");
+  return url;
+}
+
+const MIGRATE_HELP = `
+Environment (a flag wins; the CLI also reads .env in the working directory):
+  STRATUM_OWNER_URL, else DATABASE_URL   --url        the owner role (creates tables, policies, the app role)
+  STRATUM_SCOPE_KEY                      (none given and none installed: one is generated and appended to .env)
+
+Examples:
+  $ npx stratum-prisma migrate new init --url postgresql://postgres@localhost:5432/app
+  $ npx stratum-prisma migrate --url postgresql://postgres@localhost:5432/app
+  $ STRATUM_SCOPE_KEY=$(openssl rand -hex 32) npx stratum-prisma migrate   # rotate: the old key works until --retire-previous-key
+`;
+
+const MIGRATE_NEW_HELP = `
+Replays the existing migrations into a scratch database on the same server (created and dropped
+with the --url role, which needs CREATEDB), diffs it against the schema with Prisma's WebAssembly
+schema engine and writes <migrations>/<timestamp>_<name>/migration.sql. A security migration that
+\`prisma generate\` wrote before these tables existed, and that is not applied yet, is renamed to
+sort after the new migration.
+
+Example:
+  $ npx stratum-prisma migrate new add_invoices --url postgresql://postgres@localhost:5432/app
+`;
+
 export function registerMigrate(program: Command): void {
-  program
+  const command = program
     .command("migrate")
-    .description("apply prisma/migrations as the owner role and install the scope key (STRATUM_SCOPE_KEY)")
-    .option("--url <url>", "owner connection URL (default: STRATUM_OWNER_URL or DATABASE_URL)")
-    .option("--migrations <dir>", "migrations folder", "prisma/migrations")
+    .description("apply the migrations as the owner role and install the scope key; `migrate new <name>` writes the next migration")
+    .option("--url <url>", "owner connection URL (default: STRATUM_OWNER_URL, else DATABASE_URL)")
+    .option("--migrations <dir>", "migrations folder (default: `migrations.path` in prisma.config.ts, else prisma/migrations)")
+    .option("--env-file <file>", "where a generated scope key is written", ".env")
+    .option("--app-role <role>", "the app role, to report whether it can log in", "stratum_app")
     .option("--retire-previous-key", "end a scope key rotation: only the current key's scopes are accepted from now on")
-    .action(async (opts: { url?: string; migrations: string; retirePreviousKey?: boolean }) => {
-      const url = opts.url ?? process.env.STRATUM_OWNER_URL ?? process.env.DATABASE_URL;
-      if (!url) throw new StratumError("VALIDATION_FAILED", "No database: pass --url or set STRATUM_OWNER_URL / DATABASE_URL to the owner role's URL.");
-      const scopeKey = process.env.STRATUM_SCOPE_KEY;
+    .addHelpText("after", MIGRATE_HELP)
+    .action(async (opts: { url?: string; migrations?: string; envFile: string; appRole: string; retirePreviousKey?: boolean }) => {
+      const url = ownerUrl(opts.url);
+      const scopeKey = process.env.STRATUM_SCOPE_KEY || undefined;
       const result = await migrate({
         url,
-        migrations: resolve(opts.migrations),
-        ...(scopeKey ? { scopeKey } : {}),
+        migrations: resolveMigrationsDir(process.cwd(), opts.migrations),
+        ...(scopeKey ? { scopeKey } : { generateScopeKey: true }),
         retirePreviousKey: opts.retirePreviousKey === true,
+        appRole: opts.appRole,
         log: (l) => console.log(l),
       });
       console.log(
         `applied ${result.applied.length} migration(s)` +
-          (result.scopeKeyInstalled ? "; scope key installed (a different previous key stays accepted until --retire-previous-key)" : "; STRATUM_SCOPE_KEY not set, scope key unchanged") +
+          (result.generatedScopeKey
+            ? "; a new scope key was generated and installed"
+            : result.scopeKeyInstalled
+              ? "; scope key installed (a different previous key stays accepted until --retire-previous-key)"
+              : "; STRATUM_SCOPE_KEY not set, scope key unchanged") +
           (result.previousKeyRetired ? "; previous scope key retired" : ""),
       );
+      if (result.generatedScopeKey) {
+        const envFile = resolve(opts.envFile);
+        if (appendEnvVariable(envFile, "STRATUM_SCOPE_KEY", result.generatedScopeKey)) {
+          console.log(`stratum-prisma: wrote STRATUM_SCOPE_KEY to ${relative(process.cwd(), envFile) || envFile}. Your app needs it (stratum({ scopeKey })); keep it secret and out of git.`);
+        } else {
+          console.log(
+            [
+              "",
+              "================================ SCOPE KEY (shown once) ================================",
+              `STRATUM_SCOPE_KEY=${result.generatedScopeKey}`,
+              `${opts.envFile} already sets STRATUM_SCOPE_KEY to another value: replace it with this one.`,
+              "=========================================================================================",
+            ].join("\n"),
+          );
+        }
+      }
+      if (result.appRoleCanLogin === false) {
+        console.log(`next: give the app role a login: psql "$STRATUM_OWNER_URL" -c "ALTER ROLE ${opts.appRole} LOGIN PASSWORD '…'"`);
+      }
+    });
+
+  command
+    .command("new <name>")
+    .description("write the next migration from the schema (no native engine needed)")
+    .option("--url <url>", "owner URL on the server where a scratch database may be created (default: STRATUM_OWNER_URL, else DATABASE_URL)")
+    .option("--schema <dir>", "Prisma schema folder (default: `schema` in prisma.config.ts, else prisma/schema)")
+    .option("--migrations <dir>", "migrations folder (default: `migrations.path` in prisma.config.ts, else next to the schema folder)")
+    .addHelpText("after", MIGRATE_NEW_HELP)
+    .action(async (name: string, opts: { url?: string; schema?: string; migrations?: string }) => {
+      // Options named like the parent's (--url, --migrations) land on the parent: read both.
+      const parent = command.opts<{ url?: string; migrations?: string }>();
+      const cwd = process.cwd();
+      const url = ownerUrl(opts.url ?? parent.url);
+      const migrations = opts.migrations ?? parent.migrations;
+      const schemaDir = resolveSchemaDir(cwd, opts.schema);
+      const migrationsDir = resolveMigrationsDir(cwd, migrations, schemaDir);
+      const created = await createMigration({ adminUrl: url, migrationsDir, schemaDir, name });
+      if (!created) {
+        console.log("stratum-prisma: no schema changes, no migration written");
+        return;
+      }
+      console.log(`stratum-prisma: wrote ${relative(cwd, join(migrationsDir, created.folder, "migration.sql"))}`);
+      for (const [from, to] of created.moved) console.log(`stratum-prisma: renamed ${from} to ${to} (the security migration runs after the tables it secures)`);
     });
 }

@@ -1,24 +1,34 @@
 /**
- * `stratum serve`: the REST control plane on a port. The Prisma client and `stratumModels` are
- * the project's own generated modules (stratum cannot ship them), loaded from --client / --models.
+ * `stratum-prisma serve`: the REST control plane on a port. The Prisma client and `stratumModels`
+ * are the project's own generated modules (stratum cannot ship them), loaded from --client /
+ * --models. Prisma 7 generates TypeScript (`generated/prisma/client.ts`): a `.ts` module that Node
+ * cannot import itself is loaded through tsx (`tsx/esm/api`, an optional peer), so a project runs
+ * `serve` without a build step; compiled `.js` needs nothing extra.
  *
- *   DATABASE_URL=<app role url> STRATUM_SCOPE_KEY=… STRATUM_BOOTSTRAP_KEY=sk_test_bootstrap npx stratum serve
+ * Fastify is an optional peer as well: the server is imported only when `serve` runs, so `init`,
+ * `migrate` and `doctor` work in a project that installed the library alone.
  */
-import { existsSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { Command } from "commander";
 import type { FastifyInstance } from "fastify";
 import { StratumError } from "../core/errors.js";
 import type { StratumModels } from "../core/models.js";
 import { stratumAdapter } from "../isolation/adapter.js";
 import { stratum } from "../extension/stratum.js";
-import { createControlPlane } from "../server/index.js";
 import type { ControlPlaneRateLimit, StratumClient } from "../server/index.js";
+import { checkAppConnection } from "./connection-check.js";
+import { DEFAULT_CLIENT, DEFAULT_MODELS, loadProjectExport as load, pickModule } from "./project-module.js";
+
+export { pickModule };
 
 export interface ServeOptions {
   databaseUrl: string;
   scopeKey?: string;
+  /** Owner-role URL: SCHEMA and DATABASE tenants need it to create their homes (`stratum({ admin })`). */
+  ownerUrl?: string;
+  /** Base64 32-byte key for `@stratum.encrypted` fields and sensitive config values. */
+  encryptionKey?: string;
+  /** The role the app connects as, when not stratum_app. */
+  appRole?: string;
   bootstrapKey?: string;
   port: number;
   host: string;
@@ -44,33 +54,23 @@ interface PrismaLike {
 }
 type PrismaClientClass = new (options: { adapter: unknown }) => PrismaLike;
 
-const DEFAULT_CLIENT = ["generated/prisma/client.js", "generated/prisma/client.ts"];
-const DEFAULT_MODELS = ["generated/stratum/index.js", "generated/stratum/index.ts"];
-
-/** The first candidate that exists (relative to the working directory), or the first one. */
-export function pickModule(given: string | undefined, defaults: readonly string[]): string {
-  const candidates = given ? [given] : defaults;
-  const absolute = candidates.map((c) => (isAbsolute(c) ? c : resolve(process.cwd(), c)));
-  return absolute.find((c) => existsSync(c)) ?? absolute[0]!;
-}
-
-async function load(path: string, exportName: string): Promise<unknown> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new StratumError("VALIDATION_FAILED", `Cannot load ${path}: ${(error as Error).message}. Pass --client / --models (compiled .js, or run under tsx for .ts).`, undefined, { cause: error });
-  }
-  if (!(exportName in mod)) throw new StratumError("VALIDATION_FAILED", `${path} has no export ${exportName}.`);
-  return mod[exportName];
-}
-
 export async function startControlPlaneServer(options: ServeOptions): Promise<RunningControlPlane> {
   const PrismaClient = (await load(options.clientModule, "PrismaClient")) as PrismaClientClass;
   const models = (await load(options.modelsModule, "stratumModels")) as StratumModels;
   if (typeof PrismaClient !== "function") throw new StratumError("VALIDATION_FAILED", `${options.clientModule}: PrismaClient is not a class.`);
+  const { createControlPlane } = await import("../server/index.js").catch((error: unknown) => {
+    throw new StratumError("VALIDATION_FAILED", `serve needs the control plane's optional peers: \`npm install fastify @fastify/swagger @fastify/swagger-ui @fastify/cors @fastify/helmet fastify-type-provider-zod\` (${(error as Error).message}).`, undefined, { cause: error });
+  });
   const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: options.databaseUrl }) });
-  const prisma = base.$extends(stratum({ models, ...(options.scopeKey ? { scopeKey: options.scopeKey } : {}) })) as StratumClient;
+  const prisma = base.$extends(
+    stratum({
+      models,
+      ...(options.scopeKey ? { scopeKey: options.scopeKey } : {}),
+      ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
+      ...(options.ownerUrl ? { admin: { connectionString: options.ownerUrl } } : {}),
+      ...(options.appRole ? { appRole: options.appRole } : {}),
+    }),
+  ) as StratumClient;
   const rateLimit: ControlPlaneRateLimit | undefined = options.rateLimit
     ? { redis: options.rateLimit.redisUrl, rules: { limit: options.rateLimit.perMinute, windowMs: 60_000 } }
     : undefined;
@@ -104,38 +104,85 @@ function parsePort(value: string): number {
   return port;
 }
 
+const SERVE_HELP = `
+Environment (a flag wins over its variable):
+  DATABASE_URL            --url            the app role's URL (not a superuser, not the owner)
+  STRATUM_SCOPE_KEY       --scope-key      the key \`stratum-prisma migrate\` installed (in .env)
+  STRATUM_OWNER_URL       --owner-url      owner URL, for SCHEMA / DATABASE tenants
+  STRATUM_ENCRYPTION_KEY  --encryption-key base64 32 bytes, for encrypted fields and sensitive config
+  STRATUM_BOOTSTRAP_KEY   --bootstrap-key  an API key accepted before any key exists
+  PORT, HOST, REDIS_URL
+
+Examples:
+  $ DATABASE_URL=postgresql://stratum_app:secret@localhost/app npx stratum-prisma serve --bootstrap-key sk_test_bootstrap
+  $ npx stratum-prisma serve --url postgresql://stratum_app:secret@localhost/app \\
+      --owner-url postgresql://postgres@localhost/app --encryption-key "$(openssl rand -base64 32)" --port 3001
+`;
+
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("run the REST control plane (DATABASE_URL, STRATUM_SCOPE_KEY, STRATUM_BOOTSTRAP_KEY, PORT)")
+    .description("run the REST control plane (refuses a superuser or owner connection and a missing database)")
+    .option("--url <url>", "the app role's connection URL (default: DATABASE_URL)")
+    .option("--scope-key <key>", "scope key (default: STRATUM_SCOPE_KEY)")
+    .option("--owner-url <url>", "owner role URL for SCHEMA / DATABASE tenants (default: STRATUM_OWNER_URL)")
+    .option("--encryption-key <base64>", "encryption key (default: STRATUM_ENCRYPTION_KEY)")
+    .option("--bootstrap-key <key>", "API key accepted until real keys exist (default: STRATUM_BOOTSTRAP_KEY)")
+    .option("--app-role <role>", "the app role, when not stratum_app (default: STRATUM_APP_ROLE)")
     .option("--port <port>", "port (default: PORT, else 3001)")
     .option("--host <host>", "interface to listen on (default: HOST, else 127.0.0.1)")
     .option("--client <module>", "module exporting your PrismaClient (default: generated/prisma/client.{js,ts})")
     .option("--models <module>", "module exporting stratumModels (default: generated/stratum/index.{js,ts})")
     .option("--rate-limit <perMinute>", "requests per minute per API key and tenant, on REDIS_URL")
-    .action(async (opts: { port?: string; host?: string; client?: string; models?: string; rateLimit?: string }) => {
-      const databaseUrl = process.env.DATABASE_URL;
-      if (!databaseUrl) throw new StratumError("VALIDATION_FAILED", "No database: set DATABASE_URL to the app role's URL.");
-      let rateLimit: ServeOptions["rateLimit"];
-      if (opts.rateLimit !== undefined) {
-        const perMinute = Number(opts.rateLimit);
-        const redisUrl = process.env.REDIS_URL;
-        if (!Number.isInteger(perMinute) || perMinute < 1) throw new StratumError("VALIDATION_FAILED", "--rate-limit needs a positive whole number of requests per minute.");
-        if (!redisUrl) throw new StratumError("VALIDATION_FAILED", "--rate-limit needs REDIS_URL.");
-        rateLimit = { perMinute, redisUrl };
-      }
-      const running = await startControlPlaneServer({
-        databaseUrl,
-        ...(process.env.STRATUM_SCOPE_KEY ? { scopeKey: process.env.STRATUM_SCOPE_KEY } : {}),
-        ...(process.env.STRATUM_BOOTSTRAP_KEY ? { bootstrapKey: process.env.STRATUM_BOOTSTRAP_KEY } : {}),
-        port: parsePort(opts.port ?? process.env.PORT ?? "3001"),
-        host: opts.host ?? process.env.HOST ?? "127.0.0.1",
-        clientModule: pickModule(opts.client, DEFAULT_CLIENT),
-        modelsModule: pickModule(opts.models, DEFAULT_MODELS),
-        ...(rateLimit ? { rateLimit } : {}),
-      });
-      const stop = () => void running.close().finally(() => process.exit(0));
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    });
+    .addHelpText("after", SERVE_HELP)
+    .action(
+      async (opts: {
+        url?: string;
+        scopeKey?: string;
+        ownerUrl?: string;
+        encryptionKey?: string;
+        bootstrapKey?: string;
+        appRole?: string;
+        port?: string;
+        host?: string;
+        client?: string;
+        models?: string;
+        rateLimit?: string;
+      }) => {
+        const env = process.env;
+        const databaseUrl = opts.url ?? env.DATABASE_URL;
+        if (!databaseUrl) throw new StratumError("VALIDATION_FAILED", "No database: pass --url or set DATABASE_URL to the app role's URL.");
+        let rateLimit: ServeOptions["rateLimit"];
+        if (opts.rateLimit !== undefined) {
+          const perMinute = Number(opts.rateLimit);
+          const redisUrl = env.REDIS_URL;
+          if (!Number.isInteger(perMinute) || perMinute < 1) throw new StratumError("VALIDATION_FAILED", "--rate-limit needs a positive whole number of requests per minute.");
+          if (!redisUrl) throw new StratumError("VALIDATION_FAILED", "--rate-limit needs REDIS_URL.");
+          rateLimit = { perMinute, redisUrl };
+        }
+        const pick = (flag: string | undefined, name: string): string | undefined => flag ?? (env[name] || undefined);
+        const scopeKey = pick(opts.scopeKey, "STRATUM_SCOPE_KEY");
+        const ownerUrl = pick(opts.ownerUrl, "STRATUM_OWNER_URL");
+        const encryptionKey = pick(opts.encryptionKey, "STRATUM_ENCRYPTION_KEY");
+        const bootstrapKey = pick(opts.bootstrapKey, "STRATUM_BOOTSTRAP_KEY");
+        const appRole = pick(opts.appRole, "STRATUM_APP_ROLE");
+        await checkAppConnection(databaseUrl);
+        const running = await startControlPlaneServer({
+          databaseUrl,
+          ...(scopeKey ? { scopeKey } : {}),
+          ...(ownerUrl ? { ownerUrl } : {}),
+          ...(encryptionKey ? { encryptionKey } : {}),
+          ...(bootstrapKey ? { bootstrapKey } : {}),
+          ...(appRole ? { appRole } : {}),
+          port: parsePort(opts.port ?? env.PORT ?? "3001"),
+          host: opts.host ?? env.HOST ?? "127.0.0.1",
+          clientModule: pickModule(opts.client, DEFAULT_CLIENT),
+          modelsModule: pickModule(opts.models, DEFAULT_MODELS),
+          ...(rateLimit ? { rateLimit } : {}),
+        });
+        const stop = () => void running.close().finally(() => process.exit(0));
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      },
+    );
 }

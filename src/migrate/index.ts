@@ -27,4 +27,13 @@ export {
   type DiffOptions,
   type SchemaEngineInfo,
 } from "./schema-engine.js";
-export { createMigration, nextMigrationSql, migrationTimestamp, type CreateMigrationOptions } from "./create.js";
+export {
+  appliedMigrationNames,
+  createMigration,
+  movableSecurityMigrations,
+  nextMigrationSql,
+  migrationTimestamp,
+  SECURITY_MIGRATION_SUFFIX,
+  type CreateMigrationOptions,
+  type CreatedMigration,
+} from "./create.js";

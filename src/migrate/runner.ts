@@ -62,6 +62,8 @@ export interface ApplyMigrationsOptions {
   log?: (line: string) => void;
   /** Report, rather than refuse, applied migrations whose file changed since. */
   allowChanged?: boolean;
+  /** Folders to leave out (createMigration replays without the security migrations it moves after the new one). */
+  skip?: ReadonlySet<string>;
 }
 
 export interface ApplyMigrationsResult {
@@ -121,7 +123,7 @@ interface MigrationRow {
 
 export async function applyMigrations(executor: MigrationExecutor, options: ApplyMigrationsOptions): Promise<ApplyMigrationsResult> {
   const log = options.log ?? (() => undefined);
-  const migrations = listMigrations(options.migrationsDir);
+  const migrations = listMigrations(options.migrationsDir).filter((m) => !options.skip?.has(m.name));
   const result: ApplyMigrationsResult = { applied: [], alreadyApplied: [], changed: [] };
   await executor.query(`SELECT pg_advisory_lock(${MIGRATIONS_LOCK_KEY})`);
   try {
