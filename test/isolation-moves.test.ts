@@ -7,6 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Tenant } from "../src/index.js";
 import { codeOf as code } from "./support/errors.js";
+import { homeDatabaseName, homeSchemaName } from "../src/isolation/names.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { appUrlOf } from "./harness/roles.js";
 import { startSecondPostgres } from "./harness/second-postgres.js";
@@ -51,12 +52,12 @@ describe("DATABASE strategy on a second server", () => {
   it("creates the tenant's database there and keeps its rows apart", async () => {
     const d1 = await prisma().$stratum.createTenant({ name: "Db One", isolation_strategy: "DATABASE", server: "second" });
     const d2 = await prisma().$stratum.createTenant({ name: "Db Two", isolation_strategy: "DATABASE", server: "second" });
-    expect(d1.placement).toBe("second/stratum_t_db_one");
+    expect(d1.placement).toBe(`second/${homeDatabaseName(d1.id)}`);
     await seed(d1, 2);
     await seed(d2, 1);
     expect((await snapshot(d1)).users.map((u) => u.tenant_id)).toEqual([d1.id, d1.id]);
     expect(await prisma().$tenant(d2.id).user.count()).toBe(1);
-    const onSecond = new pg.Client({ connectionString: secondAdmin.replace(/\/postgres$/, "/stratum_t_db_one") });
+    const onSecond = new pg.Client({ connectionString: secondAdmin.replace(/\/postgres$/, `/${homeDatabaseName(d1.id)}`) });
     await onSecond.connect();
     try {
       expect((await onSecond.query("SELECT count(*)::int AS n FROM users")).rows[0].n).toBe(2);
@@ -85,7 +86,7 @@ describe("setIsolation", () => {
       await prisma().$tenant(tenant.id).user.update({ where: { id: expected.users[0]!.id }, data: { name: "User 0" } });
     }
     // The old homes are gone: no schema left, no rows in shared tables other than the tenant's own.
-    const schemas = await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [tenant.slug]);
+    const schemas = await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [homeSchemaName(tenant.id)]);
     expect(schemas.rows).toEqual([]);
     expect((await admin.query("SELECT count(*)::int AS n FROM users WHERE tenant_id = $1", [tenant.id])).rows[0].n).toBe(5);
     const moves = await prisma().$stratum.listIsolationMoves(tenant.id);
@@ -121,7 +122,7 @@ describe("setIsolation", () => {
       await prisma().$stratum.rollbackIsolationMove(tenant.id);
       expect((await prisma().$stratum.getTenant(tenant.id)).isolation_strategy).toBe("SHARED_RLS");
       expect(await snapshot(tenant)).toEqual(expected);
-      expect((await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [tenant.slug])).rows).toEqual([]);
+      expect((await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [homeSchemaName(tenant.id)])).rows).toEqual([]);
     });
   }
 
@@ -148,17 +149,18 @@ describe("setIsolation", () => {
 });
 
 describe("stale routes after a move", () => {
-  it("a process whose route still says SHARED_RLS cannot write rows the tenant would no longer see", async () => {
+  it("a process whose route still says SHARED_RLS writes into the tenant's new home, never the old one", async () => {
     const tenant = await prisma().$stratum.createTenant({ name: "Stale route" });
     await seed(tenant, 1);
     const other = stratumTestClient(db);
     try {
       expect(await other.prisma.$tenant(tenant.id).user.count()).toBe(1); // caches the SHARED_RLS route
       await prisma().$stratum.setIsolation(tenant.id, "SCHEMA");
-      const error = await other.prisma.$tenant(tenant.id).user.create({ data: { tenant_id: tenant.id, email: "lost@x.test" } }).then(() => null, (e: unknown) => e);
-      expect(String(error)).toMatch(/row-level security/);
+      // The shared-home policy refuses the insert in the old home; the refusal sends it to the new one.
+      await other.prisma.$tenant(tenant.id).user.create({ data: { tenant_id: tenant.id, email: "late@x.test" } });
       expect((await admin.query("SELECT count(*)::int AS n FROM public.users WHERE tenant_id = $1", [tenant.id])).rows[0].n).toBe(0);
-      expect(await prisma().$tenant(tenant.id).user.count()).toBe(1);
+      expect(await prisma().$tenant(tenant.id).user.count()).toBe(2);
+      expect(await other.prisma.$tenant(tenant.id).user.count()).toBe(2);
     } finally {
       await other.close();
     }

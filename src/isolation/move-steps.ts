@@ -42,6 +42,7 @@ export async function copyRows(ctx: MoveContext, from: HomeAddress, to: HomeAddr
       for (const t of ctx.tables) await copyTable(source, target, t, ctx);
       const copied = await countRows(target, ctx.tables, ctx.tenantId);
       assertSameCounts(counts, copied, "copied");
+      for (const t of ctx.tables) await advanceSequences(target, t, ctx.tenantId);
       await target.client.query("COMMIT");
     } catch (error) {
       await target.client.query("ROLLBACK").catch(() => undefined);
@@ -68,14 +69,66 @@ async function copyTable(source: Home, target: Home, t: TenantTableRef, ctx: Mov
       const { rows } = await source.client.query(`FETCH ${ctx.batchSize} FROM stratum_move`);
       if (rows.length === 0) break;
       const batch = `[${(rows as Array<{ row: string }>).map((r) => r.row).join(",")}]`;
-      await target.client.query(
-        `INSERT INTO ${target.qualified(t.table)} SELECT * FROM json_populate_recordset(NULL::${target.qualified(t.table)}, $1::json)`,
-        [batch],
-      );
+      await target.client
+        .query(`INSERT INTO ${target.qualified(t.table)} SELECT * FROM json_populate_recordset(NULL::${target.qualified(t.table)}, $1::json)`, [batch])
+        .catch((error: unknown) => {
+          throw keyCollision(error, t.table) ?? error;
+        });
     }
   } finally {
     await source.client.query("CLOSE stratum_move");
   }
+}
+
+/**
+ * A unique key of the tenant's rows already taken in the target home: a key drawn from a sequence
+ * of another home (a tenant database's own counter) can equal one drawn here. Nothing switches.
+ */
+function keyCollision(error: unknown, table: string): StratumError | undefined {
+  if ((error as { code?: string }).code !== "23505") return undefined;
+  return new StratumError(
+    "ISOLATION_MOVE_FAILED",
+    `Rows of ${table} have keys that other rows already use in the target home (${(error as Error).message}). Keys drawn from a sequence are ` +
+      "unique only within the database that drew them; give the table a key that includes the tenant column, or a uuid key, to move this tenant. Nothing was switched.",
+    { table },
+    { cause: error },
+  );
+}
+
+/**
+ * Advances every sequence that fills a column of `t` in the target past the tenant's copied rows,
+ * so the next insert there does not draw a key the move just wrote. The tenant's rows are all
+ * this scope sees, and every other row's key came from the same sequence, so their maximum is enough.
+ */
+async function advanceSequences(target: Home, t: TenantTableRef, tenantId: string): Promise<void> {
+  const { rows } = await target.client.query(
+    `SELECT a.attname AS column_name,
+            coalesce(pg_get_serial_sequence($1, a.attname), (regexp_match(pg_get_expr(d.adbin, d.adrelid), 'nextval\\(''([^'']+)''::regclass'))[1]) AS seq
+       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+    [target.qualified(t.table)],
+  );
+  for (const r of rows as Array<{ column_name: string; seq: string | null }>) {
+    if (!r.seq) continue;
+    await target.client.query(
+      `SELECT setval($1::regclass, x.m) FROM (SELECT max(${ident(r.column_name)})::bigint AS m FROM ${target.qualified(t.table)} WHERE ${ident(t.tenantColumn)} = $2::uuid) x
+        WHERE x.m IS NOT NULL AND x.m > coalesce(pg_sequence_last_value($1::regclass), 0)`,
+      [r.seq, tenantId],
+    );
+  }
+}
+
+/**
+ * Closes the old home to the app role in the transaction that empties it: a statement that still
+ * addresses it (a route resolved before the flip, here or in another process) fails with
+ * "permission denied" and is re-run in the new home (route-guard.ts) instead of finding nothing or
+ * writing where the tenant no longer reads. The shared tables stay open to every other tenant;
+ * there the shared-home policy refuses stale inserts and an emptied home reads as suspicious.
+ */
+export async function closeHome(home: Home, tables: readonly TenantTableRef[], appRole: string): Promise<void> {
+  if (home.address.strategy === "SHARED_RLS") return;
+  await home.client.query(`REVOKE ALL ON ${tables.map((t) => home.qualified(t.table)).join(", ")} FROM ${ident(appRole)}`);
+  if (home.address.strategy === "SCHEMA") await home.client.query(`REVOKE USAGE ON SCHEMA ${ident(home.schema)} FROM ${ident(appRole)}`);
 }
 
 /** Deletes the tenant's rows from a home inside its open transaction; returns per-table counts. */

@@ -15,7 +15,7 @@ import type { AuditSink, ChangeBus } from "../core/ports.js";
 import { IsolationStrategies, type IsolationStrategyName } from "../core/types.js";
 import { validate } from "../core/validate.js";
 import { dependencyOrder, openHome, type HomeAddress } from "./homes.js";
-import { assertSameCounts, copyRows, deleteRows, flipRoute, type MoveContext } from "./move-steps.js";
+import { assertSameCounts, closeHome, copyRows, deleteRows, flipRoute, type MoveContext } from "./move-steps.js";
 import type { IsolationRouter } from "./router.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "./strategy.js";
 
@@ -125,6 +125,7 @@ export function createIsolationMover(deps: MoveDeps) {
         deps.router.forget(tenant.id);
         interrupt("clean", options, journal);
         assertSameCounts(counts, await deleteRows(source, ctx), "removed from the old home");
+        await closeHome(source, ctx.tables, deps.provisionContext().appRole);
         await source.client.query("COMMIT");
       } catch (error) {
         await source.client.query("ROLLBACK").catch(() => undefined);
@@ -138,6 +139,7 @@ export function createIsolationMover(deps: MoveDeps) {
       try {
         await source.begin(ctx.token);
         await deleteRows(source, ctx);
+        await closeHome(source, ctx.tables, deps.provisionContext().appRole);
         await source.client.query("COMMIT");
       } finally {
         await source.close();
