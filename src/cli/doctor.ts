@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import pg from "pg";
 import { StratumError } from "../core/errors.js";
 import type { StratumModels } from "../core/models.js";
-import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, connectionProblems, type ConnectionFacts } from "../isolation/doctor.js";
+import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, SESSION_FACTS_SQL, connectionProblems, type ConnectionFacts } from "../isolation/doctor.js";
 
 import { DEFAULT_MODELS, loadProjectExport, pickModule } from "./project-module.js";
 
@@ -22,6 +22,7 @@ export async function doctor(url: string, tenantTables: readonly string[]): Prom
     const facts = {
       ...(await client.query(CONNECTION_FACTS_SQL, [tenantTables])).rows[0],
       ...(await client.query(DEFINER_FACTS_SQL)).rows[0],
+      ...(await client.query(SESSION_FACTS_SQL)).rows[0],
     } as ConnectionFacts;
     const problems = connectionProblems(facts);
     for (const table of ["stratum_scope_keys", "stratum_scope_tokens"]) {

@@ -10,7 +10,7 @@ import type { StratumModels } from "../core/models.js";
 import type { ChangeBus, ValueCipher } from "../core/ports.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } from "../crypto/index.js";
-import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
+import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, SESSION_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
 import { SHARED_SEARCH_PATH } from "../isolation/names.js";
 import { IsolationRouter } from "../isolation/router.js";
 import { ADMIN_TENANT_ID, assertScopeKey, setStatementContextProvider, signScope, type ScopeMode, type TenantScope } from "../isolation/scope.js";
@@ -143,7 +143,8 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
   const doctor = async () => {
     const rows = await base.$queryRawUnsafe<ConnectionFacts[]>(CONNECTION_FACTS_SQL, tenantTables.map((t) => t.table));
     const definers = await base.$queryRawUnsafe<Array<Pick<ConnectionFacts, "leaky_views" | "unpinned_definers">>>(DEFINER_FACTS_SQL);
-    const facts = { ...rows[0]!, ...definers[0]! };
+    const session = await base.$queryRawUnsafe<Array<Pick<ConnectionFacts, "session_privileges">>>(SESSION_FACTS_SQL);
+    const facts = { ...rows[0]!, ...definers[0]!, ...session[0]! };
     const problems = connectionProblems(facts);
     return { ok: problems.length === 0, role: facts.role, problems };
   };

@@ -4,7 +4,7 @@
  */
 import { Prisma } from "@prisma/client/extension";
 import { StratumError } from "../core/errors.js";
-import { currentScope } from "../isolation/scope.js";
+import { currentScope, runRawStatement } from "../isolation/scope.js";
 import { currentTenant } from "./context.js";
 import { createModelHooks } from "./model-hooks.js";
 import { createRuntime, type StratumOptions } from "./runtime.js";
@@ -71,6 +71,13 @@ export function stratum(options: StratumOptions) {
       query: {
         $allOperations(params) {
           const { model, operation, args, query } = params;
+          // Raw SQL through the extended client (inside runWithTenant or a $tenant callback too):
+          // the driver resets the session after it, as it does for a scoped client's raw calls.
+          if (model === undefined && operation.startsWith("$")) {
+            if (!currentScope()) runner.claimBatch(undefined, undefined, params as Pick<Operation, "__internalParams">);
+            // Awaited inside the marker: Prisma's promise is lazy, and runs when it is awaited.
+            return runRawStatement(async () => await query(args));
+          }
           if (!runner.isTenantModel(model)) {
             // Unscoped statements cannot share a batch with a tenant's (see claimBatch).
             if (!currentScope()) runner.claimBatch(undefined, undefined, params as Pick<Operation, "__internalParams">);

@@ -248,6 +248,8 @@ class ScopedTransaction implements Transaction {
   readonly adapterName: string;
   readonly options: Transaction["options"];
   private genericScope: string | undefined = undefined;
+  /** The one tenant an unbound (user's own) transaction may act for, once it has acted for one. */
+  private tenantId: string | undefined = undefined;
 
   constructor(
     private readonly inner: Transaction,
@@ -295,6 +297,24 @@ class ScopedTransaction implements Transaction {
     return this.inner.releaseSavepoint?.(name) ?? Promise.resolve();
   }
 
+  /**
+   * One transaction, one tenant. Settings made by a statement stay in force until the next one
+   * changes them, and commit-time code (deferred triggers) runs under whatever scope came last,
+   * so a user's transaction that has acted for tenant A refuses tenant B. stratum's own service
+   * statements (mode `a`, no tenant rows) may join either.
+   */
+  private claimTenant(caller: TenantScope | undefined): void {
+    if (this.bound || !caller || caller.mode === "a") return;
+    this.tenantId ??= caller.tenantId;
+    if (caller.tenantId !== this.tenantId) {
+      throw new StratumError(
+        "TENANT_SCOPE_VIOLATION",
+        `This transaction already acted for tenant ${this.tenantId}; a statement for tenant ${caller.tenantId} cannot join it. Run each tenant's work in its own transaction (prisma.$tenant(id).$transaction(...)).`,
+        { tenantId: this.tenantId, refused: caller.tenantId },
+      );
+    }
+  }
+
   private async run<T>(query: SqlQuery, exec: (q: SqlQuery) => Promise<T>): Promise<T> {
     const caller = currentScope();
     if (this.bound && caller && caller.token !== this.bound.token) {
@@ -303,6 +323,7 @@ class ScopedTransaction implements Transaction {
         `This transaction belongs to tenant ${this.bound.tenantId}; a statement for tenant ${caller.tenantId} cannot run in it. Start a separate transaction for the other tenant.`,
       );
     }
+    this.claimTenant(caller);
     // The bound scope, carrying the caller's request to reset session settings (raw statements).
     const scope = this.bound && caller?.resetSession ? { ...this.bound, resetSession: true } : (this.bound ?? caller);
     if (scope?.placement && !this.bound) {

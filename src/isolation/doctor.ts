@@ -16,6 +16,8 @@ export interface ConnectionFacts {
   leaky_views: string[];
   /** SECURITY DEFINER functions the role can call that do not pin their search_path. */
   unpinned_definers: string[];
+  /** `<privilege>|<fix>` for each way the role could create objects (SESSION_FACTS_SQL). */
+  session_privileges?: string[];
 }
 
 /** One statement: the current role's attributes and its standing on every tenant table. */
@@ -48,6 +50,27 @@ SELECT
                AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%')
                AND has_function_privilege(current_user, p.oid, 'EXECUTE')), '{}') AS unpinned_definers`;
 
+/**
+ * Privileges that would let the app role leave objects on its session or define its own: temporary
+ * objects shadow real ones for the next borrower of a pooled connection, and a table, trigger or
+ * function of its own runs code under other scopes. Each entry is `<privilege>|<REVOKE that fixes it>`.
+ */
+export const SESSION_FACTS_SQL = `
+SELECT coalesce(pg_catalog.array_agg(p.entry ORDER BY p.entry), '{}') AS session_privileges FROM (
+  SELECT 'TEMPORARY on database ' || pg_catalog.quote_ident(pg_catalog.current_database()) || '|REVOKE TEMPORARY ON DATABASE ' ||
+         pg_catalog.quote_ident(pg_catalog.current_database()) || ' FROM PUBLIC, ' || pg_catalog.quote_ident(current_user::text) AS entry
+   WHERE pg_catalog.has_database_privilege(current_user, pg_catalog.current_database(), 'TEMPORARY')
+  UNION ALL
+  SELECT 'CREATE on database ' || pg_catalog.quote_ident(pg_catalog.current_database()) || '|REVOKE CREATE ON DATABASE ' ||
+         pg_catalog.quote_ident(pg_catalog.current_database()) || ' FROM PUBLIC, ' || pg_catalog.quote_ident(current_user::text)
+   WHERE pg_catalog.has_database_privilege(current_user, pg_catalog.current_database(), 'CREATE')
+  UNION ALL
+  SELECT 'CREATE on schema ' || pg_catalog.quote_ident(n.nspname) || '|REVOKE CREATE ON SCHEMA ' || pg_catalog.quote_ident(n.nspname) ||
+         ' FROM PUBLIC, ' || pg_catalog.quote_ident(current_user::text)
+    FROM pg_catalog.pg_namespace n
+   WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' AND pg_catalog.has_schema_privilege(current_user, n.oid, 'CREATE')
+) p`;
+
 export function connectionProblems(facts: ConnectionFacts): string[] {
   const problems: string[] = [];
   if (facts.superuser) problems.push(`role ${facts.role} is a superuser (superusers bypass row-level security)`);
@@ -58,6 +81,11 @@ export function connectionProblems(facts: ConnectionFacts): string[] {
   if (facts.leaky_views.length) {
     problems.push(`views owned by a superuser or BYPASSRLS role read past row-level security: ${facts.leaky_views.join(", ")} (recreate them WITH (security_invoker = true))`);
   }
+  const session = facts.session_privileges ?? [];
+  if (session.length) {
+    const [held, fixes] = [session.map((e) => e.split("|")[0]), session.map((e) => e.split("|")[1])];
+    problems.push(`role ${facts.role} can create objects of its own: ${held.join(", ")} (${fixes.join("; ")})`);
+  }
   if (facts.unpinned_definers.length) {
     problems.push(`SECURITY DEFINER functions without a pinned search_path: ${facts.unpinned_definers.join(", ")} (add SET search_path = pg_catalog, pg_temp)`);
   }
@@ -67,7 +95,7 @@ export function connectionProblems(facts: ConnectionFacts): string[] {
 export function unsafeConnection(problems: string[]): StratumError {
   return new StratumError(
     "UNSAFE_CONNECTION",
-    `Refusing to run tenant-scoped queries: ${problems.join("; ")}. Connect the app as a role that is not superuser, has NOBYPASSRLS, owns no table and holds only SELECT, INSERT, UPDATE, DELETE on tenant tables (run \`stratum doctor\`).`,
+    `Refusing to run tenant-scoped queries: ${problems.join("; ")}. Connect the app as a role that is not superuser, has NOBYPASSRLS, owns no table, holds only SELECT, INSERT, UPDATE, DELETE on tenant tables and cannot create objects (no TEMPORARY, no CREATE; run \`stratum-prisma doctor\`).`,
     { problems },
   );
 }

@@ -11,18 +11,21 @@
  * an error anywhere aborts the prelude together with the query.
  */
 import pg from "pg";
-import { currentScope, statementContext, type StatementContext, type TenantScope } from "./scope.js";
+import { StratumError } from "../core/errors.js";
+import { currentScope, inRawStatement, statementContext, type StatementContext, type TenantScope } from "./scope.js";
 
 export const PRELUDE_SQL =
-  "SELECT set_config('stratum.tenant_id', $1, true), set_config('search_path', $2, true), set_config('transaction_read_only', $3, true), " +
-  "set_config('stratum.actor', $4, true), set_config('stratum.request_id', $5, true)";
+  "SELECT pg_catalog.set_config('stratum.tenant_id', $1, true), pg_catalog.set_config('search_path', $2, true), " +
+  "pg_catalog.set_config('transaction_read_only', $3, true), pg_catalog.set_config('stratum.actor', $4, true), " +
+  "pg_catalog.set_config('stratum.request_id', $5, true)";
 
 /** Attached to a query config by StratumPool so the scope survives pg-pool's callbacks. */
 const SCOPE = Symbol.for("stratum.scope");
 const NO_SCOPE = Symbol.for("stratum.no-scope");
 const CONTEXT = Symbol.for("stratum.statement-context");
+const RAW = Symbol.for("stratum.raw-statement");
 
-type ScopedConfig = pg.QueryConfig & { [SCOPE]?: TenantScope | typeof NO_SCOPE; [CONTEXT]?: StatementContext };
+type ScopedConfig = pg.QueryConfig & { [SCOPE]?: TenantScope | typeof NO_SCOPE; [CONTEXT]?: StatementContext; [RAW]?: boolean };
 type Callback = (err: Error | null, result?: pg.QueryResult) => void;
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|SET\s+TRANSACTION|PREPARE\s+TRANSACTION)\b/i;
@@ -53,6 +56,11 @@ interface Pipeline {
   values: string[];
   /** Parse the prelude first (the connection has not prepared it yet). */
   parse: boolean;
+  /**
+   * Bind the prelude prepared under PRELUDE_STATEMENT; false parses it unnamed, for a session a
+   * raw statement touched (it may have re-prepared that name with code of its own).
+   */
+  named: boolean;
   postlude: boolean;
 }
 
@@ -73,8 +81,9 @@ class ScopedQuery extends BaseQuery {
     // Buffer the prelude's messages so they leave in the same write as the query's.
     connection.stream.cork?.();
     try {
-      if (this.pipeline.parse) connection.parse({ text: PRELUDE_SQL, name: PRELUDE_STATEMENT, types: [] });
-      connection.bind({ portal: "", statement: PRELUDE_STATEMENT, values: this.pipeline.values });
+      const name = this.pipeline.named ? PRELUDE_STATEMENT : "";
+      if (this.pipeline.parse || !this.pipeline.named) connection.parse({ text: PRELUDE_SQL, name, types: [] });
+      connection.bind({ portal: "", statement: name, values: this.pipeline.values });
       connection.execute({ portal: "", rows: 0 });
       return super.submit(connection);
     } finally {
@@ -121,27 +130,38 @@ export interface StratumPgClientOptions {
   maxPreparedStatements?: number;
 }
 
-const DROPS_ALL_PREPARED = /\b(DISCARD\s+ALL|DEALLOCATE\s+(PREPARE\s+)?ALL)\b/i;
-const DROPS_ONE_PREPARED = /\bDEALLOCATE\s+(?:PREPARE\s+)?"?([A-Za-z_][\w$]*)"?/i;
-
-/** Which prepared statements a raw statement drops: "all", one name, or none. */
-function droppedStatements(text: string): "all" | string | undefined {
-  if (DROPS_ALL_PREPARED.test(text)) return "all";
-  return DROPS_ONE_PREPARED.exec(text)?.[1];
-}
-
-/** SQLSTATEs that say our idea of whether the prelude is prepared was wrong (DISCARD ALL, …). */
+/** SQLSTATEs that say our idea of whether the prelude is prepared was wrong (a raw DEALLOCATE, …). */
 const PRELUDE_MISSING = "26000";
 const PRELUDE_EXISTS = "42P05";
+
+/**
+ * Where a raw statement left this session: "statement" when it ran outside a transaction (reset
+ * right after it), "transaction" when it ran inside one (reset when the transaction ends).
+ */
+type Taint = "statement" | "transaction";
+
+/**
+ * Session state a raw statement can leave behind — prepared statements, temporary objects, open
+ * transactions, settings, advisory locks, LISTEN, held cursors, sequence state — is cleared by
+ * DISCARD ALL (after a ROLLBACK when the statement left a transaction open). Decided from what
+ * PostgreSQL reports (the transaction status of ReadyForQuery), never from the statement's text.
+ */
+const RESET_OUTSIDE_TRANSACTION = ["DISCARD ALL"];
+const RESET_INSIDE_TRANSACTION = ["ROLLBACK", "DISCARD ALL"];
 
 /**
  * A pg Client that prefixes scoped statements with the prelude. Inside an explicit transaction
  * it also clears the scope before an unscoped statement that follows a scoped one, so a user's
  * transaction mixing `tx.$tenant(a)` and unscoped calls never lends tenant a's scope onward.
+ *
+ * After a raw statement (one the caller wrote, marked by `runRawStatement` or a raw scope) the
+ * session is reset before the connection serves anyone else; until then nothing named is bound on
+ * it, so a statement the raw SQL re-prepared under stratum's or Prisma's names never runs.
  */
 export class StratumPgClient extends pg.Client {
   private scopeDirty = false;
   private preludePrepared = false;
+  private taint: Taint | undefined;
   private readonly defaultSearchPath: string;
   private readonly maxPrepared: number;
 
@@ -149,6 +169,10 @@ export class StratumPgClient extends pg.Client {
     super(config);
     this.defaultSearchPath = config.stratum?.defaultSearchPath ?? "public";
     this.maxPrepared = config.stratum?.maxPreparedStatements ?? 500;
+    // A backend terminated under a checked-out or still-connecting client (failover, admin,
+    // restart) emits 'error' here; the statement in flight fails with CONNECTION_LOST and pg-pool
+    // drops the client when it comes back. Without a listener the process would crash.
+    this.on("error", () => undefined);
   }
 
   /** Connects, then prepares the prelude once, so scoped statements only bind and execute it. */
@@ -157,10 +181,14 @@ export class StratumPgClient extends pg.Client {
     const callback = args[0] as ((err?: Error) => void) | undefined;
     const connect = super.connect.bind(this) as () => Promise<unknown>;
     const query = super.query.bind(this) as (q: pg.QueryConfig) => Promise<unknown>;
-    const ready = connect().then(async () => {
-      await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, "off", "", ""] });
-      this.preludePrepared = true;
-    });
+    const ready = connect()
+      .then(async () => {
+        await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, "off", "", ""] });
+        this.preludePrepared = true;
+      })
+      .catch((error: unknown) => {
+        throw connectionLost(error, false) ?? error;
+      });
     if (!callback) return ready as never;
     ready.then(() => callback(), callback);
     return undefined as never;
@@ -169,10 +197,15 @@ export class StratumPgClient extends pg.Client {
   /**
    * Prisma's statements are prepared under a name derived from their text (PostgreSQL then plans
    * them once per connection, not per call), up to a bound per connection; past it, new texts run
-   * unnamed rather than growing the server's memory without end.
+   * unnamed rather than growing the server's memory without end. On a session a raw statement
+   * touched, nothing runs named.
    */
   private boundName(config: ScopedConfig): void {
     if (!config.name) return;
+    if (this.taint) {
+      delete config.name;
+      return;
+    }
     const parsed = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
     if (parsed[config.name] === undefined && Object.keys(parsed).length >= this.maxPrepared) delete config.name;
   }
@@ -196,16 +229,17 @@ export class StratumPgClient extends pg.Client {
     const marked = normalized[SCOPE];
     const scope = marked === NO_SCOPE ? undefined : (marked ?? currentScope());
     if (Array.isArray(values)) normalized.values = values;
+    const raw = normalized[RAW] ?? inRawStatement();
+    if (raw && !this.taint) this.taint = this.inTransaction() ? "transaction" : "statement";
     this.boundName(normalized);
-    // A DISCARD ALL / DEALLOCATE that succeeded dropped prepared statements pg believes parsed.
-    const dropped = droppedStatements(normalized.text ?? "");
-    const cb: Callback = dropped ? (err, result) => (err || this.forgetPrepared(dropped), given(err, result)) : given;
+    const wasInTransaction = this.inTransaction();
+    const cb: Callback = (err, result) => this.settle(wasInTransaction, err, result, given);
 
-    let pipeline: Omit<Pipeline, "parse"> | undefined;
+    let pipeline: Omit<Pipeline, "parse" | "named"> | undefined;
     if (!TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
         const context = normalized[CONTEXT] ?? statementContext();
-        pipeline = { values: [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId], postlude: !!scope.resetSession };
+        pipeline = { values: [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId], postlude: raw };
         this.scopeDirty = this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
         pipeline = { values: ["", this.defaultSearchPath, "off", "", ""], postlude: false };
@@ -218,18 +252,52 @@ export class StratumPgClient extends pg.Client {
   }
 
   /**
-   * Sends the pipeline, preparing the prelude if this connection has not. If the server disagrees
-   * (a raw DISCARD ALL or DEALLOCATE dropped it), the prelude failed before the query ran, so the
-   * whole pipeline is sent once more with the prepared state corrected.
+   * Every statement ends here. A lost connection becomes CONNECTION_LOST; a session a raw
+   * statement touched is reset before the caller (and so pg-pool's release) hears back.
    */
-  private submitScoped(config: pg.QueryConfig, pipeline: Omit<Pipeline, "parse">, done: Callback, retry: boolean): void {
-    const parse = !this.preludePrepared;
+  private settle(wasInTransaction: boolean, err: Error | null, result: pg.QueryResult | undefined, given: Callback): void {
+    const lost = err ? connectionLost(err, wasInTransaction) : undefined;
+    if (lost) return given(lost, result);
+    if (!this.taint || (this.taint === "transaction" && this.inTransaction())) return given(err, result);
+    this.resetSession().then(
+      () => given(err, result),
+      (resetError: unknown) => given(sessionResetFailed(resetError), result),
+    );
+  }
+
+  /** DISCARD ALL (after a ROLLBACK if a transaction is open), or retire the connection. */
+  private async resetSession(): Promise<void> {
+    const run = (sql: string) =>
+      new Promise<void>((resolve, reject) => (super.query as (...a: unknown[]) => unknown)({ text: sql }, (e: Error | null) => (e ? reject(e) : resolve())));
+    try {
+      for (const sql of this.inTransaction() ? RESET_INSIDE_TRANSACTION : RESET_OUTSIDE_TRANSACTION) await run(sql);
+      if (this.inTransaction()) throw new Error(`the session is still in a transaction (status ${this.txStatus()})`);
+    } catch (error) {
+      // Whatever state is left must never reach another borrower: pg-pool drops an ending client.
+      this.end().catch(() => undefined);
+      throw error;
+    }
+    const connection = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection;
+    connection.parsedStatements = {};
+    this.preludePrepared = false;
+    this.scopeDirty = false;
+    this.taint = undefined;
+  }
+
+  /**
+   * Sends the pipeline, preparing the prelude if this connection has not. If the server disagrees
+   * (the prelude was dropped), the prelude failed before the query ran, so the whole pipeline is
+   * sent once more with the prepared state corrected.
+   */
+  private submitScoped(config: pg.QueryConfig, pipeline: Omit<Pipeline, "parse" | "named">, done: Callback, retry: boolean): void {
+    const named = !this.taint;
+    const parse = named && !this.preludePrepared;
     const query = new ScopedQuery(
       config,
       (err, result) => {
-        if (query.phase > 0) this.preludePrepared = true;
+        if (query.phase > 0 && named) this.preludePrepared = true;
         const code = (err as { code?: string } | null)?.code;
-        if (err && query.phase === 0 && retry && (code === PRELUDE_MISSING || code === PRELUDE_EXISTS)) {
+        if (err && named && query.phase === 0 && retry && (code === PRELUDE_MISSING || code === PRELUDE_EXISTS)) {
           this.preludePrepared = code === PRELUDE_EXISTS;
           // Unnamed this time: pg would record the query's name as parsed on the prelude's
           // ParseComplete, before the query's own Parse has been answered.
@@ -239,26 +307,55 @@ export class StratumPgClient extends pg.Client {
         }
         done(err, result);
       },
-      { ...pipeline, parse },
+      { ...pipeline, parse, named },
     );
     (super.query as (q: unknown) => unknown)(query);
   }
 
-  /**
-   * A raw DISCARD ALL / DEALLOCATE drops the server's prepared statements; pg would go on binding
-   * names it believes parsed. Forget them all, so each is parsed again on next use.
-   */
-  private forgetPrepared(dropped: "all" | string): void {
-    const connection = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection;
-    if (dropped === "all") connection.parsedStatements = {};
-    else delete connection.parsedStatements[dropped];
-    if (dropped === "all" || dropped === PRELUDE_STATEMENT) this.preludePrepared = false;
+  private txStatus(): string | null | undefined {
+    return (this as unknown as { _txStatus?: string | null })._txStatus;
   }
 
   private inTransaction(): boolean {
-    const status = (this as unknown as { _txStatus?: string | null })._txStatus;
+    const status = this.txStatus();
     return status === "T" || status === "E";
   }
+}
+
+/** SQLSTATE classes and driver messages that mean the connection itself is gone. */
+const LOST_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
+const LOST_MESSAGE = /Connection terminated|connection error|not queryable|ECONNRESET|EPIPE|socket hang up/i;
+
+/**
+ * The connection broke under a statement: a StratumError saying whether the statement may have
+ * committed (it may, when it ran outside a transaction and the break came after it was sent).
+ */
+export function connectionLost(error: unknown, inTransaction: boolean): StratumError | undefined {
+  if (error instanceof StratumError) return undefined;
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  const message = typeof e?.message === "string" ? e.message : "";
+  if (!LOST_CODES.has(code) && !LOST_MESSAGE.test(message)) return undefined;
+  const mayHaveCommitted = !inTransaction;
+  return new StratumError(
+    "CONNECTION_LOST",
+    `The database connection was lost (${message || code}). ${
+      mayHaveCommitted
+        ? "The statement may have committed before the connection broke: check before retrying a write."
+        : "The transaction was rolled back by the server; retry it."
+    } The pool replaces the connection on the next call.`,
+    { mayHaveCommitted, sqlState: code || undefined },
+    { cause: error },
+  );
+}
+
+function sessionResetFailed(error: unknown): StratumError {
+  return new StratumError(
+    "SESSION_RESET_FAILED",
+    "A raw statement ran, but resetting its session afterwards failed, so the connection was retired. The statement itself may have committed; check before retrying a write.",
+    { reason: error instanceof Error ? error.message : String(error) },
+    { cause: error },
+  );
 }
 
 /**
@@ -280,6 +377,7 @@ export class StratumPool extends pg.Pool {
       if (!(SCOPE in normalized)) {
         const scope = currentScope();
         normalized[SCOPE] = scope ?? NO_SCOPE;
+        normalized[RAW] = inRawStatement();
         if (scope) normalized[CONTEXT] = statementContext();
       }
       return (super.query as (...a: unknown[]) => never)(normalized, ...rest);

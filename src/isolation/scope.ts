@@ -33,6 +33,7 @@ export interface TenantScope {
 }
 
 const storage = new AsyncLocalStorage<TenantScope>();
+const rawStorage = new AsyncLocalStorage<true>();
 
 export function currentScope(): TenantScope | undefined {
   return storage.getStore();
@@ -40,6 +41,20 @@ export function currentScope(): TenantScope | undefined {
 
 export function runInScope<T>(scope: TenantScope | undefined, fn: () => T): T {
   return storage.run(scope as TenantScope, fn);
+}
+
+/**
+ * Marks the statements `fn` issues as raw SQL the caller wrote. The driver resets the session
+ * after each of them (DISCARD ALL, or at the end of their transaction) so nothing they leave on a
+ * pooled connection reaches its next borrower, and runs nothing named on a session they touched.
+ */
+export function runRawStatement<T>(fn: () => T): T {
+  return rawStorage.run(true, fn);
+}
+
+/** True inside `runRawStatement`, or under a scope that carries a raw statement. */
+export function inRawStatement(): boolean {
+  return rawStorage.getStore() === true || storage.getStore()?.resetSession === true;
 }
 
 export const ADMIN_TENANT_ID = "00000000-0000-0000-0000-000000000000";

@@ -45,7 +45,9 @@ export function attackClient(db: TestDatabase, options: AttackClientOptions = {}
       admin: { connectionString: db.ownerUrl, servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.adminUrl])) },
     }),
   );
-  return { prisma, adapter, close: () => base.$disconnect() };
+  // `base` is the unextended client on the same driver: statements through it are not marked raw,
+  // which is how a defence test shows an attack working where the session reset is absent.
+  return { prisma, base, adapter, close: () => base.$disconnect() };
 }
 
 export type AttackClient = ReturnType<typeof attackClient>;

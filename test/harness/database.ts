@@ -62,6 +62,9 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
       }
     }
     await admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS '${createdComment("stratum test database")}'`);
+    // A database's own privileges are not copied from its template: revoke again what the
+    // security migration revokes (stratum refuses an app role that can create temporary objects).
+    await admin.query(`REVOKE TEMPORARY ON DATABASE ${quoteIdent(name)} FROM PUBLIC`);
   } finally {
     await admin.end().catch(() => undefined);
   }
