@@ -7,6 +7,7 @@ import { createTenantService } from "../tenants/service.js";
 import { migrateTenantHomes, type FanOutOptions } from "../isolation/fan-out.js";
 import { createIsolationMover } from "../isolation/move.js";
 import { createComplianceServices } from "./compliance.js";
+import { checkReadiness } from "./readiness.js";
 import { StratumError } from "../core/errors.js";
 import type { WebhookEvent, WebhookInput, WebhookService } from "../webhooks/index.js";
 import type { StratumRuntime } from "./runtime.js";
@@ -88,6 +89,8 @@ export function createServices(runtime: StratumRuntime) {
     },
     /** Checks the app connection against the isolation rules; `ok: false` lists what is wrong. */
     doctor: runtime.doctor,
+    /** Readiness checks (database, migrations, scope key, connection safety), one entry each. */
+    checkReadiness: () => checkReadiness(runtime),
     ...createComplianceServices(runtime),
   };
 }
