@@ -1,7 +1,7 @@
 /**
  * `createControlPlane(options)`: the REST control plane as a Fastify instance, not listening
- * (call `listen`, or `inject` in tests). Routes live under /api/v1; /health and /openapi.json
- * need no key.
+ * (call `listen`, or `inject` in tests). Routes live under /api/v1; /health, /ready,
+ * /openapi.json and /docs need no key.
  */
 import fastifySwagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -16,7 +16,11 @@ import {
 import { z } from "zod";
 import { runWithActor } from "../audit/index.js";
 import { StratumError } from "../core/errors.js";
+import { isStratumError } from "../core/errors.js";
 import { createAuthenticator, createGuard, principalOf } from "./auth.js";
+import { createAuthFailureGate, DEFAULT_AUTH_FAILURE_LIMIT } from "./auth-failures.js";
+import { registerHealthRoutes } from "./health.js";
+import { installWebSurface } from "./web.js";
 import { installErrorHandling } from "./errors.js";
 import { createRequestLimiter } from "./rate-limit.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
@@ -71,25 +75,31 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
     transformObject: createJsonSchemaTransformObject({ schemaRegistry }),
   });
 
-  // Inside a plugin, so they are added after swagger's route collector is in place.
-  void app.register(async (meta) => {
-    meta.get(
-      "/health",
-      { schema: { tags: ["meta"], summary: "Liveness", security: [], response: { 200: z.object({ status: z.literal("ok") }) } } },
-      async () => ({ status: "ok" as const }),
-    );
-    meta.get("/openapi.json", { schema: { tags: ["meta"], summary: "This document", security: [] } }, async () => app.swagger());
-  });
-
-  const authenticator = createAuthenticator(stratum, options.bootstrapKey);
   const limiter = options.rateLimit ? createRequestLimiter(options.rateLimit, (error) => app.log.warn({ err: error }, "rate limiter unavailable")) : null;
   if (limiter) app.addHook("onClose", () => limiter.close());
+  const pingRedis = limiter ? () => limiter.ping() : null;
+  installWebSurface(app, options);
+
+  // Inside a plugin, so they are added after swagger's route collector is in place.
+  void app.register(async (meta) => {
+    registerHealthRoutes(meta, stratum, pingRedis);
+    meta.get("/openapi.json", { schema: { tags: ["meta"], summary: "The OpenAPI 3.1 document of this API", security: [], response: { 200: z.record(z.string(), z.unknown()) } } }, async () => app.swagger());
+  });
+  // The probes under /api/v1 too, where clients of the API look for them; still without a key.
+  void app.register(async (meta) => registerHealthRoutes(meta, stratum, pingRedis), { prefix: API_PREFIX });
+
+  const authenticator = createAuthenticator(stratum, options.bootstrapKey);
+  const failures = options.authFailureLimit === false ? null : createAuthFailureGate(options.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   const deps: RouteDeps = { stratum, guard: createGuard(stratum) };
 
   void app.register(
     async (api) => {
       api.addHook("onRequest", async (request, reply) => {
-        const principal = await authenticator.authenticate(request);
+        failures?.check(request.ip);
+        const principal = await authenticator.authenticate(request).catch((error: unknown) => {
+          if (isStratumError(error, "UNAUTHORIZED")) failures?.record(request.ip);
+          throw error;
+        });
         if (limiter) await limiter.check(request, reply, principal);
       });
       // Callback style on purpose, and after body parsing (whose stream events would leave the

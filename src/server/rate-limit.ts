@@ -10,6 +10,8 @@ import type { ControlPlaneRateLimit } from "./types.js";
 
 export interface RequestLimiter {
   check(request: FastifyRequest, reply: FastifyReply, principal: Principal): Promise<void>;
+  /** Resolves when Redis answers (readiness); rejects otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,8 @@ export function createRequestLimiter(options: ControlPlaneRateLimit, onError: (e
       const result = await limiter.enforce(key, options.rules);
       void reply.header("x-ratelimit-remaining", String(result.remaining));
     },
+    // A reset of a key nobody uses: a real round trip (SCAN) that changes nothing.
+    ping: () => limiter.reset({ apiKey: "stratum-readiness-probe", scope: "ready" }),
     async close() {
       if (owned) await limiter.close();
     },

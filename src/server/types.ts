@@ -3,6 +3,7 @@ import type { Redis, RedisOptions } from "ioredis";
 import type { StratumServices } from "../extension/services.js";
 import type { RateLimiter, RateLimitRules } from "../ratelimit/index.js";
 import type { Guard } from "./auth.js";
+import type { AuthFailureLimit } from "./auth-failures.js";
 
 /** Any client extended with `stratum(...)`: the control plane needs only `$stratum`. */
 export interface StratumClient {
@@ -37,6 +38,17 @@ export interface ControlPlaneOptions {
   logger?: FastifyServerOptions["logger"];
   /** Largest accepted request body in bytes; default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * Wrong keys allowed per source address before it gets 429 (default 20 per minute);
+   * `false` turns it off (only behind a proxy that limits them itself).
+   */
+  authFailureLimit?: AuthFailureLimit | false;
+  /** Browser origins allowed to call the API (CORS); none when omitted. */
+  cors?: { origin: string | string[] | boolean; credentials?: boolean };
+  /** Security headers (@fastify/helmet); on unless false. */
+  helmet?: boolean;
+  /** Swagger UI at /docs; on unless false. */
+  docs?: boolean;
 }
 
 /** What every route module receives. */
