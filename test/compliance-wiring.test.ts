@@ -151,7 +151,7 @@ describe("encrypted fields through scoped clients", () => {
     }
     const stored = await admin.query<{ ssn: string }>(`SELECT ssn FROM users WHERE tenant_id = $1`, [tenants["r1"]!.id]);
     expect(stored.rows.every((r) => r.ssn.startsWith("stratum:v1:"))).toBe(true);
-    const inSchema = await admin.query<{ ssn: string }>(`SELECT ssn FROM "${tenants["s1"]!.slug}".users`);
+    const inSchema = await admin.query<{ ssn: string }>(`SELECT ssn FROM "${tenants["s1"]!.placement}".users`);
     expect(inSchema.rows.every((r) => r.ssn.startsWith("stratum:v1:"))).toBe(true);
   });
 
@@ -253,12 +253,12 @@ describe("consent and subject rights through $stratum", () => {
     const doc = JSON.parse(await prisma.$stratum.exportSubjectDataJson(t.id, user.id)) as {
       sources: Record<string, Record<string, Array<Record<string, unknown>>>>;
     };
-    const home = doc.sources[`schema:${t.slug}`]!;
+    const home = doc.sources[`schema:${t.placement}`]!;
     expect(home["users"]!.map((u) => u["ssn"])).toEqual(["subject-ssn"]);
     expect(home["tickets"]!.map((x) => x["title"])).toEqual(["by subject"]);
     const erased = await prisma.$stratum.eraseSubject(t.id, user.id);
-    expect(erased.counts[`schema:${t.slug}.tickets`]).toBe(1);
-    expect(erased.counts[`schema:${t.slug}.users`]).toBe(1);
+    expect(erased.counts[`schema:${t.placement}.tickets`]).toBe(1);
+    expect(erased.counts[`schema:${t.placement}.users`]).toBe(1);
     expect(await scoped.user.count()).toBe(2);
     expect(await scoped.ticket.count()).toBe(2);
   });
@@ -270,7 +270,7 @@ describe("retention through $stratum", () => {
     const scoped = prisma.$tenant(t.id);
     const user = (await scoped.user.findFirst())!;
     const old = await scoped.ticket.create({ data: { tenant_id: t.id, title: "old", author_id: user.id } });
-    await admin.query(`UPDATE "${t.slug}".tickets SET created_at = now() - interval '40 days' WHERE id = $1`, [old.id]);
+    await admin.query(`UPDATE "${t.placement}".tickets SET created_at = now() - interval '40 days' WHERE id = $1`, [old.id]);
     const results = await prisma.$stratum.runRetention([{ table: "tickets", timestampColumn: "created_at", days: 30, tenantId: t.id }]);
     expect(results).toEqual([{ table: "tickets", tenantId: t.id, deleted: 1 }]);
     expect(await scoped.ticket.count()).toBe(2);
@@ -283,7 +283,7 @@ describe("retention through $stratum", () => {
     const scoped = prisma.$tenant(t.id);
     const user = (await scoped.user.findFirst())!;
     const old = await scoped.ticket.create({ data: { tenant_id: t.id, title: "old again", author_id: user.id } });
-    await admin.query(`UPDATE "${t.slug}".tickets SET created_at = now() - interval '40 days' WHERE id = $1`, [old.id]);
+    await admin.query(`UPDATE "${t.placement}".tickets SET created_at = now() - interval '40 days' WHERE id = $1`, [old.id]);
     const seen: number[] = [];
     const scheduler = prisma.$stratum.scheduleRetention([{ table: "tickets", timestampColumn: "created_at", days: 30, tenantId: t.id }], {
       intervalMs: 60_000,
@@ -310,7 +310,7 @@ describe("key rotation through $stratum", () => {
     expect(result.remaining).toBe(0);
     expect(result.rotated).toBeGreaterThanOrEqual(6 + 12); // 6 sensitive config values, 12+ ssn values
     expect(progress).toContain(`database:${tenants["d1"]!.placement}:users`);
-    expect(progress).toContain(`schema:${tenants["s1"]!.slug}:users`);
+    expect(progress).toContain(`schema:${tenants["s1"]!.placement}:users`);
     const again = await rotating.$stratum.rotateKeys();
     expect(again.rotated).toBe(0);
     // the main client holds v1 only: everything is under v2 now, which it cannot read
@@ -352,7 +352,7 @@ describe("export then purge, one tenant per strategy", () => {
       counts: Record<string, number>;
     };
     expect(doc.tenant.isolation_strategy).toBe(strategy);
-    const home = strategy === "SHARED_RLS" ? "shared" : strategy === "SCHEMA" ? `schema:${victim.slug}` : `database:${victim.placement}`;
+    const home = strategy === "SHARED_RLS" ? "shared" : strategy === "SCHEMA" ? `schema:${victim.placement}` : `database:${victim.placement}`;
     expect(doc.sources[home]!["users"]!.length).toBe(mine["users"]);
     expect(doc.sources[home]!["tickets"]!.length).toBe(mine["tickets"]);
     expect(doc.sources[home]!["users"]!.every((u) => u["tenant_id"] === victim.id && String(u["ssn"]).startsWith(`ssn-${victim.slug}`))).toBe(true);
@@ -375,7 +375,7 @@ describe("export then purge, one tenant per strategy", () => {
     expect(left.rows[0]!.n).toBe(0);
     if (strategy === "SCHEMA") {
       expect(purged.home_removed).toBe(victim.slug);
-      expect((await admin.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [victim.slug])).rows).toHaveLength(0);
+      expect((await admin.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [victim.placement])).rows).toHaveLength(0);
     }
     if (strategy === "DATABASE") {
       expect(purged.home_removed).toBe(victim.placement);

@@ -58,7 +58,7 @@ describe("migrateTenantHomes", () => {
       expect(home.applied.join("\n")).toMatch(/ADD COLUMN "nickname" text NOT NULL DEFAULT ''/);
       expect(home.applied.join("\n")).toMatch(/users_nickname_idx/);
     }
-    expect(await columns(db.adminUrl, schemaTenant.slug)).toContain("nickname");
+    expect(await columns(db.adminUrl, schemaTenant.placement!)).toContain("nickname");
     const tenantDbUrl = secondAdmin.replace(/\/postgres$/, `/${dbTenant.placement!.split("/")[1]}`);
     expect(await columns(tenantDbUrl, "public")).toContain("nickname");
     // Existing rows got the default; the tenant keeps working through its scope.
@@ -69,7 +69,7 @@ describe("migrateTenantHomes", () => {
   });
 
   it("reports a type change as drift instead of rewriting the column", async () => {
-    await admin.query(`ALTER TABLE "${schemaTenant.slug}".users ALTER COLUMN name TYPE varchar(20)`);
+    await admin.query(`ALTER TABLE "${schemaTenant.placement}".users ALTER COLUMN name TYPE varchar(20)`);
     const report = await client.prisma.$stratum.migrateTenantHomes({ tenantIds: [schemaTenant.id] });
     expect(report.homes[0]!.drift.join(" ")).toMatch(/users\.name is character varying\(20\), the template has text/);
   });

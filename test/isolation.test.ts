@@ -61,7 +61,7 @@ describe.each([
     expect((await t.user.updateMany({ where: { id: foreign.id }, data: { name: "pwned" } })).count).toBe(0);
     expect((await t.user.deleteMany({ where: { id: foreign.id } })).count).toBe(0);
     expect(await code(t.user.update({ where: { id: foreign.id }, data: { name: "pwned" } }))).toBeDefined();
-    const still = await admin.query("SELECT name FROM users WHERE id = $1 UNION ALL SELECT name FROM " + `"${s.slug}".users WHERE id = $1`, [foreign.id]);
+    const still = await admin.query("SELECT name FROM users WHERE id = $1 UNION ALL SELECT name FROM " + `"${s.placement}".users WHERE id = $1`, [foreign.id]);
     expect(still.rows).toEqual([{ name: null }]);
   });
 
@@ -81,7 +81,7 @@ describe.each([
       `SELECT count(*) AS n FROM (SELECT set_config('stratum.tenant_id', '${other().id}.s.${"0".repeat(64)}', true)) f, users`,
     );
     expect(Number(forged[0]!.n)).toBe(0);
-    const viaPath = await t.$queryRawUnsafe<Array<{ n: bigint }>>(`SELECT count(*) AS n FROM "${s.slug}".users, public.users`);
+    const viaPath = await t.$queryRawUnsafe<Array<{ n: bigint }>>(`SELECT count(*) AS n FROM "${s.placement}".users, public.users`);
     expect(Number(viaPath[0]!.n)).toBeLessThanOrEqual(1);
   });
 

@@ -65,7 +65,7 @@ describe("no context", () => {
   it("unscoped raw SQL sees no tenant row in any home", async () => {
     const rows = await world.solo.prisma.$queryRawUnsafe<Array<{ n: number }>>(
       `SELECT ((SELECT count(*) FROM public.users) + (SELECT count(*) FROM public.tickets)
-             + (SELECT count(*) FROM "${world.schema[0].tenant.slug}".users) + (SELECT count(*) FROM "${world.schema[1].tenant.slug}".tickets))::int AS n`,
+             + (SELECT count(*) FROM "${world.schema[0].tenant.placement}".users) + (SELECT count(*) FROM "${world.schema[1].tenant.placement}".tickets))::int AS n`,
     );
     expect(rows[0]!.n).toBe(0);
     expect(await world.solo.prisma.$executeRawUnsafe("UPDATE public.users SET name = 'pwned'")).toBe(0);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { runWithTenant } from "../../src/index.js";
+import { SHARED_SEARCH_PATH } from "../../src/isolation/names.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   attackClient,
@@ -91,7 +92,7 @@ describe("DATABASE tenant", () => {
     expect(users).toHaveLength(self.users.length);
     expectOnlyTenant(users, self, others);
     const state = await t.$queryRawUnsafe<Array<{ p: string }>>("SELECT current_setting('search_path') AS p");
-    expect(state[0]!.p).toBe("public");
+    expect(state[0]!.p).toBe(SHARED_SEARCH_PATH);
     expect(await t.$queryRawUnsafe<Row[]>("SELECT tenant_id::text FROM users")).toHaveLength(self.users.length);
   });
 
@@ -135,7 +136,7 @@ describe("DATABASE tenant", () => {
     }
     await t.$transaction(async (tx) => tx.$executeRawUnsafe("SELECT set_config('stratum.tenant_id', current_setting('stratum.tenant_id'), false)"));
     const state = await t.$queryRawUnsafe<Array<{ p: string; ro: string }>>("SELECT current_setting('search_path') AS p, current_setting('transaction_read_only') AS ro");
-    expect(state[0]).toEqual({ p: "public", ro: "off" });
+    expect(state[0]).toEqual({ p: SHARED_SEARCH_PATH, ro: "off" });
   });
 
   it("the two DATABASE tenants never see each other's rows, even through raw SQL naming the other database", async () => {

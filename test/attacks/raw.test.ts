@@ -47,7 +47,7 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
     expect(await t.$executeRawUnsafe("UPDATE users SET name = 'pwned' WHERE id = ANY($1::uuid[])", foreignIds)).toBe(0);
     // Schema-qualified names reach other homes only to find the policy there.
     const qualified = await t.$queryRawUnsafe<Row[]>(
-      `SELECT tenant_id::text FROM public.users UNION ALL ${world.schema.map((s) => `SELECT tenant_id::text FROM "${s.tenant.slug}".users`).join(" UNION ALL ")}`,
+      `SELECT tenant_id::text FROM public.users UNION ALL ${world.schema.map((s) => `SELECT tenant_id::text FROM "${s.tenant.placement}".users`).join(" UNION ALL ")}`,
     );
     expectOnlyTenant(qualified, self, others);
     await expectUntouched(others);
@@ -88,7 +88,7 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
 
   it("SET search_path to another tenant's schema or to public finds no foreign row", async () => {
     const { self, others, t } = ctx();
-    for (const target of [...world.schema.map((s) => `"${s.tenant.slug}"`), "public", "pg_catalog, public", `"$user"`]) {
+    for (const target of [...world.schema.map((s) => `"${s.tenant.placement}"`), "public", "pg_catalog, public", `"$user"`]) {
       for (const statement of [`SET search_path TO ${target}`, `SET LOCAL search_path TO ${target}`, `SELECT set_config('search_path', '${target.replace(/'/g, "''")}', false)`]) {
         const outcome = await failure(t.$executeRawUnsafe(statement));
         if (outcome) expectOnlyTenant(outcome, self, others);
@@ -172,7 +172,7 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
 /** The other tenants' rows as the superuser sees them: unchanged names and titles. */
 async function expectUntouched(others: readonly Seeded[]): Promise<void> {
   for (const o of others) {
-    const home = o.strategy === "SCHEMA" ? `"${o.tenant.slug}"` : "public";
+    const home = o.strategy === "SCHEMA" ? `"${o.tenant.placement}"` : "public";
     const users = await world.admin.query(`SELECT name FROM ${home}.users WHERE tenant_id = $1 ORDER BY name`, [o.tenant.id]);
     expect(users.rows.map((r: { name: string }) => r.name).sort()).toEqual(o.users.map((u) => u.name).sort());
     const tickets = await world.admin.query(`SELECT count(*)::int AS n FROM ${home}.tickets WHERE tenant_id = $1`, [o.tenant.id]);

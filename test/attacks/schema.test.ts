@@ -97,7 +97,7 @@ describe("search_path fallback", () => {
     const p = world.client.prisma;
     const tenant = await p.$stratum.createTenant({ name: `hollow ${uniq()}`, isolation_strategy: "SCHEMA" });
     const seeded = await seed(p, tenant, "SCHEMA");
-    await world.admin.query(`DROP TABLE "${tenant.slug}".tickets`);
+    await world.admin.query(`DROP TABLE "${tenant.placement}".tickets CASCADE`); // CASCADE: the subtree view reads it
     // public.tickets holds rows of RLS tenants and a row with this tenant's id.
     const author = seeded.users[0]!.id;
     const marker = `hollow_${uniq()}`;

@@ -26,7 +26,7 @@ afterEach(async () => {
 /** Every seeded tenant still holds exactly its seeded users and tickets, unchanged. */
 async function expectOthersIntact(): Promise<void> {
   for (const o of world.all) {
-    const home = o.strategy === "SCHEMA" ? `"${o.tenant.slug}"` : "public";
+    const home = o.strategy === "SCHEMA" ? `"${o.tenant.placement}"` : "public";
     const users = await world.admin.query(`SELECT id::text, tenant_id::text, email, name FROM ${home}.users WHERE id = ANY($1::uuid[]) ORDER BY id`, [o.users.map((u) => u.id)]);
     expect(users.rows).toEqual(o.users.map((u) => ({ ...u, tenant_id: o.tenant.id })).sort((x, y) => x.id.localeCompare(y.id)));
     const tickets = await world.admin.query(`SELECT id::text, title, author_id::text FROM ${home}.tickets WHERE id = ANY($1::uuid[]) AND tenant_id = $2 ORDER BY id`, [o.tickets.map((x) => x.id), o.tenant.id]);
@@ -196,7 +196,7 @@ describe("TRUNCATE", () => {
   it.each(["SHARED_RLS", "SCHEMA"] as const)("%s: the app role gets permission denied, scoped or not", async (strategy) => {
     const found = targets(world).find(([name]) => name === strategy)!;
     const t = world.solo.prisma.$tenant(found[1].tenant.id);
-    for (const statement of ["TRUNCATE users CASCADE", "TRUNCATE tickets", "TRUNCATE public.users, public.tickets", `TRUNCATE "${world.schema[1].tenant.slug}".tickets`]) {
+    for (const statement of ["TRUNCATE users CASCADE", "TRUNCATE tickets", "TRUNCATE public.users, public.tickets", `TRUNCATE "${world.schema[1].tenant.placement}".tickets`]) {
       const scoped = await failure(t.$executeRawUnsafe(statement));
       expect(render(scoped), statement).toMatch(/permission denied|42501/);
       const unscoped = await failure(world.solo.prisma.$executeRawUnsafe(statement));

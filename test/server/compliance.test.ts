@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface TenantBody { id: string; slug: string; parent_id: string | null }
+interface TenantBody { id: string; slug: string; parent_id: string | null; placement: string | null }
 interface Created { id: string; key: string }
 interface ErrorBody { error: { code: string; message: string; details?: Record<string, unknown> } }
 interface ExportDoc {
@@ -217,12 +217,12 @@ describe("POST /tenants/:id/purge", () => {
       await f.call("POST", `/api/v1/tenants/${dropped.id}/purge`, { confirm: dropped.slug }),
       200,
     );
-    expect(gone.counts[`schema:${dropped.slug}.users`]).toBe(2);
+    expect(gone.counts[`schema:${dropped.placement}.users`]).toBe(2);
     expect(gone.home_removed).not.toBeNull();
     const held = expectStatus<{ home_removed: string | null }>(await f.call("POST", `/api/v1/tenants/${kept.id}/purge`, { confirm: kept.slug, keep_home: true }), 200);
     expect(held.home_removed).toBeNull();
-    const schemas = await query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname = ANY($1)`, [[dropped.slug, kept.slug]]);
-    expect(schemas.map((s) => s.nspname)).toEqual([kept.slug]);
+    const schemas = await query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname = ANY($1)`, [[dropped.placement, kept.placement]]);
+    expect(schemas.map((s) => s.nspname)).toEqual([kept.placement]);
   });
 
   it("refuses a tenant with children (409) and purges nothing", async () => {
