@@ -68,6 +68,11 @@ describe("the token table and its view", () => {
     const [own] = await client.prisma.$tenant(rls.id).$queryRawUnsafe<Array<{ token: string }>>("SELECT current_setting('stratum.tenant_id') AS token");
     const attacker = new pg.Client({ connectionString: db.appUrl });
     await attacker.connect();
+    // The app role has no TEMPORARY (docs/security.md); granted back here so the view's own
+    // defence (security_barrier) is tested alone, as if that revocation were missing.
+    const admin = new pg.Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    await admin.query(`GRANT TEMPORARY ON DATABASE "${db.name}" TO stratum_app`);
     try {
       await attacker.query("BEGIN");
       await attacker.query("SELECT set_config('stratum.tenant_id', $1, true)", [own!.token]);
@@ -83,6 +88,8 @@ describe("the token table and its view", () => {
       await attacker.query("ROLLBACK");
     } finally {
       await attacker.end();
+      await admin.query(`REVOKE TEMPORARY ON DATABASE "${db.name}" FROM stratum_app`);
+      await admin.end();
     }
     // Outside any scope the view is empty.
     expect(await client.prisma.$queryRawUnsafe("SELECT * FROM public.stratum_scope_current")).toEqual([]);
