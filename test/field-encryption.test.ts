@@ -163,7 +163,7 @@ describe("ciphertexts moved by someone with the database", () => {
 
   it("a whole row copied into another tenant's schema (same id) fails there", async () => {
     const u = await prisma.$tenant(s1.id).user.create({ data: { tenant_id: s1.id, email: "copy@s.test", ssn: "schema-secret" } });
-    expect((await stored(u.id, s1.slug))!).toMatch(/^stratum:v1:/);
+    expect((await stored(u.id, s1.placement!))!).toMatch(/^stratum:v1:/);
     await admin.query(
       `INSERT INTO "${s2.placement}".users (id, tenant_id, email, ssn) SELECT id, $1, email, ssn FROM "${s1.placement}".users WHERE id = $2`,
       [s2.id, u.id],
