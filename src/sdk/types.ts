@@ -2,7 +2,7 @@
  * Shapes of the control plane's HTTP answers. They reuse the library's own record types; only
  * dates differ, because JSON carries them as ISO strings.
  */
-import type { AbacDecision, AbacPolicy, AbacPolicyInput } from "../abac/index.js";
+import type { AbacDecision as LibraryAbacDecision, AbacPolicy, AbacPolicyInput } from "../abac/index.js";
 import type { ApiKey, CreatedApiKey } from "../apikeys/service.js";
 import type { ApiKeyScope } from "../apikeys/scopes.js";
 import type { AuditRecord } from "../audit/service.js";
@@ -42,8 +42,10 @@ export type ConfigBatchOutcome = Wire<BatchOutcome>;
 export type ConsentRecord = Wire<Consent>;
 export type TenantPurgeRecord = TenantPurgeResult;
 
+/** POST /tenants/{id}/evaluate: the library's decision in the API's snake_case. */
+export type AbacDecision = Omit<LibraryAbacDecision, "decidedBy"> & { decided_by: LibraryAbacDecision["decidedBy"] };
+
 export type {
-  AbacDecision,
   AbacPolicyInput,
   ApiKeyScope,
   ConfigDiff,

@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { isStratumError, StratumError, type ErrorCode } from "../core/errors.js";
+import { httpWording } from "./http-wording.js";
 
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   VALIDATION_FAILED: 400,
@@ -18,6 +19,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   TENANT_SCOPE_VIOLATION: 403,
   READ_ONLY_SCOPE: 403,
   DESCENDANTS_OUT_OF_REACH: 409,
+  DESCENDANTS_TOO_WIDE: 422,
   TENANT_NOT_FOUND: 404,
   CONFIG_NOT_FOUND: 404,
   PERMISSION_NOT_FOUND: 404,
@@ -72,7 +74,7 @@ function fromStratumError(error: StratumError): { status: number; payload: Error
     const message = SERVER_MESSAGES[error.code] ?? `The server could not complete the request (${error.code}); the details are in the server log.`;
     return { status, payload: errorPayload(error.code, message) };
   }
-  return { status, payload: errorPayload(error.code, error.message, error.details ? { ...error.details } : undefined) };
+  return { status, payload: errorPayload(error.code, httpWording(error.message), error.details ? { ...error.details } : undefined) };
 }
 
 /** Fastify's own 4xx errors (bad JSON, wrong media type, body too large) carry safe, fixed texts. */

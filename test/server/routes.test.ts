@@ -70,11 +70,11 @@ describe("ABAC policies", () => {
     const inherited = expectStatus<Array<{ name: string }>>(await f.call("GET", `/api/v1/tenants/${client}/policies?inherited=true`), 200);
     expect(inherited.map((p) => p.name)).toEqual(["owners-edit"]);
 
-    const allow = expectStatus<{ allowed: boolean; decidedBy: { name: string; inherited: boolean } | null }>(
+    const allow = expectStatus<{ allowed: boolean; decided_by: { name: string; inherited: boolean } | null }>(
       await f.call("POST", `/api/v1/tenants/${client}/evaluate`, { subject: { id: "u1" }, action: "doc.edit", resource: { owner_id: "u1" } }),
       200,
     );
-    expect(allow).toMatchObject({ allowed: true, decidedBy: { name: "owners-edit", inherited: true } });
+    expect(allow).toMatchObject({ allowed: true, decided_by: { name: "owners-edit", inherited: true } });
     const deny = expectStatus<{ allowed: boolean }>(
       await f.call("POST", `/api/v1/tenants/${client}/evaluate`, { subject: { id: "u2" }, action: "doc.edit", resource: { owner_id: "u1" } }),
       200,
@@ -95,7 +95,7 @@ describe("isolation", () => {
       await f.call("POST", `/api/v1/tenants/${t}/isolation`, { strategy: "SCHEMA" }),
       200,
     );
-    expect(toSchema).toMatchObject({ moved: true, from: { strategy: "SHARED_RLS" }, to: { strategy: "SCHEMA", placement: "iso_tenant" } });
+    expect(toSchema).toMatchObject({ moved: true, from: { strategy: "SHARED_RLS" }, to: { strategy: "SCHEMA", placement: `t_${t.replace(/-/g, "")}` } });
     expect(expectStatus<{ isolation_strategy: string }>(await f.call("GET", `/api/v1/tenants/${t}`), 200).isolation_strategy).toBe("SCHEMA");
     const moves = expectStatus<Array<{ to_strategy: string; step: string }>>(await f.call("GET", `/api/v1/tenants/${t}/isolation/moves`), 200);
     expect(moves.at(-1)).toMatchObject({ to_strategy: "SCHEMA", step: "cleaned" });
@@ -141,7 +141,7 @@ describe("webhooks", () => {
   it("answers a clear refusal when webhooks are not configured", async () => {
     const res = await f.call("GET", `/api/v1/tenants/${root}/webhooks`);
     expect(res.statusCode).toBe(400);
-    expect(res.json<ErrorBody>().error.message).toContain("Webhooks are not configured");
+    expect(res.json<ErrorBody>().error.message).toContain("Webhooks are not enabled on this server");
   });
 
   it("registers (secret once), lists, updates, rotates and deletes; another tenant's webhook id is not found", async () => {

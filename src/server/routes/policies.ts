@@ -41,7 +41,7 @@ const EvaluateBody = z
 
 const Decision = z.object({
   allowed: z.boolean(),
-  decidedBy: z.object({ id: z.string(), name: z.string(), tenant_id: z.string(), effect: z.enum(["allow", "deny"]), inherited: z.boolean() }).nullable(),
+  decided_by: z.object({ id: z.string(), name: z.string(), tenant_id: z.string(), effect: z.enum(["allow", "deny"]), inherited: z.boolean() }).nullable(),
   reason: z.string(),
   considered: z.number().int(),
 });
@@ -101,7 +101,9 @@ export const policyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
     async (request) => {
       await guard.tenant(request, "permissions:read", request.params.id);
       const { subject, action, resource, context } = request.body;
-      return stratum.evaluate(request.params.id, subject, action, resource, context);
+      // The library answers camelCase (decidedBy); HTTP answers snake_case like every other route.
+      const { decidedBy, ...decision } = await stratum.evaluate(request.params.id, subject, action, resource, context);
+      return { ...decision, decided_by: decidedBy };
     },
   );
 };
