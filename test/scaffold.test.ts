@@ -299,7 +299,7 @@ describe("stratum scaffold integration", () => {
 
     const none = await get();
     expect(none.status).toBe(400);
-    expect(await none.json()).toMatchObject({ error: { code: "TENANT_REQUIRED" } });
+    expect(await none.json()).toMatchObject({ error: { code: "NO_TENANT_CONTEXT" } });
     for (const bad of ["A", "not-a-uuid", `${tenantA}'--`, `${tenantA}x`]) {
       const res = await get({ "X-Tenant-ID": bad });
       expect(res.status, bad).toBe(400);

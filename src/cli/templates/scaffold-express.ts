@@ -48,7 +48,7 @@ function refusal(code: string, message: string) {
 export const tenantScope: RequestHandler = (req, res, next) => {
   const tenantId = req.get(TENANT_HEADER);
   if (!tenantId) {
-    res.status(400).json(refusal("TENANT_REQUIRED", \`Send the tenant's id in the \${TENANT_HEADER} header.\`));
+    res.status(400).json(refusal("NO_TENANT_CONTEXT", \`Send the tenant's id in the \${TENANT_HEADER} header.\`));
     return;
   }
   if (!TENANT_ID.test(tenantId)) {

@@ -83,7 +83,7 @@ export function createApp(prisma: StratumPrisma): FastifyInstance {
       api.addHook("onRequest", async (request, reply) => {
         const header = request.headers[TENANT_HEADER];
         const tenantId = Array.isArray(header) ? header[0] : header;
-        if (!tenantId) return reply.code(400).send(refusal("TENANT_REQUIRED", "Send the tenant's id in the X-Tenant-ID header."));
+        if (!tenantId) return reply.code(400).send(refusal("NO_TENANT_CONTEXT", "Send the tenant's id in the X-Tenant-ID header."));
         if (!TENANT_ID.test(tenantId)) return reply.code(400).send(refusal("INVALID_TENANT_ID", "X-Tenant-ID must be a tenant id (a uuid)."));
         request.tenantId = tenantId;
         return undefined;
