@@ -374,7 +374,7 @@ describe("export then purge, one tenant per strategy", () => {
     );
     expect(left.rows[0]!.n).toBe(0);
     if (strategy === "SCHEMA") {
-      expect(purged.home_removed).toBe(victim.slug);
+      expect(purged.home_removed).toBe(victim.placement);
       expect((await admin.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [victim.placement])).rows).toHaveLength(0);
     }
     if (strategy === "DATABASE") {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createConfigService } from "../src/config/index.js";
 import { rejectsWithCode as rejects } from "./support/errors.js";
@@ -209,7 +209,16 @@ describe("config writes and tree moves", () => {
       await mover.query("SELECT pg_advisory_xact_lock(hashtextextended('stratum:tenant-tree', 0))");
       let settled = false;
       const write = cfg.setConfig(child, "limit", { value: 1 }).finally(() => (settled = true));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Wait for the event itself: the write queued behind the tree lock in this database.
+      await vi.waitFor(
+        async () => {
+          const { rows } = await s.pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+          );
+          expect(rows[0]!.n).toBeGreaterThan(0);
+        },
+        { timeout: 20_000, interval: 20 },
+      );
       expect(settled).toBe(false);
       await mover.query("COMMIT");
       await write;
