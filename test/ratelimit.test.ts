@@ -199,11 +199,9 @@ describe("when Redis is unreachable", () => {
   it("fail-open lets requests through, marked degraded, and reports the error", async () => {
     const errors: unknown[] = [];
     const l = limiter({ redis: dead, failMode: "open", timeoutMs: 200, onError: (e) => errors.push(e) });
-    const started = Date.now();
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await l.limit({ tenantId: "t1" }, { limit: 1, windowMs: 1000 }));
     expect(results.every((r) => r.allowed && r.degraded)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5 * 250);
     expect(errors).toHaveLength(5);
   });
 

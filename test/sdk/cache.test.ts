@@ -154,16 +154,21 @@ describe("read cache", () => {
     await admin.config.set(leaf.id, "k", { value: 1 });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let answered!: () => void;
+    const readDone = new Promise<void>((resolve) => (answered = resolve));
     let held = 0;
     const slow: typeof fetch = async (input, init) => {
       const res = await fetch(input, init);
       // Hold the first config answer: it was read before the write below.
-      if ((init?.method ?? "GET") === "GET" && String(input).endsWith("/config") && held++ === 0) await gate;
+      if ((init?.method ?? "GET") === "GET" && String(input).endsWith("/config") && held++ === 0) {
+        answered();
+        await gate;
+      }
       return res;
     };
     const s = f.sdk({ fetch: slow });
     const before = s.config.resolve(leaf.id);
-    await sleep(50); // the request has reached the server
+    await readDone; // the server has answered the first read
     await s.config.set(leaf.id, "k", { value: 2 });
     const after = s.config.resolve(leaf.id);
     expect((await after).k?.value).toBe(2);

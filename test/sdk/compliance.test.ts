@@ -1,7 +1,7 @@
 /** The SDK's compliance resource end to end: SDK → HTTP → the real control plane → PostgreSQL, and back. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isStratumError, stratum as stratumSdk, type StratumSdk, type TenantExport, type TenantRecord } from "../../src/sdk/index.js";
-import { BOOTSTRAP, countingFetch, failure, rawServer, sdkFixture, sleep, type SdkFixture } from "./support.js";
+import { BOOTSTRAP, countingFetch, failure, rawServer, sdkFixture, type SdkFixture } from "./support.js";
 
 let f: SdkFixture;
 let s: StratumSdk;
@@ -177,8 +177,7 @@ describe("stream transport", () => {
       const sdk = stratumSdk({ controlPlaneUrl: server.url, apiKey: BOOTSTRAP, timeoutMs: 100, retries: 1, retryDelayMs: 1 });
       const error = await failure(sdk.compliance.exportTenantStream(a.id));
       expect(error.code).toBe("TIMEOUT");
-      await sleep(20);
-      expect(hits).toBe(2);
+      await vi.waitFor(() => expect(hits).toBe(2), { timeout: 5_000, interval: 5 });
     } finally {
       await server.close();
     }

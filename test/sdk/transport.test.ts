@@ -30,11 +30,9 @@ describe("transport", () => {
     const server = await rawServer((_req, res) => res.end());
     const url = server.url;
     await server.close(); // nothing listens there any more
-    const started = Date.now();
     const error = await failure(stratum({ controlPlaneUrl: url, apiKey: "k", retries: 2, retryDelayMs: 1 }).tenants.get(TENANT));
     expect(error).toBeInstanceOf(StratumTransportError);
     expect(error).toMatchObject({ code: "NETWORK_ERROR", message: expect.stringContaining("ECONNREFUSED") });
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("a stalled answer is TIMEOUT; GET is retried, POST is not", async () => {
