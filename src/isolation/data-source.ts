@@ -266,7 +266,8 @@ function sqlSource(
     async dropHome() {
       if (strategy === "SHARED_RLS") return null;
       await runtime.strategies[strategy].deprovision(route, runtime.provisionContext());
-      return route.placement ?? route.slug;
+      // Only a recorded home is removed (deprovision never falls back to the slug).
+      return route.placement;
     },
   };
 }
