@@ -41,7 +41,7 @@ export async function openHome(admin: AdminAccess, address: HomeAddress): Promis
     qualified: (table) => `${ident(schema)}.${ident(table)}`,
     async begin(token) {
       await client.query("BEGIN");
-      await client.query("SELECT set_config('stratum.tenant_id', $1, true)", [token]);
+      await client.query("SELECT pg_catalog.set_config('stratum.tenant_id', $1, true)", [token]);
     },
     close: () => client.end().catch(() => undefined),
   };
