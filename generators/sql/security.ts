@@ -122,6 +122,15 @@ GRANT SELECT ON public.stratum_scope_current TO PUBLIC;
 /** Tenant ids a statement may see, as an InitPlan: the scope's tenant, or it and its descendants. */
 const SCOPE_TENANTS = `(SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
                 FROM public.stratum_scope_current v WHERE v.mode <> 'a')`;
+/**
+ * The scope's own tenant, as a scalar InitPlan. `tenant_id = <scalar>` is what lets the planner
+ * treat the column as a constant: it filters through the `(tenant_id, …)` indexes and reads
+ * `(tenant_id, id)` already in `ORDER BY id` order. An array (`= ANY`) or an OR of the two forms
+ * gives neither, and a 20-row page walks the primary key across every tenant's rows.
+ */
+const SCOPE_TENANT = `(SELECT v.tenant_id FROM public.stratum_scope_current v WHERE v.mode <> 'a')`;
+/** Prefix of the per-table descendants view (see `tenantTableSql`). */
+export const SUBTREE_VIEW_PREFIX = "stratum_d_";
 /** True only inside stratum's own service calls. */
 const SCOPE_IS_ADMIN = `(SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a'))`;
 
@@ -256,6 +265,38 @@ ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_isolation_chec
 }
 
 /**
+ * The descendants mode (`d`) without widening the tables' own policy. Every statement sees the
+ * scope's tenant alone (one scalar, see SCOPE_TENANT); the subtree is readable only through
+ * `stratum_d_<table>`, a security_barrier view that this SQL's runner (the owner) owns. Views
+ * read their tables as their owner, so the second policy, `TO CURRENT_USER`, admits the subtree
+ * there and nowhere else, and the view's own filter admits exactly the subtree again (an owner
+ * that bypasses RLS still gets no more). The app role may read the view: it answers only for a
+ * `d` token the caller holds, as the tables did before. Dropped and created again on every run so
+ * columns added since are in it.
+ */
+function subtreeSql(t: string, schema: string, table: string, col: string, role: string): string {
+  const view = `${ident(schema)}.${ident(subtreeViewName(table))}`;
+  return `DROP POLICY IF EXISTS stratum_subtree ON ${t};
+CREATE POLICY stratum_subtree ON ${t} AS PERMISSIVE FOR SELECT TO CURRENT_USER
+  USING (${col} = ANY (${SCOPE_TENANTS}::uuid[]));
+DROP VIEW IF EXISTS ${view};
+CREATE VIEW ${view} WITH (security_barrier) AS
+  SELECT * FROM ${t} WHERE ${col} = ANY (${SCOPE_TENANTS}::uuid[]);
+REVOKE ALL ON ${view} FROM PUBLIC;
+GRANT SELECT ON ${view} TO ${role};
+`;
+}
+
+/** `stratum_d_<table>`; a long table name keeps a prefix and a hash, within 63 bytes. */
+export function subtreeViewName(table: string): string {
+  const name = `${SUBTREE_VIEW_PREFIX}${table}`;
+  if (name.length <= 63) return name;
+  let h = 0;
+  for (const ch of table) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+  return `${name.slice(0, 54)}_${h.toString(16).padStart(8, "0")}`;
+}
+
+/**
  * RLS and grants for one tenant-scoped table. `sharedHome` marks the main database's shared
  * tables, whose writes must also come from a tenant that still lives there.
  */
@@ -268,9 +309,9 @@ ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY;
 ALTER TABLE ${t} FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS stratum_tenant_isolation ON ${t};
 CREATE POLICY stratum_tenant_isolation ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
-  USING (${col} = ANY (${SCOPE_TENANTS}::uuid[]))
-  WITH CHECK (${col} = ANY (${SCOPE_TENANTS}::uuid[]));
-DROP POLICY IF EXISTS stratum_shared_home ON ${t};
+  USING (${col} = ${SCOPE_TENANT})
+  WITH CHECK (${col} = ${SCOPE_TENANT});
+${subtreeSql(t, schema, table, col, role)}DROP POLICY IF EXISTS stratum_shared_home ON ${t};
 ${sharedHome ? `CREATE POLICY stratum_shared_home ON ${t} AS RESTRICTIVE FOR INSERT TO PUBLIC
   WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));
 ` : ""}REVOKE ALL ON ${t} FROM ${role};

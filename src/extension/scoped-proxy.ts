@@ -19,6 +19,7 @@ import { withSpan } from "../telemetry/index.js";
 import type { ModelHooks } from "./model-hooks.js";
 import { isWriteOperation, uniqueToFirst } from "./operations.js";
 import type { StratumRuntime } from "./runtime.js";
+import { hasHomeBatches, readInBatches, tooWide } from "../isolation/descendants-batches.js";
 import { lowerFirst, readOnly, unpackDataPath, type ScopedRunner, type ScopeRequest } from "./scoped.js";
 
 type Fn = (...args: unknown[]) => unknown;
@@ -272,12 +273,32 @@ export class ScopedClients {
 
   private inScope(ctx: Ctx, routed: TenantScope, call: Call, tx: BatchTransaction | undefined): Promise<unknown> {
     const scope = call.model ? routed : rawScope(routed);
+    if (call.model && hasHomeBatches(scope)) return this.acrossHomeBatches(ctx, scope, { ...call, model: call.model }, tx);
     return runInScope(scope, () => {
       // Prisma batches findUnique calls of one tick into one statement, across callers: for a
       // scoped call that would mix tenants, so it runs as the equivalent findFirst instead.
       const first = this.runner.isTenantModel(call.model) ? uniqueToFirst(this.models, call.model, call.operation, call.args) : null;
       if (first) return this.invoke(ctx, scope, call, first.operation, this.before(call, first.args, scope), tx);
       return this.invoke(ctx, scope, call, call.operation, this.before(call, call.args, scope), tx);
+    });
+  }
+
+  /**
+   * A descendants view over more homes than one statement may lock: one statement per batch of
+   * homes, assembled (or refused before any statement) in descendants-batches.ts. A transaction
+   * would hold every batch's locks until it ends, so there the view is refused too.
+   */
+  private acrossHomeBatches(ctx: Ctx, scope: TenantScope, call: Call & { model: string }, tx: BatchTransaction | undefined): Promise<unknown> {
+    const first = uniqueToFirst(this.models, call.model, call.operation, call.args);
+    if (tx || call.dataPath.length > 0 || first?.operation === "findFirstOrThrow") {
+      return Promise.reject(tooWide(scope, call, `${call.operation} (in a transaction, fluent or OrThrow)`));
+    }
+    return readInBatches(scope, {
+      model: call.model,
+      operation: first?.operation ?? call.operation,
+      args: this.before(call, first?.args ?? call.args, scope),
+      fields: this.models.models[call.model]?.fields ?? [],
+      run: (batch, operation, args) => runInScope(batch, () => this.invoke(ctx, batch, call, operation, args, undefined)),
     });
   }
 

@@ -6,6 +6,7 @@
  */
 import { StratumError } from "../core/errors.js";
 import { guardRoute } from "../isolation/route-guard.js";
+import { hasHomeBatches, readInBatches, tooWide } from "../isolation/descendants-batches.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
 import { withSpan } from "../telemetry/index.js";
 import type { ModelHooks } from "./model-hooks.js";
@@ -69,6 +70,7 @@ export class ScopedRunner {
     const scope = op.model ? routed : rawScope(routed);
     return runInScope(scope, () =>
       this.invoke(scope, op, () => {
+        if (op.model && hasHomeBatches(scope)) return this.acrossHomeBatches(scope, op, delegates);
         // Prisma batches findUnique calls of one tick into one statement, across callers: for a
         // scoped call that would mix tenants, so it runs as the equivalent findFirst instead.
         const first = this.isTenantModel(op.model) ? uniqueToFirst(this.runtime.models, op.model, op.operation, op.args) : null;
@@ -83,6 +85,27 @@ export class ScopedRunner {
         return op.query(this.before(op, scope));
       }),
     );
+  }
+
+  /**
+   * A descendants view over more homes than one statement may lock: the read runs once per batch
+   * of homes on the base client's delegate and is assembled in descendants-batches.ts, or refused
+   * there (DESCENDANTS_TOO_WIDE) before any statement when its shape cannot be assembled.
+   */
+  private acrossHomeBatches(scope: TenantScope, op: Operation, delegates: Delegates): Promise<unknown> {
+    const model = op.model!;
+    const first = uniqueToFirst(this.runtime.models, model, op.operation, op.args);
+    if ((op.__internalParams?.dataPath ?? []).length > 0 || first?.operation === "findFirstOrThrow") {
+      return Promise.reject(tooWide(scope, { model }, `${op.operation} (a fluent or OrThrow read)`));
+    }
+    const delegate = delegates[lowerFirst(model)]!;
+    return readInBatches(scope, {
+      model,
+      operation: first?.operation ?? op.operation,
+      args: this.before({ ...op, args: first?.args ?? op.args }, scope),
+      fields: this.runtime.models.models[model]?.fields ?? [],
+      run: (batch, operation, args) => runInScope(batch, () => delegate[operation]!(args)),
+    });
   }
 
   /**

@@ -1,18 +1,24 @@
 /**
  * The descendants view across homes. An MSP's clients may live in the shared tables, in schemas
  * of their own, or in databases of their own; a `{ descendants: true }` read has to see the first
- * two, which share the MSP's database. For each tenant table it reads the UNION ALL of that table
- * in every home of the subtree (the shared table when any member lives there, each member
- * schema's table), in one statement.
+ * two, which share the MSP's database. Each tenant table is read through its subtree view,
+ * `stratum_d_<table>`, in every home of the subtree (the shared tables when any member lives
+ * there, each member schema).
  *
- * Nothing here decides what is visible: every branch of the union is a tenant table with its own
- * RLS policy, which in the descendants mode admits exactly the subtree's live tenants
- * (stratum_scope_tenants()). The union only decides where to look.
+ * Nothing here decides what is visible: the tables' own policy admits the scope's tenant alone,
+ * and each subtree view (generators/sql/security.ts) admits exactly the subtree's live tenants
+ * (stratum_scope_tenants()). The rewrite only decides where to look.
+ *
+ * Locks. A statement locks every relation it reads (view, table, its indexes): one UNION ALL over
+ * 1,000 homes took ≈ 5,000 locks, and a few of them in flight overflowed the server's lock table
+ * (`out of shared memory`, for every session). A subtree with more homes than `homeBatchSize()`
+ * is therefore read in batches, one statement per batch (descendants-batches.ts), so a statement
+ * holds at most batch × (2 + indexes) locks whatever the size of the subtree.
  *
  * Members in a database of their own are out of reach of one statement: the view refuses
  * (DESCENDANTS_OUT_OF_REACH) unless the caller said `{ descendants: "same-database" }`.
  */
-import { ident } from "../../generators/sql/security.js";
+import { ident, subtreeViewName } from "../../generators/sql/security.js";
 import { StratumError } from "../core/errors.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import type { TenantScope } from "./scope.js";
@@ -33,6 +39,33 @@ export interface TableColumns {
 export interface DescendantSources {
   tableSources: ReadonlyMap<string, string>;
   unqualify: RegExp;
+  /**
+   * Set when the subtree has more homes than one statement may visit: per batch of homes, the
+   * sources of its statement. `tableSources` then reads every home (one statement, the locks of
+   * all of them); only the operations descendants-batches.ts serves use the batches.
+   */
+  homeBatches?: ReadonlyArray<ReadonlyMap<string, string>>;
+}
+
+/** A scope as the router builds it for a descendants view (TenantScope plus the sources). */
+export type DescendantScope = TenantScope & Partial<DescendantSources>;
+
+/**
+ * Homes per statement. 50 homes of the test models lock ≈ 250 relations; with the default lock
+ * table (64 × max_connections slots) that leaves room for every connection of a pool of 16 to
+ * run one such statement at once, beside the rest of the server's work.
+ */
+export const DEFAULT_HOME_BATCH = 50;
+let batchSize = DEFAULT_HOME_BATCH;
+
+/** Homes per statement of a batched descendants read (tests set a small one to exercise batching). */
+export function setHomeBatchSize(size: number): void {
+  if (!Number.isInteger(size) || size < 1) throw new StratumError("VALIDATION_FAILED", `The descendants home batch size must be a positive integer, not ${size}.`);
+  batchSize = size;
+}
+
+export function homeBatchSize(): number {
+  return batchSize;
 }
 
 /** The schemas of the main database holding rows of `members` ("public" for the shared tables). */
@@ -68,17 +101,32 @@ export function descendantSources(
       { tenantId: root.id, outOfReach: elsewhere.map((m) => m.id) },
     );
   }
+  // A tenant database holds its tenant alone: the tables' own policy already reads all of it.
   if (root.isolation_strategy === "DATABASE") return undefined;
   const homes = homesOf(members);
-  const own = root.isolation_strategy === "SCHEMA" ? (root.placement ?? root.slug) : "public";
-  if (homes.length === 0 || (homes.length === 1 && homes[0] === own)) return undefined;
+  if (homes.length === 0) return undefined;
+  const names = tables.map((t) => t.table.replace(/[^A-Za-z0-9_]/g, "")).join("|");
+  const unqualify = new RegExp(`"public"\\.("(?:${names})")`, "g");
+  const tableSources = sourcesFor(homes, tables);
+  if (homes.length <= batchSize) return { tableSources, unqualify };
+  const homeBatches: Array<ReadonlyMap<string, string>> = [];
+  for (let i = 0; i < homes.length; i += batchSize) homeBatches.push(sourcesFor(homes.slice(i, i + batchSize), tables));
+  return { tableSources, unqualify, homeBatches };
+}
+
+/** Per tenant table, the subtree views of `homes`: the view itself for one home, else their UNION ALL. */
+function sourcesFor(homes: readonly string[], tables: readonly TableColumns[]): Map<string, string> {
   const sources = new Map<string, string>();
   for (const { table, columns } of tables) {
+    const view = (h: string) => `${ident(h)}.${ident(subtreeViewName(table))}`;
+    if (homes.length === 1) {
+      sources.set(table, view(homes[0]!));
+      continue;
+    }
     const list = columns.map(ident).join(", ");
-    sources.set(table, `(${homes.map((h) => `SELECT ${list} FROM ${ident(h)}.${ident(table)}`).join(" UNION ALL ")})`);
+    sources.set(table, `(${homes.map((h) => `SELECT ${list} FROM ${view(h)}`).join(" UNION ALL ")})`);
   }
-  const names = tables.map((t) => t.table.replace(/[^A-Za-z0-9_]/g, "")).join("|");
-  return { tableSources: sources, unqualify: new RegExp(`"public"\\.("(?:${names})")`, "g") };
+  return sources;
 }
 
 const READ = /^\s*(SELECT|WITH)\b/i;
