@@ -229,7 +229,7 @@ export const HOME_CHECK = "stratum_home_tenant";
  * written since it exists was checked, and a fresh home starts empty.
  */
 function homeCheckSql(t: TenantTable, target: string, tenantId: string): string {
-  if (!/^[0-9a-f-]{36}$/i.test(tenantId)) throw new Error(`stratum: ${JSON.stringify(tenantId)} is not a tenant id`);
+  if (!/^[0-9a-f-]{36}$/i.test(tenantId)) throw new StratumError("INVALID_TENANT_ID", `stratum: ${JSON.stringify(tenantId)} is not a tenant id (a uuid)`, { tenantId });
   const table = `${ident(target)}.${ident(t.table)}`;
   return `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${HOME_CHECK}, ADD CONSTRAINT ${HOME_CHECK} CHECK (${ident(t.tenantColumn)} = '${tenantId.toLowerCase()}') NOT VALID`;
 }
