@@ -57,6 +57,8 @@ export interface StratumRuntime {
   base: RawClient;
   /** Stratum's own tables, under the signed admin scope. */
   db: Db;
+  /** The scope `db` runs in (for transactions that also run statements in a tenant's scope). */
+  adminScope: TenantScope;
   audit: AuditService;
   /** Present when `webhooks` is configured. */
   webhooks: WebhookService | undefined;
@@ -165,6 +167,7 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     models: options.models,
     base,
     db,
+    adminScope,
     // With webhooks, each audit row also emits its event in the same transaction.
     audit: webhooks ? withWebhookEvents(audit, webhooks) : audit,
     webhooks,

@@ -3,7 +3,9 @@ import { createAbacService } from "../abac/index.js";
 import { createApiKeyService } from "../apikeys/index.js";
 import { createConfigService } from "../config/index.js";
 import { createPermissionService } from "../permissions/index.js";
+import { eraseTransaction } from "../tenants/erase.js";
 import { createTenantService } from "../tenants/service.js";
+import { tenantTablesInOrder } from "../isolation/data-source.js";
 import { migrateTenantHomes, type FanOutOptions } from "../isolation/fan-out.js";
 import { createIsolationMover } from "../isolation/move.js";
 import { createComplianceServices } from "./compliance.js";
@@ -22,6 +24,12 @@ export function createServices(runtime: StratumRuntime) {
       provision: (tenant, server) => strategies[tenant.isolation_strategy].provision(tenant, runtime.provisionContext(server)),
       deprovision: (tenant) => strategies[tenant.isolation_strategy].deprovision(tenant, runtime.provisionContext()),
       changed: (ids) => ids.forEach((id) => router.forget(id)),
+      eraseTransaction: eraseTransaction({
+        base: runtime.base,
+        adminScope: runtime.adminScope,
+        sharedScope: (tenant) => strategies.SHARED_RLS.scope(tenant, { mode: "s", readOnly: false }, (id, mode) => runtime.sign(id, mode)),
+        tables: tenantTablesInOrder(runtime.models).map((t) => ({ table: t.table, tenantColumn: t.tenantColumn })),
+      }),
     },
   });
   const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}) });

@@ -10,6 +10,7 @@ import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
 import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { validate } from "../core/validate.js";
+import type { EraseTransaction } from "./erase.js";
 import {
   CreateTenantInput,
   UpdateTenantInput,
@@ -28,6 +29,11 @@ export interface TenantHooks {
   deprovision?(tenant: Tenant): Promise<void>;
   /** A tenant changed (status, parent, strategy): routes and caches must forget it. */
   changed?(tenantIds: string[]): void;
+  /**
+   * The transaction a delete runs in, able to erase a tenant's rows in the shared tables too
+   * (erase.ts). Without it the delete runs in `db.transaction` and can only remove the homes.
+   */
+  eraseTransaction?: EraseTransaction;
 }
 
 export interface TenantServiceDeps {
@@ -299,32 +305,72 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     return updated;
   }
 
-  async function deleteTenant(id: string, options: DeleteTenantInput = {}): Promise<{ deleted: string[] }> {
+  /**
+   * Deletes a tenant (and with `cascade` its subtree, deepest first) and every row it has: its own
+   * schema or database is dropped, its rows in the shared tables are deleted in the same
+   * transaction as its tenant row, webhooks and API keys, with an audit row counting what was
+   * removed. One transaction per tenant (a transaction acts for one tenant); a cascade cut short
+   * leaves a smaller, consistent subtree that a second call finishes. A tenant with an unfinished
+   * isolation move is refused: its rows may be in two homes until the move is resumed or rolled back.
+   */
+  async function deleteTenant(id: string, options: DeleteTenantInput = {}): Promise<{ deleted: string[]; rows: Record<string, number> }> {
     const { cascade } = validate(DeleteTenantInput, options, "delete options");
-    const doomed = await db.transaction(async (tx) => {
-      await lockTree(tx);
-      const tenant = await mustFind(tx, id);
-      const subtree = await tx.query<TenantRow>(
-        `SELECT ${COLUMNS} FROM public.stratum_tenants WHERE path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid) ORDER BY depth DESC`,
+    const run: EraseTransaction = hooks.eraseTransaction ?? ((fn) => db.transaction((tx) => fn(tx, async () => ({}))));
+    const subtree = await db.transaction(async (tx) => {
+      await mustFind(tx, id);
+      const rows = await tx.query<TenantRow>(
+        `SELECT ${COLUMNS} FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid) ORDER BY depth DESC, id`,
         [id],
       );
-      if (subtree.length > 1 && !cascade) {
-        throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} has ${subtree.length - 1} descendant(s); delete them first or pass { cascade: true }.`, { tenantId: id });
+      if (rows.length > 1 && !cascade) {
+        throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} has ${rows.length - 1} descendant(s); delete them first or pass { cascade: true }.`, { tenantId: id });
       }
-      const tenants = subtree.map(toTenant);
-      // Tenant data goes first, in the same transaction where it shares the database.
-      for (const t of tenants) await hooks.deprovision?.(t);
-      // Webhooks and API keys have no foreign key to their tenant (they may be global): remove them here.
-      const ids = tenants.map((t) => t.id);
-      await tx.execute(`DELETE FROM public.stratum_webhooks WHERE tenant_id = ANY($1::uuid[])`, [ids]);
-      await tx.execute(`DELETE FROM public.stratum_api_keys WHERE tenant_id = ANY($1::uuid[])`, [ids]);
-      await tx.execute(`DELETE FROM public.stratum_tenants WHERE path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid)`, [id]);
-      await deps.audit.record(tx, { tenantId: tenant.parent_id, action: "tenant.delete", targetType: "tenant", targetId: id, before: { ids: tenants.map((t) => t.id), slug: tenant.slug } });
-      await publish(tx, id, true);
-      return tenants.map((t) => t.id);
+      const ids = rows.map((r) => r.id);
+      const [moving] = await tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM stratum_isolation_moves WHERE tenant_id = ANY($1::uuid[]) AND finished_at IS NULL LIMIT 1`, [ids]);
+      if (moving) {
+        throw new StratumError(
+          "ISOLATION_MOVE_IN_PROGRESS",
+          `Tenant ${moving.tenant_id} has an unfinished isolation move; call resumeIsolationMove() or rollbackIsolationMove() before deleting it.`,
+          { tenantId: moving.tenant_id },
+        );
+      }
+      return rows.map(toTenant);
     });
-    hooks.changed?.(doomed);
-    return { deleted: doomed };
+    const deleted: string[] = [];
+    const rows: Record<string, number> = {};
+    try {
+      for (const doomed of subtree) {
+        const erased = await run((tx, erase) => deleteOne(tx, erase, doomed.id, doomed.id === id ? cascade : false));
+        if (!erased) continue; // deleted meanwhile by another call
+        deleted.push(doomed.id);
+        for (const [table, n] of Object.entries(erased)) rows[table] = (rows[table] ?? 0) + n;
+      }
+    } finally {
+      hooks.changed?.(deleted);
+    }
+    return { deleted, rows };
+  }
+
+  /** One tenant, in one transaction: its home, its shared rows, its row and what hangs off it. */
+  async function deleteOne(tx: Db, erase: (tenant: Tenant) => Promise<Record<string, number>>, id: string, cascade: boolean): Promise<Record<string, number> | null> {
+    await lockTree(tx);
+    const tenant = await find(tx, id);
+    if (!tenant) return null;
+    const [children] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM stratum_tenants WHERE parent_id = $1::uuid`, [id]);
+    if ((children?.n ?? 0) > 0) {
+      throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} gained ${children!.n} child tenant(s) while it was being deleted; call deleteTenant again.`, { tenantId: id, cascade });
+    }
+    // The home first (a failure leaves the tenant row, and a second delete finishes the job), then
+    // the shared rows, under a short lock of the shared tables (erase.ts).
+    await hooks.deprovision?.(tenant);
+    const rows = await erase(tenant);
+    // Webhooks and API keys have no foreign key to their tenant (they may be global): remove them here.
+    await tx.execute(`DELETE FROM stratum_webhooks WHERE tenant_id = $1::uuid`, [id]);
+    await tx.execute(`DELETE FROM stratum_api_keys WHERE tenant_id = $1::uuid`, [id]);
+    await tx.execute(`DELETE FROM stratum_tenants WHERE id = $1::uuid`, [id]);
+    await deps.audit.record(tx, { tenantId: tenant.parent_id, action: "tenant.delete", targetType: "tenant", targetId: id, before: { ids: [id], slug: tenant.slug, rows } });
+    await publish(tx, id, false);
+    return rows;
   }
 
   return {
