@@ -12,6 +12,7 @@ import { createComplianceServices } from "./compliance.js";
 import { checkReadiness } from "./readiness.js";
 import { StratumError } from "../core/errors.js";
 import type { WebhookEvent, WebhookInput, WebhookService } from "../webhooks/index.js";
+import { createWebhookOperations } from "../webhooks/operations.js";
 import type { StratumRuntime } from "./runtime.js";
 
 export function createServices(runtime: StratumRuntime) {
@@ -114,6 +115,7 @@ function webhookMethods(runtime: StratumRuntime) {
     }
     return runtime.webhooks;
   };
+  const operations = () => (service(), createWebhookOperations(runtime.db, runtime.audit));
   return {
     registerWebhook: (tenantId: string, input: WebhookInput) => service().register(tenantId, input),
     updateWebhook: (webhookId: string, patch: Partial<WebhookInput>) => service().update(webhookId, patch),
@@ -122,6 +124,15 @@ function webhookMethods(runtime: StratumRuntime) {
     rotateWebhookSecret: (webhookId: string) => service().rotateSecret(webhookId),
     listDeliveries: (webhookId: string, filters?: Parameters<WebhookService["listDeliveries"]>[1]) => service().listDeliveries(webhookId, filters),
     replayDelivery: (deliveryId: string) => service().replay(deliveryId),
+    getDelivery: (deliveryId: string) => service().getDelivery(deliveryId),
+    /** Counts per status, last success and last failure of one webhook. */
+    webhookStats: (webhookId: string) => operations().stats(webhookId),
+    /** Dead deliveries of the tenant's webhooks, newest first. */
+    listDeadDeliveries: (tenantId: string, options?: { limit?: number }) => operations().deadLetters(tenantId, options),
+    /** Every dead delivery of the webhook back to pending; the ids retried. */
+    retryDeadDeliveries: (webhookId: string) => operations().retryDead(webhookId),
+    /** A `webhook.test` delivery to this webhook only. */
+    sendTestWebhook: (webhookId: string) => operations().sendTest(webhookId),
     /** A custom event for the tenant's (and its ancestors') webhooks, recorded now. */
     emitWebhook: (event: WebhookEvent) => runtime.db.transaction((tx) => service().emit(tx, event)),
   };

@@ -30,3 +30,11 @@ export {
 } from "./signature.js";
 export { withWebhookEvents, EVENT_NAMES, type WebhookEventsOptions } from "./audit-events.js";
 export { isPrivateAddress, type EgressPolicy } from "./egress.js";
+export {
+  createWebhookOperations,
+  webhookEventCatalogue,
+  WEBHOOK_TEST_EVENT,
+  type WebhookOperations,
+  type WebhookStats,
+  type WebhookEventType,
+} from "./operations.js";
