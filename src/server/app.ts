@@ -32,6 +32,7 @@ import { permissionRoutes } from "./routes/permissions.js";
 import { policyRoutes } from "./routes/policies.js";
 import { tenantRoutes } from "./routes/tenants.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { webhookOpsRoutes } from "./routes/webhook-ops.js";
 import { schemaRegistry } from "./schemas.js";
 import type { ControlPlaneOptions, RouteDeps } from "./types.js";
 
@@ -46,6 +47,7 @@ const ROUTES: ReadonlyArray<FastifyPluginAsyncZod<RouteDeps>> = [
   auditRoutes,
   apiKeyRoutes,
   webhookRoutes,
+  webhookOpsRoutes,
   complianceRoutes,
 ];
 
