@@ -12,6 +12,7 @@
  * statement to a batch `$transaction([...])`; fluent relation calls (`findUnique(…).tickets()`)
  * run as the root operation with the relation selected, unwrapped along the data path.
  */
+import { rethrowRetyped } from "../core/driver-errors.js";
 import type { StratumModels } from "../core/models.js";
 import { guardRoute } from "../isolation/route-guard.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
@@ -84,7 +85,7 @@ class ScopedPromise implements PrismaPromiseLike {
   }
 
   private result(): Promise<unknown> {
-    return (this.#result ??= this.clients.execute(this.ctx, this.call, undefined));
+    return (this.#result ??= this.clients.execute(this.ctx, this.call, undefined).catch(rethrowRetyped));
   }
 
   then<A = unknown, B = never>(
@@ -104,7 +105,7 @@ class ScopedPromise implements PrismaPromiseLike {
 
   /** Called by a batch `$transaction([...])` instead of then: the statement joins the batch. */
   requestTransaction(tx: BatchTransaction): Promise<unknown> {
-    return this.clients.execute(this.ctx, this.call, tx);
+    return this.clients.execute(this.ctx, this.call, tx).catch(rethrowRetyped);
   }
 
   /** `findUnique(…).tickets(args)`: the same root operation, selecting the relation. */

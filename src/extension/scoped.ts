@@ -4,6 +4,7 @@
  * (read-only views, batch claims, findUnique → findFirst, model hooks). `$tenant(id)` on the app
  * client is built in scoped-proxy.ts on top of these. The adapter does the rest.
  */
+import { rethrowRetyped } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { guardRoute } from "../isolation/route-guard.js";
 import { hasHomeBatches, readInBatches, tooWide } from "../isolation/descendants-batches.js";
@@ -47,7 +48,11 @@ export class ScopedRunner {
    * Runs one operation for a tenant. Standalone calls resolve the scope; calls inside the scoped
    * client's own $transaction find it already set and run as they are.
    */
-  async run(tenantId: string, request: ScopeRequest, op: Operation, delegates: Delegates): Promise<unknown> {
+  run(tenantId: string, request: ScopeRequest, op: Operation, delegates: Delegates): Promise<unknown> {
+    return this.runScoped(tenantId, request, op, delegates).catch(rethrowRetyped);
+  }
+
+  private async runScoped(tenantId: string, request: ScopeRequest, op: Operation, delegates: Delegates): Promise<unknown> {
     this.claimBatch(tenantId, request, op);
     const write = isWriteOperation(op.operation);
     const existing = currentScope();

@@ -3,6 +3,7 @@
  * scoped to one tenant), and makes tenant models fail closed on the unscoped client.
  */
 import { Prisma } from "@prisma/client/extension";
+import { rethrowRetyped } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { currentScope, runRawStatement } from "../isolation/scope.js";
 import { currentTenant } from "./context.js";
@@ -76,7 +77,7 @@ export function stratum(options: StratumOptions) {
           if (model === undefined && operation.startsWith("$")) {
             if (!currentScope()) runner.claimBatch(undefined, undefined, params as Pick<Operation, "__internalParams">);
             // Awaited inside the marker: Prisma's promise is lazy, and runs when it is awaited.
-            return runRawStatement(async () => await query(args));
+            return runRawStatement(async () => await query(args)).catch(rethrowRetyped);
           }
           if (!runner.isTenantModel(model)) {
             // Unscoped statements cannot share a batch with a tenant's (see claimBatch).

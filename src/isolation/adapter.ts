@@ -17,6 +17,7 @@ import type {
   SqlResultSet,
   Transaction,
 } from "@prisma/driver-adapter-utils";
+import { rememberDriverError } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
 import { readAcrossHomes } from "./descendants.js";
@@ -307,11 +308,11 @@ class ScopedTransaction implements Transaction {
     if (this.bound || !caller || caller.mode === "a") return;
     this.tenantId ??= caller.tenantId;
     if (caller.tenantId !== this.tenantId) {
-      throw new StratumError(
+      throw rememberDriverError(new StratumError(
         "TENANT_SCOPE_VIOLATION",
         `This transaction already acted for tenant ${this.tenantId}; a statement for tenant ${caller.tenantId} cannot join it. Run each tenant's work in its own transaction (prisma.$tenant(id).$transaction(...)).`,
         { tenantId: this.tenantId, refused: caller.tenantId },
-      );
+      ));
     }
   }
 

@@ -11,6 +11,7 @@
  * an error anywhere aborts the prelude together with the query.
  */
 import pg from "pg";
+import { rememberDriverError } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { currentScope, inRawStatement, statementContext, type StatementContext, type TenantScope } from "./scope.js";
 
@@ -187,7 +188,8 @@ export class StratumPgClient extends pg.Client {
         this.preludePrepared = true;
       })
       .catch((error: unknown) => {
-        throw connectionLost(error, false) ?? error;
+        // Nothing was sent: a statement waiting for this connection never ran.
+        throw connectionLost(error, true) ?? error;
       });
     if (!callback) return ready as never;
     ready.then(() => callback(), callback);
@@ -324,38 +326,40 @@ export class StratumPgClient extends pg.Client {
 
 /** SQLSTATE classes and driver messages that mean the connection itself is gone. */
 const LOST_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
-const LOST_MESSAGE = /Connection terminated|connection error|not queryable|ECONNRESET|EPIPE|socket hang up/i;
+const LOST_MESSAGE = /Connection terminated|connection error|not queryable|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up/i;
 
 /**
- * The connection broke under a statement: a StratumError saying whether the statement may have
- * committed (it may, when it ran outside a transaction and the break came after it was sent).
+ * The connection broke under a statement (or could not be made): a StratumError saying whether
+ * the statement may have committed. It may when it ran outside a transaction, since the break can
+ * come after the commit; `committedNothing` says it cannot have (inside a transaction, which the
+ * server rolls back, or before anything was sent).
  */
-export function connectionLost(error: unknown, inTransaction: boolean): StratumError | undefined {
+export function connectionLost(error: unknown, committedNothing: boolean): StratumError | undefined {
   if (error instanceof StratumError) return undefined;
   const e = error as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === "string" ? e.code : "";
   const message = typeof e?.message === "string" ? e.message : "";
-  if (!LOST_CODES.has(code) && !LOST_MESSAGE.test(message)) return undefined;
-  const mayHaveCommitted = !inTransaction;
-  return new StratumError(
+  if (!LOST_CODES.has(code) && !LOST_MESSAGE.test(`${message} ${code}`)) return undefined;
+  const mayHaveCommitted = !committedNothing;
+  return rememberDriverError(new StratumError(
     "CONNECTION_LOST",
     `The database connection was lost (${message || code}). ${
       mayHaveCommitted
         ? "The statement may have committed before the connection broke: check before retrying a write."
-        : "The transaction was rolled back by the server; retry it."
+        : "Nothing was committed; retry the call (or the whole transaction)."
     } The pool replaces the connection on the next call.`,
     { mayHaveCommitted, sqlState: code || undefined },
     { cause: error },
-  );
+  ));
 }
 
 function sessionResetFailed(error: unknown): StratumError {
-  return new StratumError(
+  return rememberDriverError(new StratumError(
     "SESSION_RESET_FAILED",
     "A raw statement ran, but resetting its session afterwards failed, so the connection was retired. The statement itself may have committed; check before retrying a write.",
     { reason: error instanceof Error ? error.message : String(error) },
     { cause: error },
-  );
+  ));
 }
 
 /**

@@ -30,8 +30,9 @@ interface State extends SecondPostgres {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function baseDir(runId: string): string {
-  return join(tmpdir(), `stratum-pg2-${runId.replace(/[^a-zA-Z0-9_-]/g, "")}`);
+/** `instance` names a private server (a test that restarts one must not disturb the shared one). */
+function baseDir(runId: string, instance = ""): string {
+  return join(tmpdir(), `stratum-pg2-${`${runId}${instance ? `-${instance}` : ""}`.replace(/[^a-zA-Z0-9_-]/g, "")}`);
 }
 
 async function findBindir(): Promise<string> {
@@ -84,9 +85,9 @@ function readState(dir: string): State | null {
   return JSON.parse(readFileSync(file, "utf8")) as State;
 }
 
-/** Starts (once per run) and returns the second PostgreSQL. */
-export async function startSecondPostgres(): Promise<SecondPostgres> {
-  const dir = baseDir(requireInjected("stratumRunId"));
+/** Starts (once per run) and returns the second PostgreSQL, or a private one named `instance`. */
+export async function startSecondPostgres(instance = ""): Promise<SecondPostgres> {
+  const dir = baseDir(requireInjected("stratumRunId"), instance);
   const lock = `${dir}.lock`;
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -138,9 +139,21 @@ export async function startSecondPostgres(): Promise<SecondPostgres> {
   }
 }
 
-/** Stops the run's second PostgreSQL if it was started, and removes its files. */
-export async function stopSecondPostgres(runId: string): Promise<void> {
-  const dir = baseDir(runId);
+/**
+ * Restarts a private instance (fast shutdown: every connection is terminated, as in a failover),
+ * waiting until it accepts connections again.
+ */
+export async function restartSecondPostgres(instance: string): Promise<void> {
+  const dir = baseDir(requireInjected("stratumRunId"), instance);
+  const state = readState(dir);
+  if (!state) throw new Error(`Tests: no second PostgreSQL named ${instance} was started`);
+  // With a log file, as at start: otherwise the new postmaster keeps pg_ctl's output pipes open.
+  await pgBin(state.bindir, "pg_ctl", ["-D", state.dataDir, "-l", join(dir, "server.log"), "-m", "fast", "-w", "-t", "60", "restart"]);
+}
+
+/** Stops the run's second PostgreSQL (or the private `instance`) if it was started, and removes its files. */
+export async function stopSecondPostgres(runId: string, instance = ""): Promise<void> {
+  const dir = baseDir(runId, instance);
   const state = readState(dir);
   const dataDir = state?.dataDir ?? join(dir, "data");
   if (existsSync(join(dataDir, "postmaster.pid"))) {
