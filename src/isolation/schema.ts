@@ -18,7 +18,8 @@ const SLUG = /^[a-z][a-z0-9_]{0,62}$/;
  * or drops a schema by a slug.
  */
 export function legacySchemaName(tenant: Pick<TenantRoute, "slug">): string {
-  if (!SLUG.test(tenant.slug) || tenant.slug === "public" || /^(pg_|stratum)/.test(tenant.slug)) {
+  // A slug shaped like an id-named home would route into another tenant's schema.
+  if (!SLUG.test(tenant.slug) || tenant.slug === "public" || /^(pg_|stratum)/.test(tenant.slug) || /^t_[0-9a-f]{32}$/.test(tenant.slug)) {
     throw new StratumError("INVALID_SLUG", `Slug ${JSON.stringify(tenant.slug)} cannot name a schema.`);
   }
   return tenant.slug;
