@@ -6,7 +6,7 @@ import { buildProgram } from "../src/cli/main.js";
 import { findBlocks, initProject } from "../src/cli/init.js";
 import { STRATUM_MODELS_PRISMA } from "../src/cli/templates/stratum-models.js";
 import { renderTemplate } from "../src/cli/templates/sync.js";
-import { isStratumError } from "../src/core/errors.js";
+import { throwsWithCode } from "./support/errors.js";
 import { SCHEMA, tempDirs } from "./support/temp-project.js";
 
 const root = join(import.meta.dirname, "..");
@@ -36,15 +36,8 @@ function read(dir: string, path: string): string {
   return readFileSync(join(dir, path), "utf8");
 }
 
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(isStratumError(error)).toBe(true);
-    return (error as Error).message;
-  }
-  throw new Error("expected a refusal");
-}
+/** The message of the VALIDATION_FAILED that `fn` throws. */
+const refusal = (fn: () => unknown): string => throwsWithCode(fn, "VALIDATION_FAILED").message;
 
 describe("the stratum models template", () => {
   it("equals prisma/schema/stratum.prisma byte for byte (regenerate: npx tsx src/cli/templates/sync.ts)", () => {

@@ -14,10 +14,10 @@ import { generateStratum } from "../generators/core.js";
 import { findBlocks, initProject } from "../src/cli/init.js";
 import { buildProgram } from "../src/cli/main.js";
 import { scaffoldIntegration, scaffoldModel, type ReferencedModelEdit } from "../src/cli/scaffold.js";
-import { isStratumError } from "../src/core/errors.js";
 import { runWithTenant } from "../src/index.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { stratumTestClient } from "./support/stratum-client.js";
+import { throwsWithCode } from "./support/errors.js";
 import { SCHEMA, tempDirs } from "./support/temp-project.js";
 
 const root = join(import.meta.dirname, "..");
@@ -77,15 +77,8 @@ function applyEdits(dir: string, edits: readonly ReferencedModelEdit[]): void {
   }
 }
 
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(isStratumError(error, "VALIDATION_FAILED")).toBe(true);
-    return (error as Error).message;
-  }
-  throw new Error("expected a VALIDATION_FAILED refusal");
-}
+/** The message of the VALIDATION_FAILED that `fn` throws. */
+const refusal = (fn: () => unknown): string => throwsWithCode(fn, "VALIDATION_FAILED").message;
 
 describe("stratum scaffold model", () => {
   it("writes a tenant model the generator accepts: tenant-scoped, encrypted, audited, composite relation", () => {
