@@ -44,6 +44,28 @@ export interface StratumAdapterOptions {
   adapter?: SqlDriverAdapterFactory;
   /** Prepare Prisma's statements per connection (planned once, not per call). Default true. */
   preparedStatements?: boolean;
+  /**
+   * Connect through a transaction pooler (PgBouncer `pool_mode = transaction`, Supabase's
+   * Supavisor on 6543, Neon's pooled endpoint, RDS Proxy): nothing is prepared by name, model
+   * statements keep one round trip, raw statements clean up inside their own transaction.
+   * Also switched on by Prisma's convention, `?pgbouncer=true` in a connection string.
+   * docs/isolation.md#poolers.
+   */
+  pooler?: boolean;
+}
+
+/** `?pgbouncer=true` (Prisma's convention) marks a pooled URL; pg itself must not see it. */
+export function poolerUrl(url: string | undefined): { url: string | undefined; pooler: boolean } {
+  if (!url) return { url, pooler: false };
+  try {
+    const parsed = new URL(url);
+    const flag = parsed.searchParams.get("pgbouncer");
+    if (flag === null) return { url, pooler: false };
+    parsed.searchParams.delete("pgbouncer");
+    return { url: parsed.toString(), pooler: flag === "true" || flag === "1" };
+  } catch {
+    return { url, pooler: false };
+  }
 }
 
 /**
@@ -80,7 +102,9 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
     );
   }
   const searchPath = options.defaultSearchPath ?? "public";
-  const pgOptions = options.preparedStatements === false ? undefined : { statementNameGenerator: statementName };
+  const main = poolerUrl(options.connectionString);
+  const pooler = options.pooler ?? main.pooler;
+  const pgOptions = options.preparedStatements === false || pooler ? undefined : { statementNameGenerator: statementName };
   let pools: PoolCache | undefined;
   const factory: StratumAdapterFactory = {
     options,
@@ -91,19 +115,20 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
       if (options.adapter) {
         return new ScopedAdapter(await options.adapter.connect(), undefined, "generic");
       }
-      const main = new StratumPool({ connectionString: options.connectionString, ...options.pool, stratum: { defaultSearchPath: searchPath } });
-      const mainAdapter = await new PrismaPg(main, pgOptions).connect();
+      const mainPool = new StratumPool({ connectionString: main.url, ...options.pool, stratum: { defaultSearchPath: searchPath, pooler } });
+      const mainAdapter = await new PrismaPg(mainPool, pgOptions).connect();
       pools = new PoolCache({
         maxPools: options.maxPools ?? 16,
         open: async (placement) => {
-          const url = placementUrl(options.servers ?? {}, placement);
-          const pool = new StratumPool({ connectionString: url, max: options.poolSize ?? 5, stratum: { defaultSearchPath: searchPath } });
+          const tenant = poolerUrl(placementUrl(options.servers ?? {}, placement));
+          const stratum = { defaultSearchPath: searchPath, pooler: options.pooler ?? tenant.pooler };
+          const pool = new StratumPool({ connectionString: tenant.url, max: options.poolSize ?? 5, stratum });
           return { adapter: await new PrismaPg(pool, pgOptions).connect(), close: () => pool.end() };
         },
       });
       return new ScopedAdapter(mainAdapter, pools, "pg", async () => {
         await pools?.closeAll();
-        await main.end();
+        await mainPool.end();
       });
     },
   };

@@ -129,6 +129,12 @@ export interface StratumPgClientOptions {
   defaultSearchPath: string;
   /** Named (prepared) statements kept per connection; default 500. */
   maxPreparedStatements?: number;
+  /**
+   * Behind a transaction pooler (PgBouncer `pool_mode = transaction`, Supavisor, RDS Proxy…): a
+   * server session lasts one transaction, so nothing is prepared by name and a raw statement's
+   * session state is cleared inside its own transaction (see POOLER_RESET).
+   */
+  pooler?: boolean;
 }
 
 /** SQLSTATEs that say our idea of whether the prelude is prepared was wrong (a raw DEALLOCATE, …). */
@@ -151,6 +157,17 @@ const RESET_OUTSIDE_TRANSACTION = ["DISCARD ALL"];
 const RESET_INSIDE_TRANSACTION = ["ROLLBACK", "DISCARD ALL"];
 
 /**
+ * Behind a transaction pooler the next statement may reach another server session, so DISCARD ALL
+ * (which cannot run in a transaction) is no use: a raw statement runs inside a transaction (or a
+ * savepoint of the caller's) that this client opens, and what DISCARD ALL would clear is cleared
+ * piece by piece before that transaction ends, while the pooler still holds the same server.
+ * Temporary objects need no step: the app role cannot create them.
+ */
+const POOLER_RESET =
+  "SELECT pg_catalog.pg_advisory_unlock_all(); DEALLOCATE ALL; CLOSE ALL; UNLISTEN *; DISCARD SEQUENCES; RESET ALL";
+const POOLER_SAVEPOINT = "stratum_raw";
+
+/**
  * A pg Client that prefixes scoped statements with the prelude. Inside an explicit transaction
  * it also clears the scope before an unscoped statement that follows a scoped one, so a user's
  * transaction mixing `tx.$tenant(a)` and unscoped calls never lends tenant a's scope onward.
@@ -165,11 +182,13 @@ export class StratumPgClient extends pg.Client {
   private taint: Taint | undefined;
   private readonly defaultSearchPath: string;
   private readonly maxPrepared: number;
+  private readonly pooler: boolean;
 
   constructor(config: pg.ClientConfig & { stratum?: StratumPgClientOptions }) {
     super(config);
     this.defaultSearchPath = config.stratum?.defaultSearchPath ?? "public";
     this.maxPrepared = config.stratum?.maxPreparedStatements ?? 500;
+    this.pooler = config.stratum?.pooler ?? false;
     // A backend terminated under a checked-out or still-connecting client (failover, admin,
     // restart) emits 'error' here; the statement in flight fails with CONNECTION_LOST and pg-pool
     // drops the client when it comes back. Without a listener the process would crash.
@@ -184,6 +203,7 @@ export class StratumPgClient extends pg.Client {
     const query = super.query.bind(this) as (q: pg.QueryConfig) => Promise<unknown>;
     const ready = connect()
       .then(async () => {
+        if (this.pooler) return; // nothing prepared by name: the next transaction may be another session's
         await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, "off", "", ""] });
         this.preludePrepared = true;
       })
@@ -204,7 +224,7 @@ export class StratumPgClient extends pg.Client {
    */
   private boundName(config: ScopedConfig): void {
     if (!config.name) return;
-    if (this.taint) {
+    if (this.taint || this.pooler) {
       delete config.name;
       return;
     }
@@ -232,6 +252,10 @@ export class StratumPgClient extends pg.Client {
     const scope = marked === NO_SCOPE ? undefined : (marked ?? currentScope());
     if (Array.isArray(values)) normalized.values = values;
     const raw = normalized[RAW] ?? inRawStatement();
+    if (raw && this.pooler) {
+      this.runPoolerRaw(normalized, scope, given);
+      return undefined as never;
+    }
     if (raw && !this.taint) this.taint = this.inTransaction() ? "transaction" : "statement";
     this.boundName(normalized);
     const wasInTransaction = this.inTransaction();
@@ -292,7 +316,7 @@ export class StratumPgClient extends pg.Client {
    * sent once more with the prepared state corrected.
    */
   private submitScoped(config: pg.QueryConfig, pipeline: Omit<Pipeline, "parse" | "named">, done: Callback, retry: boolean): void {
-    const named = !this.taint;
+    const named = !this.taint && !this.pooler;
     const parse = named && !this.preludePrepared;
     const query = new ScopedQuery(
       config,
@@ -312,6 +336,41 @@ export class StratumPgClient extends pg.Client {
       { ...pipeline, parse, named },
     );
     (super.query as (q: unknown) => unknown)(query);
+  }
+
+  /**
+   * Pooler mode, a raw statement: BEGIN (or a savepoint inside the caller's transaction), the
+   * statement with its scope, then — still inside, so on the same server session — the reset,
+   * and COMMIT or ROLLBACK as the statement went. Three round trips; model statements keep one.
+   */
+  private runPoolerRaw(config: ScopedConfig, scope: TenantScope | undefined, given: Callback): void {
+    const simple = (sql: string) =>
+      new Promise<void>((resolve, reject) => (super.query as (...a: unknown[]) => unknown)({ text: sql }, (e: Error | null) => (e ? reject(e) : resolve())));
+    const nested = this.inTransaction();
+    const context = config[CONTEXT] ?? statementContext();
+    const run = () =>
+      new Promise<{ err: Error | null; result: pg.QueryResult | undefined }>((resolve) => {
+        const done: Callback = (err, result) => resolve({ err, result });
+        if (!scope || TRANSACTION_CONTROL.test(config.text)) return (super.query as (...a: unknown[]) => unknown)(config, done);
+        const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId];
+        this.submitScoped(config, { values, postlude: true }, done, false);
+      });
+    simple(nested ? `SAVEPOINT ${POOLER_SAVEPOINT}` : "BEGIN")
+      .then(run)
+      .then(async ({ err, result }) => {
+        const failed = this.txStatus() === "E";
+        const open = this.inTransaction();
+        const close = !open ? [] : nested
+          ? failed ? [`ROLLBACK TO SAVEPOINT ${POOLER_SAVEPOINT}`, `RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`] : [`RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`]
+          : failed ? ["ROLLBACK"] : [];
+        await simple([...close, POOLER_RESET, ...(!nested && open && !failed ? ["COMMIT"] : [])].join("; "));
+        // Inside the transaction this client opened, a lost connection committed nothing.
+        given(err ? (connectionLost(err, true) ?? err) : null, result);
+      })
+      .catch((error: unknown) => {
+        this.end().catch(() => undefined);
+        given(connectionLost(error, false) ?? sessionResetFailed(error), undefined);
+      });
   }
 
   private txStatus(): string | null | undefined {

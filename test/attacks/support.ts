@@ -21,6 +21,8 @@ export interface ServerUrls {
 }
 
 export interface AttackClientOptions {
+  /** The app's URL for the main database (default: the test database's, straight to PostgreSQL). */
+  appUrl?: string;
   poolSize?: number;
   maxPools?: number;
   tenantPoolSize?: number;
@@ -30,7 +32,7 @@ export interface AttackClientOptions {
 export function attackClient(db: TestDatabase, options: AttackClientOptions = {}) {
   const servers: Record<string, ServerUrls> = { main: { appUrl: db.appUrl, adminUrl: db.adminUrl }, ...options.servers };
   const adapter = stratumAdapter({
-    connectionString: db.appUrl,
+    connectionString: options.appUrl ?? db.appUrl,
     pool: { max: options.poolSize ?? 10 },
     servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.appUrl])),
     maxPools: options.maxPools ?? 4,
