@@ -353,6 +353,22 @@ describe("tenant-chosen names never reach DDL", () => {
     await world.admin.query(`DROP SCHEMA "${name}" CASCADE`);
   });
 
+  it("a tenant without a recorded home is never routed into an id-named home by its slug", () => {
+    const [, b] = world.schema;
+    const strategy = schemaStrategy(["users"]);
+    const sign = () => "token";
+    // Routing falls back to the slug only for tenants made before homes were named from ids ...
+    expect(strategy.scope(route(randomUUID(), "legacy_home", "SCHEMA"), { mode: "s", readOnly: false }, sign).searchPath).toBe(schemaSearchPath("legacy_home"));
+    // ... and a slug equal to another tenant's home would land there: it is refused.
+    let error: unknown;
+    try {
+      strategy.scope(route(randomUUID(), b.tenant.placement!, "SCHEMA"), { mode: "s", readOnly: false }, sign);
+    } catch (e) {
+      error = e;
+    }
+    expect(codeOf(error)).toBe("INVALID_SLUG");
+  });
+
   it("a SCHEMA home whose name exists is refused up front (CONFLICT) and left alone, as is a slug-named schema on deprovision", async () => {
     const id = randomUUID();
     const name = homeSchemaName(id);
