@@ -1,5 +1,5 @@
 /**
- * Names (issue 9, items 3 and 5). A name PostgreSQL resolves through the search_path can be
+ * Names (docs/architecture.md "Session hygiene"; docs/security.md). A name PostgreSQL resolves through the search_path can be
  * redirected by whatever a session holds (a temporary table shadows every unqualified relation
  * when pg_temp is not listed), and a name a tenant chose can equal something that already exists.
  * So: stratum's own SQL names its schema, every scope's search_path puts pg_temp last, a
