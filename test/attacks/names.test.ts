@@ -215,8 +215,10 @@ describe("every scope's search_path lists pg_catalog first and pg_temp last", ()
     const [a] = world.rls;
     const t = world.solo.prisma.$tenant(a.tenant.id);
     await failure(t.$executeRawUnsafe("SET search_path TO pg_temp, public"));
-    await failure(t.$queryRawUnsafe("SELECT set_config('search_path', 'pg_temp', false)"));
-    // The next borrower of the single connection is stratum itself: it reads the real tenant.
+    // The raw statement does change its session's search_path (pg_temp alone: temp objects first) ...
+    const [set] = await t.$queryRawUnsafe<Array<{ p: string }>>("SELECT set_config('search_path', 'pg_temp', false) AS p");
+    expect(set!.p).toBe("pg_temp");
+    // ... but the next borrower of the single connection, stratum itself, runs under its own search_path.
     expect((await world.solo.prisma.$stratum.getTenant(a.tenant.id)).id).toBe(a.tenant.id);
     const [row] = await t.$queryRawUnsafe<Array<{ p: string }>>("SELECT current_setting('search_path') AS p");
     expect(row!.p).toBe(SHARED_SEARCH_PATH);
