@@ -319,14 +319,14 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     const subtree = await db.transaction(async (tx) => {
       await mustFind(tx, id);
       const rows = await tx.query<TenantRow>(
-        `SELECT ${COLUMNS} FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1::uuid) ORDER BY depth DESC, id`,
+        `SELECT ${COLUMNS} FROM public.stratum_tenants WHERE path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid) ORDER BY depth DESC, id`,
         [id],
       );
       if (rows.length > 1 && !cascade) {
         throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} has ${rows.length - 1} descendant(s); delete them first or pass { cascade: true }.`, { tenantId: id });
       }
       const ids = rows.map((r) => r.id);
-      const [moving] = await tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM stratum_isolation_moves WHERE tenant_id = ANY($1::uuid[]) AND finished_at IS NULL LIMIT 1`, [ids]);
+      const [moving] = await tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM public.stratum_isolation_moves WHERE tenant_id = ANY($1::uuid[]) AND finished_at IS NULL LIMIT 1`, [ids]);
       if (moving) {
         throw new StratumError(
           "ISOLATION_MOVE_IN_PROGRESS",
@@ -356,7 +356,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     await lockTree(tx);
     const tenant = await find(tx, id);
     if (!tenant) return null;
-    const [children] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM stratum_tenants WHERE parent_id = $1::uuid`, [id]);
+    const [children] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.stratum_tenants WHERE parent_id = $1::uuid`, [id]);
     if ((children?.n ?? 0) > 0) {
       throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} gained ${children!.n} child tenant(s) while it was being deleted; call deleteTenant again.`, { tenantId: id, cascade });
     }
@@ -365,9 +365,9 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     await hooks.deprovision?.(tenant);
     const rows = await erase(tenant);
     // Webhooks and API keys have no foreign key to their tenant (they may be global): remove them here.
-    await tx.execute(`DELETE FROM stratum_webhooks WHERE tenant_id = $1::uuid`, [id]);
-    await tx.execute(`DELETE FROM stratum_api_keys WHERE tenant_id = $1::uuid`, [id]);
-    await tx.execute(`DELETE FROM stratum_tenants WHERE id = $1::uuid`, [id]);
+    await tx.execute(`DELETE FROM public.stratum_webhooks WHERE tenant_id = $1::uuid`, [id]);
+    await tx.execute(`DELETE FROM public.stratum_api_keys WHERE tenant_id = $1::uuid`, [id]);
+    await tx.execute(`DELETE FROM public.stratum_tenants WHERE id = $1::uuid`, [id]);
     await deps.audit.record(tx, { tenantId: tenant.parent_id, action: "tenant.delete", targetType: "tenant", targetId: id, before: { ids: [id], slug: tenant.slug, rows } });
     await publish(tx, id, false);
     return rows;
