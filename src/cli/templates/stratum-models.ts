@@ -118,6 +118,10 @@ model StratumApiKey {
   created_at   DateTime  @default(now()) @db.Timestamptz(6)
   revoked_at   DateTime? @db.Timestamptz(6)
   last_used_at DateTime? @db.Timestamptz(6)
+  /// Refused from this time on (expiry, or the end of a rotation's grace period).
+  expires_at   DateTime? @db.Timestamptz(6)
+  /// Requests per minute for this key when the control plane rate-limits; null: the server's rule.
+  rate_limit   Int?
 
   @@map("stratum_api_keys")
 }
