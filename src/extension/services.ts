@@ -10,6 +10,7 @@ import { migrateTenantHomes, type FanOutOptions } from "../isolation/fan-out.js"
 import { createIsolationMover } from "../isolation/move.js";
 import { createComplianceServices } from "./compliance.js";
 import { checkReadiness } from "./readiness.js";
+import { guardServices } from "./service-guard.js";
 import { StratumError } from "../core/errors.js";
 import type { WebhookEvent, WebhookInput, WebhookService } from "../webhooks/index.js";
 import { createWebhookOperations } from "../webhooks/operations.js";
@@ -47,7 +48,7 @@ export function createServices(runtime: StratumRuntime) {
     audit,
     ...bus,
   });
-  return {
+  return guardServices({
     createTenant: tenants.createTenant,
     updateTenant: tenants.updateTenant,
     getTenant: tenants.getTenant,
@@ -91,6 +92,8 @@ export function createServices(runtime: StratumRuntime) {
     getApiKey: apiKeys.getApiKey,
     revokeApiKey: apiKeys.revokeApiKey,
     verifyApiKey: apiKeys.verifyApiKey,
+    rotateApiKey: apiKeys.rotateApiKey,
+    listDormantApiKeys: apiKeys.listDormantApiKeys,
     ...webhookMethods(runtime),
     /** Stops background work (webhook worker and poller); call before exiting. */
     close: async () => {
@@ -101,7 +104,7 @@ export function createServices(runtime: StratumRuntime) {
     /** Readiness checks (database, migrations, scope key, connection safety), one entry each. */
     checkReadiness: () => checkReadiness(runtime),
     ...createComplianceServices(runtime),
-  };
+  }, runtime.keyReady);
 }
 
 /** Everything `prisma.$stratum` offers. */

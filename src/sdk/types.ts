@@ -128,6 +128,18 @@ export interface CreateApiKeyInput {
   /** Limit the key to this tenant's subtree; omit for an unrestricted key. */
   tenant_id?: string | null;
   environment?: "live" | "test";
+  /** ISO time from which the key is refused; omit for a key that does not expire. */
+  expires_at?: string | null;
+  /** Requests per minute for this key, when the server rate-limits. */
+  rate_limit?: number | null;
+}
+
+/** POST /api-keys/{keyId}/rotate. */
+export interface RotateApiKeyInput {
+  /** How long the old key keeps working; default 3600, 0 ends it now. */
+  grace_seconds?: number;
+  /** The new key's prefix; default live. */
+  environment?: "live" | "test";
 }
 
 export interface ListApiKeysQuery {

@@ -19,6 +19,8 @@ export interface Principal {
   scopes: readonly string[];
   /** The subtree the key is limited to; null when unrestricted. */
   tenantId: string | null;
+  /** The key's own requests per minute, overriding the server's per-key rule; null: the server's. */
+  rateLimit: number | null;
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -57,12 +59,12 @@ export function createAuthenticator(stratum: Pick<StratumServices, "verifyApiKey
       if (!key) throw new StratumError("UNAUTHORIZED", "No API key: send it in the X-API-Key header (or Authorization: Bearer <key>).");
       let principal: Principal | null = null;
       if (bootstrapDigest && sameSecret(key, bootstrapDigest)) {
-        principal = { id: "bootstrap", kind: "bootstrap", scopes: ["*"], tenantId: null };
+        principal = { id: "bootstrap", kind: "bootstrap", scopes: ["*"], tenantId: null, rateLimit: null };
       } else {
         const found: ApiKey | null = await stratum.verifyApiKey(key);
-        if (found) principal = { id: found.id, kind: "api_key", scopes: found.scopes, tenantId: found.tenant_id };
+        if (found) principal = { id: found.id, kind: "api_key", scopes: found.scopes, tenantId: found.tenant_id, rateLimit: found.rate_limit ?? null };
       }
-      if (!principal) throw new StratumError("UNAUTHORIZED", "The API key is not valid (unknown or revoked).");
+      if (!principal) throw new StratumError("UNAUTHORIZED", "The API key is not valid (unknown, revoked or expired).");
       principals.set(request, principal);
       return principal;
     },

@@ -4,7 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { StratumError } from "../core/errors.js";
-import { createRateLimiter, type RateLimiter } from "../ratelimit/index.js";
+import { createRateLimiter, type RateLimiter, type RateLimitRules } from "../ratelimit/index.js";
 import type { Principal } from "./auth.js";
 import type { ControlPlaneRateLimit } from "./types.js";
 
@@ -13,6 +13,13 @@ export interface RequestLimiter {
   /** Resolves when Redis answers (readiness); rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A key's own per-minute limit replaces the server's per-key rule; the tenant rule stays. */
+function rulesFor(rules: RateLimitRules, principal: Principal): RateLimitRules {
+  if (principal.rateLimit === null) return rules;
+  const tenant = "apiKey" in rules ? rules.tenant : rules;
+  return { apiKey: { limit: principal.rateLimit, windowMs: 60_000 }, tenant };
 }
 
 export function createRequestLimiter(options: ControlPlaneRateLimit, onError: (error: unknown) => void): RequestLimiter {
@@ -35,7 +42,7 @@ export function createRequestLimiter(options: ControlPlaneRateLimit, onError: (e
     async check(_request, reply, principal) {
       const key = { apiKey: principal.id, scope: "api", ...(principal.tenantId ? { tenantId: principal.tenantId } : {}) };
       // enforce throws RATE_LIMITED (details.retryAfterMs); the error handler turns it into 429 + Retry-After.
-      const result = await limiter.enforce(key, options.rules);
+      const result = await limiter.enforce(key, rulesFor(options.rules, principal));
       void reply.header("x-ratelimit-remaining", String(result.remaining));
     },
     // A reset of a key nobody uses: a real round trip (SCAN) that changes nothing.

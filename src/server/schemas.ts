@@ -147,7 +147,9 @@ export const ApiKey = named(
     scopes: z.array(z.string()),
     tenant_id: z.string().nullable(),
     created_at: Timestamp,
-    last_used_at: Timestamp.nullable(),
+    last_used_at: Timestamp.nullable().describe("Refreshed at most once a minute."),
     revoked_at: Timestamp.nullable(),
+    expires_at: Timestamp.nullable().describe("Refused from this time on (expiry, or the end of a rotation's grace period)."),
+    rate_limit: z.number().int().nullable().describe("Requests per minute for this key; null: the server's rule."),
   }),
 );

@@ -10,6 +10,7 @@ import type {
   IsolationMoveRecord,
   IsolationMoveResult,
   ListApiKeysQuery,
+  RotateApiKeyInput,
   SetIsolationInput,
 } from "../types.js";
 
@@ -31,6 +32,10 @@ export interface ApiKeysApi {
   create(input: CreateApiKeyInput): Promise<CreatedApiKeyRecord>;
   list(query?: ListApiKeysQuery): Promise<ApiKeyRecord[]>;
   revoke(keyId: string): Promise<ApiKeyRecord>;
+  /** A new key (plaintext once) with the same name, scopes, tenant, expiry and rate limit; the old one works `grace_seconds` more. */
+  rotate(keyId: string, input?: RotateApiKeyInput): Promise<{ key: CreatedApiKeyRecord; previous: ApiKeyRecord }>;
+  /** Live keys unused for more than `days` (default 30) days, oldest use first. */
+  dormant(query?: { days?: number; tenant_id?: string }): Promise<ApiKeyRecord[]>;
 }
 
 export function isolationApi(http: Transport, cache: SdkCache): IsolationApi {
@@ -62,5 +67,7 @@ export function apiKeysApi(http: Transport): ApiKeysApi {
     create: (input) => http.request({ method: "POST", path: "/api-keys", body: input }),
     list: (query = {}) => http.request({ method: "GET", path: "/api-keys", query: { ...query } }),
     revoke: (keyId) => http.request({ method: "DELETE", path: `/api-keys/${seg(keyId)}` }),
+    rotate: (keyId, input = {}) => http.request({ method: "POST", path: `/api-keys/${seg(keyId)}/rotate`, body: input }),
+    dormant: (query = {}) => http.request({ method: "GET", path: "/api-keys/dormant", query: { ...query } }),
   };
 }
