@@ -5,8 +5,15 @@
  * With no DATABASE_URL it runs on embedded PGlite (with ltree), under the same RLS policies as
  * PostgreSQL. With DATABASE_URL (a superuser or owner URL) it creates a scratch database there,
  * runs everything as the unprivileged app role, and drops the database at the end.
+ *
+ * Most of a PGlite run used to be silent: compiling PostgreSQL's WebAssembly and applying the
+ * migrations (hundreds of DDL statements through the WASM engine). It says what it is doing, and
+ * the migrated database is kept as a PGlite snapshot under node_modules/.cache/stratum, keyed by
+ * the migrations' checksums, so only the first run (or one after a schema change) migrates.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { ltree } from "@electric-sql/pglite/contrib/ltree";
@@ -16,7 +23,11 @@ import { PrismaClient } from "../../generated/prisma/client.js";
 import { stratumModels } from "../../generated/stratum/index.js";
 import { stratum, stratumAdapter, type StratumAdapterFactory } from "../../src/index.js";
 import { INSTALL_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
-import { applyMigrations, pgExecutor, pgliteExecutor } from "../../src/migrate/runner.js";
+import { applyMigrations, listMigrations, pgExecutor, pgliteExecutor } from "../../src/migrate/runner.js";
+
+const started = Date.now();
+/** A progress line with the time since start: what is happening while nothing else prints. */
+const step = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`);
 
 const migrationsDir = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
 const scopeKey = process.env.STRATUM_SCOPE_KEY ?? randomBytes(32).toString("hex");
@@ -28,12 +39,50 @@ interface Setup {
   cleanup: () => Promise<void>;
 }
 
-/** Embedded PGlite: migrate as the superuser, then act as the app role for the rest. */
+/** The role migrations run as (a superuser session switches to it). */
+const OWNER = "stratum_quickstart_owner";
+const cacheDir = fileURLToPath(new URL("../../node_modules/.cache/stratum", import.meta.url));
+
+/** The snapshot file for exactly these migrations. */
+function snapshotFile(): string {
+  const hash = createHash("sha256");
+  for (const m of listMigrations(migrationsDir)) hash.update(`${m.name}\0${m.checksum}\0`);
+  return join(cacheDir, `quickstart-pglite-${hash.digest("hex").slice(0, 16)}.tar.gz`);
+}
+
+/** Embedded PGlite: migrate as the superuser (or load the migrated snapshot), then act as the app role. */
 async function onPGlite(): Promise<Setup> {
-  const db = new PGlite({ extensions: { ltree } });
-  await applyMigrations(pgliteExecutor(db), { migrationsDir });
+  const snapshot = snapshotFile();
+  const cached = existsSync(snapshot);
+  step(
+    cached
+      ? "starting embedded PGlite from the migrated snapshot in node_modules/.cache/stratum"
+      : "starting embedded PGlite (PostgreSQL compiled to WebAssembly; the first run also migrates it and caches a snapshot, so it is slower)",
+  );
+  const db = cached
+    ? new PGlite({ extensions: { ltree }, loadDataDir: new Blob([readFileSync(snapshot)]) })
+    : new PGlite({ extensions: { ltree } });
+  await db.waitReady;
+  if (!cached) {
+    // Migrate as an owner that is not a superuser, as in production: objects a superuser owns
+    // (the security migration's views) would read past row-level security, and stratum refuses that.
+    await db.exec(`CREATE ROLE ${OWNER} CREATEROLE;
+      DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO ${OWNER}', current_database()); END $$;
+      ALTER SCHEMA public OWNER TO ${OWNER};
+      SET ROLE ${OWNER};`);
+    const count = listMigrations(migrationsDir).length;
+    step(`applying ${count} migrations (tables, then row-level security policies, grants and the ltree trigger)`);
+    await applyMigrations(pgliteExecutor(db), { migrationsDir, log: (line) => line.startsWith("applied ") && step(`  ${line}`) });
+    // The app role may not create objects of its own (temporary tables could shadow tenant tables).
+    await db.exec(`RESET ROLE; DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;`);
+    step("saving a snapshot of the migrated database for the next run");
+    const dump = await db.dumpDataDir("gzip");
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(snapshot, Buffer.from(await dump.arrayBuffer()));
+  }
   await db.query(INSTALL_SCOPE_KEY_SQL, [scopeKey]);
   await db.exec("SET ROLE stratum_app");
+  step("ready: connected as stratum_app (not a superuser, row-level security applies)");
   return { adapter: stratumAdapter({ adapter: new PrismaPGlite(db) }), where: "embedded PGlite", cleanup: () => db.close() };
 }
 
@@ -42,13 +91,23 @@ async function onPostgres(adminUrl: string): Promise<Setup> {
   const name = `stratum_quickstart_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  const server = new URL(adminUrl);
+  step(`creating scratch database ${name} and its owner role ${name} on ${server.host} (as ${decodeURIComponent(server.username) || "the default user"}); both are dropped at the end`);
+  // A non-superuser owner, as in production (see onPGlite); the admin session switches to it.
+  await admin.query(`CREATE ROLE ${name} NOLOGIN CREATEROLE`);
+  await admin.query(`GRANT ${name} TO CURRENT_USER`);
+  await admin.query(`CREATE DATABASE ${name} OWNER ${name}`);
+  // The app role may not create objects of its own (temporary tables could shadow tenant tables).
+  await admin.query(`REVOKE TEMPORARY ON DATABASE ${name} FROM PUBLIC`);
   const dbUrl = new URL(adminUrl);
   dbUrl.pathname = `/${name}`;
   const owner = new pg.Client({ connectionString: dbUrl.toString() });
   await owner.connect();
+  await owner.query(`SET ROLE ${name}`);
+  step(`applying ${listMigrations(migrationsDir).length} migrations to ${name} as ${name}`);
   await applyMigrations(pgExecutor(owner), { migrationsDir });
   await owner.query(INSTALL_SCOPE_KEY_SQL, [scopeKey]);
+  await owner.query("RESET ROLE");
   // The app role is server-wide and may serve other databases (the test harness logs in as
   // stratum_app / stratum_app): give it a login and a password only when it has no login yet,
   // or when APP_ROLE_PASSWORD says which one; never change it behind anyone's back.
@@ -66,7 +125,9 @@ async function onPostgres(adminUrl: string): Promise<Setup> {
     where: `PostgreSQL database ${name}`,
     cleanup: async () => {
       await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.query(`DROP ROLE ${name}`);
       await admin.end();
+      step(`dropped scratch database ${name} and role ${name}`);
     },
   };
 }
@@ -74,7 +135,16 @@ async function onPostgres(adminUrl: string): Promise<Setup> {
 const setup = process.env.DATABASE_URL ? await onPostgres(process.env.DATABASE_URL) : await onPGlite();
 const base = new PrismaClient({ adapter: setup.adapter });
 const prisma = base.$extends(stratum({ models: stratumModels, scopeKey, encryptionKey }));
-console.log(`stratum-prisma quick start on ${setup.where}\n`);
+console.log(`\nstratum-prisma quick start on ${setup.where}\n`);
+
+/** Tenant ids in output a person reads are replaced by the tenants' names. */
+const names = new Map<string, string>();
+function named(value: unknown): unknown {
+  if (typeof value === "string") return names.get(value) ?? value;
+  if (Array.isArray(value)) return value.map(named);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, named(v)]));
+  return value;
+}
 
 try {
   // 1. A tenant hierarchy
@@ -82,8 +152,9 @@ try {
   const msp = await prisma.$stratum.createTenant({ name: "NorthStar MSP", slug: "northstar_msp", parent_id: root.id });
   const clientA = await prisma.$stratum.createTenant({ name: "Client Alpha", slug: "client_alpha", parent_id: msp.id });
   const clientB = await prisma.$stratum.createTenant({ name: "Client Beta", slug: "client_beta", parent_id: msp.id });
+  for (const t of [root, msp, clientA, clientB]) names.set(t.id, t.name);
   console.log("Hierarchy created:");
-  for (const t of [root, msp, clientA, clientB]) console.log(`  ${t.name} (depth: ${t.depth})`);
+  for (const t of [root, msp, clientA, clientB]) console.log(`  ${"  ".repeat(t.depth)}${t.name} (depth: ${t.depth})`);
 
   // 2. Config with inheritance
   await prisma.$stratum.setConfig(root.id, "max_users", { value: 1000, locked: false });
@@ -91,13 +162,13 @@ try {
   await prisma.$stratum.setConfig(msp.id, "max_users", { value: 500 });
   const config = await prisma.$stratum.resolveConfig(clientA.id);
   console.log("\nResolved config for Client Alpha:");
-  console.log(config);
+  console.log(named(config));
 
   // 3. A locked permission
   await prisma.$stratum.createPermission(root.id, { key: "manage_users", value: true, mode: "LOCKED", revocation_mode: "CASCADE" });
   const perms = await prisma.$stratum.resolvePermissions(clientA.id);
   console.log("\nResolved permission manage_users for Client Alpha:");
-  console.log(perms["manage_users"]);
+  console.log(named(perms["manage_users"]));
 
   // 4. Isolation: each client sees only its own rows, whatever the query
   await prisma.$tenant(clientA.id).user.create({ data: { tenant_id: clientA.id, email: "ada@alpha.test", name: "Ada" } });
@@ -118,3 +189,4 @@ try {
   await base.$disconnect();
   await setup.cleanup();
 }
+console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
