@@ -260,7 +260,7 @@ export const REGISTER_TENANT_TOKENS_SQL = "SELECT public.stratum_scope_register(
 export async function copyScopeKeys(main: pg.Client, home: pg.Client, tenantId: string): Promise<void> {
   const keys = (await main.query<{ id: number; key: string }>("SELECT id, key FROM public.stratum_scope_keys ORDER BY id")).rows;
   if (keys.length === 0) {
-    throw new StratumError("UNSAFE_CONNECTION", "No scope key is installed in the main database; run `stratum migrate` with STRATUM_SCOPE_KEY.");
+    throw new StratumError("UNSAFE_CONNECTION", "No scope key is installed in the main database; run `npx stratum-prisma migrate` with STRATUM_SCOPE_KEY.");
   }
   await home.query("DELETE FROM public.stratum_scope_keys WHERE NOT (id = ANY($1::int[]))", [keys.map((k) => k.id)]);
   for (const k of keys) {

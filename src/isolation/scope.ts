@@ -91,7 +91,7 @@ export function assertScopeKey(key: string | undefined): asserts key is string {
     throw new StratumError(
       "VALIDATION_FAILED",
       "stratum: a scope key of at least 32 characters is required (option scopeKey or env STRATUM_SCOPE_KEY). " +
-        "Generate one with `openssl rand -hex 32` and install it with `stratum migrate`.",
+        "Generate one with `openssl rand -hex 32` and install it with `npx stratum-prisma migrate`.",
     );
   }
 }
