@@ -2,11 +2,20 @@
  * The guard for pg's internals (src/isolation/driver-guard.ts): the installed pg passes, and a pg
  * missing any internal the scoped driver relies on — or whose queries send their messages in
  * another order — is refused with UNSUPPORTED_DRIVER_VERSION naming what is missing and the
- * supported versions.
+ * supported versions. Likewise for @prisma/adapter-pg: it must query the pool it is given, with
+ * the generated statement name.
  */
+import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { assertSupportedDriver, probeDriver, SUPPORTED_PG_VERSIONS, type PgModuleLike } from "../src/isolation/driver-guard.js";
+import {
+  assertSupportedDriver,
+  assertSupportedPrismaAdapter,
+  probeDriver,
+  probePrismaAdapter,
+  SUPPORTED_PG_VERSIONS,
+  type PgModuleLike,
+} from "../src/isolation/driver-guard.js";
 import { throwsWithCode } from "./support/errors.js";
 
 type AnyClass = new (...args: unknown[]) => object;
@@ -70,5 +79,35 @@ describe("driver guard", () => {
     });
     const error = throwsWithCode(() => assertSupportedDriver(driver), "UNSUPPORTED_DRIVER_VERSION");
     expect(error.message).toMatch(/sends parse, bind, describe, execute, sync \(expected parse, bind, describe, _getRows, execute, sync\)/);
+  });
+});
+
+describe("adapter guard", () => {
+  it("accepts the installed @prisma/adapter-pg over a pg.Pool subclass", async () => {
+    expect(await probePrismaAdapter(PrismaPg)).toEqual([]);
+    await expect(assertSupportedPrismaAdapter(PrismaPg)).resolves.toBeUndefined();
+  });
+
+  it("refuses an adapter that does not use the pool it is given (as with a second copy of pg)", async () => {
+    // What PrismaPg does when `pool instanceof pg.Pool` fails: it treats the pool as a config.
+    const OwnPool = class {
+      constructor(_pool: unknown) {}
+      async connect() {
+        return { queryRaw: async () => ({ columnNames: [], columnTypes: [], rows: [] }) };
+      }
+    };
+    const problems = await probePrismaAdapter(OwnPool);
+    expect(problems.join()).toMatch(/did not send the query to the pool it was given/);
+  });
+
+  it("refuses an adapter that drops the statement name", async () => {
+    const Unnamed = class {
+      constructor(private readonly pool: { query(c: unknown): Promise<unknown> }) {}
+      async connect() {
+        return { queryRaw: async (q: { sql: string }) => this.pool.query({ text: q.sql }) };
+      }
+    };
+    const problems = await probePrismaAdapter(Unnamed);
+    expect(problems).toEqual(["the adapter no longer names statements with statementNameGenerator"]);
   });
 });

@@ -144,3 +144,66 @@ export function assertSupportedDriver(driver?: PgModuleLike): void {
   }
   if (driver === undefined) checked = true;
 }
+
+/** The @prisma/adapter-pg releases the adapter is built and tested against (docs/architecture.md §8). */
+export const SUPPORTED_ADAPTER_PG_VERSIONS = "@prisma/adapter-pg 7.x (tested with 7.10.1)";
+
+/** What the adapter probe needs of @prisma/adapter-pg's PrismaPg; the real one by default. */
+export type PrismaPgLike = new (pool: unknown, options?: { statementNameGenerator?: (query: { sql: string }) => string }) => { connect(): Promise<unknown> };
+
+/**
+ * The behaviour of @prisma/adapter-pg that stratumAdapter relies on, checked against a pool that
+ * records instead of connecting: a pg.Pool subclass (StratumPool) is used as the pool itself, not
+ * mistaken for a config object — which happens when the adapter resolves another copy of pg, and
+ * would run every statement on a plain pool, unscoped; and a query reaches the pool as one config
+ * object carrying the statement name from `statementNameGenerator` (the pipeline attaches the
+ * scope to that object). Returns the problems found; empty when supported.
+ */
+export async function probePrismaAdapter(PrismaPg: PrismaPgLike): Promise<string[]> {
+  const problems: string[] = [];
+  const received: unknown[] = [];
+  const Base = pg.Pool as unknown as new (config: unknown) => { query: (...a: unknown[]) => unknown; end(): Promise<void> };
+  const Recording = class extends Base {
+    override query(...args: unknown[]): unknown {
+      received.push(args[0]);
+      return Promise.resolve({ rows: [[1]], fields: [{ name: "probe", dataTypeID: 23 }], rowCount: 1, command: "SELECT" });
+    }
+  };
+  const pool = new Recording({ max: 1 });
+  try {
+    const factory = new PrismaPg(pool, { statementNameGenerator: () => "stratum_adapter_probe" });
+    const adapter = (await factory.connect()) as { queryRaw(q: unknown): Promise<unknown>; dispose?(): Promise<void> };
+    await adapter.queryRaw({ sql: "SELECT 1", args: [], argTypes: [] });
+    const config = received[0] as { text?: unknown; name?: unknown } | undefined;
+    if (received.length === 0) problems.push("the adapter did not send the query to the pool it was given (another copy of pg?)");
+    else if (typeof config !== "object" || config?.text !== "SELECT 1") problems.push("the adapter no longer passes a query config object to pool.query()");
+    else if (config.name !== "stratum_adapter_probe") problems.push("the adapter no longer names statements with statementNameGenerator");
+    await adapter.dispose?.();
+  } catch (error) {
+    problems.push(`the adapter failed against a recording pool: ${(error as Error).message}`);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+  return problems;
+}
+
+let adapterChecked: Promise<void> | undefined;
+
+/**
+ * Throws UNSUPPORTED_DRIVER_VERSION when @prisma/adapter-pg does not behave as stratumAdapter
+ * relies on (see probePrismaAdapter). Probes once per process; await it before the first
+ * PrismaPg over a StratumPool is connected.
+ */
+export function assertSupportedPrismaAdapter(PrismaPg: PrismaPgLike): Promise<void> {
+  adapterChecked ??= probePrismaAdapter(PrismaPg).then((problems) => {
+    if (problems.length === 0) return;
+    adapterChecked = undefined;
+    throw new StratumError(
+      "UNSUPPORTED_DRIVER_VERSION",
+      `stratum cannot scope statements with the installed @prisma/adapter-pg: ${problems.join("; ")}. ` +
+        `Supported: ${SUPPORTED_ADAPTER_PG_VERSIONS} with ${SUPPORTED_PG_VERSIONS}, one copy of pg shared by the adapter and stratum.`,
+      { supported: `${SUPPORTED_ADAPTER_PG_VERSIONS}; ${SUPPORTED_PG_VERSIONS}`, problems },
+    );
+  });
+  return adapterChecked;
+}
