@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
 import type { Db } from "../src/core/db.js";
 import { configCipherContext, createFieldCipher, createKeyring } from "../src/crypto/index.js";
@@ -260,6 +260,12 @@ describe("retention", () => {
   });
 
   it("runs on a schedule until stopped", async () => {
+    // Only the interval is faked (pg keeps its real timers): "until stopped" is then checked by
+    // moving the clock, not by waiting past an interval.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const results: RetentionResult[][] = [];
     const first = new Promise<void>((resolve) => {
       const scheduler = scheduleRetention(main.db, [{ table: "events", timestampColumn: "created_at", days: 10.5 }], {
@@ -272,7 +278,9 @@ describe("retention", () => {
     });
     await first;
     expect(results[0]![0]!.deleted).toBe(40);
-    await new Promise((r) => setTimeout(r, 1200));
+    expect(vi.getTimerCount()).toBe(0); // stop() cleared the interval
+    vi.advanceTimersByTime(10_000);
+    await new Promise((r) => setImmediate(r));
     expect(results).toHaveLength(1);
   });
 
