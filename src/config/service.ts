@@ -39,7 +39,14 @@ export interface ConfigServiceDeps<S extends ConfigSchema | undefined = undefine
    * Default: enabled when a bus is given (cross-process invalidation), disabled otherwise.
    */
   cache?: ResolveCache | ResolveCacheOptions | boolean;
+  /**
+   * Largest value setConfig accepts, in bytes of its JSON text (default 64 KiB, DEFAULT_MAX_VALUE_BYTES).
+   * Config is read on hot paths and cached per process; bulk data belongs in tables.
+   */
+  maxValueBytes?: number;
 }
+
+export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 
 /** The value type per key: the schema's output when typed, any JSON otherwise. */
 export type ConfigShape<S> = S extends ConfigSchema ? z.output<S> : Record<string, JsonValue>;
@@ -195,6 +202,15 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
     validate(KEY, key, "config key");
     const parsed = validate(SET_INPUT, input, `config input for "${key}"`);
     const value = checkValue(key, parsed.value);
+    const size = Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
+    const limit = deps.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+    if (size > limit) {
+      throw new StratumError(
+        "CONFIG_VALUE_TOO_LARGE",
+        `The value of config key "${key}" is ${size} bytes as JSON; the limit is ${limit}. Store large data in a table and keep a reference in config, or raise stratum({ config: { maxValueBytes } }).`,
+        { key, size, limit },
+      );
+    }
     if (tenant.ancestors.length > 0) {
       const lockers = await tx.query<{ id: string; slug: string; name: string }>(
         `SELECT t.id::text AS id, t.slug, t.name

@@ -3,6 +3,7 @@
  * it uses `prisma.$tenant()` (or plain model calls) without passing the id around.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { assertTenantId } from "../core/validate.js";
 
 export interface TenantContext {
   tenantId: string;
@@ -13,6 +14,7 @@ export interface TenantContext {
 const tenantStorage = new AsyncLocalStorage<TenantContext>();
 
 export function runWithTenant<T>(tenantId: string, fn: () => T, options: { descendants?: boolean | "same-database" } = {}): T {
+  assertTenantId(tenantId);
   return tenantStorage.run({ tenantId, ...options }, () => {
     const result = fn();
     // Prisma's promises are lazy: start them here, inside the context, not where they are awaited.

@@ -13,6 +13,7 @@ import { createFieldCipher, createKeyring, keyringFromEnv, type FieldCipher } fr
 import { CONNECTION_FACTS_SQL, DEFINER_FACTS_SQL, SESSION_FACTS_SQL, connectionProblems, unsafeConnection, type ConnectionFacts } from "../isolation/doctor.js";
 import { SHARED_SEARCH_PATH } from "../isolation/names.js";
 import { IsolationRouter } from "../isolation/router.js";
+import { SCOPE_KEY_PROBLEM, scopeKeyHeld, scopeKeyMismatch } from "../isolation/scope-key.js";
 import { ADMIN_TENANT_ID, assertScopeKey, setStatementContextProvider, signScope, type ScopeMode, type TenantScope } from "../isolation/scope.js";
 import type { TenantTable } from "../isolation/ddl.js";
 import type { SubtreeMember } from "../isolation/descendants.js";
@@ -48,6 +49,8 @@ export interface StratumOptions {
   /** A keyring for rotation: `{ v1: "<base64>", v2: "<base64>" }`; new values use `currentKeyVersion` (default the highest). Overrides `encryptionKey`. */
   encryptionKeys?: Record<string, string>;
   currentKeyVersion?: string | number;
+  /** Config service limits: `maxValueBytes` (default 64 KiB of JSON per value; larger is CONFIG_VALUE_TOO_LARGE). */
+  config?: { maxValueBytes?: number };
 }
 
 export interface StratumRuntime {
@@ -74,8 +77,10 @@ export interface StratumRuntime {
   tenantDb(tenantId: string): Promise<Db>;
   /** A Db for a scope the caller built (moves address a tenant's old and new homes). */
   scopedDb(scope: TenantScope): Db;
-  /** Resolves once the app connection passed the safety check; rejects with UNSAFE_CONNECTION. */
+  /** Resolves once the app connection passed the safety check; rejects with SCOPE_KEY_MISMATCH or UNSAFE_CONNECTION. */
   ready(): Promise<void>;
+  /** Resolves once the database is known to hold the scope key (services wait for it); rejects with SCOPE_KEY_MISMATCH. */
+  keyReady(): Promise<void>;
   /** The app connection's problems, if any (the doctor's report). */
   doctor(): Promise<{ ok: boolean; role: string; problems: string[] }>;
 }
@@ -148,6 +153,7 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     const session = await base.$queryRawUnsafe<Array<Pick<ConnectionFacts, "session_privileges">>>(SESSION_FACTS_SQL);
     const facts = { ...rows[0]!, ...definers[0]!, ...session[0]! };
     const problems = connectionProblems(facts);
+    if (!(await scopeKeyHeld(db))) problems.unshift(SCOPE_KEY_PROBLEM);
     return { ok: problems.length === 0, role: facts.role, problems };
   };
   let checked: Promise<void> | undefined;
@@ -156,9 +162,25 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     passed
       ? RESOLVED
       : (checked ??= doctor().then((report) => {
+          if (report.problems.includes(SCOPE_KEY_PROBLEM)) throw scopeKeyMismatch();
           if (!report.ok) throw unsafeConnection(report.problems);
           passed = true;
         }));
+  let keyChecked: Promise<void> | undefined;
+  let keyPassed = false;
+  const keyReady = () =>
+    keyPassed
+      ? RESOLVED
+      : (keyChecked ??= scopeKeyHeld(db).then(
+          (held) => {
+            if (!held) throw scopeKeyMismatch();
+            keyPassed = true;
+          },
+          (error: unknown) => {
+            keyChecked = undefined; // a connection failure is not a verdict: check again next time
+            throw error;
+          },
+        ));
   const cipher = keyring ? createFieldCipher(keyring) : undefined;
   const audit = createAuditService(db);
   const webhooks = createWebhooks(db, audit, cipher, options.webhooks);
@@ -182,6 +204,7 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     tenantDb: async (tenantId) => prismaDb(base, await router.scope(tenantId, { mode: "s", readOnly: false, write: true })),
     scopedDb: (scope) => prismaDb(base, scope),
     ready,
+    keyReady,
     doctor,
   };
 }

@@ -14,6 +14,7 @@
  */
 import { rethrowRetyped } from "../core/driver-errors.js";
 import type { StratumModels } from "../core/models.js";
+import { assertNoNul } from "../core/validate.js";
 import { guardRoute } from "../isolation/route-guard.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
 import { withSpan } from "../telemetry/index.js";
@@ -241,6 +242,8 @@ export class ScopedClients {
   /** Runs one operation (in batch `tx` when given), as ScopedRunner.run does for the query hook. */
   execute(ctx: Ctx, call: Call, tx: BatchTransaction | undefined): Promise<unknown> {
     try {
+      // PostgreSQL cannot store U+0000: refused here, typed, rather than as 22021 from the driver.
+      assertNoNul(call.args, `${call.model ?? "raw"}.${call.operation} arguments`);
       if (tx) this.runner.claimBatch(ctx.tenantId, ctx.request, { __internalParams: { transaction: tx } });
       const write = isWriteOperation(call.operation);
       const existing = currentScope();

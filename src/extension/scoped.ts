@@ -6,6 +6,7 @@
  */
 import { rethrowRetyped } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
+import { assertNoNul } from "../core/validate.js";
 import { guardRoute } from "../isolation/route-guard.js";
 import { hasHomeBatches, readInBatches, tooWide } from "../isolation/descendants-batches.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
@@ -53,6 +54,7 @@ export class ScopedRunner {
   }
 
   private async runScoped(tenantId: string, request: ScopeRequest, op: Operation, delegates: Delegates): Promise<unknown> {
+    assertNoNul(op.args, `${op.model ?? "raw"}.${op.operation} arguments`);
     this.claimBatch(tenantId, request, op);
     const write = isWriteOperation(op.operation);
     const existing = currentScope();

@@ -34,7 +34,8 @@ export function createServices(runtime: StratumRuntime) {
       }),
     },
   });
-  const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}) });
+  const maxValueBytes = runtime.options.config?.maxValueBytes;
+  const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}), ...(maxValueBytes !== undefined ? { maxValueBytes } : {}) });
   const permissions = createPermissionService(db, { audit, ...bus });
   const abac = createAbacService(db, { audit, ...bus });
   const apiKeys = createApiKeyService(db, { audit });

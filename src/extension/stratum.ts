@@ -5,6 +5,7 @@
 import { Prisma } from "@prisma/client/extension";
 import { rethrowRetyped } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
+import { assertTenantId } from "../core/validate.js";
 import { currentScope, runRawStatement } from "../isolation/scope.js";
 import { currentTenant } from "./context.js";
 import { createModelHooks } from "./model-hooks.js";
@@ -49,6 +50,7 @@ export function stratum(options: StratumOptions) {
           if (!id) {
             throw new StratumError("NO_TENANT_CONTEXT", "No tenant given: call prisma.$tenant(id), or run inside runWithTenant(id, fn).");
           }
+          assertTenantId(id);
           const descendants = opts.descendants ?? (tenantId === undefined ? currentTenant()?.descendants : false) ?? false;
           const request: ScopeRequest = {
             mode: descendants ? "d" : "s",

@@ -5,6 +5,7 @@
  * is emptied only after the route flipped, so a stale route finds no rows rather than old ones.
  */
 import { StratumError } from "../core/errors.js";
+import { assertTenantId } from "../core/validate.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import { descendantSources, type SubtreeMember, type TableColumns } from "./descendants.js";
 import type { TenantScope } from "./scope.js";
@@ -104,6 +105,7 @@ export class IsolationRouter {
 
   async route(tenantId: string): Promise<TenantRoute> {
     const cached = this.routes.get(tenantId);
+    if (!cached) assertTenantId(tenantId); // every cached id passed this check when it was loaded
     let route: TenantRoute | null | undefined;
     if (!cached) route = await this.load(tenantId).route;
     else if (cached.value !== undefined) {

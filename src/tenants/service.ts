@@ -9,7 +9,7 @@ import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
 import { MAX_DEPTH, type Tenant } from "../core/types.js";
-import { validate } from "../core/validate.js";
+import { assertTenantId, validate } from "../core/validate.js";
 import type { EraseTransaction } from "./erase.js";
 import {
   CreateTenantInput,
@@ -64,7 +64,8 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   }
 
   async function mustFind(tx: Db, id: string): Promise<Tenant> {
-    const tenant = await find(tx, validate(uuid, id, "tenant id"));
+    assertTenantId(id);
+    const tenant = await find(tx, id);
     if (!tenant) {
       throw new StratumError("TENANT_NOT_FOUND", `Tenant ${id} does not exist. Check the id or list tenants with listTenants().`, { tenantId: id });
     }
@@ -186,7 +187,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
 
   /** Root first. One statement on the ltree path. */
   async function getAncestors(id: string): Promise<Tenant[]> {
-    validate(uuid, id, "tenant id");
+    assertTenantId(id);
     const rows = await db.query<TenantRow & { self: boolean }>(
       `SELECT ${columns("a.")}, a.id = t.id AS self
          FROM public.stratum_tenants t JOIN public.stratum_tenants a ON a.path @> t.path
@@ -209,7 +210,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   }
 
   async function moveTenant(id: string, newParentId: string | null): Promise<Tenant> {
-    if (newParentId !== null) validate(uuid, newParentId, "new parent id");
+    if (newParentId !== null) assertTenantId(newParentId, "new parent id");
     const moved = await db.transaction(async (tx) => {
       await lockTree(tx);
       const tenant = await mustFind(tx, id);

@@ -13,6 +13,8 @@ export interface TestClientOptions {
   /** Extra named servers for DATABASE tenants: app-role URL and admin URL per name. */
   servers?: Record<string, { appUrl: string; adminUrl: string }>;
   encryptionKey?: string;
+  /** stratum()'s config service limits. */
+  config?: { maxValueBytes?: number };
 }
 
 export function stratumTestClient(db: TestDatabase, options: TestClientOptions = {}) {
@@ -31,6 +33,7 @@ export function stratumTestClient(db: TestDatabase, options: TestClientOptions =
       models: stratumModels,
       scopeKey: db.scopeKey,
       encryptionKey: options.encryptionKey ?? ENCRYPTION_KEY,
+      ...(options.config ? { config: options.config } : {}),
       admin: { connectionString: db.ownerUrl, servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.adminUrl])) },
     }),
   );
