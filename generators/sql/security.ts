@@ -147,6 +147,10 @@ export function scopeFunctionsSql(withTree: boolean): string {
         AND t.status <> 'archived';
     RETURN result;`
     : `RETURN ARRAY[tid];`;
+  const covers = withTree
+    ? ` OR (v.mode = 'd' AND EXISTS (SELECT 1 FROM public.stratum_tenants r, public.stratum_tenants h
+        WHERE r.id = v.tenant_id AND h.id = tid AND h.status <> 'archived' AND h.path OPERATOR(public.<@) r.path))`
+    : "";
   return `
 DROP FUNCTION IF EXISTS public.stratum_verified_scope();
 ${scopeTokenSql()}
@@ -167,6 +171,14 @@ BEGIN
   END IF;
   ${descendants}
 END $fn$;
+
+-- True when the scope may read tenant tid through a subtree view: tid itself, or (d mode) a live
+-- descendant of the scope's tenant. The per-home form of stratum_scope_tenants().
+CREATE OR REPLACE FUNCTION public.stratum_scope_covers(tid uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode <> 'a' AND (v.tenant_id = tid${covers}))
+$fn$;
+GRANT EXECUTE ON FUNCTION public.stratum_scope_covers(uuid) TO PUBLIC;
 
 CREATE OR REPLACE FUNCTION public.stratum_scope_is_admin() RETURNS boolean
 LANGUAGE sql STABLE AS $fn$ SELECT ${SCOPE_IS_ADMIN} $fn$;
@@ -274,14 +286,20 @@ ALTER TABLE public.stratum_tenants ADD CONSTRAINT stratum_tenants_isolation_chec
  * `d` token the caller holds, as the tables did before. Dropped and created again on every run so
  * columns added since are in it.
  */
-function subtreeSql(t: string, schema: string, table: string, col: string, role: string): string {
+function subtreeSql(t: string, schema: string, table: string, col: string, role: string, homeTenant?: string): string {
   const view = `${ident(schema)}.${ident(subtreeViewName(table))}`;
+  // A home of one tenant (SCHEMA, DATABASE) asks once whether the scope covers that tenant: two
+  // key lookups, where the subtree's array (SCOPE_TENANTS) aggregates every descendant — and a
+  // read over 50 homes evaluates it in every one of them.
+  const filter = homeTenant
+    ? `${col} = '${homeTenant}'::uuid AND (SELECT public.stratum_scope_covers('${homeTenant}'::uuid))`
+    : `${col} = ANY (${SCOPE_TENANTS}::uuid[])`;
   return `DROP POLICY IF EXISTS stratum_subtree ON ${t};
 CREATE POLICY stratum_subtree ON ${t} AS PERMISSIVE FOR SELECT TO CURRENT_USER
-  USING (${col} = ANY (${SCOPE_TENANTS}::uuid[]));
+  USING (${filter});
 DROP VIEW IF EXISTS ${view};
 CREATE VIEW ${view} WITH (security_barrier) AS
-  SELECT * FROM ${t} WHERE ${col} = ANY (${SCOPE_TENANTS}::uuid[]);
+  SELECT * FROM ${t} WHERE ${filter};
 REVOKE ALL ON ${view} FROM PUBLIC;
 GRANT SELECT ON ${view} TO ${role};
 `;
@@ -300,7 +318,10 @@ export function subtreeViewName(table: string): string {
  * RLS and grants for one tenant-scoped table. `sharedHome` marks the main database's shared
  * tables, whose writes must also come from a tenant that still lives there.
  */
-export function tenantTableSql(table: string, tenantColumn: string, appRole: string, schema = "public", sharedHome = false): string {
+export function tenantTableSql(table: string, tenantColumn: string, appRole: string, schema = "public", sharedHome = false, homeTenant?: string): string {
+  if (homeTenant !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(homeTenant)) {
+    throw new Error(`stratum: ${JSON.stringify(homeTenant)} is not a lowercase tenant id`);
+  }
   const t = `${ident(schema)}.${ident(table)}`;
   const col = ident(tenantColumn);
   const role = ident(appRole);
@@ -311,7 +332,7 @@ DROP POLICY IF EXISTS stratum_tenant_isolation ON ${t};
 CREATE POLICY stratum_tenant_isolation ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
   USING (${col} = ${SCOPE_TENANT})
   WITH CHECK (${col} = ${SCOPE_TENANT});
-${subtreeSql(t, schema, table, col, role)}DROP POLICY IF EXISTS stratum_shared_home ON ${t};
+${subtreeSql(t, schema, table, col, role, homeTenant)}DROP POLICY IF EXISTS stratum_shared_home ON ${t};
 ${sharedHome ? `CREATE POLICY stratum_shared_home ON ${t} AS RESTRICTIVE FOR INSERT TO PUBLIC
   WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));
 ` : ""}REVOKE ALL ON ${t} FROM ${role};

@@ -212,7 +212,7 @@ export async function tenantEnumsDdl(source: pg.Client, tables: readonly TenantT
 export function tenantSecurityDdl(tables: readonly TenantTable[], target: string, appRole: string, modelAudit = false, homeOf?: string): string[] {
   return [
     `GRANT USAGE ON SCHEMA ${ident(target)} TO ${ident(appRole)}`,
-    ...tables.map((t) => tenantTableSql(t.table, t.tenantColumn, appRole, target)),
+    ...tables.map((t) => tenantTableSql(t.table, t.tenantColumn, appRole, target, false, homeOf?.toLowerCase())),
     ...(homeOf ? tables.map((t) => homeCheckSql(t, target, homeOf)) : []),
     ...tables.filter((t) => modelAudit && t.audited).map((t) => modelAuditSql(t.table, t.tenantColumn, t.idColumn ?? "id", target)),
     `GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${ident(target)} TO ${ident(appRole)}`,
