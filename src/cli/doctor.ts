@@ -15,10 +15,37 @@ export async function tenantTablesOf(modelsModule: string): Promise<string[]> {
     .map((m) => m.table);
 }
 
-export async function doctor(url: string, tenantTables: readonly string[]): Promise<{ ok: boolean; role: string; problems: string[] }> {
+/** Connects, turning the failures an operator meets (no such database, refused, bad password) into one clear line. */
+async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
-  await client.connect();
   try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    const code = (error as { code?: string }).code;
+    const hint = code === "3D000" ? "the database does not exist: create it and run `stratum-prisma migrate`" : (error as Error).message;
+    throw new StratumError("VALIDATION_FAILED", `Cannot connect with --url / DATABASE_URL: ${hint}.`, { pgCode: code }, { cause: error });
+  }
+}
+
+/** Tables among `names` that do not exist in the public schema. */
+async function unknownTables(client: pg.Client, names: readonly string[]): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT t.name FROM unnest($1::text[]) AS t(name) WHERE to_regclass(format('public.%I', t.name)) IS NULL ORDER BY t.name",
+    [names],
+  );
+  return rows.map((r) => r.name);
+}
+
+export async function doctor(url: string, tables: readonly string[]): Promise<{ ok: boolean; role: string; problems: string[] }> {
+  const tenantTables = [...new Set(tables)];
+  const client = await connect(url);
+  try {
+    const unknown = await unknownTables(client, tenantTables);
+    if (unknown.length) {
+      throw new StratumError("VALIDATION_FAILED", `No such table: ${unknown.join(", ")}. Pass the tenant tables of your generated stratumModels (--tables users,tickets).`, { tables: unknown });
+    }
     const facts = {
       ...(await client.query(CONNECTION_FACTS_SQL, [tenantTables])).rows[0],
       ...(await client.query(DEFINER_FACTS_SQL)).rows[0],
@@ -39,19 +66,29 @@ export function registerDoctor(program: Command): void {
   program
     .command("doctor")
     .description("check that the app connection cannot bypass tenant isolation")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ DATABASE_URL=postgresql://stratum_app:secret@localhost/app npx stratum-prisma doctor --tables users,tickets
+  $ npx stratum-prisma doctor --url postgresql://stratum_app:secret@localhost/app --tables users --json
+`,
+    )
+    .option("--json", "print the report as JSON")
     .option("--url <url>", "the app role's connection URL (default: DATABASE_URL)")
     .option("--tables <names>", "comma-separated tenant tables (default: the tenant models of --models)")
     .option("--models <module>", "module exporting stratumModels (default: generated/stratum/index.{js,ts})")
-    .action(async (opts: { url?: string; tables?: string; models?: string }) => {
+    .action(async (opts: { url?: string; tables?: string; models?: string; json?: boolean }) => {
       const url = opts.url ?? process.env.DATABASE_URL;
       if (!url) throw new StratumError("VALIDATION_FAILED", "No database: pass --url or set DATABASE_URL to the app role's URL.");
       const tables = opts.tables !== undefined ? opts.tables.split(",").map((t) => t.trim()).filter(Boolean) : await tenantTablesOf(pickModule(opts.models, DEFAULT_MODELS));
       const report = await doctor(url, tables);
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
       if (report.ok) {
-        console.log(`ok: ${report.role} cannot bypass tenant isolation`);
+        if (!opts.json) console.log(`ok: ${report.role} cannot bypass tenant isolation`);
         return;
       }
-      for (const p of report.problems) console.error(`problem: ${p}`);
+      if (!opts.json) for (const p of report.problems) console.error(`problem: ${p}`);
       throw new StratumError("UNSAFE_CONNECTION", `${report.problems.length} problem(s) with role ${report.role}.`);
     });
 }

@@ -9,6 +9,10 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { isStratumError } from "../core/errors.js";
 import { registerDoctor } from "./doctor.js";
+import { registerAudit } from "./ops/audit.js";
+import { registerHealth } from "./ops/health.js";
+import { registerKeys } from "./ops/keys.js";
+import { registerTenants } from "./ops/tenants.js";
 import { registerGenerate } from "./generate.js";
 import { registerInit } from "./init.js";
 import { registerMigrate } from "./migrate.js";
@@ -17,7 +21,18 @@ import { registerServe } from "./serve.js";
 
 export type CommandRegistrar = (program: Command) => void;
 
-export const commandRegistrars: CommandRegistrar[] = [registerInit, registerGenerate, registerMigrate, registerScaffold, registerDoctor, registerServe];
+export const commandRegistrars: CommandRegistrar[] = [
+  registerInit,
+  registerGenerate,
+  registerMigrate,
+  registerScaffold,
+  registerDoctor,
+  registerServe,
+  registerHealth,
+  registerKeys,
+  registerTenants,
+  registerAudit,
+];
 
 /** The installed package's version (package.json sits two folders above dist/src/cli and src/cli). */
 export function packageVersion(): string {
@@ -61,7 +76,10 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     if (error instanceof Error && "exitCode" in error && typeof error.exitCode === "number") {
       return error.exitCode; // commander already printed help / the usage error
     }
-    console.error(error);
+    // Expected failures are StratumErrors (above); anything else still gets one line, and the
+    // stack only on request, so a refused connection or a bad URL does not print a trace.
+    console.error(`stratum-prisma: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.STRATUM_DEBUG && error instanceof Error && error.stack) console.error(error.stack);
     return 1;
   }
 }
