@@ -23,9 +23,10 @@ export interface ConnectionFacts {
 /** One statement: the current role's attributes and its standing on every tenant table. */
 export const CONNECTION_FACTS_SQL = `
 SELECT current_user::text AS role, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
-       coalesce(array_agg(c.relname::text) FILTER (WHERE pg_has_role(current_user, c.relowner, 'USAGE')), '{}') AS owned,
-       coalesce(array_agg(c.relname::text || ':' || p.priv) FILTER (WHERE p.priv IS NOT NULL), '{}') AS dangerous,
-       coalesce(array_agg(c.relname::text) FILTER (WHERE NOT (c.relrowsecurity AND c.relforcerowsecurity)), '{}') AS unprotected
+       -- DISTINCT: each table joins one row per privilege below, and must be named once.
+       coalesce(array_agg(DISTINCT c.relname::text) FILTER (WHERE pg_has_role(current_user, c.relowner, 'USAGE')), '{}') AS owned,
+       coalesce(array_agg(DISTINCT c.relname::text || ':' || p.priv) FILTER (WHERE p.priv IS NOT NULL), '{}') AS dangerous,
+       coalesce(array_agg(DISTINCT c.relname::text) FILTER (WHERE NOT (c.relrowsecurity AND c.relforcerowsecurity)), '{}') AS unprotected
   FROM pg_roles r
   LEFT JOIN pg_class c ON c.relname = ANY($1::text[]) AND c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
   LEFT JOIN LATERAL (SELECT unnest(ARRAY['TRUNCATE', 'REFERENCES', 'TRIGGER']) AS priv) p
