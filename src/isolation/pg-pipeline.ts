@@ -348,22 +348,30 @@ export class StratumPgClient extends pg.Client {
       new Promise<void>((resolve, reject) => (super.query as (...a: unknown[]) => unknown)({ text: sql }, (e: Error | null) => (e ? reject(e) : resolve())));
     const nested = this.inTransaction();
     const context = config[CONTEXT] ?? statementContext();
+    // As on the direct path: the scope's settings, or (inside the caller's transaction, after a
+    // scoped statement) empty ones, so an unscoped statement never runs under a tenant's scope.
+    const values = scope
+      ? [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId]
+      : nested && this.scopeDirty
+        ? ["", this.defaultSearchPath, "off", "", ""]
+        : undefined;
     const run = () =>
       new Promise<{ err: Error | null; result: pg.QueryResult | undefined }>((resolve) => {
         const done: Callback = (err, result) => resolve({ err, result });
-        if (!scope || TRANSACTION_CONTROL.test(config.text)) return (super.query as (...a: unknown[]) => unknown)(config, done);
-        const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId];
+        if (!values || TRANSACTION_CONTROL.test(config.text)) return (super.query as (...a: unknown[]) => unknown)(config, done);
         this.submitScoped(config, { values, postlude: true }, done, false);
       });
     simple(nested ? `SAVEPOINT ${POOLER_SAVEPOINT}` : "BEGIN")
       .then(run)
       .then(async ({ err, result }) => {
-        const failed = this.txStatus() === "E";
-        const open = this.inTransaction();
-        const close = !open ? [] : nested
-          ? failed ? [`ROLLBACK TO SAVEPOINT ${POOLER_SAVEPOINT}`, `RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`] : [`RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`]
-          : failed ? ["ROLLBACK"] : [];
-        await simple([...close, POOLER_RESET, ...(!nested && open && !failed ? ["COMMIT"] : [])].join("; "));
+        // pg reports a statement's error before the server's ReadyForQuery, so the transaction
+        // status is not known yet: an error means the transaction this client opened is aborted.
+        const close = err
+          ? nested ? [`ROLLBACK TO SAVEPOINT ${POOLER_SAVEPOINT}`, `RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`] : ["ROLLBACK"]
+          : !this.inTransaction() ? [] : nested ? [`RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`] : [];
+        const commit = !err && !nested && this.inTransaction() ? ["COMMIT"] : [];
+        await simple([...close, POOLER_RESET, ...commit].join("; "));
+        this.scopeDirty = false; // RESET ALL cleared the scope's settings too
         // Inside the transaction this client opened, a lost connection committed nothing.
         given(err ? (connectionLost(err, true) ?? err) : null, result);
       })

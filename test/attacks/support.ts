@@ -11,6 +11,7 @@ import { PrismaClient } from "../../generated/prisma/client.js";
 import { stratumModels } from "../../generated/stratum/index.js";
 import { isStratumError, stratum, stratumAdapter, type IsolationStrategyName, type Tenant } from "../../src/index.js";
 import { createTestDatabase, type TestDatabase } from "../harness/database.js";
+import { startPgBouncer } from "../harness/pgbouncer.js";
 import { withDatabase } from "../harness/postgres.js";
 import { appUrlOf } from "../harness/roles.js";
 import { startSecondPostgres } from "../harness/second-postgres.js";
@@ -111,11 +112,20 @@ export interface World {
   close(): Promise<void>;
 }
 
+/**
+ * STRATUM_TEST_POOLER=1 (`npm run test:stress` runs the attack suite so): the app's connections to
+ * the main database go through a PgBouncer in transaction mode, in stratum's pooler mode.
+ */
+const THROUGH_POOLER = process.env.STRATUM_TEST_POOLER === "1";
+
 export async function createWorld(label: string, options: { withDatabase?: boolean } = {}): Promise<World> {
   const db = await createTestDatabase({ label });
   const servers = options.withDatabase ? { second: await secondServer() } : undefined;
-  const client = attackClient(db, { poolSize: 10, ...(servers ? { servers } : {}) });
-  const solo = attackClient(db, { poolSize: 1, tenantPoolSize: 1, ...(servers ? { servers } : {}) });
+  const target = new URL(db.adminUrl);
+  const bouncer = THROUGH_POOLER ? await startPgBouncer({ host: target.hostname, port: Number(target.port || 5432) }) : undefined;
+  const appUrl = bouncer ? `${bouncer.through(db.appUrl)}${db.appUrl.includes("?") ? "&" : "?"}pgbouncer=true` : db.appUrl;
+  const client = attackClient(db, { appUrl, poolSize: 10, ...(servers ? { servers } : {}) });
+  const solo = attackClient(db, { appUrl, poolSize: 1, tenantPoolSize: 1, ...(servers ? { servers } : {}) });
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
   const p = client.prisma;
   const root = await p.$stratum.createTenant({ name: `Root ${uniq()}` });
@@ -149,6 +159,7 @@ export async function createWorld(label: string, options: { withDatabase?: boole
       await client.close().catch(() => undefined);
       await solo.close().catch(() => undefined);
       await admin.end().catch(() => undefined);
+      await bouncer?.stop();
       await db.drop();
     },
   };

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IsolationStrategyName } from "../../src/index.js";
 import { createTestDatabase, type TestDatabase } from "../harness/database.js";
+import { startPgBouncer } from "../harness/pgbouncer.js";
 import { attackClient, foreignTenantIds, secondServer, seed, uniq, type AttackClient, type Seeded, type ServerUrls } from "../attacks/support.js";
 
 const OPERATIONS = 10_000;
@@ -106,9 +107,18 @@ describe("interleaved scoped operations", () => {
   it(`${OPERATIONS} on a pool of 10 and ${OPERATIONS} on a pool of 1, at the same time, across 50 tenants: every row is the caller's`, async () => {
     expect(tenants.map((t) => t.strategy).sort()).toEqual([...Array(5).fill("DATABASE"), ...Array(15).fill("SCHEMA"), ...Array(30).fill("SHARED_RLS")]);
     // Room for every DATABASE tenant: eviction under load is database.test.ts's subject.
+    // And a third through PgBouncer in transaction mode, in stratum's pooler mode.
+    const target = new URL(db.adminUrl);
+    const bouncer = await startPgBouncer({ host: target.hostname, port: Number(target.port || 5432) });
+    const pooledUrl = `${bouncer.through(db.appUrl)}${db.appUrl.includes("?") ? "&" : "?"}pgbouncer=true`;
     const pools = [
       { name: "pool of 10", poolSize: 10, client: attackClient(db, { poolSize: 10, tenantPoolSize: 4, maxPools: 5, servers: { second } }) },
       { name: "pool of 1", poolSize: 1, client: attackClient(db, { poolSize: 1, tenantPoolSize: 1, maxPools: 5, servers: { second } }) },
+      {
+        name: "pool of 10 through PgBouncer",
+        poolSize: 10,
+        client: attackClient(db, { appUrl: pooledUrl, poolSize: 10, tenantPoolSize: 4, maxPools: 5, servers: { second } }),
+      },
     ];
     try {
       const started = Date.now();
@@ -129,6 +139,7 @@ describe("interleaved scoped operations", () => {
       }
     } finally {
       await Promise.all(pools.map((p) => p.client.close()));
+      await bouncer.stop();
     }
-  }, 120_000);
+  }, 180_000);
 });
