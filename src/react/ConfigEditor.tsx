@@ -10,6 +10,7 @@ import { ConfigAddForm } from "./ConfigAddForm.js";
 import { configRows } from "./config-model.js";
 import { ConfigRow } from "./ConfigRow.js";
 import { useConfig } from "./hooks/use-config.js";
+import { invalidate } from "./invalidation.js";
 
 export interface ConfigEditorProps {
   client: StratumAdminClient;
@@ -22,6 +23,8 @@ export function ConfigEditor({ client, tenantId, className }: ConfigEditorProps)
   const data = config.data;
   if (!data) return config.error ? <ErrorMessage error={config.error} onRetry={() => void config.reload()} /> : <Loading label="Loading config…" />;
 
+  // Every panel reading config (this table, the inheritance view, other tenants' editors) re-reads.
+  const changed = async () => invalidate(client, "config");
   const name = tenantName(data.chain, tenantId);
   const rows = configRows(tenantId, data.resolved, data.own, data.chain);
   return (
@@ -30,6 +33,7 @@ export function ConfigEditor({ client, tenantId, className }: ConfigEditorProps)
       {rows.length === 0 ? (
         <p className="stratum-empty">No config: {name} and its ancestors set no keys.</p>
       ) : (
+        <div className="stratum-table-wrap">
         <table className="stratum-table">
           <caption>{`Config of ${name}`}</caption>
           <thead>
@@ -43,12 +47,13 @@ export function ConfigEditor({ client, tenantId, className }: ConfigEditorProps)
           </thead>
           <tbody>
             {rows.map((row) => (
-              <ConfigRow key={row.key} client={client} tenantId={tenantId} row={row} onChanged={config.reload} />
+              <ConfigRow key={row.key} client={client} tenantId={tenantId} row={row} onChanged={changed} />
             ))}
           </tbody>
         </table>
+        </div>
       )}
-      <ConfigAddForm client={client} tenantId={tenantId} onAdded={config.reload} />
+      <ConfigAddForm client={client} tenantId={tenantId} onAdded={changed} />
     </section>
   );
 }

@@ -10,6 +10,7 @@ import { ErrorMessage } from "./components/ErrorMessage.js";
 import { Loading } from "./components/Loading.js";
 import { usePermissions } from "./hooks/use-permissions.js";
 import { useRevoke } from "./hooks/use-revoke.js";
+import { invalidate } from "./invalidation.js";
 import { grantsNotInEffect, permissionRows } from "./permission-model.js";
 import { PermissionGrantForm } from "./PermissionGrantForm.js";
 import { PermissionRow } from "./PermissionRow.js";
@@ -53,6 +54,7 @@ export function PermissionEditor({ client, tenantId, className }: PermissionEdit
       {rows.length === 0 ? (
         <p className="stratum-empty">{`${name} holds no permissions.`}</p>
       ) : (
+        <div className="stratum-table-wrap">
         <table className="stratum-table">
           <caption>{`Permissions of ${name}`}</caption>
           <thead>
@@ -70,6 +72,7 @@ export function PermissionEditor({ client, tenantId, className }: PermissionEdit
             ))}
           </tbody>
         </table>
+        </div>
       )}
       {confirming ? (
         <RevokeDialog
@@ -83,7 +86,9 @@ export function PermissionEditor({ client, tenantId, className }: PermissionEdit
             if (!result) return;
             setConfirming(null);
             // Announced once the table shows the new state, so what is read out matches what is seen.
+            // This table first (the notice below must describe what is on screen), then every other panel.
             await state.reload();
+            invalidate(client, "permissions");
             setNotice(`Revoked ${result.key} (${result.revocation_mode}): ${result.removed} grant${result.removed === 1 ? "" : "s"} removed${result.tombstone ? ", tombstone left" : ""}.`);
           }}
         />
@@ -108,6 +113,7 @@ export function PermissionEditor({ client, tenantId, className }: PermissionEdit
         tenantId={tenantId}
         onGranted={async (key) => {
           await state.reload();
+          invalidate(client, "permissions");
           setNotice(`Granted ${key}.`);
         }}
       />

@@ -59,7 +59,7 @@ export function TenantTreeItem(props: TenantTreeItemProps) {
             if (expandable) props.onToggle(tenant.id);
           }}
         >
-          {expandable ? (expanded ? "▾" : "▸") : "·"}
+          {expandable ? (expanded ? "▾" : "▸") : ""}
         </span>{" "}
         <span id={labelId} className="stratum-tree-name">
           {tenant.name}

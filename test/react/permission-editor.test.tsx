@@ -54,10 +54,11 @@ describe("PermissionEditor", () => {
     await user.selectOptions(screen.getByLabelText("Revocation mode"), "PERMANENT");
     await user.click(screen.getByRole("button", { name: "Grant" }));
 
-    const billing = await waitFor(() => row("billing"));
+    // The notice comes once the table has re-read, so the row is there by then.
+    await waitFor(() => expect(screen.getByRole("status").textContent).toBe("Granted billing."));
+    const billing = await row("billing");
     expect(within(billing).getByText("LOCKED")).toBeTruthy();
     expect(within(billing).getByText("revocation: PERMANENT")).toBeTruthy();
-    expect(screen.getByRole("status").textContent).toBe("Granted billing.");
     expect((await resolved(f.alpha.id)).billing).toEqual({ key: "billing", value: true, mode: "LOCKED", source_tenant_id: f.msp.id, locked: true, delegated: false });
     cleanup();
 

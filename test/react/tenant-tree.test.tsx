@@ -23,22 +23,23 @@ afterAll(async () => {
 const item = (name: string) => screen.findByRole("treeitem", { name });
 
 describe("TenantTree", () => {
-  it("shows the top tenant first and fetches children only when an item opens", async () => {
+  it("shows the top tenant first and fetches children one level ahead of what is shown", async () => {
     const rec = recordingFetch();
     render(<TenantTree client={f.client(rec.fetch)} />);
     const root = await item("AcmeSec");
+    // One level ahead: the root's children are fetched so it is known to be a branch (a leaf shows no expander).
+    await waitFor(() => expect(rec.calls).toContain(`GET /api/v1/tenants/${f.root.id}/children`));
     expect(root.getAttribute("aria-expanded")).toBe("false");
     expect(screen.queryByRole("treeitem", { name: "NorthStar MSP" })).toBeNull();
-    expect(rec.calls.some((c) => c.endsWith("/children"))).toBe(false);
+    expect(rec.calls.filter((c) => c.endsWith("/children"))).toEqual([`GET /api/v1/tenants/${f.root.id}/children`]);
 
     await userEvent.setup().click(within(root).getAllByText("▸")[0]!);
     const msp = await item("NorthStar MSP");
-    expect(rec.calls).toContain(`GET /api/v1/tenants/${f.root.id}/children`);
-    expect(rec.calls.filter((c) => c.endsWith("/children"))).toHaveLength(1);
     expect(root.getAttribute("aria-expanded")).toBe("true");
     expect(msp.getAttribute("aria-level")).toBe("2");
-    // MSP's own children are not fetched until it opens.
-    expect(rec.calls).not.toContain(`GET /api/v1/tenants/${f.msp.id}/children`);
+    // Opening the root looks ahead into the MSP; the clients' children wait until the MSP opens.
+    await waitFor(() => expect(rec.calls).toContain(`GET /api/v1/tenants/${f.msp.id}/children`));
+    expect(rec.calls.filter((c) => c.endsWith(`${f.root.id}/children`))).toHaveLength(1);
   });
 
   it("moves with the arrow keys, opens and closes branches, selects with Enter (one tab stop)", async () => {

@@ -13,7 +13,11 @@ export interface AsyncState<T> {
   reload(): Promise<void>;
 }
 
-export function useAsync<T>(load: () => Promise<T>, deps: DependencyList): AsyncState<T> {
+/**
+ * `deps` name what is loaded (a new tenant clears the old data); `revision` only says it went
+ * stale (an invalidation after a write reloads in place, the old data stays until the new arrives).
+ */
+export function useAsync<T>(load: () => Promise<T>, deps: DependencyList, revision = 0): AsyncState<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<AdminError | null>(null);
   const [loading, setLoading] = useState(true);
@@ -46,6 +50,13 @@ export function useAsync<T>(load: () => Promise<T>, deps: DependencyList): Async
       generation.current++;
     };
   }, [run]);
+
+  const seen = useRef(revision);
+  useEffect(() => {
+    if (seen.current === revision) return;
+    seen.current = revision;
+    void run();
+  }, [revision, run]);
 
   return { data, error, loading, reload: run };
 }

@@ -1,6 +1,7 @@
 /** The chain root → tenant, each member's own config, and what the server resolves for the tenant. */
 import type { ConfigRecord, ResolvedConfig, StratumAdminClient, TenantRecord } from "../client/types.js";
 import { loadChain } from "../chain.js";
+import { useRevision } from "../invalidation.js";
 import { useAsync, type AsyncState } from "./use-async.js";
 
 export interface InheritanceData {
@@ -16,5 +17,5 @@ export function useInheritance(client: StratumAdminClient, tenantId: string): As
     const owns = await Promise.all(chain.map((t) => client.getOwnConfig(t.id)));
     const ownByTenant = Object.fromEntries(chain.map((t, i) => [t.id, owns[i] ?? {}]));
     return { chain, ownByTenant, resolved };
-  }, [client, tenantId]);
+  }, [client, tenantId], useRevision(client, "config"));
 }

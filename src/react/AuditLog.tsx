@@ -1,0 +1,88 @@
+/// <reference lib="dom" />
+/**
+ * The audit trail of a tenant and its subtree, newest first: filter by action (exact or a
+ * `prefix.*`) and actor, then "Load older entries" (a button rather than scroll-triggered
+ * loading, so keyboard and screen-reader users reach the older pages too).
+ */
+import { useContext, useState } from "react";
+import type { AuditEntryRecord, StratumOperatorClient } from "./client/operator-types.js";
+import { ErrorMessage } from "./components/ErrorMessage.js";
+import { Loading } from "./components/Loading.js";
+import { TextField } from "./components/TextField.js";
+import { formatDate, StratumContext } from "./context.js";
+import { useAudit } from "./hooks/use-audit.js";
+
+export interface AuditLogProps {
+  client: StratumOperatorClient;
+  tenantId: string;
+  tenantName: string;
+  /** Names for tenant ids in the entries (e.g. from the tree); ids are shown otherwise. */
+  nameOf?: (tenantId: string) => string | undefined;
+  className?: string;
+}
+
+/** "max_users: 500 → 50" style summary of what changed. */
+function change(entry: AuditEntryRecord): string {
+  const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "object" && v && "value" in v ? JSON.stringify((v as { value: unknown }).value) : JSON.stringify(v));
+  if (entry.before === null && entry.after === null) return "";
+  const text = `${show(entry.before)} → ${show(entry.after)}`;
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
+}
+
+export function AuditLog({ client, tenantId, tenantName, nameOf, className }: AuditLogProps) {
+  const [action, setAction] = useState("");
+  const [actor, setActor] = useState("");
+  const audit = useAudit(client, tenantId, { action: action.trim(), actor: actor.trim() });
+  const locale = useContext(StratumContext)?.locale;
+  return (
+    <section className={["stratum-audit", className].filter(Boolean).join(" ")} aria-label={`Audit log of ${tenantName}`}>
+      <div className="stratum-filters">
+        <TextField label="Action" value={action} onChange={setAction} placeholder="config.* or tenant.created" />
+        <TextField label="Actor" value={actor} onChange={setActor} placeholder="api_key:<id>" />
+      </div>
+      {audit.error ? <ErrorMessage error={audit.error} onRetry={() => void audit.reload()} /> : null}
+      {!audit.entries ? (
+        <Loading label="Loading audit entries…" />
+      ) : audit.entries.length === 0 ? (
+        <p className="stratum-empty">No audit entries match.</p>
+      ) : (
+        <div className="stratum-table-wrap">
+          <table className="stratum-table stratum-audit-table">
+            <caption>{`Audit log of ${tenantName}, newest first`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Action</th>
+                <th scope="col">Tenant</th>
+                <th scope="col">Target</th>
+                <th scope="col">Change</th>
+                <th scope="col">Actor</th>
+              </tr>
+            </thead>
+            <tbody>
+              {audit.entries.map((e) => (
+                <tr key={e.id}>
+                  <td>
+                    <time dateTime={e.created_at}>{formatDate(e.created_at, locale)}</time>
+                  </td>
+                  <th scope="row">
+                    <code>{e.action}</code>
+                  </th>
+                  <td>{e.tenant_id ? (nameOf?.(e.tenant_id) ?? e.tenant_id) : "—"}</td>
+                  <td>{e.target_id && e.target_type !== "tenant" ? <code>{e.target_id}</code> : (e.target_type ?? "")}</td>
+                  <td className="stratum-change">{change(e)}</td>
+                  <td className="stratum-actor">{e.actor.type}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {audit.hasMore ? (
+        <button type="button" className="stratum-button" onClick={() => void audit.loadMore()}>
+          Load older entries
+        </button>
+      ) : null}
+    </section>
+  );
+}
