@@ -90,7 +90,7 @@ describe("webhooks through $stratum", () => {
     const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: db.appUrl }) });
     const plain = base.$extends(stratum({ models: stratumModels, scopeKey: db.scopeKey }));
     try {
-      expect(() => plain.$stratum.listWebhooks("00000000-0000-4000-8000-000000000001")).toThrow(/Webhooks are not configured/);
+      await expect(plain.$stratum.listWebhooks("00000000-0000-4000-8000-000000000001")).rejects.toThrow(/Webhooks are not configured/);
     } finally {
       await base.$disconnect();
     }
@@ -123,7 +123,11 @@ describe("webhooks through $stratum", () => {
       expect(result.targets.find((x) => x.table === "stratum_webhooks")?.rotated).toBeGreaterThanOrEqual(1);
       expect(await stored()).toMatch(/^stratum:v2:/);
       // Only the new key from here on: the re-sealed secret still signs deliveries the receiver accepts.
+      // A process still holding only the old key runs meanwhile (a rollout) and so does `client`, with
+      // no key: neither can open the secret, so neither may claim the delivery (it used to, failed
+      // every attempt and left it dead); the process holding v2 delivers it.
       await after.close();
+      before = makeClient({ v1: K1 });
       after = makeClient({ v2: K2 }, 2);
       await after.prisma.$stratum.setConfig(t.id, "rotated", { value: true });
       const got = await until(() => received.find((r) => r.event === "config.updated" && JSON.stringify(r.body).includes(t.id)));

@@ -328,6 +328,13 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
     return deps.cipher.decrypt(stored, context(tenantId, webhookId));
   };
   const newSecret = () => `${SECRET_PREFIX}${randomBytes(32).toString("base64url")}`;
+  /**
+   * Key versions this process can open secrets with. While processes with different keyrings run
+   * side by side (a key rotation rolling out), each claims only the deliveries whose webhook secret
+   * it can open; the others wait for a process that can, instead of failing until they are dead.
+   */
+  const heldVersions: number[] = [...((deps.cipher as { keyring?: { versions?: readonly number[] } } | undefined)?.keyring?.versions ?? [])];
+  const OPENABLE = `(w.secret NOT LIKE 'stratum:v%' OR substring(w.secret from '^stratum:v([0-9]+):')::int = ANY($2::int[]))`;
 
   async function requireTenant(q: Db, tenantId: string): Promise<void> {
     const rows = await q.query(`SELECT 1 AS ok FROM public.stratum_tenants WHERE id = $1::uuid`, [tenantId]);
@@ -379,12 +386,12 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   async function dispatchBatch(limit: number): Promise<number> {
     return db.transaction(async (tx) => {
       const rows = await tx.query<{ id: string; attempts: number }>(
-        `SELECT id, attempts FROM public.stratum_deliveries
-          WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-          ORDER BY created_at, id
+        `SELECT d.id, d.attempts FROM public.stratum_deliveries d JOIN public.stratum_webhooks w ON w.id = d.webhook_id
+          WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now()) AND ${OPENABLE}
+          ORDER BY d.created_at, d.id
           LIMIT $1
-          FOR UPDATE SKIP LOCKED`,
-        [limit],
+          FOR UPDATE OF d SKIP LOCKED`,
+        [limit, heldVersions],
       );
       if (rows.length === 0) return 0;
       await tx.execute(`UPDATE public.stratum_deliveries SET status = 'queued', next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [
@@ -401,12 +408,13 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   async function recoverLost(limit: number): Promise<number> {
     return db.transaction(async (tx) => {
       const rows = await tx.query<{ id: string; attempts: number; status: string }>(
-        `SELECT id, attempts, status FROM public.stratum_deliveries
-          WHERE status IN ('queued', 'retrying') AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
-          ORDER BY next_attempt_at
+        `SELECT d.id, d.attempts, d.status FROM public.stratum_deliveries d JOIN public.stratum_webhooks w ON w.id = d.webhook_id
+          WHERE d.status IN ('queued', 'retrying') AND d.next_attempt_at < now() - make_interval(secs => $1::double precision / 1000)
+            AND ${OPENABLE.replace("$2", "$3")}
+          ORDER BY d.next_attempt_at
           LIMIT $2
-          FOR UPDATE SKIP LOCKED`,
-        [recoverAfterMs, limit],
+          FOR UPDATE OF d SKIP LOCKED`,
+        [recoverAfterMs, limit, heldVersions],
       );
       let recovered = 0;
       for (const row of rows) {
@@ -495,8 +503,14 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       await markDead(deliveryId, `refused: ${refusal}; webhooks go to public addresses only`);
       throw new UnrecoverableError(`refused destination: ${refusal}`);
     }
+    let secret: string;
     try {
-      const secret = open(row.secret, row.tenant_id, row.webhook_id);
+      secret = open(row.secret, row.tenant_id, row.webhook_id);
+    } catch (error) {
+      await release(deliveryId, (error as Error).message);
+      return { status: "skipped" };
+    }
+    try {
       const response = await doFetch(row.url, {
         method: "POST",
         redirect: "manual",
@@ -549,6 +563,19 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       [deliveryId, failure, delay],
     );
     throw new DeliveryAttemptError(failure, delay);
+  }
+
+  /**
+   * This process cannot open the webhook's secret (its keyring lacks the key it is sealed with):
+   * the delivery goes back to pending, the attempt uncounted, for a process that holds the key.
+   */
+  async function release(deliveryId: string, reason: string): Promise<void> {
+    await db.execute(
+      `UPDATE public.stratum_deliveries SET status = 'pending', attempts = greatest(attempts - 1, 0), last_error = $2,
+              next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE id = $1::uuid`,
+      [deliveryId, `waiting for a process that can open the webhook secret: ${reason}`, pollIntervalMs],
+    );
   }
 
   async function markDead(deliveryId: string, reason: string): Promise<void> {
