@@ -5,9 +5,9 @@
  */
 import { revalidatePath } from "next/cache";
 import { cookies, headers } from "next/headers";
-import { isStratumError } from "../../../src/index.js";
+import { redirect } from "next/navigation";
 import { getPrisma } from "../lib/stratum";
-import { appTenantResolver, runAsRequestTenant, TENANT_COOKIE } from "../lib/tenant";
+import { appTenantResolver, isStratumRefusal, runAsRequestTenant, TENANT_COOKIE } from "../lib/tenant";
 import { closeTicket, createTicket } from "../lib/tickets";
 
 export interface FormState {
@@ -22,7 +22,7 @@ async function asTenant(fn: () => Promise<string>): Promise<FormState> {
     revalidatePath("/");
     return { ok: true, message };
   } catch (error) {
-    if (isStratumError(error)) return { ok: false, message: `${error.code}: ${error.message}` };
+    if (isStratumRefusal(error)) return { ok: false, message: `${error.code}: ${error.message}` };
     throw error;
   }
 }
@@ -42,10 +42,12 @@ export async function closeTicketAction(_previous: FormState, form: FormData): P
 export async function chooseTenantAction(form: FormData): Promise<void> {
   const id = String(form.get("tenant_id") ?? "");
   (await cookies()).set(TENANT_COOKIE, id, { httpOnly: true, sameSite: "lax", path: "/" });
-  revalidatePath("/");
+  // A fresh render of "/" with the new cookie, so the chosen tenant shows at once (revalidating
+  // alone re-renders against the request's old cookies and kept showing the picker).
+  redirect("/");
 }
 
 export async function forgetTenantAction(): Promise<void> {
   (await cookies()).delete(TENANT_COOKIE);
-  revalidatePath("/");
+  redirect("/");
 }

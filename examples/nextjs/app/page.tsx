@@ -3,9 +3,8 @@
  * stand-in for a login; a tenant with descendants also gets its MSP overview.
  */
 import { headers } from "next/headers";
-import { isStratumError } from "../../../src/index.js";
 import { getPrisma } from "../lib/stratum";
-import { appTenantResolver, type ResolvedTenant } from "../lib/tenant";
+import { appTenantResolver, isStratumRefusal, type ResolvedTenant } from "../lib/tenant";
 import { listTickets, mspOverview, type MspOverview } from "../lib/tickets";
 import { chooseTenantAction, forgetTenantAction } from "./actions";
 import { CloseButton, TicketForm } from "./ticket-form";
@@ -69,7 +68,7 @@ export default async function Page() {
   try {
     tenant = await appTenantResolver(prisma)(await headers());
   } catch (error) {
-    if (isStratumError(error)) return <TenantPicker problem={`${error.code}: ${error.message}`} />;
+    if (isStratumRefusal(error)) return <TenantPicker problem={`${error.code}: ${error.message}`} />;
     throw error;
   }
   const [tickets, overview] = await Promise.all([listTickets(prisma, tenant.tenant_id), mspOverview(prisma, tenant.tenant_id)]);

@@ -31,6 +31,21 @@ export interface ResolvedTenant {
 
 export type TenantResolver = (headers: HeaderSource) => Promise<ResolvedTenant>;
 
+/**
+ * A stratum refusal, recognised by shape rather than `instanceof`: under `next dev` the library
+ * can be compiled into more than one bundle layer, each with its own StratumError class, and an
+ * instanceof miss turned "no tenant yet" into a 500 instead of the picker.
+ */
+export function isStratumRefusal(error: unknown): error is { code: string; message: string; details?: Readonly<Record<string, unknown>> } {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as { name?: unknown }).name === "StratumError" &&
+    typeof (error as { code?: unknown }).code === "string" &&
+    typeof (error as { message?: unknown }).message === "string"
+  );
+}
+
 /** The id the request names (header first, then cookie), or null. */
 export function requestedTenantId(headers: HeaderSource): string | null {
   const header = headers.get(TENANT_HEADER)?.trim();
@@ -63,7 +78,7 @@ export function localTenantResolver(db: Pick<StratumPrisma, "$stratum">): Tenant
     try {
       tenant = await db.$stratum.getTenant(id);
     } catch (error) {
-      if (error instanceof StratumError && error.code === "TENANT_NOT_FOUND") throw refuse(404, "TENANT_NOT_FOUND", `Tenant ${id} does not exist.`);
+      if (isStratumRefusal(error) && error.code === "TENANT_NOT_FOUND") throw refuse(404, "TENANT_NOT_FOUND", `Tenant ${id} does not exist.`);
       throw error;
     }
     if (tenant.status !== "active") {

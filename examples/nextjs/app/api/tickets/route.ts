@@ -2,9 +2,8 @@
  * The same data over HTTP, for curl: GET lists the tenant's tickets, POST {title, email} creates
  * one, GET ?view=msp answers the MSP overview. The tenant comes from X-Tenant-ID (or the cookie).
  */
-import { isStratumError } from "../../../../../src/index.js";
 import { getPrisma } from "../../../lib/stratum";
-import { appTenantResolver, type ResolvedTenant } from "../../../lib/tenant";
+import { appTenantResolver, isStratumRefusal, type ResolvedTenant } from "../../../lib/tenant";
 import { createTicket, listTickets, mspOverview } from "../../../lib/tickets";
 
 export const dynamic = "force-dynamic";
@@ -14,7 +13,7 @@ async function answer(request: Request, fn: (tenant: ResolvedTenant) => Promise<
     const tenant = await appTenantResolver(getPrisma())(request.headers);
     return Response.json(await fn(tenant), { status });
   } catch (error) {
-    if (!isStratumError(error)) throw error;
+    if (!isStratumRefusal(error)) throw error;
     const refused = Number(error.details?.["http_status"]);
     const code = Number.isInteger(refused) ? refused : error.code === "VALIDATION_FAILED" ? 400 : error.code === "NOT_FOUND" ? 404 : 500;
     return Response.json({ error: { code: error.code, message: error.message } }, { status: code });
