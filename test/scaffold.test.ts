@@ -205,9 +205,9 @@ describe("stratum scaffold model", () => {
     expect(text).toContain("stratum: wrote prisma/schema/ticket.prisma");
     expect(text).toContain("add `tickets Ticket[]`");
     expect(text).toContain("add `@@unique([tenant_id, id])`");
-    expect(text).toContain("npx prisma generate");
+    expect(text).toContain("npx stratum-prisma generate");
+    expect(text).toContain("npx stratum-prisma migrate new add_tickets");
     expect(text).toContain("npm run migrations:new add_tickets");
-    expect(text).toContain("prisma migrate dev");
     expect(readFileSync(join(dir, "prisma/schema/ticket.prisma"), "utf8")).toContain("/// @stratum.audit");
 
     logs.length = 0;
@@ -227,7 +227,7 @@ describe("stratum scaffold model", () => {
     mkdirSync(join(dir, "prisma", "schema"), { recursive: true });
     writeFileSync(join(dir, "prisma", "schema", "schema.prisma"), SCHEMA);
     const result = scaffoldModel({ cwd: dir, name: "Note", fields: "body:String" });
-    expect(result.nextSteps[0]).toContain("npx stratum init");
+    expect(result.nextSteps[0]).toContain("npx stratum-prisma init");
   });
 });
 

@@ -167,7 +167,7 @@ function nextStepsFor(framework: Framework, files: readonly ScaffoldedFile[], cw
   const steps: string[] = [];
   if (framework === "express") steps.push("`npm install express` and `npm install -D @types/express` if they are not dependencies yet");
   if (framework === "fastify") steps.push("`npm install fastify` if it is not a dependency yet");
-  steps.push("`npx prisma generate` so the generated client and stratum's metadata the files import exist");
+  steps.push("`npx stratum-prisma generate` (or `npx prisma generate`) so the generated client and stratum's metadata the files import exist");
   if (framework === "next") {
     steps.push(
       `set X-Tenant-ID in your middleware once the user is authenticated (${first} reads it), then call the actions from a server component`,

@@ -178,13 +178,13 @@ export function scaffoldModel(options: ScaffoldModelOptions): ScaffoldModelResul
   const edits = planned.flatMap((p) => p.edits);
 
   const nextSteps: string[] = [];
-  if (!scan.generators.some((g) => g.name === "stratum")) nextSteps.push("`npx stratum init`: the schema folder has no stratum generator yet, so nothing would check or protect this model");
+  if (!scan.generators.some((g) => g.name === "stratum")) nextSteps.push("`npx stratum-prisma init`: the schema folder has no stratum generator yet, so nothing would check or protect this model");
   for (const edit of edits) nextSteps.push(`in ${edit.file}, model ${edit.model}, add \`${edit.line}\` (${edit.why})`);
   const migration = `add_${table}`;
   nextSteps.push(
-    `\`npx prisma migrate dev --create-only --name ${migration}\` writes the table's migration (in stratum-prisma's own repo: \`npm run migrations:new ${migration}\`)`,
-    `\`npx prisma generate\`: stratum's generator checks ${name}${tenant ? " and writes a security migration with its RLS policy and grants, ordered after the table's" : ""}`,
-    "`npx stratum migrate --url <owner url>` (or `npx prisma migrate deploy`) applies both",
+    `\`npx stratum-prisma migrate new ${migration} --url <owner url>\` writes the table's migration without Prisma's native engine (where it exists, \`npx prisma migrate dev --create-only --name ${migration}\` does the same; in stratum-prisma's own repo: \`npm run migrations:new ${migration}\`)`,
+    `\`npx stratum-prisma generate\` (prisma generate without the native engine): stratum's generator checks ${name}${tenant ? " and writes a security migration with its RLS policy and grants, ordered after the table's" : ""}`,
+    "`npx stratum-prisma migrate --url <owner url>` (or `npx prisma migrate deploy`) applies both",
   );
 
   if (!options.dryRun) writeFileSync(file, content);
