@@ -209,7 +209,7 @@ export class StratumPgClient extends pg.Client {
       })
       .catch((error: unknown) => {
         // Nothing was sent: a statement waiting for this connection never ran.
-        throw connectionLost(error, true) ?? error;
+        throw connectionLost(error, true) ?? (error instanceof Error ? poolerSuspected(error) : undefined) ?? error;
       });
     if (!callback) return ready as never;
     ready.then(() => callback(), callback);
@@ -284,6 +284,8 @@ export class StratumPgClient extends pg.Client {
   private settle(wasInTransaction: boolean, err: Error | null, result: pg.QueryResult | undefined, given: Callback): void {
     const lost = err ? connectionLost(err, wasInTransaction) : undefined;
     if (lost) return given(lost, result);
+    const pooled = err && !this.pooler && !this.taint ? poolerSuspected(err) : undefined;
+    if (pooled) return given(pooled, result);
     if (!this.taint || (this.taint === "transaction" && this.inTransaction())) return given(err, result);
     this.resetSession().then(
       () => given(err, result),
@@ -418,6 +420,24 @@ export function connectionLost(error: unknown, committedNothing: boolean): Strat
     { mayHaveCommitted, sqlState: code || undefined },
     { cause: error },
   ));
+}
+
+/**
+ * A statement this client prepared is missing, or one it never prepared already exists, on a
+ * session no raw statement touched: the server session changed between statements, which is what
+ * a transaction pooler does. Say so, and how to switch pooler mode on.
+ */
+function poolerSuspected(error: Error): StratumError | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (code !== PRELUDE_MISSING && code !== PRELUDE_EXISTS) return undefined;
+  return rememberDriverError(
+    new StratumError(
+      "POOLER_DETECTED",
+      `${error.message}: the server session changed between statements, as behind a transaction pooler (PgBouncer pool_mode = transaction, Supabase port 6543, Neon's -pooler host, RDS Proxy). Add ?pgbouncer=true to the connection URL or pass stratumAdapter({ pooler: true }).`,
+      { sqlState: code },
+      { cause: error },
+    ),
+  );
 }
 
 function sessionResetFailed(error: unknown): StratumError {

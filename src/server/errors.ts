@@ -52,6 +52,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   UNSAFE_CONNECTION: 503,
   CONNECTION_LOST: 503,
   SESSION_RESET_FAILED: 503,
+  POOLER_DETECTED: 503,
 };
 
 export interface ErrorPayload {

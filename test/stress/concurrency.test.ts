@@ -141,5 +141,5 @@ describe("interleaved scoped operations", () => {
       await Promise.all(pools.map((p) => p.client.close()));
       await bouncer.stop();
     }
-  }, 180_000);
+  }, 600_000);
 });
