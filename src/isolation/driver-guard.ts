@@ -148,8 +148,9 @@ export function assertSupportedDriver(driver?: PgModuleLike): void {
 /** The @prisma/adapter-pg releases the adapter is built and tested against (docs/architecture.md §8). */
 export const SUPPORTED_ADAPTER_PG_VERSIONS = "@prisma/adapter-pg 7.x (tested with 7.10.1)";
 
-/** What the adapter probe needs of @prisma/adapter-pg's PrismaPg; the real one by default. */
-export type PrismaPgLike = new (pool: unknown, options?: { statementNameGenerator?: (query: { sql: string }) => string }) => { connect(): Promise<unknown> };
+/** @prisma/adapter-pg's PrismaPg, or a stand-in in tests: constructed as `new PrismaPg(pool, options)`. */
+export type PrismaPgLike = abstract new (...args: never[]) => unknown;
+type PrismaPgFactory = new (pool: unknown, options: { statementNameGenerator: (query: { sql: string }) => string }) => { connect(): Promise<unknown> };
 
 /**
  * The behaviour of @prisma/adapter-pg that stratumAdapter relies on, checked against a pool that
@@ -162,7 +163,7 @@ export type PrismaPgLike = new (pool: unknown, options?: { statementNameGenerato
 export async function probePrismaAdapter(PrismaPg: PrismaPgLike): Promise<string[]> {
   const problems: string[] = [];
   const received: unknown[] = [];
-  const Base = pg.Pool as unknown as new (config: unknown) => { query: (...a: unknown[]) => unknown; end(): Promise<void> };
+  const Base = pg.Pool as unknown as new (config: unknown) => { query(...a: unknown[]): unknown; end(): Promise<void> };
   const Recording = class extends Base {
     override query(...args: unknown[]): unknown {
       received.push(args[0]);
@@ -171,7 +172,7 @@ export async function probePrismaAdapter(PrismaPg: PrismaPgLike): Promise<string
   };
   const pool = new Recording({ max: 1 });
   try {
-    const factory = new PrismaPg(pool, { statementNameGenerator: () => "stratum_adapter_probe" });
+    const factory = new (PrismaPg as unknown as PrismaPgFactory)(pool, { statementNameGenerator: () => "stratum_adapter_probe" });
     const adapter = (await factory.connect()) as { queryRaw(q: unknown): Promise<unknown>; dispose?(): Promise<void> };
     await adapter.queryRaw({ sql: "SELECT 1", args: [], argTypes: [] });
     const config = received[0] as { text?: unknown; name?: unknown } | undefined;
