@@ -21,6 +21,7 @@ import { rememberDriverError } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
 import { readAcrossHomes } from "./descendants.js";
+import { SHARED_SEARCH_PATH } from "./names.js";
 import { PoolCache } from "./pool-cache.js";
 import { currentScope, runInScope, statementContext, type TenantScope } from "./scope.js";
 
@@ -101,7 +102,7 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
       "stratumAdapter needs `connectionString` (the app role's PostgreSQL URL) or `adapter` (another Prisma driver adapter).",
     );
   }
-  const searchPath = options.defaultSearchPath ?? "public";
+  const searchPath = options.defaultSearchPath ?? SHARED_SEARCH_PATH;
   const main = poolerUrl(options.connectionString);
   const pooler = options.pooler ?? main.pooler;
   const pgOptions = options.preparedStatements === false || pooler ? undefined : { statementNameGenerator: statementName };
@@ -253,7 +254,7 @@ async function scopedGenericCall<T>(
   }
 }
 
-function applySettings(target: Transaction, scope: TenantScope | undefined, searchPath = "public"): Promise<SqlResultSet> {
+function applySettings(target: Transaction, scope: TenantScope | undefined, searchPath = SHARED_SEARCH_PATH): Promise<SqlResultSet> {
   const context = statementContext();
   const args = scope ? [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId] : ["", searchPath, "off", "", ""];
   return target.queryRaw({ sql: PRELUDE_SQL, args, argTypes: args.map(() => ({ scalarType: "string", arity: "scalar" }) as never) });

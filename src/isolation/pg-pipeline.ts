@@ -13,6 +13,7 @@
 import pg from "pg";
 import { rememberDriverError } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
+import { SHARED_SEARCH_PATH } from "./names.js";
 import { currentScope, inRawStatement, statementContext, type StatementContext, type TenantScope } from "./scope.js";
 
 export const PRELUDE_SQL =
@@ -186,7 +187,7 @@ export class StratumPgClient extends pg.Client {
 
   constructor(config: pg.ClientConfig & { stratum?: StratumPgClientOptions }) {
     super(config);
-    this.defaultSearchPath = config.stratum?.defaultSearchPath ?? "public";
+    this.defaultSearchPath = config.stratum?.defaultSearchPath ?? SHARED_SEARCH_PATH;
     this.maxPrepared = config.stratum?.maxPreparedStatements ?? 500;
     this.pooler = config.stratum?.pooler ?? false;
     // A backend terminated under a checked-out or still-connecting client (failover, admin,
