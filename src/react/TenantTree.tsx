@@ -3,7 +3,7 @@
  * The tenant hierarchy as a WAI-ARIA tree: one tab stop (roving tabindex), arrow keys move and
  * open/close, Home/End jump, Enter or Space selects. Children load when an item first opens.
  */
-import { useCallback, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { Fragment, useCallback, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { StratumAdminClient, TenantRecord } from "./client/types.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
 import { Loading } from "./components/Loading.js";
@@ -92,35 +92,33 @@ export function TenantTree({ client, rootId, selectedId = null, onSelect, label 
     event.preventDefault();
   };
 
+  // A flat list of the visible items, each with aria-level/posinset/setsize (a pattern WAI-ARIA
+  // allows): nested groups would make every open branch's text include its children's names, so
+  // its visible text would no longer match its accessible name (WCAG 2.5.3).
   const renderLevel = (ids: readonly string[], level: number): ReactNode =>
     ids.map((id, i) => {
       const tenant = tenants[id];
       if (!tenant) return null;
       const node = nodes[id];
       const open = expanded.has(id);
-      const children = open && node?.children?.length ? (
-        <ul role="group" className="stratum-tree-group">
-          {renderLevel(node.children, level + 1)}
-        </ul>
-      ) : null;
       return (
-        <TenantTreeItem
-          key={id}
-          tenant={tenant}
-          node={node}
-          level={level}
-          posinset={i + 1}
-          setsize={ids.length}
-          expanded={open}
-          selected={id === selectedId}
-          tabbable={id === tabStop}
-          register={register}
-          onActivate={activate}
-          onToggle={toggle}
-          onRetry={tree.reloadChildren}
-        >
-          {children}
-        </TenantTreeItem>
+        <Fragment key={id}>
+          <TenantTreeItem
+            tenant={tenant}
+            node={node}
+            level={level}
+            posinset={i + 1}
+            setsize={ids.length}
+            expanded={open}
+            selected={id === selectedId}
+            tabbable={id === tabStop}
+            register={register}
+            onActivate={activate}
+            onToggle={toggle}
+            onRetry={tree.reloadChildren}
+          />
+          {open && node?.children?.length ? renderLevel(node.children, level + 1) : null}
+        </Fragment>
       );
     });
 

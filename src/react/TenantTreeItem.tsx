@@ -1,7 +1,6 @@
 /// <reference lib="dom" />
-import type { ReactNode } from "react";
 import type { TenantRecord } from "./client/types.js";
-import { Badge, type BadgeTone } from "./components/Badge.js";
+import type { BadgeTone } from "./components/Badge.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
 import type { TreeNodeState } from "./hooks/use-tenant-tree.js";
 import { isExpandable } from "./tree-navigation.js";
@@ -23,8 +22,6 @@ export interface TenantTreeItemProps {
   onActivate(tenant: TenantRecord): void;
   onToggle(id: string): void;
   onRetry(id: string): void;
-  /** The rendered child items, when open. */
-  children?: ReactNode;
 }
 
 export function TenantTreeItem(props: TenantTreeItemProps) {
@@ -61,11 +58,16 @@ export function TenantTreeItem(props: TenantTreeItemProps) {
         >
           {expandable ? (expanded ? "▾" : "▸") : ""}
         </span>{" "}
-        <span id={labelId} className="stratum-tree-name">
+        <span id={labelId} className="stratum-tree-name" title={tenant.name}>
           {tenant.name}
         </span>{" "}
+        {/* The badges are the item's description (aria-describedby), not part of its name; drawn as
+            generated content so the item's visible text is its name alone (WCAG 2.5.3). */}
         <span id={badgesId} className="stratum-tree-badges">
-          <Badge tone={STATUS_TONE[tenant.status]}>{tenant.status}</Badge> <Badge tone="info">{ISOLATION_LABEL[tenant.isolation_strategy]}</Badge>
+          <span className="stratum-visually-hidden">{`${tenant.status}, ${ISOLATION_LABEL[tenant.isolation_strategy]}`}</span>
+          {/* Drawn only when not the usual (active, shared): a column of identical pills would crowd out the names. */}
+          {tenant.status !== "active" ? <span aria-hidden="true" className={`stratum-badge stratum-badge--${STATUS_TONE[tenant.status]}`} data-badge={tenant.status} /> : null}
+          {tenant.isolation_strategy !== "SHARED_RLS" ? <span aria-hidden="true" className="stratum-badge stratum-badge--info" data-badge={ISOLATION_LABEL[tenant.isolation_strategy]} /> : null}
         </span>
       </div>
       {expanded && (node?.loading || node?.error) ? (
@@ -74,7 +76,6 @@ export function TenantTreeItem(props: TenantTreeItemProps) {
           {node.error ? <ErrorMessage error={node.error} onRetry={() => props.onRetry(tenant.id)} /> : null}
         </div>
       ) : null}
-      {props.children}
     </li>
   );
 }

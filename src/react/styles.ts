@@ -71,8 +71,9 @@ export const stratumAdminCss = `
 .stratum-table thead th { font-size: .75rem; text-transform: uppercase; letter-spacing: .04em; color: var(--stratum-muted); background: var(--stratum-surface-2); }
 .stratum-table tbody th { font-weight: 600; }
 .stratum-table caption { text-align: left; font-weight: 600; padding: 0 0 .5em; }
-.stratum-actions { white-space: nowrap; } .stratum-actions > * + * { margin-left: .35rem; }
-.stratum-table td.stratum-actions { display: flex; flex-wrap: wrap; gap: .35rem; } .stratum-table td.stratum-actions > * + * { margin-left: 0; }
+/* Buttons wrap inside the cell on narrow screens rather than pushing the table past its panel. */
+.stratum-actions .stratum-button { margin: 0 .35rem .35rem 0; }
+.stratum-table td.stratum-actions { padding-bottom: .15em; }
 .stratum-value { word-break: break-word; }
 .stratum-config-row--locked { color: var(--stratum-muted); }
 .stratum-empty { color: var(--stratum-muted); }
@@ -92,6 +93,7 @@ export const stratumAdminCss = `
 .stratum-tree-item--selected > .stratum-tree-row { background: var(--stratum-accent-soft); color: var(--stratum-text); font-weight: 600; }
 .stratum-tree-toggle { flex: none; display: inline-block; width: 1em; text-align: center; color: var(--stratum-muted); }
 .stratum-tree-name { flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.stratum-badge[data-badge]::before { content: attr(data-badge); }
 .stratum-tree-badges { flex: none; display: inline-flex; gap: .25em; font-weight: normal; }
 
 .stratum-chain { margin: .25em 0 .75em; padding-left: 1.25em; } .stratum-chain li { margin: .15em 0; }

@@ -124,7 +124,7 @@ describe("MSSP dashboard in Chromium", () => {
     expect(await chain.getByRole("listitem").allTextContents()).toEqual([
       "AcmeSec: sets 1000",
       "NorthStar MSP: overrides with 500",
-      "Client Beta: overrides with 75effective",
+      "Client Beta: overrides with 75 effective",
     ]);
     await checkpoint("config-override");
   }, JOURNEY);
@@ -138,7 +138,7 @@ describe("MSSP dashboard in Chromium", () => {
     await select("AcmeSec", "NorthStar MSP", "Client Alpha");
     await tab("Config").click();
     const row = page.getByRole("row", { name: /^sla_hours / });
-    await row.getByText("Locked by NorthStar MSP").waitFor();
+    await row.getByText("Locked by NorthStar MSP", { exact: true }).waitFor();
     expect(await row.getByRole("button", { name: "Override sla_hours" }).count()).toBe(0);
     // Trying anyway through "Set a key": the control plane refuses, and the form says why.
     await page.getByLabel("Key", { exact: true }).fill("sla_hours");
@@ -226,7 +226,7 @@ describe("MSSP dashboard in Chromium", () => {
     await log.waitFor();
     const actions = async () => (await log.locator("tbody th code").allTextContents()).join(" ");
     for (const action of ["tenant.move", "tenant.create", "permission.revoke", "api_key.revoke", "api_key.create", "config.set"]) expect(await actions()).toContain(action);
-    await page.getByLabel("Action").fill("tenant.*");
+    await page.getByLabel("Action", { exact: true }).fill("tenant.*");
     await page.waitForFunction(() => Array.from(document.querySelectorAll(".stratum-audit-table tbody th code")).every((c) => c.textContent?.startsWith("tenant.")));
     await checkpoint("audit");
   }, JOURNEY);

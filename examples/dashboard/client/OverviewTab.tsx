@@ -84,7 +84,19 @@ export function OverviewTab({ client, tenant, onSelect }: OverviewTabProps) {
                   <Badge tone={STATUS_TONE[c.status]}>{c.status}</Badge>
                 </td>
                 <td title={c.via === "own_scope" ? "Own database: counted in its own scope" : "Counted through the descendants scope"}>{c.isolation_strategy}</td>
-                <td>{c.overrides.length ? c.overrides.map((k) => <code key={k} className="override">{k}</code>) : <span className="stratum-help">none</span>}</td>
+                <td>
+                  {c.overrides.length ? (
+                    <span className="override-list">
+                      {c.overrides.map((k) => (
+                        <code key={k} className="override">
+                          {k}
+                        </code>
+                      ))}
+                    </span>
+                  ) : (
+                    <span className="stratum-help">none</span>
+                  )}
+                </td>
                 <td className="num">{c.open}</td>
                 <td className="num">{c.closed}</td>
                 <td className="num">{c.total}</td>

@@ -43,7 +43,8 @@ export const dashboardCss = `
 .stat-label { color: var(--stratum-muted); font-size: .85rem; }
 .card { background: var(--stratum-surface); border: 1px solid var(--stratum-border); border-radius: 8px; padding: .75rem 1rem; margin-bottom: 1rem; }
 .locked-list { list-style: none; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: .4rem 1.5rem; }
-.override { display: inline-block; margin-right: .35rem; padding: 0 .35em; border-radius: 4px; background: var(--stratum-accent-soft); }
+.override-list { display: inline-flex; flex-wrap: wrap; gap: .25rem; }
+.override { display: inline-block; padding: 0 .35em; border-radius: 4px; background: var(--stratum-accent-soft); }
 .stratum-table .num { text-align: right; font-variant-numeric: tabular-nums; }
 .signin-page { min-height: 100vh; display: grid; place-items: center; padding: 1rem; }
 .signin-card { width: min(26rem, 100%); background: var(--stratum-surface); border: 1px solid var(--stratum-border); border-radius: 12px; padding: 2rem; box-shadow: 0 10px 30px rgba(0,0,0,.08); }
@@ -51,5 +52,6 @@ export const dashboardCss = `
 .signin-card form { margin-top: 1.25rem; }
 .signin-submit { width: 100%; justify-content: center; padding: .6em; }
 @media (max-width: 1100px) { .console-body { grid-template-columns: 250px minmax(0, 1fr); } .console-main { padding: 1rem 1.25rem 3rem; } }
-@media (max-width: 900px) { .console-body { grid-template-columns: 215px minmax(0, 1fr); } .topnav { display: none; } .console-tree .stratum-tree-badges .stratum-badge--info { display: none; } }
+@media (max-width: 900px) { .console-body { grid-template-columns: 215px minmax(0, 1fr); } .console-main { padding: 1rem .9rem 3rem; }
+  .console-main .stratum-table th, .console-main .stratum-table td { padding: .45em .4em; } .console-main .stratum-table thead th { letter-spacing: 0; } .topnav { display: none; } .console-tree .stratum-tree-badges .stratum-badge--info { display: none; } }
 `;
