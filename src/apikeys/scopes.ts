@@ -10,6 +10,7 @@ export const API_KEY_SCOPES = [
   "isolation:read",
   "isolation:write",
   "audit:read",
+  "audit:write",
   "webhooks:read",
   "webhooks:write",
   "gdpr:export",

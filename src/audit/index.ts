@@ -12,3 +12,4 @@ export {
   type AuditFilters,
   type AuditPage,
 } from "./service.js";
+export { appendAppAudit, getAuditEntry, RESERVED_AUDIT_NAMESPACES, type AppAuditEvent } from "./app-events.js";

@@ -1,6 +1,7 @@
 /** The `$stratum` object: every service, built on the runtime's admin Db. */
 import { createAbacService } from "../abac/index.js";
 import { createApiKeyService } from "../apikeys/index.js";
+import { appendAppAudit, getAuditEntry, type AppAuditEvent } from "../audit/app-events.js";
 import { createConfigService } from "../config/index.js";
 import { createPermissionService } from "../permissions/index.js";
 import { eraseTransaction } from "../tenants/erase.js";
@@ -88,6 +89,10 @@ export function createServices(runtime: StratumRuntime) {
     migrateTenantHomes: (options?: FanOutOptions) =>
       migrateTenantHomes({ admin: runtime.admin, tenantTables: runtime.tenantTables, appRole: runtime.appRole }, options),
     listAudit: audit.list,
+    /** The app's own event in the audit trail (its actor, its action outside stratum's namespaces). */
+    appendAudit: (tenantId: string, event: AppAuditEvent) => appendAppAudit(db, tenantId, event),
+    /** One audit entry of the tenant's subtree. */
+    getAuditEntry: (tenantId: string, entryId: string) => getAuditEntry(db, tenantId, entryId),
     createApiKey: apiKeys.createApiKey,
     listApiKeys: apiKeys.listApiKeys,
     getApiKey: apiKeys.getApiKey,
