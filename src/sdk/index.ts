@@ -11,7 +11,7 @@ export type { FastifyTenantOptions } from "./fastify.js";
 export type { TenantsApi } from "./resources/tenants.js";
 export type { ConfigApi } from "./resources/config.js";
 export type { PermissionsApi, PoliciesApi, EvaluateInput } from "./resources/permissions.js";
-export type { IsolationApi, AuditApi, ApiKeysApi } from "./resources/admin.js";
+export type { IsolationApi, AuditApi, ApiKeysApi, AppendAuditInput } from "./resources/admin.js";
 export type { ComplianceApi } from "./resources/compliance.js";
 export type { WebhooksApi, WebhookInput, WebhookRecord, DeliveryRecord, WebhookStatsRecord, WebhookEventType } from "./resources/webhooks.js";
 export type * from "./types.js";

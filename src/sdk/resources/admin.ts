@@ -3,6 +3,7 @@ import type { SdkCache } from "../cache.js";
 import { seg, type Transport } from "../http.js";
 import type {
   ApiKeyRecord,
+  AuditEntryRecord,
   AuditPage,
   AuditQuery,
   CreateApiKeyInput,
@@ -25,6 +26,23 @@ export interface IsolationApi {
 export interface AuditApi {
   /** The tenant's and its subtree's entries, newest first, paged by `next_cursor`. */
   list(tenantId: string, query?: AuditQuery): Promise<AuditPage>;
+  /** One entry of the tenant's subtree. */
+  get(tenantId: string, entryId: string): Promise<AuditEntryRecord>;
+  /** The app's own event (its user as actor; actions outside stratum's namespaces). */
+  append(tenantId: string, event: AppendAuditInput): Promise<AuditEntryRecord>;
+  /** Every matching entry as NDJSON bytes (one JSON entry per line), newest first. */
+  exportStream(tenantId: string, query?: Omit<AuditQuery, "limit" | "cursor">): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** POST /tenants/{id}/audit. */
+export interface AppendAuditInput {
+  actor: { id: string; type?: string };
+  action: string;
+  resource?: { type: string; id: string };
+  before?: unknown;
+  after?: unknown;
+  /** ISO time it happened; default now. */
+  occurred_at?: string;
 }
 
 export interface ApiKeysApi {
@@ -59,6 +77,9 @@ export function isolationApi(http: Transport, cache: SdkCache): IsolationApi {
 export function auditApi(http: Transport): AuditApi {
   return {
     list: (tenantId, query = {}) => http.request({ method: "GET", path: `/tenants/${seg(tenantId)}/audit`, query: { ...query } }),
+    get: (tenantId, entryId) => http.request({ method: "GET", path: `/tenants/${seg(tenantId)}/audit/${seg(entryId)}` }),
+    append: (tenantId, event) => http.request({ method: "POST", path: `/tenants/${seg(tenantId)}/audit`, body: event }),
+    exportStream: (tenantId, query = {}) => http.stream({ method: "GET", path: `/tenants/${seg(tenantId)}/audit/export`, query: { ...query } }),
   };
 }
 

@@ -1,4 +1,9 @@
-/** /tenants/:id/audit: the tenant's and its subtree's audit trail, newest first. */
+/**
+ * /tenants/:id/audit: the tenant's and its subtree's audit trail, newest first; one entry; an
+ * NDJSON export of every matching entry; and the app's own events appended to the same trail.
+ */
+import { Readable } from "node:stream";
+import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { errorResponses, TenantParams, Timestamp } from "../schemas.js";
@@ -12,6 +17,20 @@ const AuditQuery = z
     until: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     cursor: z.string().regex(/^[0-9]{1,19}$/, "a next_cursor from a previous page").optional(),
+  })
+  .strict();
+
+const ExportQuery = AuditQuery.omit({ limit: true, cursor: true });
+const EntryParams = TenantParams.extend({ entryId: z.string().regex(/^[0-9]{1,19}$/, "an audit entry id") });
+
+const AppEvent = z
+  .object({
+    actor: z.object({ id: z.string().min(1).max(200), type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).optional().describe("Default user.") }).strict(),
+    action: z.string().min(3).max(100).describe("A dotted verb outside stratum's namespaces (tenant., config., …), e.g. report.export."),
+    resource: z.object({ type: z.string().min(1).max(100), id: z.string().min(1).max(500) }).strict().optional(),
+    before: z.unknown().optional(),
+    after: z.unknown().optional(),
+    occurred_at: z.iso.datetime({ offset: true }).optional().describe("When it happened; default now."),
   })
   .strict();
 
@@ -44,6 +63,72 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { strat
     async (request) => {
       await guard.tenant(request, "audit:read", request.params.id);
       return stratum.listAudit(request.params.id, request.query);
+    },
+  );
+
+  app.get(
+    "/tenants/:id/audit/export",
+    {
+      schema: {
+        tags: ["audit"],
+        summary: "Every matching audit entry as NDJSON, newest first",
+        description: "Scope: audit:read. application/x-ndjson, one entry per line, streamed page by page; the same filters as the list.",
+        params: TenantParams,
+        querystring: ExportQuery,
+        response: { 200: z.string().describe("One JSON audit entry per line."), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await guard.tenant(request, "audit:read", request.params.id);
+      // The first page before the headers: an unknown tenant or a bad filter is still a JSON error.
+      const first = await stratum.listAudit(request.params.id, { ...request.query, limit: 500 });
+      async function* lines(): AsyncGenerator<string> {
+        let page = first;
+        for (;;) {
+          for (const entry of page.entries) yield `${JSON.stringify(entry)}\n`;
+          if (!page.next_cursor) return;
+          page = await stratum.listAudit(request.params.id, { ...request.query, limit: 500, cursor: page.next_cursor });
+        }
+      }
+      const body = Readable.from(lines(), { objectMode: false });
+      body.on("error", (error) => reply.log.error({ err: error }, "audit export failed"));
+      // Untyped reply: the stream is not the documented string, it yields it.
+      const raw: FastifyReply = reply;
+      return raw.type("application/x-ndjson; charset=utf-8").header("cache-control", "no-store").send(body);
+    },
+  );
+
+  app.get(
+    "/tenants/:id/audit/:entryId",
+    { schema: { tags: ["audit"], summary: "One audit entry of the tenant's subtree", description: "Scope: audit:read.", params: EntryParams, response: { 200: AuditEntry, ...errorResponses } } },
+    async (request) => {
+      await guard.tenant(request, "audit:read", request.params.id);
+      return stratum.getAuditEntry(request.params.id, request.params.entryId);
+    },
+  );
+
+  app.post(
+    "/tenants/:id/audit",
+    {
+      schema: {
+        tags: ["audit"],
+        summary: "Append the app's own event to the tenant's audit trail",
+        description: "Scope: audit:write. The actor is the app's user (not the API key); actions under stratum's own namespaces are refused.",
+        params: TenantParams,
+        body: AppEvent,
+        response: { 201: AuditEntry, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await guard.tenant(request, "audit:write", request.params.id);
+      const { actor, occurred_at, ...rest } = request.body;
+      const entry = await stratum.appendAudit(request.params.id, {
+        ...rest,
+        actor: { id: actor.id, ...(actor.type ? { type: actor.type } : {}) },
+        ...(occurred_at ? { occurred_at } : {}),
+        request_id: String(request.id),
+      });
+      return reply.code(201).send(entry);
     },
   );
 };
