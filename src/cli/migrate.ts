@@ -114,7 +114,7 @@ function ownerUrl(flag: string | undefined): string {
 const MIGRATE_HELP = `
 Environment (a flag wins; the CLI also reads .env in the working directory):
   STRATUM_OWNER_URL, else DATABASE_URL   --url        the owner role (creates tables, policies, the app role)
-  STRATUM_SCOPE_KEY                      (none given and none installed: one is generated and appended to .env)
+  STRATUM_SCOPE_KEY                      --scope-key  (none given and none installed: one is generated and appended to .env)
 
 Examples:
   $ npx stratum-prisma migrate new init --url postgresql://postgres@localhost:5432/app
@@ -139,13 +139,14 @@ export function registerMigrate(program: Command): void {
     .description("apply the migrations as the owner role and install the scope key; `migrate new <name>` writes the next migration")
     .option("--url <url>", "owner connection URL (default: STRATUM_OWNER_URL, else DATABASE_URL)")
     .option("--migrations <dir>", "migrations folder (default: `migrations.path` in prisma.config.ts, else prisma/migrations)")
+    .option("--scope-key <key>", "scope key to install (default: STRATUM_SCOPE_KEY; with neither, and none installed, one is generated into --env-file)")
     .option("--env-file <file>", "where a generated scope key is written", ".env")
     .option("--app-role <role>", "the app role, to report whether it can log in", "stratum_app")
     .option("--retire-previous-key", "end a scope key rotation: only the current key's scopes are accepted from now on")
     .addHelpText("after", MIGRATE_HELP)
-    .action(async (opts: { url?: string; migrations?: string; envFile: string; appRole: string; retirePreviousKey?: boolean }) => {
+    .action(async (opts: { url?: string; migrations?: string; scopeKey?: string; envFile: string; appRole: string; retirePreviousKey?: boolean }) => {
       const url = ownerUrl(opts.url);
-      const scopeKey = process.env.STRATUM_SCOPE_KEY || undefined;
+      const scopeKey = opts.scopeKey ?? (process.env.STRATUM_SCOPE_KEY || undefined);
       const result = await migrate({
         url,
         migrations: resolveMigrationsDir(process.cwd(), opts.migrations),

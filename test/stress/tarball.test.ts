@@ -166,6 +166,7 @@ describe("the packed tarball in a new project", () => {
     copyFileSync(tarball, join(project, basename(tarball)));
     const readme = readFileSync(join(repo, "README.md"), "utf8");
     writeFileSync(join(project, "app.ts"), readmeBlock(readme, "Use it in your project", "ts", "`app.ts` (ESM):"));
+    writeFileSync(join(project, "app.cts"), readmeBlock(readme, "Use it in your project", "ts", "`app.cts` (CommonJS):"));
 
     pg = await startScratchPostgres();
     const servePort = await freePort();
@@ -207,6 +208,7 @@ describe("the packed tarball in a new project", () => {
     expect(readFileSync(join(project, ".env"), "utf8")).toMatch(/^STRATUM_SCOPE_KEY=[0-9a-f]{64}$/m);
     expect(run.output).toContain("ok: stratum_app cannot bypass tenant isolation");
     expect(run.output).toContain("[ { title: 'hello from Alpha' } ]");
+    expect(run.output).toContain("[ 'Client Alpha' ]");
     expect(run.output).toMatch(/"slug":"acmesec"[^}]*"isolation_strategy":"SCHEMA"/);
     // the security migration sorts after the table migration it secures
     const migrations = readdirSync(join(project, "prisma", "migrations")).filter((n) => /^\d{14}_/.test(n)).sort();
