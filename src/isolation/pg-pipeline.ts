@@ -1,25 +1,17 @@
 /**
- * One round trip per scoped query.
- *
- * In PostgreSQL's extended protocol every statement sent before a single Sync runs in one implicit
- * transaction. So the scope's `set_config(…, true)` calls and the query travel together:
- *
- *   Bind/Execute (prelude, prepared once per connection)  Parse/Bind/Describe/Execute (query)  Sync
- *
- * The settings are transaction-local: they vanish at the Sync (or at COMMIT/ROLLBACK inside an
- * explicit transaction), so a pooled connection never carries a tenant to its next borrower, and
- * an error anywhere aborts the prelude together with the query.
+ * The scoped driver: a pg Client and Pool that send each scoped statement with its scope in one
+ * round trip (scoped-query.ts) and keep every pooled session clean. After a raw statement the
+ * session is reset before anyone else borrows the connection; behind a transaction pooler
+ * (`pooler`), nothing is prepared by name and raw statements clean up inside their own
+ * transaction. See docs/security.md.
  */
 import pg from "pg";
-import { rememberDriverError } from "../core/driver-errors.js";
-import { StratumError } from "../core/errors.js";
+import { connectionLost, poolerSuspected, PRELUDE_EXISTS, PRELUDE_MISSING, sessionResetFailed } from "./connection-errors.js";
 import { SHARED_SEARCH_PATH } from "./names.js";
 import { currentScope, inRawStatement, statementContext, type StatementContext, type TenantScope } from "./scope.js";
+import { PRELUDE_SQL, PRELUDE_STATEMENT, ScopedQuery, type Callback, type Pipeline } from "./scoped-query.js";
 
-export const PRELUDE_SQL =
-  "SELECT pg_catalog.set_config('stratum.tenant_id', $1, true), pg_catalog.set_config('search_path', $2, true), " +
-  "pg_catalog.set_config('transaction_read_only', $3, true), pg_catalog.set_config('stratum.actor', $4, true), " +
-  "pg_catalog.set_config('stratum.request_id', $5, true)";
+export { PRELUDE_SQL } from "./scoped-query.js";
 
 /** Attached to a query config by StratumPool so the scope survives pg-pool's callbacks. */
 const SCOPE = Symbol.for("stratum.scope");
@@ -28,102 +20,8 @@ const CONTEXT = Symbol.for("stratum.statement-context");
 const RAW = Symbol.for("stratum.raw-statement");
 
 type ScopedConfig = pg.QueryConfig & { [SCOPE]?: TenantScope | typeof NO_SCOPE; [CONTEXT]?: StatementContext; [RAW]?: boolean };
-type Callback = (err: Error | null, result?: pg.QueryResult) => void;
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|SET\s+TRANSACTION|PREPARE\s+TRANSACTION)\b/i;
-
-/** pg's Query as it is at run time; @types/pg describes only its public face. */
-interface QueryInternals {
-  submit(connection: PgConnection): Error | null;
-  handleDataRow(msg: unknown): void;
-  handleCommandComplete(msg: unknown, connection: PgConnection): void;
-  handleEmptyQuery(connection: PgConnection): void;
-  handleError(err: Error, connection: PgConnection): void;
-  _getRows(connection: PgConnection, rows: number | undefined): void;
-}
-const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, values?: unknown, callback?: unknown) => QueryInternals;
-
-/** The prelude is prepared once per connection under this name, then only bound and executed. */
-const PRELUDE_STATEMENT = "stratum_scope";
-
-/**
- * Sent after a scoped raw statement, before its Sync: whatever session-level setting the statement
- * made (`SET search_path`, `set_config('stratum.tenant_id', …, false)`, `SET SESSION
- * CHARACTERISTICS …`) is put back to the connection's defaults, so nothing it did outlives it on
- * a pooled connection. Prisma's own model statements never change settings, so they skip it.
- */
-export const POSTLUDE_SQL = "RESET ALL";
-
-interface Pipeline {
-  values: string[];
-  /** Parse the prelude first (the connection has not prepared it yet). */
-  parse: boolean;
-  /**
-   * Bind the prelude prepared under PRELUDE_STATEMENT; false parses it unnamed, for a session a
-   * raw statement touched (it may have re-prepared that name with code of its own).
-   */
-  named: boolean;
-  postlude: boolean;
-}
-
-/** A pg Query preceded, in the same Sync, by the scope prelude, and followed by the postlude. */
-class ScopedQuery extends BaseQuery {
-  /** 0 prelude, 1 the query, 2 the postlude. */
-  phase = 0;
-
-  constructor(
-    config: pg.QueryConfig,
-    callback: Callback,
-    private readonly pipeline: Pipeline,
-  ) {
-    super({ ...config, queryMode: "extended" } as pg.QueryConfig, undefined, callback as never);
-  }
-
-  override submit(connection: PgConnection): Error | null {
-    // Buffer the prelude's messages so they leave in the same write as the query's.
-    connection.stream.cork?.();
-    try {
-      const name = this.pipeline.named ? PRELUDE_STATEMENT : "";
-      if (this.pipeline.parse || !this.pipeline.named) connection.parse({ text: PRELUDE_SQL, name, types: [] });
-      connection.bind({ portal: "", statement: name, values: this.pipeline.values });
-      connection.execute({ portal: "", rows: 0 });
-      return super.submit(connection);
-    } finally {
-      connection.stream.uncork?.();
-    }
-  }
-
-  /** pg sends the query's Execute and Sync here; the postlude goes between them. */
-  override _getRows(connection: PgConnection, rows: number | undefined): void {
-    if (rows || !this.pipeline.postlude) return super._getRows(connection, rows);
-    connection.execute({ portal: (this as unknown as { portal?: string }).portal ?? "", rows: 0 });
-    connection.parse({ text: POSTLUDE_SQL, name: "", types: [] });
-    connection.bind({ portal: "", statement: "", values: [] });
-    connection.execute({ portal: "", rows: 0 });
-    connection.sync();
-  }
-
-  override handleDataRow(msg: unknown): void {
-    if (this.phase === 1) super.handleDataRow(msg);
-  }
-
-  override handleCommandComplete(msg: unknown, connection: PgConnection): void {
-    if (this.phase++ === 1) super.handleCommandComplete(msg, connection);
-  }
-
-  override handleEmptyQuery(connection: PgConnection): void {
-    if (this.phase++ === 1) super.handleEmptyQuery(connection);
-  }
-}
-
-/** The parts of pg's internal Connection that ScopedQuery writes to. */
-interface PgConnection {
-  stream: { cork?: () => void; uncork?: () => void };
-  parse(msg: { text: string; name: string; types: unknown[] }): void;
-  bind(msg: { portal: string; statement: string; values: unknown[] }): void;
-  execute(msg: { portal: string; rows: number }): void;
-  sync(): void;
-}
 
 export interface StratumPgClientOptions {
   /** search_path restored when an unscoped statement follows a scoped one in a transaction. */
@@ -138,9 +36,6 @@ export interface StratumPgClientOptions {
   pooler?: boolean;
 }
 
-/** SQLSTATEs that say our idea of whether the prelude is prepared was wrong (a raw DEALLOCATE, …). */
-const PRELUDE_MISSING = "26000";
-const PRELUDE_EXISTS = "42P05";
 
 /**
  * Where a raw statement left this session: "statement" when it ran outside a transaction (reset
@@ -392,62 +287,6 @@ export class StratumPgClient extends pg.Client {
     const status = this.txStatus();
     return status === "T" || status === "E";
   }
-}
-
-/** SQLSTATE classes and driver messages that mean the connection itself is gone. */
-const LOST_CODES = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
-const LOST_MESSAGE = /Connection terminated|connection error|not queryable|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up/i;
-
-/**
- * The connection broke under a statement (or could not be made): a StratumError saying whether
- * the statement may have committed. It may when it ran outside a transaction, since the break can
- * come after the commit; `committedNothing` says it cannot have (inside a transaction, which the
- * server rolls back, or before anything was sent).
- */
-export function connectionLost(error: unknown, committedNothing: boolean): StratumError | undefined {
-  if (error instanceof StratumError) return undefined;
-  const e = error as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === "string" ? e.code : "";
-  const message = typeof e?.message === "string" ? e.message : "";
-  if (!LOST_CODES.has(code) && !LOST_MESSAGE.test(`${message} ${code}`)) return undefined;
-  const mayHaveCommitted = !committedNothing;
-  return rememberDriverError(new StratumError(
-    "CONNECTION_LOST",
-    `The database connection was lost (${message || code}). ${
-      mayHaveCommitted
-        ? "The statement may have committed before the connection broke: check before retrying a write."
-        : "Nothing was committed; retry the call (or the whole transaction)."
-    } The pool replaces the connection on the next call.`,
-    { mayHaveCommitted, sqlState: code || undefined },
-    { cause: error },
-  ));
-}
-
-/**
- * A statement this client prepared is missing, or one it never prepared already exists, on a
- * session no raw statement touched: the server session changed between statements, which is what
- * a transaction pooler does. Say so, and how to switch pooler mode on.
- */
-function poolerSuspected(error: Error): StratumError | undefined {
-  const code = (error as { code?: unknown }).code;
-  if (code !== PRELUDE_MISSING && code !== PRELUDE_EXISTS) return undefined;
-  return rememberDriverError(
-    new StratumError(
-      "POOLER_DETECTED",
-      `${error.message}: the server session changed between statements, as behind a transaction pooler (PgBouncer pool_mode = transaction, Supabase port 6543, Neon's -pooler host, RDS Proxy). Add ?pgbouncer=true to the connection URL or pass stratumAdapter({ pooler: true }).`,
-      { sqlState: code },
-      { cause: error },
-    ),
-  );
-}
-
-function sessionResetFailed(error: unknown): StratumError {
-  return rememberDriverError(new StratumError(
-    "SESSION_RESET_FAILED",
-    "A raw statement ran, but resetting its session afterwards failed, so the connection was retired. The statement itself may have committed; check before retrying a write.",
-    { reason: error instanceof Error ? error.message : String(error) },
-    { cause: error },
-  ));
 }
 
 /**

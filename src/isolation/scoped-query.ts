@@ -1,0 +1,113 @@
+/**
+ * One round trip per scoped query.
+ *
+ * In PostgreSQL's extended protocol every statement sent before a single Sync runs in one implicit
+ * transaction. So the scope's `set_config(…, true)` calls and the query travel together:
+ *
+ *   Bind/Execute (prelude, prepared once per connection)  Parse/Bind/Describe/Execute (query)  Sync
+ *
+ * The settings are transaction-local: they vanish at the Sync (or at COMMIT/ROLLBACK inside an
+ * explicit transaction), so a pooled connection never carries a tenant to its next borrower, and
+ * an error anywhere aborts the prelude together with the query.
+ */
+import pg from "pg";
+
+export const PRELUDE_SQL =
+  "SELECT pg_catalog.set_config('stratum.tenant_id', $1, true), pg_catalog.set_config('search_path', $2, true), " +
+  "pg_catalog.set_config('transaction_read_only', $3, true), pg_catalog.set_config('stratum.actor', $4, true), " +
+  "pg_catalog.set_config('stratum.request_id', $5, true)";
+
+export type Callback = (err: Error | null, result?: pg.QueryResult) => void;
+
+/** pg's Query as it is at run time; @types/pg describes only its public face. */
+interface QueryInternals {
+  submit(connection: PgConnection): Error | null;
+  handleDataRow(msg: unknown): void;
+  handleCommandComplete(msg: unknown, connection: PgConnection): void;
+  handleEmptyQuery(connection: PgConnection): void;
+  handleError(err: Error, connection: PgConnection): void;
+  _getRows(connection: PgConnection, rows: number | undefined): void;
+}
+const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, values?: unknown, callback?: unknown) => QueryInternals;
+
+/** The prelude is prepared once per connection under this name, then only bound and executed. */
+export const PRELUDE_STATEMENT = "stratum_scope";
+
+/**
+ * Sent after a scoped raw statement, before its Sync: whatever session-level setting the statement
+ * made (`SET search_path`, `set_config('stratum.tenant_id', …, false)`, `SET SESSION
+ * CHARACTERISTICS …`) is put back to the connection's defaults, so nothing it did outlives it on
+ * a pooled connection. Prisma's own model statements never change settings, so they skip it.
+ */
+export const POSTLUDE_SQL = "RESET ALL";
+
+export interface Pipeline {
+  values: string[];
+  /** Parse the prelude first (the connection has not prepared it yet). */
+  parse: boolean;
+  /**
+   * Bind the prelude prepared under PRELUDE_STATEMENT; false parses it unnamed, for a session a
+   * raw statement touched (it may have re-prepared that name with code of its own).
+   */
+  named: boolean;
+  postlude: boolean;
+}
+
+/** A pg Query preceded, in the same Sync, by the scope prelude, and followed by the postlude. */
+export class ScopedQuery extends BaseQuery {
+  /** 0 prelude, 1 the query, 2 the postlude. */
+  phase = 0;
+
+  constructor(
+    config: pg.QueryConfig,
+    callback: Callback,
+    private readonly pipeline: Pipeline,
+  ) {
+    super({ ...config, queryMode: "extended" } as pg.QueryConfig, undefined, callback as never);
+  }
+
+  override submit(connection: PgConnection): Error | null {
+    // Buffer the prelude's messages so they leave in the same write as the query's.
+    connection.stream.cork?.();
+    try {
+      const name = this.pipeline.named ? PRELUDE_STATEMENT : "";
+      if (this.pipeline.parse || !this.pipeline.named) connection.parse({ text: PRELUDE_SQL, name, types: [] });
+      connection.bind({ portal: "", statement: name, values: this.pipeline.values });
+      connection.execute({ portal: "", rows: 0 });
+      return super.submit(connection);
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  /** pg sends the query's Execute and Sync here; the postlude goes between them. */
+  override _getRows(connection: PgConnection, rows: number | undefined): void {
+    if (rows || !this.pipeline.postlude) return super._getRows(connection, rows);
+    connection.execute({ portal: (this as unknown as { portal?: string }).portal ?? "", rows: 0 });
+    connection.parse({ text: POSTLUDE_SQL, name: "", types: [] });
+    connection.bind({ portal: "", statement: "", values: [] });
+    connection.execute({ portal: "", rows: 0 });
+    connection.sync();
+  }
+
+  override handleDataRow(msg: unknown): void {
+    if (this.phase === 1) super.handleDataRow(msg);
+  }
+
+  override handleCommandComplete(msg: unknown, connection: PgConnection): void {
+    if (this.phase++ === 1) super.handleCommandComplete(msg, connection);
+  }
+
+  override handleEmptyQuery(connection: PgConnection): void {
+    if (this.phase++ === 1) super.handleEmptyQuery(connection);
+  }
+}
+
+/** The parts of pg's internal Connection that ScopedQuery writes to. */
+interface PgConnection {
+  stream: { cork?: () => void; uncork?: () => void };
+  parse(msg: { text: string; name: string; types: unknown[] }): void;
+  bind(msg: { portal: string; statement: string; values: unknown[] }): void;
+  execute(msg: { portal: string; rows: number }): void;
+  sync(): void;
+}
