@@ -69,6 +69,9 @@ describe("migrateTenantHomes", () => {
   });
 
   it("reports a type change as drift instead of rewriting the column", async () => {
+    // The subtree view reads every column, so a type change needs it dropped first (the home's
+    // security SQL creates it again); docs/isolation.md, "Plans".
+    await admin.query(`DROP VIEW "${schemaTenant.placement}".stratum_d_users`);
     await admin.query(`ALTER TABLE "${schemaTenant.placement}".users ALTER COLUMN name TYPE varchar(20)`);
     const report = await client.prisma.$stratum.migrateTenantHomes({ tenantIds: [schemaTenant.id] });
     expect(report.homes[0]!.drift.join(" ")).toMatch(/users\.name is character varying\(20\), the template has text/);
