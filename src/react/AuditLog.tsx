@@ -10,6 +10,7 @@ import { ErrorMessage } from "./components/ErrorMessage.js";
 import { Loading } from "./components/Loading.js";
 import { TextField } from "./components/TextField.js";
 import { formatDate, StratumContext } from "./context.js";
+import { useAllTenants } from "./hooks/use-all-tenants.js";
 import { useAudit } from "./hooks/use-audit.js";
 
 export interface AuditLogProps {
@@ -21,9 +22,16 @@ export interface AuditLogProps {
   className?: string;
 }
 
-/** "max_users: 500 → 50" style summary of what changed. */
+/** What an audited record was, briefly: a config value, a tenant or key name, else its JSON. */
+function show(v: unknown): string {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "object" && "value" in v) return JSON.stringify((v as { value: unknown }).value);
+  if (typeof v === "object" && "name" in v) return String((v as { name: unknown }).name);
+  return JSON.stringify(v);
+}
+
+/** "500 → 50" style summary of what changed. */
 function change(entry: AuditEntryRecord): string {
-  const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "object" && v && "value" in v ? JSON.stringify((v as { value: unknown }).value) : JSON.stringify(v));
   if (entry.before === null && entry.after === null) return "";
   const text = `${show(entry.before)} → ${show(entry.after)}`;
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
@@ -34,6 +42,9 @@ export function AuditLog({ client, tenantId, tenantName, nameOf, className }: Au
   const [actor, setActor] = useState("");
   const audit = useAudit(client, tenantId, { action: action.trim(), actor: actor.trim() });
   const locale = useContext(StratumContext)?.locale;
+  // Entries name tenants by id; the tenants the caller can see give them their names.
+  const all = useAllTenants(client);
+  const name = (tenantId: string) => nameOf?.(tenantId) ?? all.data?.find((t) => t.id === tenantId)?.name ?? tenantId;
   return (
     <section className={["stratum-audit", className].filter(Boolean).join(" ")} aria-label={`Audit log of ${tenantName}`}>
       <div className="stratum-filters">
@@ -68,8 +79,8 @@ export function AuditLog({ client, tenantId, tenantName, nameOf, className }: Au
                   <th scope="row">
                     <code>{e.action}</code>
                   </th>
-                  <td>{e.tenant_id ? (nameOf?.(e.tenant_id) ?? e.tenant_id) : "—"}</td>
-                  <td>{e.target_id && e.target_type !== "tenant" ? <code>{e.target_id}</code> : (e.target_type ?? "")}</td>
+                  <td>{e.tenant_id ? name(e.tenant_id) : "—"}</td>
+                  <td>{e.target_type ?? ""}</td>
                   <td className="stratum-change">{change(e)}</td>
                   <td className="stratum-actor">{e.actor.type}</td>
                 </tr>

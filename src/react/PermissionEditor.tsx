@@ -3,7 +3,7 @@
  * (CASCADE, SOFT or PERMANENT) after a confirmation step. Every change is re-read from the
  * server, since a revocation can change what the whole subtree resolves.
  */
-import { useEffect, useState } from "react";
+import { useContext, useEffect, useState } from "react";
 import type { PermissionRecord, StratumAdminClient } from "./client/types.js";
 import { tenantName } from "./chain.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
@@ -11,6 +11,7 @@ import { Loading } from "./components/Loading.js";
 import { usePermissions } from "./hooks/use-permissions.js";
 import { useRevoke } from "./hooks/use-revoke.js";
 import { invalidate } from "./invalidation.js";
+import { formatDate, StratumContext } from "./context.js";
 import { grantsNotInEffect, permissionRows } from "./permission-model.js";
 import { PermissionGrantForm } from "./PermissionGrantForm.js";
 import { PermissionRow } from "./PermissionRow.js";
@@ -25,6 +26,7 @@ export interface PermissionEditorProps {
 export function PermissionEditor({ client, tenantId, className }: PermissionEditorProps) {
   const state = usePermissions(client, tenantId);
   const revoke = useRevoke(client, tenantId);
+  const locale = useContext(StratumContext)?.locale;
   const [confirming, setConfirming] = useState<PermissionRecord | null>(null);
   const [notice, setNotice] = useState("");
   // A confirmation open for one tenant must not survive a switch to another.
@@ -100,9 +102,13 @@ export function PermissionEditor({ client, tenantId, className }: PermissionEdit
             {idle.map((g) => (
               <li key={g.id}>
                 <code>{g.key}</code>
-                {g.revoked_at
-                  ? `: permanently revoked here on ${g.revoked_at}; it cannot be granted here or below again`
-                  : `: outranked by a LOCKED grant at ${tenantName(data.chain, data.resolved[g.key]?.source_tenant_id ?? "")}`}
+                {g.revoked_at ? (
+                  <>
+                    : permanently revoked here on <time dateTime={g.revoked_at}>{formatDate(g.revoked_at, locale)}</time>; it cannot be granted here or below again
+                  </>
+                ) : (
+                  `: outranked by a LOCKED grant at ${tenantName(data.chain, data.resolved[g.key]?.source_tenant_id ?? "")}`
+                )}
               </li>
             ))}
           </ul>

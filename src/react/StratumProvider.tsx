@@ -9,6 +9,8 @@ import { StratumContext, type StratumTheme, type ToastTone } from "./context.js"
 import { ToastRegion, type Toast } from "./components/ToastRegion.js";
 import { stratumAdminCss } from "./styles.js";
 
+const TOAST_MS = 6000;
+
 export interface StratumProviderProps {
   client: StratumOperatorClient;
   theme?: StratumTheme;
@@ -25,9 +27,10 @@ export function StratumProvider({ client, theme = "light", locale, styles = true
   const dismiss = useCallback((id: number) => setToasts((list) => list.filter((t) => t.id !== id)), []);
   const toast = useCallback((message: string, tone: ToastTone = "ok") => {
     const id = ++next.current;
-    // At most three on screen: an operator working fast must still see the form behind them.
+    // At most three on screen, each for a few seconds: the form behind them must stay usable.
     setToasts((list) => [...list.slice(-2), { id, message, tone }]);
-  }, []);
+    setTimeout(() => dismiss(id), TOAST_MS);
+  }, [dismiss]);
   const value = useMemo(() => ({ client, locale, theme, toast }), [client, locale, theme, toast]);
   return (
     <StratumContext.Provider value={value}>

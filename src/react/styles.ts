@@ -52,9 +52,9 @@ export const stratumAdminCss = `
 .stratum-inline-form .stratum-field { margin: 0; }
 .stratum-inline-form > .stratum-button { margin-bottom: 1px; }
 .stratum-form { margin-top: 1.25rem; padding: 1rem; border: 1px solid var(--stratum-border); border-radius: var(--stratum-radius); background: var(--stratum-surface);
-  display: grid; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); gap: .25rem .9rem; align-items: end; }
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(13rem, 1fr)); gap: .25rem .9rem; align-items: start; }
 .stratum-form > h3 { grid-column: 1 / -1; margin: 0 0 .5rem; font-size: 1rem; }
-.stratum-form > .stratum-button { justify-self: start; margin-bottom: .75rem; }
+.stratum-form > .stratum-button { justify-self: start; align-self: end; margin-bottom: .75rem; }
 .stratum-form > .stratum-error { grid-column: 1 / -1; }
 .stratum-checkboxes > label { font-weight: normal; font-size: .9rem; color: var(--stratum-text); display: flex; gap: .45em; align-items: flex-start; }
 .stratum-inline-form textarea { min-width: 10em; }

@@ -15,6 +15,19 @@ export interface OverviewTabProps {
 
 const STATUS_TONE = { active: "ok", suspended: "warn", archived: "neutral" } as const;
 
+/** The server lists clients depth-first by id; an operator scans them depth-first by name. */
+function byName<T extends { tenant_id: string; parent_id: string | null; name: string }>(rows: readonly T[], top: string): T[] {
+  const out: T[] = [];
+  const walk = (parent: string) => {
+    for (const r of rows.filter((c) => c.parent_id === parent).sort((a, b) => a.name.localeCompare(b.name))) {
+      out.push(r);
+      walk(r.tenant_id);
+    }
+  };
+  walk(top);
+  return out;
+}
+
 export function OverviewTab({ client, tenant, onSelect }: OverviewTabProps) {
   // Any write can change counts, overrides or locks: re-read after config and tenant writes.
   const revision = useRevision(client, "overview") + useRevision(client, "config") + useRevision(client, "tenants");
@@ -73,7 +86,7 @@ export function OverviewTab({ client, tenant, onSelect }: OverviewTabProps) {
             </tr>
           </thead>
           <tbody>
-            {o.clients.map((c) => (
+            {byName(o.clients, o.tenant.id).map((c) => (
               <tr key={c.tenant_id} data-tenant-id={c.tenant_id}>
                 <th scope="row" style={{ paddingLeft: `${0.65 + (c.depth - 1) * 1.25}em` }}>
                   <button type="button" className="linklike" onClick={() => void open(c.tenant_id)}>

@@ -17,7 +17,7 @@ export const BASELINES = join(root, "test", "browser", "baselines");
 export const CAPTURES = join(root, ".tmp", "browser");
 /** Share of pixels allowed to differ (font hinting, sub-pixel positions). */
 const TOLERANCE = 0.01;
-const DYNAMIC = ["time", "[data-testid=secret-once]", ".stratum-change", ".stratum-actor"];
+const DYNAMIC = ["time", "[data-testid=secret-once]", ".stratum-change"];
 
 export interface VisualResult {
   name: string;
@@ -31,6 +31,8 @@ export async function captureAndCompare(page: Page, name: string): Promise<Visua
   await mkdir(BASELINES, { recursive: true });
   // Fonts and pending layout first: a screenshot mid-load would differ for no reason.
   await page.evaluate(() => document.fonts.ready.then(() => undefined));
+  // Toasts come and go on their own schedule: not part of what a baseline pins down.
+  await page.evaluate(() => document.querySelectorAll<HTMLElement>(".stratum-toasts").forEach((t) => (t.style.visibility = "hidden")));
   const png = await page.screenshot({ fullPage: false, animations: "disabled", caret: "hide", mask: DYNAMIC.map((s) => page.locator(s)), maskColor: "#888888" });
   await writeFile(join(CAPTURES, `${name}.png`), png);
   const baselinePath = join(BASELINES, `${name}.png`);
