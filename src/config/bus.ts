@@ -14,6 +14,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { Redis } from "ioredis";
+import { closeRedis, outageReporter, watchRedis, type OutageLog } from "../core/outage.js";
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { ChangeBus, ChangeEvent } from "../core/ports.js";
@@ -174,6 +175,8 @@ export interface RedisChangeBusOptions {
   /** PostgreSQL connection string for the relay's LISTEN connection. */
   connectionString: string;
   channel?: string;
+  /** Where the one warning per Redis outage goes (default console.warn). */
+  log?: OutageLog;
 }
 
 export function createRedisChangeBus(options: RedisChangeBusOptions): ReconnectingBus {
@@ -184,6 +187,16 @@ export function createRedisChangeBus(options: RedisChangeBusOptions): Reconnecti
   const listeners = new Listeners();
   const publisher = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscriber = new Redis(options.redisUrl, { lazyConnect: false });
+  // One warning per outage. Meanwhile this process neither hears other processes' changes nor
+  // tells them its own: caches and routes fall back to their TTLs, and on reconnect every
+  // listener is told to drop what it holds (onReconnect).
+  const outage = outageReporter(
+    "change bus",
+    "Cache and route invalidations between processes are paused; cached values expire by their TTL, and everything cached is dropped when Redis is back.",
+    options.log,
+  );
+  watchRedis(subscriber, outage);
+  publisher.on("error", (error: unknown) => outage.down(error));
   let subscribedOnce = false;
   subscriber.on("message", (ch: string, message: string) => {
     if (ch !== channel) return;
@@ -221,7 +234,7 @@ export function createRedisChangeBus(options: RedisChangeBusOptions): Reconnecti
     async close() {
       await relay.close();
       subscriber.disconnect();
-      await publisher.quit().catch(() => publisher.disconnect());
+      await closeRedis(publisher);
     },
   };
 }

@@ -17,6 +17,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import { z } from "zod";
 import { StratumError } from "../core/errors.js";
+import { closeRedis, outageReporter } from "../core/outage.js";
 import { validate } from "../core/validate.js";
 
 export interface RateLimitRule {
@@ -152,7 +153,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const failMode = validate(z.enum(["open", "closed"]), options.failMode, "failMode");
   const prefix = options.prefix ?? "stratum:rl";
   const timeoutMs = options.timeoutMs ?? 500;
-  const onError = options.onError ?? (() => undefined);
+  // Without an onError, one warning per outage (not one per refused or waved-through request).
+  const outage = outageReporter(
+    "rate limiter",
+    options.failMode === "closed" ? "Requests are refused with RATE_LIMITED (failMode \"closed\") until it is back." : "Requests go through uncounted (failMode \"open\", results marked degraded) until it is back.",
+  );
+  const onError = options.onError ?? ((error: unknown) => outage.down(error));
   const owned = !isRedis(options.redis);
   const client: Redis = isRedis(options.redis)
     ? options.redis
@@ -160,6 +166,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       ? new Redis(options.redis, { maxRetriesPerRequest: 1, connectTimeout: Math.max(timeoutMs, 1000) })
       : new Redis({ maxRetriesPerRequest: 1, connectTimeout: Math.max(timeoutMs, 1000), ...options.redis });
   if (owned) client.on("error", () => undefined); // reported per check through onError
+  client.on("ready", () => outage.up());
   if (typeof (client as unknown as Partial<Record<typeof COMMAND, unknown>>)[COMMAND] !== "function") {
     client.defineCommand(COMMAND, { lua: SLIDING_WINDOW_LUA });
   }
@@ -273,7 +280,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       }
     },
     async close() {
-      if (owned) await client.quit().catch(() => client.disconnect());
+      if (owned) await closeRedis(client);
     },
   };
 }

@@ -20,6 +20,7 @@ import type { RotationTarget } from "../crypto/index.js";
 import { destinationRefusal, literalRefusal, type EgressPolicy } from "./egress.js";
 import { randomBytes } from "node:crypto";
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
+import { outageReporter, withTimeout, type OutageLog } from "../core/outage.js";
 import type { Redis, RedisOptions } from "ioredis";
 import { z } from "zod";
 import type { Db } from "../core/db.js";
@@ -75,7 +76,9 @@ export interface WebhookServiceDeps {
    * persistence). Live jobs are left alone, so this never duplicates a delivery in flight.
    */
   recoverAfterMs?: number;
-  /** Errors of the background poller and worker (default: console.error). */
+  /** Where the one warning per Redis outage goes (default console.warn). */
+  log?: OutageLog;
+  /** Errors of the background poller other than Redis being unreachable (default: console.error). */
   onError?: (error: unknown) => void;
 }
 
@@ -290,6 +293,11 @@ function retryAfterMs(response: Response): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+/** Errors that mean Redis could not be reached or did not answer (not a fault of the delivery). */
+function isRedisFailure(error: unknown): boolean {
+  return /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|Connection is closed|did not finish within|MaxRetriesPerRequest/i.test(String((error as Error)?.message ?? error));
+}
+
 export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookService {
   const queueName = deps.queueName ?? "stratum-webhooks";
   const maxAttempts = deps.maxAttempts ?? 8;
@@ -305,11 +313,19 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   const inputSchema = z.object({ url, events: eventsSchema, active: z.boolean().optional() });
   const patchSchema = z.object({ url: url.optional(), events: eventsSchema.optional(), active: z.boolean().optional() });
 
+  // While Redis is unreachable: one warning, deliveries wait in the outbox (PostgreSQL), and the
+  // poller keeps trying (each try bounded) so they go out once Redis is back. Nothing is lost.
+  const outage = outageReporter(
+    "webhooks",
+    "Deliveries are recorded as pending in stratum_deliveries and sent when Redis is back; nothing is lost.",
+    deps.log,
+  );
+  const redisWaitMs = Math.max(2_000, pollIntervalMs);
   const queue = new Queue<DeliveryJob>(queueName, { connection, ...prefix });
-  queue.on("error", onError);
+  queue.on("error", (error: unknown) => outage.down(error));
   let worker: Worker<DeliveryJob> | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let polling = false;
+  let polling: Promise<void> | undefined;
   let closed = false;
 
   const context = (tenantId: string, webhookId: string): CipherContext => ({
@@ -381,6 +397,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
         removeOnFail: { age: 30 * 24 * 3600, count: 100_000 },
       },
     );
+    outage.up(); // Redis answered: an outage, if any, is over
   }
 
   async function dispatchBatch(limit: number): Promise<number> {
@@ -398,8 +415,9 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
         rows.map((r) => r.id),
       ]);
       // Enqueued while the rows are still locked: a worker that picks a job up first waits on the
-      // row lock, and a failed enqueue rolls the rows back to pending for the next poll.
-      for (const row of rows) await enqueue(row.id, row.attempts);
+      // row lock, and a failed (or, Redis down, unanswered) enqueue rolls the rows back to pending
+      // for the next poll; a job that still lands later is recognised as alive, not doubled.
+      for (const row of rows) await withTimeout(enqueue(row.id, row.attempts), redisWaitMs, "Enqueueing a webhook delivery");
       return rows.length;
     });
   }
@@ -418,10 +436,10 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       );
       let recovered = 0;
       for (const row of rows) {
-        const job = await queue.getJob(row.id);
-        const state = job ? await job.getState() : "unknown";
+        const job = await withTimeout(queue.getJob(row.id), redisWaitMs, "Looking up a webhook job");
+        const state = job ? await withTimeout(job.getState(), redisWaitMs, "Reading a webhook job") : "unknown";
         if (state === "unknown" || state === "completed" || state === "failed") {
-          await enqueue(row.id, row.attempts);
+          await withTimeout(enqueue(row.id, row.attempts), redisWaitMs, "Enqueueing a webhook delivery");
           recovered++;
         }
       }
@@ -446,16 +464,16 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
   function schedulePoll(): void {
     if (closed) return;
     timer = setTimeout(() => {
-      void (async () => {
-        if (polling) return;
-        polling = true;
+      if (polling) return;
+      polling = (async () => {
         try {
           await dispatchPending();
           await recoverLost(100);
         } catch (error) {
-          onError(error);
+          if (outage.isDown || isRedisFailure(error)) outage.down(error);
+          else onError(error);
         } finally {
-          polling = false;
+          polling = undefined;
           schedulePoll();
         }
       })();
@@ -614,7 +632,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
             err instanceof DeliveryAttemptError ? err.retryDelayMs : backoffDelay(attemptsMade, deps.backoff),
         },
       });
-      worker.on("error", onError);
+      worker.on("error", (error: unknown) => outage.down(error));
     }
     if ((options.dispatcher ?? true) && !timer) schedulePoll();
   }
@@ -788,12 +806,19 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
 
     start,
 
+    /** Returns even when Redis is down: each wait is bounded, then the connections are dropped. */
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
-      while (polling) await new Promise((resolve) => setTimeout(resolve, 10));
-      await worker?.close();
-      await queue.close();
+      await polling;
+      // BullMQ's close and disconnect both wait for a connection that is not coming back while
+      // Redis is down: each is given a bounded time, then left to finish on its own.
+      const drop = (p: Promise<unknown>) => void p.catch(() => undefined);
+      if (worker) {
+        const w = worker;
+        await withTimeout(w.close(), redisWaitMs, "Closing the webhook worker").catch(() => drop(w.disconnect()));
+      }
+      await withTimeout(queue.close(), redisWaitMs, "Closing the webhook queue").catch(() => drop(queue.disconnect()));
     },
   };
 }
