@@ -8,7 +8,7 @@ export type { ImpersonationOptions, ImpersonationRequest } from "./impersonation
 export type { JwtOptions, JwtClaims } from "./jwt.js";
 export type { ConnectMiddleware, ExpressTenantOptions } from "./express.js";
 export type { FastifyTenantOptions } from "./fastify.js";
-export type { TenantsApi } from "./resources/tenants.js";
+export type { TenantsApi, TenantBatchResult, TenantContext } from "./resources/tenants.js";
 export type { ConfigApi } from "./resources/config.js";
 export type { PermissionsApi, PoliciesApi, EvaluateInput } from "./resources/permissions.js";
 export type { IsolationApi, AuditApi, ApiKeysApi, AppendAuditInput } from "./resources/admin.js";

@@ -31,6 +31,7 @@ import { isolationRoutes } from "./routes/isolation.js";
 import { permissionRoutes } from "./routes/permissions.js";
 import { policyRoutes } from "./routes/policies.js";
 import { tenantRoutes } from "./routes/tenants.js";
+import { tenantExtraRoutes } from "./routes/tenant-extras.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 import { webhookOpsRoutes } from "./routes/webhook-ops.js";
 import { schemaRegistry } from "./schemas.js";
@@ -40,6 +41,7 @@ export const API_PREFIX = "/api/v1";
 const VERSION = "0.1.0";
 const ROUTES: ReadonlyArray<FastifyPluginAsyncZod<RouteDeps>> = [
   tenantRoutes,
+  tenantExtraRoutes,
   configRoutes,
   permissionRoutes,
   policyRoutes,

@@ -1,7 +1,7 @@
 /** /tenants: the tree. Reads of one tenant are cached; every write drops the tenant's subtree. */
 import type { SdkCache } from "../cache.js";
 import { seg, type Transport } from "../http.js";
-import type { CreateTenantInput, ListTenantsQuery, TenantPage, TenantRecord, UpdateTenantInput } from "../types.js";
+import type { CreateTenantInput, ListTenantsQuery, ResolvedConfig, ResolvedPermissions, TenantPage, TenantRecord, UpdateTenantInput } from "../types.js";
 
 export interface TenantsApi {
   create(input: CreateTenantInput): Promise<TenantRecord>;
@@ -23,6 +23,23 @@ export interface TenantsApi {
   restore(id: string): Promise<TenantRecord>;
   /** With `cascade`, the whole subtree; answers the deleted ids. */
   delete(id: string, options?: { cascade?: boolean }): Promise<{ deleted: string[] }>;
+  /** Up to 100 tenants, each on its own: a result per item, in order. */
+  createMany(tenants: CreateTenantInput[]): Promise<TenantBatchResult>;
+  /** Tenant, resolved config and permissions, isolation: what a request-scoped middleware needs. */
+  context(id: string): Promise<TenantContext>;
+}
+
+export interface TenantBatchResult {
+  results: Array<{ index: number; ok: boolean; tenant?: TenantRecord; error?: { code: string; message: string } }>;
+  created: number;
+  failed: number;
+}
+
+export interface TenantContext {
+  tenant: TenantRecord;
+  config: ResolvedConfig;
+  permissions: ResolvedPermissions;
+  isolation: { strategy: TenantRecord["isolation_strategy"]; placement: string | null };
 }
 
 export function tenantsApi(http: Transport, cache: SdkCache): TenantsApi {
@@ -68,5 +85,7 @@ export function tenantsApi(http: Transport, cache: SdkCache): TenantsApi {
         cache.invalidateSubtree(id);
       }
     },
+    createMany: (tenants) => http.request({ method: "POST", path: "/tenants/batch", body: { tenants } }),
+    context: (id) => http.request({ method: "GET", path: `/tenants/${seg(id)}/context` }),
   };
 }
