@@ -40,8 +40,10 @@ SELECT
   coalesce((SELECT array_agg(n.nspname || '.' || v.relname ORDER BY 1)
               FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace JOIN pg_roles o ON o.oid = v.relowner
              WHERE v.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-               -- stratum's scope view answers only for the token the caller already holds.
+               -- stratum's scope view answers only for the token the caller already holds, and its
+               -- subtree views (stratum_d_<table>) filter by the caller's descendants token themselves.
                AND (n.nspname, v.relname) <> ('public', 'stratum_scope_current')
+               AND v.relname !~ '^stratum_d_'
                AND (o.rolsuper OR o.rolbypassrls)
                AND NOT coalesce('security_invoker=true' = ANY (v.reloptions) OR 'security_invoker=on' = ANY (v.reloptions), false)
                AND has_table_privilege(current_user, v.oid, 'SELECT')), '{}') AS leaky_views,
