@@ -20,6 +20,7 @@ import { isStratumError } from "../core/errors.js";
 import { createAuthenticator, createGuard, principalOf } from "./auth.js";
 import { createAuthFailureGate, DEFAULT_AUTH_FAILURE_LIMIT } from "./auth-failures.js";
 import { registerHealthRoutes } from "./health.js";
+import { installRequestSpans } from "./tracing.js";
 import { installWebSurface } from "./web.js";
 import { installErrorHandling } from "./errors.js";
 import { createRequestLimiter } from "./rate-limit.js";
@@ -62,6 +63,7 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  installRequestSpans(app);
 
   void app.register(fastifySwagger, {
     openapi: {
