@@ -34,6 +34,7 @@ export async function captureAndCompare(page: Page, name: string): Promise<Visua
   // Toasts come and go on their own schedule: not part of what a baseline pins down.
   await page.evaluate(() => document.querySelectorAll<HTMLElement>(".stratum-toasts").forEach((t) => (t.style.visibility = "hidden")));
   const png = await page.screenshot({ fullPage: false, animations: "disabled", caret: "hide", mask: DYNAMIC.map((s) => page.locator(s)), maskColor: "#888888" });
+  await page.evaluate(() => document.querySelectorAll<HTMLElement>(".stratum-toasts").forEach((t) => (t.style.visibility = "")));
   await writeFile(join(CAPTURES, `${name}.png`), png);
   const baselinePath = join(BASELINES, `${name}.png`);
   if (process.env["UPDATE_BASELINES"] === "1" || !existsSync(baselinePath)) {
