@@ -19,6 +19,9 @@ const MAX_RERUNS = 2;
 /** Errors meaning the statement reached a home that is no longer the tenant's and wrote nothing. */
 const HOME_GONE = /\b(42P01|3D000|42501|P2021|P2025)\b|does not exist|permission denied|row-level security/i;
 
+/** The connection broke under the statement (a dropped tenant database terminates its sessions). */
+const CONNECTION_BROKE = /\b(57P01|57P02|3D000|P1001|P1017|CONNECTION_LOST|ECONNRESET)\b|terminat|Connection (is )?closed/i;
+
 export function looksEmpty(result: unknown): boolean {
   if (result === null || result === undefined || result === 0) return true;
   if (Array.isArray(result)) return result.length === 0;
@@ -26,10 +29,19 @@ export function looksEmpty(result: unknown): boolean {
   return false;
 }
 
-export function homeGone(error: unknown): boolean {
+function errorText(error: unknown): string {
   const e = error as { code?: unknown; message?: unknown; meta?: unknown; cause?: unknown } | null;
-  const text = `${String(e?.code ?? "")} ${String(e?.message ?? "")} ${JSON.stringify(e?.meta ?? null)} ${String((e?.cause as { message?: unknown } | undefined)?.message ?? "")}`;
-  return HOME_GONE.test(text);
+  return `${String(e?.code ?? "")} ${String(e?.message ?? "")} ${JSON.stringify(e?.meta ?? null)} ${String((e?.cause as { message?: unknown } | undefined)?.message ?? "")}`;
+}
+
+/**
+ * True when the failed statement cannot have written anything the tenant will read: refused by
+ * the old home, or — for a tenant database, which a move closes to the app role before dropping
+ * it — cut off by the drop.
+ */
+export function homeGone(error: unknown, scope?: TenantScope): boolean {
+  const text = errorText(error);
+  return HOME_GONE.test(text) || (scope?.placement !== undefined && CONNECTION_BROKE.test(text));
 }
 
 export interface RouteCheck {
@@ -57,7 +69,7 @@ export async function guardRoute<T>(
     } catch (error) {
       failure = { error };
     }
-    const suspicious = failure ? !write || homeGone(failure.error) : looksEmpty(result);
+    const suspicious = failure ? !write || homeGone(failure.error, scope) : looksEmpty(result);
     if (!suspicious || attempt >= MAX_RERUNS || !(await check.moved(scope).catch(() => false))) {
       if (failure) throw failure.error;
       return result as T;
