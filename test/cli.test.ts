@@ -19,7 +19,7 @@ beforeAll(async () => {
   db = await createTestDatabase({ label: "cli" });
   admin = new pg.Client({ connectionString: injected("stratumAdminUrl") });
   await admin.connect();
-  fresh = `stratum_t_cli_fresh_${randomBytes(4).toString("hex")}`;
+  fresh = `stratum_test_cli_fresh_${randomBytes(4).toString("hex")}`;
   await admin.query(`CREATE DATABASE ${fresh} OWNER stratum_owner`);
   const url = new URL(injected("stratumAdminUrl"));
   url.pathname = `/${fresh}`;

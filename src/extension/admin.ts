@@ -17,6 +17,9 @@ export interface AdminOptions {
 export function createAdminAccess(options: AdminOptions): AdminAccess {
   const connect = async (connectionString: string) => {
     const client = new pg.Client({ connectionString });
+    // A backend terminated between statements (failover, restart, DROP DATABASE … FORCE) emits
+    // 'error'; the statement in flight fails on its own, and nothing else may crash the process.
+    client.on("error", () => undefined);
     await client.connect();
     return client;
   };

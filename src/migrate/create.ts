@@ -57,6 +57,7 @@ export function movableSecurityMigrations(folders: readonly string[], applied: R
 /** Names recorded as applied in `url`'s `_prisma_migrations` (none when the database or table is missing). */
 export async function appliedMigrationNames(url: string): Promise<Set<string>> {
   const client = new pg.Client({ connectionString: url });
+  client.on("error", () => undefined); // the statement in flight fails on its own
   try {
     await client.connect();
     const table = await client.query<{ exists: boolean }>("SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS exists");
@@ -87,6 +88,7 @@ function nextStamp(after: readonly string[], now: Date): Date {
 export async function nextMigrationSql(options: CreateMigrationOptions): Promise<string> {
   const shadow = `stratum_shadow_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: options.adminUrl });
+  admin.on("error", () => undefined); // the statement in flight fails on its own
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE "${shadow}"`);

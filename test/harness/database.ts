@@ -31,7 +31,7 @@ export interface TestDatabase {
 export interface CreateTestDatabaseOptions {
   /** Clone another template (default: the run's migrated template). */
   template?: string;
-  /** Name prefix after `stratum_t_` (lowercase letters, digits, `_`), for readable leftovers. */
+  /** Name prefix after `stratum_test_` (lowercase letters, digits, `_`), for readable leftovers. */
   label?: string;
   /** An empty database (cloned from template0, no migrations, no scope key). */
   empty?: boolean;

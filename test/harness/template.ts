@@ -27,7 +27,8 @@ const STALE_TEMPLATE_MS = 30 * 60_000;
 const STALE_TEST_DB_MS = 3 * 60 * 60_000;
 
 export const TEMPLATE_PREFIX = "stratum_tpl_";
-export const TEST_DB_PREFIX = "stratum_t_";
+// Not `stratum_t_`: DATABASE tenants' homes are `stratum_t_<hex>`, and stale test databases are force-dropped.
+export const TEST_DB_PREFIX = "stratum_test_";
 
 export function templateHash(): string {
   const hash = createHash("sha256").update(`harness ${HARNESS_VERSION}\0`);
@@ -85,7 +86,7 @@ export async function ensureTemplate(adminUrl: string, log: (line: string) => vo
 async function dropStale(admin: pg.Client, keep: string, log: (line: string) => void): Promise<void> {
   const { rows } = await admin.query<{ datname: string; comment: string | null }>(
     `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database
-      WHERE datname LIKE 'stratum\\_tpl%' OR datname LIKE 'stratum\\_t\\_%'`,
+      WHERE datname LIKE 'stratum\\_tpl%' OR datname LIKE 'stratum\\_test\\_%'`,
   );
   const now = Date.now();
   for (const { datname, comment } of rows) {
