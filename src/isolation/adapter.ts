@@ -22,6 +22,7 @@ import { StratumError } from "../core/errors.js";
 import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
 import { readAcrossHomes } from "./descendants.js";
 import { SHARED_SEARCH_PATH } from "./names.js";
+import { assertSupportedDriver, assertSupportedPrismaAdapter } from "./driver-guard.js";
 import { PoolCache } from "./pool-cache.js";
 import { currentScope, runInScope, statementContext, type TenantScope } from "./scope.js";
 
@@ -116,6 +117,9 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
       if (options.adapter) {
         return new ScopedAdapter(await options.adapter.connect(), undefined, "generic");
       }
+      // The scoped driver leans on pg's and adapter-pg's internals: refuse versions that differ.
+      assertSupportedDriver();
+      await assertSupportedPrismaAdapter(PrismaPg);
       const mainPool = new StratumPool({ connectionString: main.url, ...options.pool, stratum: { defaultSearchPath: searchPath, pooler } });
       const mainAdapter = await new PrismaPg(mainPool, pgOptions).connect();
       pools = new PoolCache({
