@@ -18,8 +18,8 @@ const TENANT_FIRST = new Set([
   "consentHistory", "hasConsent", "evaluate", "diffConfig",
 ]);
 
-/** Methods that return an iterable, not a promise: a refusal is thrown rather than rejected. */
-const SYNCHRONOUS = new Set(["exportTenantData", "exportSubjectData"]);
+/** Methods that return an iterable or a handle, not a promise: a refusal is thrown rather than rejected. */
+const SYNCHRONOUS = new Set(["exportTenantData", "exportSubjectData", "scheduleRetention"]);
 
 /** Methods that must work whatever the database says (shutting down, diagnosing). */
 const UNGATED = new Set(["close", "doctor", "checkReadiness"]);

@@ -152,9 +152,11 @@ describe("slug injection", () => {
   ];
 
   it.each(bad)("slug %j is refused with INVALID_SLUG (SHARED_RLS and SCHEMA)", async (slug) => {
+    // A NUL character is refused in any argument of any $stratum call before its rules are read.
+    const expected = slug.includes("\u0000") ? "VALIDATION_FAILED" : "INVALID_SLUG";
     for (const isolation_strategy of ["SCHEMA", "SHARED_RLS"] as const) {
       const error = await failure(world.client.prisma.$stratum.createTenant({ name: `inj ${uniq()}`, slug, isolation_strategy }));
-      expect(codeOf(error), `${isolation_strategy} ${JSON.stringify(slug)}`).toBe("INVALID_SLUG");
+      expect(codeOf(error), `${isolation_strategy} ${JSON.stringify(slug)}`).toBe(expected);
     }
   });
 
