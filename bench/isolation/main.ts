@@ -28,6 +28,7 @@ import pg from "pg";
 import { PrismaClient } from "../../generated/prisma/client.js";
 import { stratumModels } from "../../generated/stratum/index.js";
 import { stratum, stratumAdapter } from "../../src/index.js";
+import { seededRandom, shuffled } from "../support/order.js";
 import { StratumPool } from "../../src/isolation/pg-pipeline.js";
 import { INSTALL_SCOPE_KEY_SQL, runInScope, signScope, type TenantScope } from "../../src/isolation/scope.js";
 import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
@@ -68,27 +69,6 @@ function summarize(samples: number[], ops: number, wallMs: number): Result {
   const s = Float64Array.from(samples).sort();
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
   return { p50: at(0.5), p99: at(0.99), opsPerSec: (ops * 1000) / wallMs, n: s.length };
-}
-
-/** A small deterministic PRNG (mulberry32), so every run shuffles the same way. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /** Runs `op` from `callers` concurrent loops, `perCaller` times each; returns latencies and wall time. */

@@ -30,6 +30,7 @@ import pg from "pg";
 import { PrismaClient } from "../../generated/prisma/client.js";
 import { stratumModels } from "../../generated/stratum/index.js";
 import { stratum, stratumAdapter } from "../../src/index.js";
+import { seededRandom, shuffled } from "../support/order.js";
 import { INSTALL_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
 import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { startPgBouncer } from "../../test/harness/pgbouncer.js";
@@ -63,27 +64,6 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 
 function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-/** A small deterministic PRNG (mulberry32), so every run shuffles the same way. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
