@@ -18,6 +18,8 @@ export const API_KEY_SCOPES = [
   "consent:read",
   "consent:write",
   "keys:admin",
+  "roles:read",
+  "roles:write",
 ] as const;
 
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

@@ -26,6 +26,7 @@ const STRATUM_TABLES = [
   "stratum_consents",
   "stratum_isolation_moves",
   "stratum_abac_policies",
+  "stratum_role_assignments",
 ];
 
 async function missingTables(runtime: StratumRuntime): Promise<string[]> {

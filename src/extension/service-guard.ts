@@ -15,7 +15,8 @@ const TENANT_FIRST = new Set([
   "createPolicy", "updatePolicy", "deletePolicy", "listPolicies", "setIsolation", "resumeIsolationMove", "rollbackIsolationMove",
   "listIsolationMoves", "listAudit", "registerWebhook", "listWebhooks", "exportTenantData", "exportTenantDataJson", "purgeTenant",
   "exportSubjectData", "exportSubjectDataJson", "eraseSubject", "recordConsent", "grantConsent", "withdrawConsent", "listConsents",
-  "consentHistory", "hasConsent", "evaluate", "diffConfig",
+  "consentHistory", "hasConsent", "evaluate", "diffConfig", "defineRole", "updateRole", "deleteRole", "listRoles", "resolveRole",
+  "assignRole", "unassignRole", "listRoleAssignments", "resolvePrincipalScopes",
 ]);
 
 /** Methods that return an iterable or a handle, not a promise: a refusal is thrown rather than rejected. */

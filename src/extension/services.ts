@@ -4,6 +4,7 @@ import { createApiKeyService } from "../apikeys/index.js";
 import { appendAppAudit, getAuditEntry, type AppAuditEvent } from "../audit/app-events.js";
 import { createConfigService } from "../config/index.js";
 import { createPermissionService } from "../permissions/index.js";
+import { createRoleService } from "../roles/index.js";
 import { eraseTransaction } from "../tenants/erase.js";
 import { createTenantService } from "../tenants/service.js";
 import { tenantTablesInOrder } from "../isolation/data-source.js";
@@ -39,6 +40,7 @@ export function createServices(runtime: StratumRuntime) {
   const config = createConfigService(db, { audit, ...bus, ...(cipher ? { cipher } : {}), ...(maxValueBytes !== undefined ? { maxValueBytes } : {}) });
   const permissions = createPermissionService(db, { audit, ...bus });
   const abac = createAbacService(db, { audit, ...bus });
+  const roles = createRoleService(db, { audit, permissions });
   const apiKeys = createApiKeyService(db, { audit });
   const mover = createIsolationMover({
     admin: runtime.admin,
@@ -76,6 +78,16 @@ export function createServices(runtime: StratumRuntime) {
     revokePermission: permissions.revokePermission,
     resolvePermissions: permissions.resolvePermissions,
     listPermissions: permissions.listPermissions,
+    defineRole: roles.defineRole,
+    updateRole: roles.updateRole,
+    deleteRole: roles.deleteRole,
+    listRoles: roles.listRoles,
+    resolveRole: roles.resolveRole,
+    assignRole: roles.assignRole,
+    unassignRole: roles.unassignRole,
+    listRoleAssignments: roles.listRoleAssignments,
+    /** Every scope a principal (API key or app user) holds at a tenant through its roles, in one call. */
+    resolvePrincipalScopes: roles.resolvePrincipalScopes,
     createPolicy: abac.createPolicy,
     updatePolicy: abac.updatePolicy,
     deletePolicy: abac.deletePolicy,

@@ -10,6 +10,7 @@ import { apiKeysApi, auditApi, isolationApi, type ApiKeysApi, type AuditApi, typ
 import { complianceApi, type ComplianceApi } from "./resources/compliance.js";
 import { configApi, type ConfigApi } from "./resources/config.js";
 import { permissionsApi, policiesApi, type PermissionsApi, type PoliciesApi } from "./resources/permissions.js";
+import { rolesApi, type RolesApi } from "./resources/roles.js";
 import { tenantsApi, type TenantsApi } from "./resources/tenants.js";
 import { webhooksApi, type WebhooksApi } from "./resources/webhooks.js";
 
@@ -40,6 +41,8 @@ export interface StratumSdk {
   config: ConfigApi;
   permissions: PermissionsApi;
   policies: PoliciesApi;
+  /** Named sets of scopes, inherited like permissions, assigned to API keys and the app's users. */
+  roles: RolesApi;
   isolation: IsolationApi;
   audit: AuditApi;
   apiKeys: ApiKeysApi;
@@ -76,6 +79,7 @@ export function stratum(options: StratumSdkOptions): StratumSdk {
   return {
     ...client,
     policies: policiesApi(http),
+    roles: rolesApi(http, cache),
     isolation: isolationApi(http, cache),
     audit: auditApi(http),
     apiKeys: apiKeysApi(http),

@@ -31,6 +31,7 @@ import { configRoutes } from "./routes/config.js";
 import { isolationRoutes } from "./routes/isolation.js";
 import { permissionRoutes } from "./routes/permissions.js";
 import { policyRoutes } from "./routes/policies.js";
+import { roleRoutes } from "./routes/roles.js";
 import { tenantRoutes } from "./routes/tenants.js";
 import { tenantExtraRoutes } from "./routes/tenant-extras.js";
 import { webhookRoutes } from "./routes/webhooks.js";
@@ -45,6 +46,7 @@ const ROUTES: ReadonlyArray<FastifyPluginAsyncZod<RouteDeps>> = [
   tenantExtraRoutes,
   configRoutes,
   permissionRoutes,
+  roleRoutes,
   policyRoutes,
   isolationRoutes,
   auditRoutes,

@@ -11,6 +11,7 @@ import type { FastifyRequest } from "fastify";
 import { hasScope, type ApiKey, type ApiKeyScope } from "../apikeys/index.js";
 import { isStratumError, StratumError } from "../core/errors.js";
 import type { StratumServices } from "../extension/services.js";
+import type { PrincipalRef } from "../roles/index.js";
 
 export interface Principal {
   /** The key's id ("bootstrap" for the bootstrap key): the audit actor and the rate-limit key. */
@@ -21,6 +22,11 @@ export interface Principal {
   tenantId: string | null;
   /** The key's own requests per minute, overriding the server's per-key rule; null: the server's. */
   rateLimit: number | null;
+  /**
+   * Whose role assignments add to `scopes` (docs/server.md "Roles"): the key itself; null for the
+   * bootstrap key, which needs none. `scopes` already holds what the roles give at `tenantId`.
+   */
+  roleHolder: PrincipalRef | null;
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -51,7 +57,23 @@ export interface Authenticator {
   authenticate(request: FastifyRequest): Promise<Principal>;
 }
 
-export function createAuthenticator(stratum: Pick<StratumServices, "verifyApiKey">, bootstrapKey: string | undefined): Authenticator {
+type RoleLookup = Pick<StratumServices, "resolvePrincipalScopes">;
+
+/**
+ * The scopes the holder's roles give at `tenantId`, none when it is unknown. Resolved at sign-in
+ * for a key limited to a subtree (its whole reach), and per tenant for the rest (guard.tenant).
+ */
+export async function roleScopes(stratum: RoleLookup, holder: PrincipalRef | null, tenantId: string | null): Promise<string[]> {
+  if (!holder || tenantId === null) return [];
+  try {
+    return (await stratum.resolvePrincipalScopes(tenantId, holder)).scopes;
+  } catch (error) {
+    if (isStratumError(error, "TENANT_NOT_FOUND") || isStratumError(error, "VALIDATION_FAILED") || isStratumError(error, "INVALID_TENANT_ID")) return [];
+    throw error;
+  }
+}
+
+export function createAuthenticator(stratum: Pick<StratumServices, "verifyApiKey"> & RoleLookup, bootstrapKey: string | undefined): Authenticator {
   const bootstrapDigest = bootstrapKey ? digest(bootstrapKey) : null;
   return {
     async authenticate(request) {
@@ -59,10 +81,15 @@ export function createAuthenticator(stratum: Pick<StratumServices, "verifyApiKey
       if (!key) throw new StratumError("UNAUTHORIZED", "No API key: send it in the X-API-Key header (or Authorization: Bearer <key>).");
       let principal: Principal | null = null;
       if (bootstrapDigest && sameSecret(key, bootstrapDigest)) {
-        principal = { id: "bootstrap", kind: "bootstrap", scopes: ["*"], tenantId: null, rateLimit: null };
+        principal = { id: "bootstrap", kind: "bootstrap", scopes: ["*"], tenantId: null, rateLimit: null, roleHolder: null };
       } else {
         const found: ApiKey | null = await stratum.verifyApiKey(key);
-        if (found) principal = { id: found.id, kind: "api_key", scopes: found.scopes, tenantId: found.tenant_id, rateLimit: found.rate_limit ?? null };
+        if (found) {
+          const roleHolder: PrincipalRef = { type: "api_key", id: found.id };
+          const fromRoles = await roleScopes(stratum, roleHolder, found.tenant_id);
+          const scopes = [...new Set([...found.scopes, ...fromRoles])];
+          principal = { id: found.id, kind: "api_key", scopes, tenantId: found.tenant_id, rateLimit: found.rate_limit ?? null, roleHolder };
+        }
       }
       if (!principal) throw new StratumError("UNAUTHORIZED", "The API key is not valid (unknown, revoked or expired).");
       principals.set(request, principal);
@@ -83,7 +110,7 @@ export interface Guard {
   unrestricted(request: FastifyRequest, scope: ApiKeyScope, what: string): Principal;
 }
 
-export function createGuard(stratum: Pick<StratumServices, "getTenant">): Guard {
+export function createGuard(stratum: Pick<StratumServices, "getTenant"> & RoleLookup): Guard {
   async function reaches(principal: Principal, tenantId: string): Promise<boolean> {
     if (principal.tenantId === null || principal.tenantId === tenantId) return true;
     try {
@@ -108,9 +135,18 @@ export function createGuard(stratum: Pick<StratumServices, "getTenant">): Guard 
     scope,
     reaches,
     async tenant(request, needed, tenantId) {
-      const principal = scope(request, needed);
-      if (!(await reaches(principal, tenantId))) throw outOfSubtree(tenantId);
-      return principal;
+      const principal = principalOf(request);
+      if (hasScope(principal.scopes, needed)) {
+        if (!(await reaches(principal, tenantId))) throw outOfSubtree(tenantId);
+        return principal;
+      }
+      // Not held outright: a role assigned at this tenant or above may give it here. The subtree
+      // check comes first, so an outside tenant answers as it does for a key with the scope.
+      if (principal.roleHolder && (await reaches(principal, tenantId))) {
+        const fromRoles = await roleScopes(stratum, principal.roleHolder, tenantId);
+        if (hasScope(fromRoles, needed)) return { ...principal, scopes: [...new Set([...principal.scopes, ...fromRoles])] };
+      }
+      return scope(request, needed);
     },
     unrestricted(request, needed, what) {
       const principal = scope(request, needed);

@@ -24,6 +24,7 @@ model StratumTenant {
   permissions        StratumPermission[]
   consents           StratumConsent[]
   abac_policies      StratumAbacPolicy[]
+  role_assignments   StratumRoleAssignment[]
 
   @@index([parent_id])
   @@index([path(ops: raw("gist_ltree_ops"))], type: Gist)
@@ -209,5 +210,23 @@ model StratumAbacPolicy {
 
   @@unique([tenant_id, name])
   @@map("stratum_abac_policies")
+}
+
+/// Who holds which role, and where: the role applies at this tenant and its whole subtree. Roles
+/// themselves are permissions (key \`role:<name>\`, value { scopes }) and inherit like them.
+/// @stratum.global
+model StratumRoleAssignment {
+  id             String        @id @default(uuid()) @db.Uuid
+  tenant_id      String        @db.Uuid
+  /// "api_key" (id: the key's id) or "user" (id: the app's own user id).
+  principal_type String
+  principal_id   String
+  role           String
+  created_at     DateTime      @default(now()) @db.Timestamptz(6)
+  tenant         StratumTenant @relation(fields: [tenant_id], references: [id], onDelete: Cascade)
+
+  @@unique([tenant_id, principal_type, principal_id, role])
+  @@index([principal_type, principal_id])
+  @@map("stratum_role_assignments")
 }
 `;

@@ -2,6 +2,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ConfigKey, errorResponses, JsonValue, KeyParams, Permission, ResolvedPermission, TenantParams } from "../schemas.js";
+import { StratumError } from "../../core/errors.js";
+import { ROLE_KEY_PREFIX } from "../../roles/index.js";
 import type { RouteDeps } from "../types.js";
 
 const tags = ["permissions"];
@@ -13,6 +15,16 @@ const UpdateBody = z
   .object({ value: JsonValue.optional(), mode: Mode.optional(), revocation_mode: RevocationMode.optional() })
   .strict()
   .refine((b) => b.value !== undefined || b.mode !== undefined || b.revocation_mode !== undefined, "give value, mode or revocation_mode");
+
+/**
+ * Roles are stored as permissions under `role:`; written here they would skip the roles routes'
+ * checks (roles:write, no scope beyond the caller's) and could widen every holder's scopes.
+ */
+function refuseRoleKey(key: string): void {
+  if (key.startsWith(ROLE_KEY_PREFIX)) {
+    throw new StratumError("FORBIDDEN", `Permission keys starting with "${ROLE_KEY_PREFIX}" are roles: change them under /tenants/{id}/roles.`, { key });
+  }
+}
 
 const RevokeResult = z.object({ key: z.string(), revocation_mode: RevocationMode, removed: z.number().int(), tombstone: z.boolean() });
 
@@ -48,6 +60,7 @@ export const permissionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
     { schema: { tags, summary: "Grant a permission", description: "Scope: permissions:write.", params: TenantParams, body: CreateBody, response: { 201: Permission, ...errorResponses } } },
     async (request, reply) => {
       await guard.tenant(request, "permissions:write", request.params.id);
+      refuseRoleKey(request.body.key);
       return reply.code(201).send(await stratum.createPermission(request.params.id, request.body));
     },
   );
@@ -57,6 +70,7 @@ export const permissionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
     { schema: { tags, summary: "Change a grant", description: "Scope: permissions:write.", params: KeyParams, body: UpdateBody, response: { 200: Permission, ...errorResponses } } },
     async (request) => {
       await guard.tenant(request, "permissions:write", request.params.id);
+      refuseRoleKey(request.params.key);
       return stratum.updatePermission(request.params.id, request.params.key, request.body);
     },
   );
@@ -74,6 +88,7 @@ export const permissionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
     },
     async (request) => {
       await guard.tenant(request, "permissions:write", request.params.id);
+      refuseRoleKey(request.params.key);
       return stratum.revokePermission(request.params.id, request.params.key);
     },
   );
