@@ -53,27 +53,32 @@ export interface RouteCheck {
  * Runs `run` in `scope`; when the outcome is suspicious (see above) and the route moved, re-runs
  * it in a freshly resolved scope. `write` narrows which failures may be retried: a read may be
  * re-run after any error, a write only after one that proves nothing was written.
+ *
+ * Written as one promise chain rather than an async function: this wraps every scoped statement,
+ * and each promise an async function adds is paid again in AsyncLocalStorage's promise hooks.
  */
-export async function guardRoute<T>(
+export function guardRoute<T>(
   check: RouteCheck,
   scope: TenantScope,
   write: boolean,
   run: (scope: TenantScope) => Promise<T>,
   rescope: () => Promise<TenantScope>,
+  attempt = 0,
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    let result: T | undefined;
-    let failure: { error: unknown } | undefined;
-    try {
-      result = await run(scope);
-    } catch (error) {
-      failure = { error };
-    }
-    const suspicious = failure ? !write || homeGone(failure.error, scope) : looksEmpty(result);
-    if (!suspicious || attempt >= MAX_RERUNS || !(await check.moved(scope).catch(() => false))) {
-      if (failure) throw failure.error;
-      return result as T;
-    }
-    scope = await rescope();
-  }
+  const again = (outcome: () => T): Promise<T> =>
+    check.moved(scope).then(
+      (moved) => (moved ? rescope().then((next) => guardRoute(check, next, write, run, rescope, attempt + 1)) : outcome()),
+      () => outcome(),
+    );
+  return run(scope).then(
+    (result) => (attempt < MAX_RERUNS && looksEmpty(result) ? again(() => result) : result),
+    (error: unknown) => {
+      if (attempt < MAX_RERUNS && (!write || homeGone(error, scope))) {
+        return again(() => {
+          throw error;
+        });
+      }
+      throw error;
+    },
+  );
 }
