@@ -50,7 +50,7 @@ describe("views", () => {
 
   it("documents the danger: a definer view owned by a role that bypasses RLS leaks every tenant's rows", async () => {
     // This is why views must be security_invoker (rule 6): the doctor/generator must refuse a
-    // non-invoker view over tenant tables (see pending-views-doctor.ts).
+    // non-invoker view over tenant tables (views-doctor.test.ts: doctor names it).
     await world.admin.query("CREATE VIEW public.atk_super_definer AS SELECT tenant_id, email FROM public.users");
     await world.admin.query("GRANT SELECT ON public.atk_super_definer TO stratum_app");
     const [a, b] = world.rls;

@@ -1,9 +1,8 @@
 /**
- * PENDING (core: src/isolation/doctor.ts / generators, not fixed here): docs/architecture.md §4 rule 6
- * says views are security_invoker, but nothing checks it. A view over a tenant table without
- * `security_invoker` runs with its owner's rights: owned by a superuser or BYPASSRLS role it hands
- * every tenant's rows to any scoped query (schema.test.ts proves the leak). Expected: `stratum
- * doctor` (and the start-up check) report such a view by name. Rename to *.test.ts once done.
+ * A view over a tenant table without `security_invoker` runs with its owner's rights: owned by a
+ * superuser or BYPASSRLS role it hands every tenant's rows to any scoped query (schema.test.ts
+ * shows the leak). docs/architecture.md rule 6 says views are security_invoker; `doctor` (and the
+ * start-up check) must name such a view.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { doctor } from "../../src/cli/doctor.js";
