@@ -46,10 +46,18 @@ describe("ResolveCache", () => {
   });
 
   it("expires entries after the TTL", async () => {
-    const cache = new ResolveCache({ ttlMs: 10 });
-    cache.set("k", 1, ["x"], cache.generation);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(cache.get("k")).toBeUndefined();
+    // The clock is moved, not waited on: the entry's age is what the test is about.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const cache = new ResolveCache({ ttlMs: 10 });
+      cache.set("k", 1, ["x"], cache.generation);
+      vi.advanceTimersByTime(9);
+      expect(cache.get("k")).toBe(1);
+      vi.advanceTimersByTime(2);
+      expect(cache.get("k")).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
