@@ -16,6 +16,7 @@ import { rethrowRetyped } from "../core/driver-errors.js";
 import type { StratumModels } from "../core/models.js";
 import { assertNoNul } from "../core/validate.js";
 import { guardRoute } from "../isolation/route-guard.js";
+import { onReplica } from "../isolation/replica.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
 import { withSpan } from "../telemetry/index.js";
 import type { ModelHooks } from "./model-hooks.js";
@@ -257,10 +258,13 @@ export class ScopedClients {
       const wanted = { ...ctx.request, write };
       // A standalone call that raced an isolation move runs again in the tenant's new home (a batch
       // cannot be re-run statement by statement; its statements fail or return as they are).
-      const run = (routed: TenantScope) =>
-        tx || routed.mode !== "s"
+      const run = (home: TenantScope) => {
+        // Replica reads: standalone ones only (a batch is a transaction, and runs on the primary).
+        const routed = ctx.request.replica && !write && !tx ? onReplica(home) : home;
+        return tx || routed.mode !== "s"
           ? this.inScope(ctx, routed, call, tx)
           : guardRoute(this.runtime.router, routed, write, (s) => this.inScope(ctx, s, call, tx), () => this.runtime.router.scope(ctx.tenantId, wanted));
+      };
       const cached = this.readyPassed ? this.runtime.router.cachedScope(ctx.tenantId, wanted) : undefined;
       if (cached) return run(cached);
       return this.resolve(ctx, wanted).then(run);

@@ -24,6 +24,12 @@ export interface TenantClientOptions {
    */
   descendants?: boolean | "same-database";
   writable?: boolean;
+  /**
+   * Standalone reads go to the hot standby of the tenant's home (stratumAdapter({ replicas })),
+   * as of its replay position: a write just made may not be visible yet. Writes, `$executeRaw`
+   * and `$transaction` run on the primary. docs/scale.md#read-replicas.
+   */
+  replica?: boolean;
 }
 
 const SCOPED_CLIENTS = 512;
@@ -56,10 +62,11 @@ export function stratum(options: StratumOptions) {
             mode: descendants ? "d" : "s",
             readOnly: !!descendants && !opts.writable,
             ...(descendants === "same-database" ? { sameDatabaseOnly: true } : {}),
+            ...(opts.replica ? { replica: true } : {}),
           };
           const self = Prisma.getExtensionContext(this);
           if ((self as unknown) !== extendedClient) return runner.transactionClient(self, id, request) as T;
-          const key = `${id}:${request.mode}:${request.readOnly}:${request.sameDatabaseOnly === true}`;
+          const key = `${id}:${request.mode}:${request.readOnly}:${request.sameDatabaseOnly === true}:${request.replica === true}`;
           let client = scopedClients.get(key);
           if (!client) {
             if (scopedClients.size >= SCOPED_CLIENTS) scopedClients.delete(scopedClients.keys().next().value as string);

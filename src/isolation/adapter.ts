@@ -24,6 +24,7 @@ import { readAcrossHomes } from "./descendants.js";
 import { SHARED_SEARCH_PATH } from "./names.js";
 import { assertSupportedDriver, assertSupportedPrismaAdapter } from "./driver-guard.js";
 import { PoolCache } from "./pool-cache.js";
+import { ReplicaPools, replicaWriteRefused, type ReplicaOptions } from "./replica.js";
 import { currentScope, runInScope, statementContext, type TenantScope } from "./scope.js";
 
 export interface StratumAdapterOptions {
@@ -54,6 +55,11 @@ export interface StratumAdapterOptions {
    * docs/isolation.md#poolers.
    */
   pooler?: boolean;
+  /**
+   * Hot standbys for `$tenant(id, { replica: true })` reads: the main database's and named
+   * servers'. Homes without one are read on the primary. docs/scale.md#read-replicas.
+   */
+  replicas?: ReplicaOptions;
 }
 
 /** `?pgbouncer=true` (Prisma's convention) marks a pooled URL; pg itself must not see it. */
@@ -131,10 +137,19 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
           return { adapter: await new PrismaPg(pool, pgOptions).connect(), close: () => pool.end() };
         },
       });
+      // Standby pools: every statement read-only, as a hot standby demands (replica.ts).
+      const openStandbyPool = async (url: string) => {
+        const target = poolerUrl(url);
+        const stratum = { defaultSearchPath: searchPath, pooler: options.pooler ?? target.pooler, readOnly: true };
+        const pool = new StratumPool({ connectionString: target.url, max: options.poolSize ?? 5, stratum });
+        return { adapter: await new PrismaPg(pool, pgOptions).connect(), close: () => pool.end() };
+      };
+      const replicas = options.replicas && new ReplicaPools(options.replicas, openStandbyPool, placementUrl, options.maxPools ?? 16);
       return new ScopedAdapter(mainAdapter, pools, "pg", async () => {
+        await replicas?.closeAll();
         await pools?.closeAll();
         await mainPool.end();
-      });
+      }, replicas);
     },
   };
   return factory;
@@ -181,6 +196,7 @@ class ScopedAdapter implements SqlDriverAdapter {
     private readonly pools: PoolCache | undefined,
     private readonly mode: Mode,
     private readonly onDispose?: () => Promise<void>,
+    private readonly replicas?: ReplicaPools,
   ) {
     this.adapterName = main.adapterName;
   }
@@ -203,7 +219,8 @@ class ScopedAdapter implements SqlDriverAdapter {
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
     const scope = currentScope();
-    const lease = await this.target(scope);
+    // A transaction runs on the primary: a replica read is one standalone statement.
+    const lease = await this.target(scope?.replica ? { ...scope, replica: false } : scope);
     try {
       const inner = await runInScope(undefined, () => lease.adapter.startTransaction(isolationLevel));
       return new ScopedTransaction(inner, scope, this.mode, lease.release);
@@ -225,12 +242,16 @@ class ScopedAdapter implements SqlDriverAdapter {
     try {
       if (scope && this.mode === "generic") return await scopedGenericCall(lease.adapter, scope, q, exec);
       return await runInScope(scope, () => exec(lease.adapter, q));
+    } catch (error) {
+      throw (scope?.replica && replicaWriteRefused(error, scope)) || error;
     } finally {
       lease.release();
     }
   }
 
   private async target(scope: TenantScope | undefined): Promise<{ adapter: SqlDriverAdapter; release: () => void }> {
+    const standby = scope?.replica ? await this.replicas?.acquire(scope) : undefined;
+    if (standby) return standby;
     if (!scope?.placement) return { adapter: this.main, release: () => undefined };
     if (!this.pools) {
       throw new StratumError("PLACEMENT_UNKNOWN", "DATABASE tenants need stratumAdapter({ connectionString, servers }); a wrapped adapter has one database.");

@@ -34,6 +34,11 @@ export interface StratumPgClientOptions {
    * session state is cleared inside its own transaction (see POOLER_RESET).
    */
   pooler?: boolean;
+  /**
+   * Every statement read-only: a hot standby (replica.ts). A standby refuses the prelude's
+   * `transaction_read_only = off` (SQLSTATE 25001), so this client never sends it.
+   */
+  readOnly?: boolean;
 }
 
 
@@ -79,12 +84,15 @@ export class StratumPgClient extends pg.Client {
   private readonly defaultSearchPath: string;
   private readonly maxPrepared: number;
   private readonly pooler: boolean;
+  /** The prelude's transaction_read_only when a statement does not ask for read-only itself. */
+  private readonly writeMode: "on" | "off";
 
   constructor(config: pg.ClientConfig & { stratum?: StratumPgClientOptions }) {
     super(config);
     this.defaultSearchPath = config.stratum?.defaultSearchPath ?? SHARED_SEARCH_PATH;
     this.maxPrepared = config.stratum?.maxPreparedStatements ?? 500;
     this.pooler = config.stratum?.pooler ?? false;
+    this.writeMode = config.stratum?.readOnly ? "on" : "off";
     // A backend terminated under a checked-out or still-connecting client (failover, admin,
     // restart) emits 'error' here; the statement in flight fails with CONNECTION_LOST and pg-pool
     // drops the client when it comes back. Without a listener the process would crash.
@@ -100,7 +108,7 @@ export class StratumPgClient extends pg.Client {
     const ready = connect()
       .then(async () => {
         if (this.pooler) return; // nothing prepared by name: the next transaction may be another session's
-        await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, "off", "", ""] });
+        await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, this.writeMode, "", ""] });
         this.preludePrepared = true;
       })
       .catch((error: unknown) => {
@@ -161,10 +169,10 @@ export class StratumPgClient extends pg.Client {
     if (!TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
         const context = normalized[CONTEXT] ?? statementContext();
-        pipeline = { values: [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId], postlude: raw };
+        pipeline = { values: [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId], postlude: raw };
         this.scopeDirty = this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
-        pipeline = { values: ["", this.defaultSearchPath, "off", "", ""], postlude: false };
+        pipeline = { values: ["", this.defaultSearchPath, this.writeMode, "", ""], postlude: false };
         this.scopeDirty = false;
       }
     }
@@ -249,9 +257,9 @@ export class StratumPgClient extends pg.Client {
     // As on the direct path: the scope's settings, or (inside the caller's transaction, after a
     // scoped statement) empty ones, so an unscoped statement never runs under a tenant's scope.
     const values = scope
-      ? [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId]
+      ? [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId]
       : nested && this.scopeDirty
-        ? ["", this.defaultSearchPath, "off", "", ""]
+        ? ["", this.defaultSearchPath, this.writeMode, "", ""]
         : undefined;
     const run = () =>
       new Promise<{ err: Error | null; result: pg.QueryResult | undefined }>((resolve) => {

@@ -30,6 +30,8 @@ export interface TenantScope {
   resetSession?: boolean;
   /** Descendants view spanning several homes: per tenant table, the UNION ALL its reads use (descendants.ts). */
   tableSources?: ReadonlyMap<string, string>;
+  /** Read on the hot standby of the tenant's home when one is configured (replica.ts); always read-only. */
+  replica?: boolean;
 }
 
 const storage = new AsyncLocalStorage<TenantScope>();

@@ -22,6 +22,8 @@ export interface ScopeRequest {
   readOnly: boolean;
   /** Descendants mode: leave out members living in databases of their own instead of refusing. */
   sameDatabaseOnly?: boolean;
+  /** Standalone reads go to the hot standby of the tenant's home (replica.ts); writes stay on the primary. */
+  replica?: boolean;
 }
 
 /** Admin connections: DDL for schemas and databases needs the owner role, never the app role. */

@@ -31,11 +31,11 @@ interface State extends SecondPostgres {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `instance` names a private server (a test that restarts one must not disturb the shared one). */
-function baseDir(runId: string, instance = ""): string {
+export function baseDir(runId: string, instance = ""): string {
   return join(tmpdir(), `stratum-pg2-${`${runId}${instance ? `-${instance}` : ""}`.replace(/[^a-zA-Z0-9_-]/g, "")}`);
 }
 
-async function findBindir(): Promise<string> {
+export async function findBindir(): Promise<string> {
   for (const candidate of [process.env.STRATUM_PG_BINDIR, "/usr/lib/postgresql/15/bin"]) {
     if (candidate && existsSync(join(candidate, "initdb"))) return candidate;
   }
@@ -52,7 +52,7 @@ async function findBindir(): Promise<string> {
   );
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -64,10 +64,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-const isRoot = (): boolean => userInfo().uid === 0;
+export const isRoot = (): boolean => userInfo().uid === 0;
 
 /** Runs a PostgreSQL binary, as the `postgres` OS user when we are root. */
-async function pgBin(bindir: string, binary: string, args: string[]): Promise<string> {
+export async function pgBin(bindir: string, binary: string, args: string[]): Promise<string> {
   const command = isRoot() ? "runuser" : join(bindir, binary);
   const argv = isRoot() ? ["-u", "postgres", "--", join(bindir, binary), ...args] : args;
   try {
