@@ -1,16 +1,18 @@
 /**
- * The tenant tree. Every structural write runs in one transaction under one tree-wide
- * transaction-scoped advisory lock: a move may touch any subtree, so writers are serialised and
- * the invariants (path = parent path + own label, depth = nlevel(path) - 1, no cycles, no orphans)
- * hold after any interleaving. Reads take no lock.
+ * The tenant tree. Every structural write runs in one transaction under locks no wider than the
+ * change (tree-locks.ts): a create locks its parent's chain, shared, so creates run side by side;
+ * a move, archive, restore or delete locks the tree and the subtree it changes. The invariants
+ * (path = parent path + own label, depth = nlevel(path) - 1, no cycles, no orphans) hold after any
+ * interleaving. Reads take no lock.
  */
-import { TREE_LOCK_KEY_SQL } from "../core/locks.js";
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
-import { MAX_DEPTH, type Tenant } from "../core/types.js";
+import type { Tenant } from "../core/types.js";
 import { assertTenantId, validate } from "../core/validate.js";
+import { insertTenant, slugTaken } from "./create.js";
 import type { EraseTransaction } from "./erase.js";
+import { columns, COLUMNS, toTenant, type TenantRow } from "./rows.js";
 import {
   CreateTenantInput,
   UpdateTenantInput,
@@ -19,8 +21,9 @@ import {
   ListTenantsInput,
   SLUG_PATTERN,
   slugFromName,
-  uuid,
 } from "./schemas.js";
+import { moveSubtree } from "./move.js";
+import { lockSubtree } from "./tree-locks.js";
 
 export interface TenantHooks {
   /** Creates a SCHEMA/DATABASE tenant's home; returns its placement. Runs before the row commits. */
@@ -42,19 +45,6 @@ export interface TenantServiceDeps {
   hooks?: TenantHooks;
 }
 
-const columns = (a: string) => `${a}id, ${a}parent_id, ${a}slug, ${a}name,
-  string_to_array(replace(${a}path::text, '_', '-'), '.') AS path, ${a}depth, ${a}status, ${a}isolation_strategy,
-  ${a}placement, ${a}metadata, ${a}created_at, ${a}updated_at, ${a}archived_at`;
-const COLUMNS = columns("");
-
-interface TenantRow extends Omit<Tenant, "path"> {
-  path: string[] | null;
-}
-
-function toTenant(row: TenantRow): Tenant {
-  return { ...row, path: row.path ?? [], metadata: (row.metadata ?? {}) as Record<string, unknown> };
-}
-
 export function createTenantService(db: Db, deps: TenantServiceDeps) {
   const hooks = deps.hooks ?? {};
 
@@ -70,10 +60,6 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       throw new StratumError("TENANT_NOT_FOUND", `Tenant ${id} does not exist. Check the id or list tenants with listTenants().`, { tenantId: id });
     }
     return tenant;
-  }
-
-  async function lockTree(tx: Db): Promise<void> {
-    await tx.execute(`SELECT pg_advisory_xact_lock(${TREE_LOCK_KEY_SQL})`);
   }
 
   async function publish(tx: Db, tenantId: string, subtree: boolean): Promise<void> {
@@ -93,24 +79,13 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     let provisioned: Tenant | null = null;
     try {
       const tenant = await db.transaction(async (tx) => {
-        await lockTree(tx);
-        if (data.parent_id) {
-          const parent = await mustFind(tx, data.parent_id);
-          if (parent.status === "archived") {
-            throw new StratumError("TENANT_ARCHIVED", `Parent tenant ${parent.id} is archived; restore it before adding children.`, { tenantId: parent.id });
-          }
-          if (parent.depth + 1 >= MAX_DEPTH) {
-            throw new StratumError("MAX_DEPTH_EXCEEDED", `A tenant under ${parent.id} would be at depth ${parent.depth + 1}; the tree allows ${MAX_DEPTH} levels (depth 0-${MAX_DEPTH - 1}).`, { parentId: parent.id });
-          }
-        }
-        const taken = await tx.query(`SELECT 1 FROM public.stratum_tenants WHERE slug = $1`, [slug]);
-        if (taken.length) throw slugTaken(slug);
-        const rows = await tx.query<TenantRow>(
-          `INSERT INTO public.stratum_tenants (id, parent_id, slug, name, isolation_strategy, metadata, updated_at)
-           VALUES (gen_random_uuid(), $1::uuid, $2, $3, $4, $5::jsonb, now()) RETURNING ${COLUMNS}`,
-          [data.parent_id ?? null, slug, data.name, data.isolation_strategy, JSON.stringify(data.metadata)],
-        );
-        let created = toTenant(rows[0]!);
+        let created = await insertTenant(tx, {
+          parentId: data.parent_id ?? null,
+          slug,
+          name: data.name,
+          strategy: data.isolation_strategy,
+          metadata: data.metadata,
+        });
         if (data.isolation_strategy !== "SHARED_RLS" && hooks.provision) {
           const placement = await hooks.provision(created, data.server);
           // Only a home this call made is undone below: a failed provision cleans up after itself.
@@ -210,47 +185,11 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   }
 
   async function moveTenant(id: string, newParentId: string | null): Promise<Tenant> {
+    assertTenantId(id);
     if (newParentId !== null) assertTenantId(newParentId, "new parent id");
     const moved = await db.transaction(async (tx) => {
-      await lockTree(tx);
-      const tenant = await mustFind(tx, id);
-      const before = tenant;
-      if (newParentId === tenant.parent_id) return tenant;
-      const height = (
-        await tx.query<{ h: number }>(`SELECT max(depth)::int - $2::int AS h FROM public.stratum_tenants WHERE path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid)`, [id, tenant.depth])
-      )[0]!.h;
-      let parentDepth = -1;
-      if (newParentId !== null) {
-        const parent = await mustFind(tx, newParentId);
-        const inside = await tx.query(
-          `SELECT 1 FROM public.stratum_tenants p, public.stratum_tenants t WHERE p.id = $1::uuid AND t.id = $2::uuid AND p.path <@ t.path`,
-          [newParentId, id],
-        );
-        if (inside.length) {
-          throw new StratumError("CYCLE_DETECTED", `Cannot move tenant ${id} under ${newParentId}: the new parent is inside the tenant's own subtree.`, { tenantId: id, newParentId });
-        }
-        if (parent.status === "archived") {
-          throw new StratumError("TENANT_ARCHIVED", `Tenant ${newParentId} is archived; restore it before moving tenants under it.`, { tenantId: newParentId });
-        }
-        parentDepth = parent.depth;
-      }
-      if (parentDepth + 1 + height >= MAX_DEPTH) {
-        throw new StratumError("MAX_DEPTH_EXCEEDED", `Moving tenant ${id} there would put its deepest descendant at depth ${parentDepth + 1 + height}; the tree allows ${MAX_DEPTH} levels.`, { tenantId: id, newParentId });
-      }
-      // One statement rewrites the whole subtree: new parent path || the part below the old parent.
-      await tx.execute(
-        `WITH moving AS (SELECT path, nlevel(path) AS lvl FROM public.stratum_tenants WHERE id = $1::uuid),
-              target AS (SELECT coalesce((SELECT path FROM public.stratum_tenants WHERE id = $2::uuid), ''::ltree) AS path)
-         UPDATE public.stratum_tenants t
-            SET path = target.path || subpath(t.path, moving.lvl - 1),
-                depth = nlevel(target.path || subpath(t.path, moving.lvl - 1)) - 1,
-                parent_id = CASE WHEN t.id = $1::uuid THEN $2::uuid ELSE t.parent_id END,
-                updated_at = CASE WHEN t.id = $1::uuid THEN now() ELSE t.updated_at END
-           FROM moving, target
-          WHERE t.path <@ moving.path`,
-        [id, newParentId],
-      );
-      const after = await mustFind(tx, id);
+      const { before, after } = await moveSubtree(tx, id, newParentId);
+      if (after === before) return after;
       await deps.audit.record(tx, { tenantId: id, action: "tenant.move", targetType: "tenant", targetId: id, before: { parent_id: before.parent_id }, after: { parent_id: newParentId } });
       await publish(tx, id, true);
       return after;
@@ -288,8 +227,9 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   }
 
   async function setStatus(id: string, status: "active" | "suspended" | "archived", action: string): Promise<Tenant> {
+    assertTenantId(id);
     const updated = await db.transaction(async (tx) => {
-      await lockTree(tx);
+      await lockSubtree(tx, id);
       const before = await mustFind(tx, id);
       const rows = await tx.query<TenantRow>(
         `UPDATE public.stratum_tenants SET status = $2, updated_at = now(),
@@ -354,7 +294,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
 
   /** One tenant, in one transaction: its home, its shared rows, its row and what hangs off it. */
   async function deleteOne(tx: Db, erase: (tenant: Tenant) => Promise<Record<string, number>>, id: string, cascade: boolean): Promise<Record<string, number> | null> {
-    await lockTree(tx);
+    await lockSubtree(tx, id);
     const tenant = await find(tx, id);
     if (!tenant) return null;
     const [children] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.stratum_tenants WHERE parent_id = $1::uuid`, [id]);
@@ -392,10 +332,6 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
 }
 
 export type TenantService = ReturnType<typeof createTenantService>;
-
-function slugTaken(slug: string): StratumError {
-  return new StratumError("SLUG_TAKEN", `Slug ${JSON.stringify(slug)} is already used by another tenant; choose another slug.`, { slug });
-}
 
 /** A concurrent insert of the same slug that slipped past the check (Prisma reports 23505). */
 function isUniqueViolation(error: unknown): boolean {

@@ -1,0 +1,70 @@
+/**
+ * A subtree's move to a new parent, under the tree lock and the subtree's own lock
+ * (tree-locks.ts): one statement reads what the checks need (the tenant, its subtree's height, the
+ * new parent's depth and status, whether the new parent is inside the subtree), one rewrites every
+ * path of the subtree and returns the moved tenant.
+ */
+import type { Db } from "../core/db.js";
+import { StratumError } from "../core/errors.js";
+import { MAX_DEPTH, type Tenant } from "../core/types.js";
+import { columns, toTenant, type TenantRow } from "./rows.js";
+import { lockSubtree } from "./tree-locks.js";
+
+const PLAN = `SELECT ${columns("t.")},
+       (SELECT max(d.depth)::int FROM public.stratum_tenants d WHERE d.path <@ t.path) - t.depth AS height,
+       p.id IS NOT NULL AS parent_found, p.depth AS parent_depth, p.status AS parent_status, coalesce(p.path <@ t.path, false) AS inside
+  FROM public.stratum_tenants t LEFT JOIN public.stratum_tenants p ON p.id = $2::uuid
+ WHERE t.id = $1::uuid`;
+
+// New parent path || the part below the old parent, for the whole subtree in one statement.
+const REWRITE = `WITH moving AS (SELECT path, nlevel(path) AS lvl FROM public.stratum_tenants WHERE id = $1::uuid),
+     target AS (SELECT coalesce((SELECT path FROM public.stratum_tenants WHERE id = $2::uuid), ''::ltree) AS path),
+     moved AS (
+       UPDATE public.stratum_tenants t
+          SET path = target.path || subpath(t.path, moving.lvl - 1),
+              depth = nlevel(target.path || subpath(t.path, moving.lvl - 1)) - 1,
+              parent_id = CASE WHEN t.id = $1::uuid THEN $2::uuid ELSE t.parent_id END,
+              updated_at = CASE WHEN t.id = $1::uuid THEN now() ELSE t.updated_at END
+         FROM moving, target
+        WHERE t.path <@ moving.path
+       RETURNING t.*)
+SELECT ${columns("moved.")} FROM moved WHERE moved.id = $1::uuid`;
+
+interface PlanRow extends TenantRow {
+  height: number;
+  parent_found: boolean;
+  parent_depth: number | null;
+  parent_status: string | null;
+  inside: boolean;
+}
+
+/** Moves `id` (and its subtree) under `newParentId` (null: a root). Returns the tenant before and after. */
+export async function moveSubtree(tx: Db, id: string, newParentId: string | null): Promise<{ before: Tenant; after: Tenant }> {
+  await lockSubtree(tx, id);
+  const [plan] = await tx.query<PlanRow>(PLAN, [id, newParentId]);
+  if (!plan) throw notFound(id);
+  const { height, parent_found, parent_depth, parent_status, inside, ...row } = plan;
+  const before = toTenant(row);
+  if (newParentId === before.parent_id) return { before, after: before };
+  let parentDepth = -1;
+  if (newParentId !== null) {
+    if (!parent_found) throw notFound(newParentId);
+    if (inside) {
+      throw new StratumError("CYCLE_DETECTED", `Cannot move tenant ${id} under ${newParentId}: the new parent is inside the tenant's own subtree.`, { tenantId: id, newParentId });
+    }
+    if (parent_status === "archived") {
+      throw new StratumError("TENANT_ARCHIVED", `Tenant ${newParentId} is archived; restore it before moving tenants under it.`, { tenantId: newParentId });
+    }
+    parentDepth = Number(parent_depth);
+  }
+  const deepest = parentDepth + 1 + Number(height);
+  if (deepest >= MAX_DEPTH) {
+    throw new StratumError("MAX_DEPTH_EXCEEDED", `Moving tenant ${id} there would put its deepest descendant at depth ${deepest}; the tree allows ${MAX_DEPTH} levels.`, { tenantId: id, newParentId });
+  }
+  const [after] = await tx.query<TenantRow>(REWRITE, [id, newParentId]);
+  return { before, after: toTenant(after!) };
+}
+
+function notFound(id: string): StratumError {
+  return new StratumError("TENANT_NOT_FOUND", `Tenant ${id} does not exist. Check the id or list tenants with listTenants().`, { tenantId: id });
+}
