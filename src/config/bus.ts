@@ -13,7 +13,8 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { loadOptionalPeer } from "../core/optional-peer.js";
 import { closeRedis, outageReporter, watchRedis, type OutageLog } from "../core/outage.js";
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
@@ -185,8 +186,6 @@ export function createRedisChangeBus(options: RedisChangeBusOptions): Reconnecti
   const relayChannel = `${channel}_relay`.slice(0, 63);
   const instance = randomUUID();
   const listeners = new Listeners();
-  const publisher = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const subscriber = new Redis(options.redisUrl, { lazyConnect: false });
   // One warning per outage. Meanwhile this process neither hears other processes' changes nor
   // tells them its own: caches and routes fall back to their TTLs, and on reconnect every
   // listener is told to drop what it holds (onReconnect).
@@ -195,46 +194,66 @@ export function createRedisChangeBus(options: RedisChangeBusOptions): Reconnecti
     "Cache and route invalidations between processes are paused; cached values expire by their TTL, and everything cached is dropped when Redis is back.",
     options.log,
   );
-  watchRedis(subscriber, outage);
-  publisher.on("error", (error: unknown) => outage.down(error));
-  let subscribedOnce = false;
-  subscriber.on("message", (ch: string, message: string) => {
-    if (ch !== channel) return;
-    const event = parseEvent(message);
-    if (event) listeners.emit(event);
+  // ioredis is an optional peer, imported here on first use: without it `ready` rejects with
+  // PEER_DEPENDENCY_MISSING (and the relay stays closed: nothing would carry its events).
+  const clients = loadOptionalPeer("ioredis", "createRedisChangeBus").then(({ Redis: RedisClient }) => {
+    const publisher = new RedisClient(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    const subscriber = new RedisClient(options.redisUrl, { lazyConnect: false });
+    watchRedis(subscriber, outage);
+    publisher.on("error", (error: unknown) => outage.down(error));
+    return { publisher, subscriber };
   });
-  subscriber.on("ready", () => {
-    if (subscribedOnce) listeners.emitReconnect();
-  });
-  const subscribed = subscriber.subscribe(channel).then(() => {
+  clients.catch(() => undefined); // surfaced through `ready`
+  let publisher: Redis | undefined;
+  let closing = false;
+  const subscribed = clients.then(async (c) => {
+    publisher = c.publisher;
+    let subscribedOnce = false;
+    c.subscriber.on("message", (ch: string, message: string) => {
+      if (ch !== channel) return;
+      const event = parseEvent(message);
+      if (event) listeners.emit(event);
+    });
+    c.subscriber.on("ready", () => {
+      if (subscribedOnce) listeners.emitReconnect();
+    });
+    await c.subscriber.subscribe(channel);
     subscribedOnce = true;
   });
-  const relay = new PgListener(
-    options.connectionString,
-    relayChannel,
-    (payload) => {
-      if (!payload) return;
-      try {
-        const msg = JSON.parse(payload) as { origin?: string; event?: unknown };
-        if (msg.origin !== instance) return;
-        publisher.publish(channel, JSON.stringify(msg.event)).catch(() => undefined);
-      } catch {
-        /* ignore */
-      }
-    },
-    () => listeners.emitReconnect(),
-  );
+  const relay = clients.then(() => {
+    if (closing) return undefined;
+    return new PgListener(
+      options.connectionString,
+      relayChannel,
+      (payload) => {
+        if (!payload || !publisher) return;
+        try {
+          const msg = JSON.parse(payload) as { origin?: string; event?: unknown };
+          if (msg.origin !== instance) return;
+          publisher.publish(channel, JSON.stringify(msg.event)).catch(() => undefined);
+        } catch {
+          /* ignore */
+        }
+      },
+      () => listeners.emitReconnect(),
+    );
+  });
+  const ready = Promise.all([subscribed, relay.then((r) => r?.ready)]).then(() => undefined);
+  ready.catch(() => undefined); // a caller that never awaits `ready` gets no unhandled rejection
   return {
-    ready: Promise.all([subscribed, relay.ready]).then(() => undefined),
+    ready,
     async publish(tx: Db, event: ChangeEvent) {
       await tx.execute(`SELECT pg_notify($1, $2)`, [relayChannel, JSON.stringify({ origin: instance, event })]);
     },
     subscribe: (fn) => listeners.add(fn),
     onReconnect: (fn) => listeners.addReconnect(fn),
     async close() {
-      await relay.close();
-      subscriber.disconnect();
-      await closeRedis(publisher);
+      closing = true;
+      const c = await clients.catch(() => undefined);
+      await (await relay.catch(() => undefined))?.close();
+      if (!c) return;
+      c.subscriber.disconnect();
+      await closeRedis(c.publisher);
     },
   };
 }

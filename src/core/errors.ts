@@ -44,6 +44,7 @@ export const ErrorCodes = [
   "CONFLICT",
   "MIGRATION_FAILED",
   "GENERATOR_REFUSED",
+  "PEER_DEPENDENCY_MISSING",
   "INTERNAL",
 ] as const;
 
@@ -99,6 +100,7 @@ export const ErrorCatalogue: { readonly [C in ErrorCode]: string } = {
   CONFLICT: "The thing exists already or is in a state that refuses the request.",
   MIGRATION_FAILED: "A migration failed, was modified after it ran, or was left half-applied.",
   GENERATOR_REFUSED: "prisma generate was refused: a model or option breaks stratum's rules.",
+  PEER_DEPENDENCY_MISSING: "A part of stratum that needs an optional peer (ioredis, bullmq, jose) ran where that package is not installed.",
   INTERNAL: "A bug or an inconsistency stratum cannot explain to the caller.",
 };
 

@@ -14,9 +14,10 @@
  * (e.g. `{rl}`), which puts every limiter key on one slot.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { z } from "zod";
 import { StratumError } from "../core/errors.js";
+import { loadOptionalPeer } from "../core/optional-peer.js";
 import { closeRedis, outageReporter } from "../core/outage.js";
 import { validate } from "../core/validate.js";
 
@@ -160,16 +161,26 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   );
   const onError = options.onError ?? ((error: unknown) => outage.down(error));
   const owned = !isRedis(options.redis);
-  const client: Redis = isRedis(options.redis)
-    ? options.redis
-    : typeof options.redis === "string"
-      ? new Redis(options.redis, { maxRetriesPerRequest: 1, connectTimeout: Math.max(timeoutMs, 1000) })
-      : new Redis({ maxRetriesPerRequest: 1, connectTimeout: Math.max(timeoutMs, 1000), ...options.redis });
-  if (owned) client.on("error", () => undefined); // reported per check through onError
-  client.on("ready", () => outage.up());
-  if (typeof (client as unknown as Partial<Record<typeof COMMAND, unknown>>)[COMMAND] !== "function") {
-    client.defineCommand(COMMAND, { lua: SLIDING_WINDOW_LUA });
-  }
+  const redis = options.redis;
+  // ioredis is an optional peer, imported on first use; a limiter given its own client never
+  // imports it. A missing ioredis rejects every check with PEER_DEPENDENCY_MISSING, whatever the
+  // failMode: it is an installation fault, not an outage to wave requests through.
+  const connecting: Promise<Redis> = isRedis(redis)
+    ? Promise.resolve(redis)
+    : loadOptionalPeer("ioredis", "createRateLimiter").then(({ Redis: RedisClient }) =>
+        typeof redis === "string"
+          ? new RedisClient(redis, { maxRetriesPerRequest: 1, connectTimeout: Math.max(timeoutMs, 1000) })
+          : new RedisClient({ maxRetriesPerRequest: 1, connectTimeout: Math.max(timeoutMs, 1000), ...redis }),
+      );
+  const ready = connecting.then((client) => {
+    if (owned) client.on("error", () => undefined); // reported per check through onError
+    client.on("ready", () => outage.up());
+    if (typeof (client as unknown as Partial<Record<typeof COMMAND, unknown>>)[COMMAND] !== "function") {
+      client.defineCommand(COMMAND, { lua: SLIDING_WINDOW_LUA });
+    }
+    return client;
+  });
+  ready.catch(() => undefined); // reported to each caller of limit/enforce/reset, not as unhandled
 
   function keysOf(key: RateLimitKey, rules: RateLimitRules) {
     const scope = key.scope ? `${key.scope}:` : "";
@@ -199,7 +210,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     return { allowed: true, remaining: limit, resetMs: 0, retryAfterMs: 0, limitedBy: kind, degraded: true };
   }
 
-  async function run(keys: ReturnType<typeof keysOf>): Promise<number[]> {
+  async function run(client: Redis, keys: ReturnType<typeof keysOf>): Promise<number[]> {
     if (!READY_STATES.has(client.status)) throw new Error(`Redis connection is ${client.status}`);
     const args: Array<string | number> = [
       ...keys.map((k) => k.redisKey),
@@ -224,9 +235,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     const k = validate(keySchema, key, "rate limit key");
     const r = validate(rulesSchema, rules, "rate limit rule");
     const keys = keysOf(k, r);
+    const client = await ready;
     let reply: number[];
     try {
-      reply = await run(keys);
+      reply = await run(client, keys);
     } catch (error) {
       return unavailable(error, Math.min(...keys.map((x) => x.rule.limit)), keys[0]!.kind);
     }
@@ -270,6 +282,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const patterns: string[] = [];
       if (k.apiKey !== undefined) patterns.push(`${prefix}:${scope}k:${digest(k.apiKey)}:*`);
       if (k.tenantId !== undefined) patterns.push(`${prefix}:${scope}t:${k.tenantId}:*`);
+      const client = await ready;
       for (const match of patterns) {
         let cursor = "0";
         do {
@@ -280,7 +293,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       }
     },
     async close() {
-      if (owned) await closeRedis(client);
+      if (!owned) return;
+      const client = await ready.catch(() => undefined); // never connected: nothing to close
+      if (client) await closeRedis(client);
     },
   };
 }

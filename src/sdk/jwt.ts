@@ -3,8 +3,12 @@
  * checked out (jose), or after the caller's own verify function accepted it; a token that fails
  * is refused, never read.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions, type KeyInput } from "jose";
+import type { JWTPayload, JWTVerifyOptions, KeyInput } from "jose";
 import { StratumError } from "../core/errors.js";
+import { loadOptionalPeer } from "../core/optional-peer.js";
+
+/** jose is an optional peer, imported when the first token is checked (PEER_DEPENDENCY_MISSING without it). */
+const jose = () => loadOptionalPeer("jose", "JWT tenant resolution (jwt options)");
 
 export type JwtClaims = JWTPayload;
 
@@ -42,16 +46,25 @@ export function createTokenVerifier(options: JwtOptions): TokenVerifier {
     if (secret.byteLength < 32) throw new StratumError("VALIDATION_FAILED", "jwt.secret must be at least 32 bytes: shorter HMAC secrets can be brute-forced.", { field: "jwt.secret" });
     // Pinned to HMAC: a token claiming another algorithm must not be checked against the secret as if it were a public key.
     const algorithms = options.algorithms ?? ["HS256", "HS384", "HS512"];
-    return async (token) => (await jwtVerify(token, secret, { ...claimChecks, algorithms })).payload;
+    return async (token) => (await (await jose()).jwtVerify(token, secret, { ...claimChecks, algorithms })).payload;
   }
   const withAlgorithms = options.algorithms ? { ...claimChecks, algorithms: options.algorithms } : claimChecks;
   if (options.key !== undefined) {
     const key = options.key;
-    return async (token) => (await jwtVerify(token, key, withAlgorithms)).payload;
+    return async (token) => (await (await jose()).jwtVerify(token, key, withAlgorithms)).payload;
   }
   if (options.jwksUrl !== undefined) {
-    const jwks = createRemoteJWKSet(new URL(options.jwksUrl));
-    return async (token) => (await jwtVerify(token, jwks, withAlgorithms)).payload;
+    const url = new URL(options.jwksUrl);
+    // One key set per verifier (jose caches the fetched keys in it), made with the first token.
+    let jwks: Promise<ReturnType<Awaited<ReturnType<typeof jose>>["createRemoteJWKSet"]>> | undefined;
+    return async (token) => {
+      jwks ??= jose().then((m) => m.createRemoteJWKSet(url));
+      const keys = await jwks.catch((error: unknown) => {
+        jwks = undefined;
+        throw error;
+      });
+      return (await (await jose()).jwtVerify(token, keys, withAlgorithms)).payload;
+    };
   }
   throw new StratumError("VALIDATION_FAILED", "jwt: give one of secret, key, jwksUrl or verify; an unverified token is never trusted.", { field: "jwt" });
 }

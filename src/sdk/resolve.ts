@@ -7,7 +7,7 @@
  * switch tenants by adding a header. The tenant is then looked up (cached) so an unknown id is a
  * 404 here rather than an empty page later.
  */
-import type { StratumError, ErrorCode } from "../core/errors.js";
+import { isStratumError, type StratumError, type ErrorCode } from "../core/errors.js";
 import type { IsolationStrategyName, TenantStatus } from "../core/types.js";
 import type { StratumTransportError } from "./errors.js";
 import { checkImpersonation, type ImpersonationOptions } from "./impersonation.js";
@@ -78,7 +78,9 @@ export function createTenantResolver<Req>(client: ResolverClient, options: Tenan
     if (!verifyToken || !token) return null;
     try {
       return await verifyToken(token);
-    } catch {
+    } catch (error) {
+      // jose not installed is the deployment's fault, not the caller's token: never a 401
+      if (isStratumError(error, "PEER_DEPENDENCY_MISSING")) throw error;
       throw refuse(401, "UNAUTHORIZED", "The bearer token is not valid (signature, expiry, issuer or audience).");
     }
   }
