@@ -254,8 +254,8 @@ describe("retries, dead letters and replay", () => {
     expect(dead.attempts).toBe(3);
     expect(dead.last_error).toMatch(/HTTP 500/);
     expect(receiver.requests("down")).toHaveLength(3);
-    await waitFor("failed job", async () => (await svc.queue.getJob(id!))?.failedReason);
-    expect(await (await svc.queue.getJob(id!))!.getState()).toBe("failed");
+    await waitFor("failed job", async () => (await (await svc.queue()).getJob(id!))?.failedReason);
+    expect(await (await (await svc.queue()).getJob(id!))!.getState()).toBe("failed");
 
     // nothing more happens to a dead delivery
     await new Promise((r) => setTimeout(r, 200));
@@ -342,7 +342,7 @@ describe("the outbox", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.requests("rollback")).toHaveLength(0);
     expect(await svc.listDeliveries(webhook.id)).toEqual([]);
-    expect(await svc.queue.getJob(emitted[0]!)).toBeUndefined();
+    expect(await (await svc.queue()).getJob(emitted[0]!)).toBeUndefined();
   });
 
   it("events committed while no process dispatches are delivered when one starts (nothing lives only in memory)", async () => {
