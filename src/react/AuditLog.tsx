@@ -1,10 +1,11 @@
 /// <reference lib="dom" />
 /**
  * The audit trail of a tenant and its subtree, newest first: filter by action (exact or a
- * `prefix.*`) and actor, then "Load older entries" (a button rather than scroll-triggered
- * loading, so keyboard and screen-reader users reach the older pages too).
+ * `prefix.*`) and actor. Older pages load as the end of the table scrolls into view (an
+ * IntersectionObserver on a marker after it); the "Load older entries" button stays, so keyboard
+ * and screen-reader users, who do not scroll to load, reach the older pages too.
  */
-import { useContext, useState } from "react";
+import { useContext, useEffect, useRef, useState } from "react";
 import type { AuditEntryRecord, StratumOperatorClient } from "./client/operator-types.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
 import { Loading } from "./components/Loading.js";
@@ -19,6 +20,8 @@ export interface AuditLogProps {
   tenantName: string;
   /** Names for tenant ids in the entries (e.g. from the tree); ids are shown otherwise. */
   nameOf?: (tenantId: string) => string | undefined;
+  /** Entries per page (1..500); default 25. */
+  pageSize?: number;
   className?: string;
 }
 
@@ -37,13 +40,25 @@ function change(entry: AuditEntryRecord): string {
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }
 
-export function AuditLog({ client, tenantId, tenantName, nameOf, className }: AuditLogProps) {
+export function AuditLog({ client, tenantId, tenantName, nameOf, pageSize, className }: AuditLogProps) {
   const [action, setAction] = useState("");
   const [actor, setActor] = useState("");
-  const audit = useAudit(client, tenantId, { action: action.trim(), actor: actor.trim() });
+  const audit = useAudit(client, tenantId, { action: action.trim(), actor: actor.trim() }, pageSize);
   const locale = useContext(StratumContext)?.locale;
   // Entries name tenants by id; the tenants the caller can see give them their names.
   const all = useAllTenants(client);
+  const end = useRef<HTMLDivElement>(null);
+  const { hasMore, loadingMore, loadMore } = audit;
+  useEffect(() => {
+    const marker = end.current;
+    if (!marker || !hasMore || loadingMore || typeof IntersectionObserver === "undefined") return;
+    // Re-armed after each page: if the marker is still in view (a short page), the next one loads too.
+    const observer = new IntersectionObserver((seen) => {
+      if (seen.some((e) => e.isIntersecting)) void loadMore();
+    }, { rootMargin: "200px 0px" });
+    observer.observe(marker);
+    return () => observer.disconnect();
+  }, [hasMore, loadingMore, loadMore]);
   const name = (tenantId: string) => nameOf?.(tenantId) ?? all.data?.find((t) => t.id === tenantId)?.name ?? tenantId;
   return (
     <section className={["stratum-audit", className].filter(Boolean).join(" ")} aria-label={`Audit log of ${tenantName}`}>
@@ -89,11 +104,16 @@ export function AuditLog({ client, tenantId, tenantName, nameOf, className }: Au
           </table>
         </div>
       )}
-      {audit.hasMore ? (
-        <button type="button" className="stratum-button" onClick={() => void audit.loadMore()}>
-          Load older entries
-        </button>
-      ) : null}
+      <div ref={end} className="stratum-audit-end">
+        {hasMore ? (
+          // Not disabled while loading: a disabled button would drop the keyboard user's focus.
+          <button type="button" className="stratum-button" aria-busy={loadingMore || undefined} onClick={() => void loadMore()}>
+            {loadingMore ? "Loading older entries…" : "Load older entries"}
+          </button>
+        ) : audit.entries && audit.entries.length > 0 ? (
+          <p className="stratum-empty">{`All ${audit.entries.length} entries shown.`}</p>
+        ) : null}
+      </div>
     </section>
   );
 }

@@ -2,9 +2,11 @@
 /**
  * Where a tenant's rows live (shared tables under RLS, its own schema, its own database), a form
  * to move it live, and its move journal. The move runs until done on the server, so the form
- * stays busy until the answer arrives with the row counts that were verified.
+ * stays busy until the answer arrives with the row counts that were verified; meanwhile the
+ * journal is read again every `JOURNAL_POLL_MS`, so the operator watches it step through
+ * provisioned → copied → flipped → cleaned.
  */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { StratumOperatorClient } from "./client/operator-types.js";
 import type { TenantRecord } from "./client/types.js";
 import { Badge } from "./components/Badge.js";
@@ -20,6 +22,15 @@ export interface IsolationPanelProps {
   className?: string;
 }
 
+const JOURNAL_POLL_MS = 400;
+
+/** A journal row's step as the operator reads it: finished, undone, or still under way. */
+function stepTone(step: string): { tone: "ok" | "warn" | "info"; text: string } {
+  if (step === "cleaned") return { tone: "ok", text: "done" };
+  if (step === "rolled_back") return { tone: "warn", text: "rolled back" };
+  return { tone: "info", text: "in progress" };
+}
+
 const STRATEGY_HELP: Record<TenantRecord["isolation_strategy"], string> = {
   SHARED_RLS: "Shared tables, separated by row-level security.",
   SCHEMA: "A PostgreSQL schema of its own in the main database.",
@@ -30,6 +41,12 @@ export function IsolationPanel({ client, tenantId, className }: IsolationPanelPr
   const state = useIsolation(client, tenantId);
   const write = useMutation(client, ["isolation", "tenants", "overview"]);
   const [target, setTarget] = useState("");
+  const { reload } = state;
+  useEffect(() => {
+    if (!write.pending) return;
+    const timer = setInterval(() => void reload(), JOURNAL_POLL_MS);
+    return () => clearInterval(timer);
+  }, [write.pending, reload]);
   if (!state.data) return state.error ? <ErrorMessage error={state.error} onRetry={() => void state.reload()} /> : <Loading label="Loading isolation…" />;
   const { tenant, moves } = state.data;
   const options = [
@@ -57,28 +74,33 @@ export function IsolationPanel({ client, tenantId, className }: IsolationPanelPr
       {write.error ? <ErrorMessage error={write.error} /> : null}
       <h3>Move journal</h3>
       {moves.length === 0 ? (
-        <p className="stratum-empty">No moves in progress or interrupted.</p>
+        <p className="stratum-empty">{tenant.name} has never moved.</p>
       ) : (
-        <table className="stratum-table">
-          <thead>
-            <tr>
-              <th scope="col">From</th>
-              <th scope="col">To</th>
-              <th scope="col">Step</th>
-              <th scope="col">Rows</th>
-            </tr>
-          </thead>
-          <tbody>
-            {moves.map((m) => (
-              <tr key={m.id}>
-                <td>{m.from_strategy}</td>
-                <td>{m.to_strategy}</td>
-                <td>{m.step}</td>
-                <td>{Object.entries(m.row_counts).map(([t, n]) => `${t}: ${n}`).join(", ")}</td>
+        <div className="stratum-table-wrap">
+          <table className="stratum-table">
+            <caption className="stratum-visually-hidden">{`Move journal of ${tenant.name}`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">From</th>
+                <th scope="col">To</th>
+                <th scope="col">Step</th>
+                <th scope="col">Rows</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {moves.map((m) => (
+                <tr key={m.id}>
+                  <td>{m.from_strategy}</td>
+                  <td>{m.to_strategy}</td>
+                  <td>
+                    <code>{m.step}</code> <Badge tone={stepTone(m.step).tone}>{stepTone(m.step).text}</Badge>
+                  </td>
+                  <td>{Object.entries(m.row_counts).map(([t, n]) => `${t}: ${n}`).join(", ")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

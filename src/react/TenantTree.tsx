@@ -2,13 +2,15 @@
 /**
  * The tenant hierarchy as a WAI-ARIA tree: one tab stop (roving tabindex), arrow keys move and
  * open/close, Home/End jump, Enter or Space selects. Children load when an item first opens.
+ * With `onMove`, tenants move by drag and drop or by keyboard (Ctrl+X, go, Ctrl+V: tree-move.ts).
  */
-import { Fragment, useCallback, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { StratumAdminClient, TenantRecord } from "./client/types.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
 import { Loading } from "./components/Loading.js";
 import { useTenantTree } from "./hooks/use-tenant-tree.js";
 import { TenantTreeItem } from "./TenantTreeItem.js";
+import { useTreeMove, type TenantMoveHandler } from "./tree-move.js";
 import { isExpandable, visibleItems } from "./tree-navigation.js";
 
 export interface TenantTreeProps {
@@ -17,12 +19,17 @@ export interface TenantTreeProps {
   rootId?: string;
   selectedId?: string | null;
   onSelect?: (tenant: TenantRecord) => void;
+  /**
+   * Turns on moving by drag and by keyboard: called with the tenant and its new parent; resolve
+   * when the move is done (and the "tenants" resource invalidated), reject when it was refused.
+   */
+  onMove?: TenantMoveHandler;
   /** Accessible name of the tree; default "Tenants". */
   label?: string;
   className?: string;
 }
 
-export function TenantTree({ client, rootId, selectedId = null, onSelect, label = "Tenants", className }: TenantTreeProps) {
+export function TenantTree({ client, rootId, selectedId = null, onSelect, onMove, label = "Tenants", className }: TenantTreeProps) {
   const tree = useTenantTree(client, rootId);
   const { tenants, nodes, expanded } = tree;
   const roots = tree.roots.data;
@@ -49,6 +56,20 @@ export function TenantTree({ client, rootId, selectedId = null, onSelect, label 
     onSelect?.(tenant);
   };
 
+  // After a move the item re-renders under its new parent (a new element): focus follows it there,
+  // once the re-read tree shows it under that parent (not while the old position is still drawn).
+  const refocus = useRef<{ id: string; parentId: string } | null>(null);
+  const move = useTreeMove(tenants, onMove, (tenant, parent) => {
+    refocus.current = { id: tenant.id, parentId: parent.id };
+    tree.expand(parent.id);
+  });
+  useEffect(() => {
+    const wanted = refocus.current;
+    if (!wanted || !visible.some((v) => v.id === wanted.id && v.parentId === wanted.parentId)) return;
+    refocus.current = null;
+    focus(wanted.id);
+  });
+
   const toggle = (id: string) => (expanded.has(id) ? tree.collapse(id) : tree.expand(id));
 
   const onKeyDown = (event: KeyboardEvent<HTMLUListElement>) => {
@@ -57,6 +78,11 @@ export function TenantTree({ client, rootId, selectedId = null, onSelect, label 
     const item = visible[index];
     if (!current || !item) return;
     const node = nodes[current];
+    const tenant = tenants[current];
+    if (tenant && move.onKey(event, tenant)) {
+      event.preventDefault();
+      return;
+    }
     switch (event.key) {
       case "ArrowDown":
         focus(visible[index + 1]?.id);
@@ -116,6 +142,9 @@ export function TenantTree({ client, rootId, selectedId = null, onSelect, label 
             onActivate={activate}
             onToggle={toggle}
             onRetry={tree.reloadChildren}
+            moving={id === move.movingId}
+            dropTarget={id === move.dropTargetId}
+            rowProps={move.rowProps(tenant)}
           />
           {open && node?.children?.length ? renderLevel(node.children, level + 1) : null}
         </Fragment>
@@ -127,6 +156,7 @@ export function TenantTree({ client, rootId, selectedId = null, onSelect, label 
   if (roots.length === 0) return <p className="stratum-empty">No tenants.</p>;
 
   return (
+    <>
     <ul
       role="tree"
       aria-label={label}
@@ -139,5 +169,11 @@ export function TenantTree({ client, rootId, selectedId = null, onSelect, label 
     >
       {renderLevel(roots, 1)}
     </ul>
+    {onMove ? (
+      <p role="status" aria-live="polite" className="stratum-visually-hidden">
+        {move.announcement}
+      </p>
+    ) : null}
+    </>
   );
 }

@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+import type { HTMLAttributes } from "react";
 import type { TenantRecord } from "./client/types.js";
 import type { BadgeTone } from "./components/Badge.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
@@ -22,6 +23,12 @@ export interface TenantTreeItemProps {
   onActivate(tenant: TenantRecord): void;
   onToggle(id: string): void;
   onRetry(id: string): void;
+  /** Picked up to move (Ctrl+X) or being dragged. */
+  moving?: boolean;
+  /** A drag is over this row and may drop here. */
+  dropTarget?: boolean;
+  /** Drag and drop handlers for the row (tree-move.ts). */
+  rowProps?: HTMLAttributes<HTMLDivElement>;
 }
 
 export function TenantTreeItem(props: TenantTreeItemProps) {
@@ -34,7 +41,7 @@ export function TenantTreeItem(props: TenantTreeItemProps) {
       role="treeitem"
       ref={(element) => props.register(tenant.id, element)}
       data-tenant-id={tenant.id}
-      className={`stratum-tree-item${selected ? " stratum-tree-item--selected" : ""}`}
+      className={["stratum-tree-item", selected && "stratum-tree-item--selected", props.moving && "stratum-tree-item--moving", props.dropTarget && "stratum-tree-item--drop"].filter(Boolean).join(" ")}
       aria-labelledby={labelId}
       aria-describedby={badgesId}
       aria-level={props.level}
@@ -46,7 +53,7 @@ export function TenantTreeItem(props: TenantTreeItemProps) {
       aria-busy={node?.loading ? true : undefined}
       tabIndex={tabbable ? 0 : -1}
     >
-      <div className="stratum-tree-row" style={{ paddingLeft: `${(props.level - 1) * 1.25}em` }} onClick={() => props.onActivate(tenant)}>
+      <div {...props.rowProps} className="stratum-tree-row" style={{ paddingLeft: `${(props.level - 1) * 1.25}em` }} onClick={() => props.onActivate(tenant)}>
         <span
           aria-hidden="true"
           className="stratum-tree-toggle"

@@ -1,8 +1,7 @@
 /// <reference lib="dom" />
 /**
  * A tenant's webhooks: register (the signing secret is shown once), pause/resume, rotate the
- * secret, delete. The delivery log and retry need control-plane routes that do not exist yet;
- * the panel says so instead of inventing data.
+ * secret, delete, and open one webhook's delivery log (with retry) below the table.
  */
 import { useContext, useState } from "react";
 import type { StratumOperatorClient, WebhookRecord } from "./client/operator-types.js";
@@ -14,6 +13,7 @@ import { TextField } from "./components/TextField.js";
 import { formatDate, StratumContext } from "./context.js";
 import { useMutation } from "./hooks/use-mutation.js";
 import { useWebhooks } from "./hooks/use-webhooks.js";
+import { WebhookDeliveries } from "./WebhookDeliveries.js";
 
 export interface WebhookEditorProps {
   client: StratumOperatorClient;
@@ -29,6 +29,9 @@ export function WebhookEditor({ client, tenantId, tenantName, className }: Webho
   const [url, setUrl] = useState("");
   const [events, setEvents] = useState("tenant.*, config.*");
   const [secret, setSecret] = useState<string | null>(null);
+  // One delivery log open at a time, under the table: a log per row would bury the other rows.
+  const [logOf, setLogOf] = useState<string | null>(null);
+  const logged = hooks.data?.find((h) => h.id === logOf);
   const eventList = events.split(",").map((e) => e.trim()).filter(Boolean);
 
   const create = async () => {
@@ -74,6 +77,16 @@ export function WebhookEditor({ client, tenantId, tenantName, className }: Webho
                     <time dateTime={h.created_at}>{formatDate(h.created_at, locale)}</time>
                   </td>
                   <td className="stratum-actions">
+                    <button
+                      type="button"
+                      className="stratum-button"
+                      aria-expanded={logOf === h.id}
+                      aria-controls={logOf === h.id ? "stratum-delivery-log" : undefined}
+                      aria-label={`Delivery log of ${h.url}`}
+                      onClick={() => setLogOf(logOf === h.id ? null : h.id)}
+                    >
+                      Delivery log
+                    </button>
                     <button type="button" className="stratum-button" disabled={write.pending} onClick={() => void write.run(() => client.updateWebhook(tenantId, h.id, { active: !h.active }), h.active ? "Webhook paused." : "Webhook resumed.")}>
                       {h.active ? "Pause" : "Resume"}
                     </button>
@@ -90,7 +103,11 @@ export function WebhookEditor({ client, tenantId, tenantName, className }: Webho
           </table>
         </div>
       )}
-      <p className="stratum-help">Delivery log and retry: the control plane does not expose deliveries yet.</p>
+      {logged ? (
+        <div id="stratum-delivery-log">
+          <WebhookDeliveries client={client} tenantId={tenantId} webhook={logged} />
+        </div>
+      ) : null}
       <form
         className="stratum-inline-form"
         aria-label="Register a webhook"

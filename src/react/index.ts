@@ -21,6 +21,7 @@ export { useInheritance, type InheritanceData } from "./hooks/use-inheritance.js
 export { usePermissions, type PermissionData } from "./hooks/use-permissions.js";
 export { useApiKeys } from "./hooks/use-api-keys.js";
 export { useWebhooks } from "./hooks/use-webhooks.js";
+export { useDeliveries, hasDeliveryInFlight } from "./hooks/use-deliveries.js";
 export { useAudit, type AuditFilter, type AuditState } from "./hooks/use-audit.js";
 export { useIsolation, type IsolationData } from "./hooks/use-isolation.js";
 export { useMutation, type Mutation } from "./hooks/use-mutation.js";
@@ -38,6 +39,7 @@ export { InheritanceView, type InheritanceViewProps } from "./InheritanceView.js
 export { PermissionEditor, type PermissionEditorProps } from "./PermissionEditor.js";
 export { ApiKeyManager, type ApiKeyManagerProps } from "./ApiKeyManager.js";
 export { WebhookEditor, type WebhookEditorProps } from "./WebhookEditor.js";
+export { WebhookDeliveries, type WebhookDeliveriesProps } from "./WebhookDeliveries.js";
 export { AuditLog, type AuditLogProps } from "./AuditLog.js";
 export { IsolationPanel, type IsolationPanelProps } from "./IsolationPanel.js";
 export { Tabs, type TabSpec, type TabsProps } from "./Tabs.js";

@@ -58,6 +58,14 @@ export const stratumAdminCss = `
 .stratum-form > .stratum-error { grid-column: 1 / -1; }
 .stratum-checkboxes > label { font-weight: normal; font-size: .9rem; color: var(--stratum-text); display: flex; gap: .45em; align-items: flex-start; }
 .stratum-inline-form textarea { min-width: 10em; }
+.stratum-deliveries { margin-top: 1.25rem; padding-top: 1rem; border-top: 1px solid var(--stratum-border); }
+.stratum-deliveries .stratum-toolbar { margin-bottom: .75rem; }
+.stratum-deliveries-title { font-size: 1rem; margin: 0 0 .6rem; display: flex; flex-wrap: wrap; gap: .25em .6em; align-items: baseline; }
+.stratum-deliveries-title .stratum-url { font-weight: normal; font-family: var(--stratum-mono); font-size: .85em; color: var(--stratum-muted); }
+.stratum-url { overflow-wrap: anywhere; }
+.stratum-button[aria-expanded="true"] { background: var(--stratum-accent-soft); border-color: var(--stratum-accent); }
+.stratum-audit-end { margin-top: .75rem; }
+.stratum-audit-table td:first-child { white-space: nowrap; } .stratum-change { overflow-wrap: anywhere; }
 .stratum-filters { display: flex; flex-wrap: wrap; gap: var(--stratum-gap); }
 
 .stratum-badge { display: inline-block; font-size: .72rem; font-weight: 600; line-height: 1.5; padding: 0 .5em; border-radius: 999px; white-space: nowrap;
@@ -91,6 +99,9 @@ export const stratumAdminCss = `
 .stratum-tree-row:hover { background: var(--stratum-surface-2); }
 .stratum-tree-item:focus-visible > .stratum-tree-row { box-shadow: inset 0 0 0 2px var(--stratum-accent); }
 .stratum-tree-item--selected > .stratum-tree-row { background: var(--stratum-accent-soft); color: var(--stratum-text); font-weight: 600; }
+.stratum-tree-item--moving > .stratum-tree-row { outline: 2px dashed var(--stratum-accent); outline-offset: -2px; opacity: .75; }
+.stratum-tree-item--drop > .stratum-tree-row { background: var(--stratum-accent-soft); box-shadow: inset 0 0 0 2px var(--stratum-accent); }
+.stratum-tree-row[draggable="true"] { cursor: grab; }
 .stratum-tree-toggle { flex: none; display: inline-block; width: 1em; text-align: center; color: var(--stratum-muted); }
 .stratum-tree-name { flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .stratum-badge[data-badge]::before { content: attr(data-badge); }

@@ -5,11 +5,12 @@
  * tabs on the right.
  */
 import { useMemo, useState } from "react";
-import { createFetchAdminClient, StratumProvider, TenantTree, type StratumTheme, type TenantRecord } from "../../../src/react/index.js";
+import { createFetchAdminClient, StratumProvider, type StratumTheme, type TenantRecord } from "../../../src/react/index.js";
 import { dashboardApi, type SessionInfo } from "./api.js";
 import { dashboardCss } from "./styles.js";
 import { TenantPage } from "./TenantPage.js";
 import { TopBar } from "./TopBar.js";
+import { TreePane } from "./TreePane.js";
 
 export interface ConsoleProps {
   session: SessionInfo;
@@ -42,10 +43,7 @@ export function Console({ session, theme, onTheme, onSession, onSignedOut }: Con
         </div>
       ) : null}
       <div className="console-body">
-        <aside className="console-tree" aria-label="Tenant hierarchy">
-          <h2 className="console-section-title">Tenants</h2>
-          <TenantTree client={client} selectedId={selected?.id ?? null} onSelect={setSelected} label="Tenant hierarchy" />
-        </aside>
+        <TreePane client={client} selectedId={selected?.id ?? null} onSelect={setSelected} />
         <main id="tenant-main" className="console-main">
           {selected ? (
             <TenantPage

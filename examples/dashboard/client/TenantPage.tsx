@@ -30,6 +30,9 @@ export interface TenantPageProps {
   onGone(): void;
 }
 
+/** Small pages: the log loads the next as the operator scrolls, so the first paints quickly. */
+const AUDIT_PAGE = 20;
+
 const STATUS_TONE = { active: "ok", suspended: "warn", archived: "neutral" } as const;
 
 export function TenantPage({ client, tenantId, impersonating, onViewAs, onSelect, onGone }: TenantPageProps) {
@@ -63,7 +66,7 @@ export function TenantPage({ client, tenantId, impersonating, onViewAs, onSelect
     { id: "isolation", label: "Isolation", render: () => <IsolationPanel client={client} tenantId={tenantId} /> },
     { id: "keys", label: "API keys", render: () => <ApiKeyManager client={client} tenantId={tenantId} tenantName={name} /> },
     { id: "webhooks", label: "Webhooks", render: () => <WebhookEditor client={client} tenantId={tenantId} tenantName={name} /> },
-    { id: "audit", label: "Audit", render: () => <AuditLog client={client} tenantId={tenantId} tenantName={name} nameOf={nameOf} /> },
+    { id: "audit", label: "Audit", render: () => <AuditLog client={client} tenantId={tenantId} tenantName={name} nameOf={nameOf} pageSize={AUDIT_PAGE} /> },
   ];
 
   return (

@@ -21,6 +21,8 @@ export const dashboardCss = `
 .impersonation .stratum-button { margin-left: auto; }
 .console-body { flex: 1; display: grid; grid-template-columns: 300px minmax(0, 1fr); }
 .console-tree { background: var(--stratum-surface); border-right: 1px solid var(--stratum-border); padding: 1rem .75rem; overflow: auto; }
+.console-tree-help { font-size: .8rem; color: var(--stratum-muted); margin: 1.25rem .4rem 0; }
+.console-tree-help kbd { font-family: var(--stratum-mono); font-size: .9em; padding: 0 .3em; border: 1px solid var(--stratum-border); border-radius: 3px; background: var(--stratum-surface-2); }
 .console-section-title { font-size: .75rem; text-transform: uppercase; letter-spacing: .06em; color: var(--stratum-muted); margin: 0 0 .5rem .4rem; }
 .console-main { padding: 1.25rem 1.75rem 3rem; min-width: 0; }
 .console-empty { max-width: 36rem; margin-top: 3rem; }
@@ -53,5 +55,7 @@ export const dashboardCss = `
 .signin-submit { width: 100%; justify-content: center; padding: .6em; }
 @media (max-width: 1100px) { .console-body { grid-template-columns: 250px minmax(0, 1fr); } .console-main { padding: 1rem 1.25rem 3rem; } }
 @media (max-width: 900px) { .console-body { grid-template-columns: 215px minmax(0, 1fr); } .console-main { padding: 1rem .9rem 3rem; }
-  .console-main .stratum-table th, .console-main .stratum-table td { padding: .45em .4em; } .console-main .stratum-table thead th { letter-spacing: 0; } .topnav { display: none; } .console-tree .stratum-tree-badges .stratum-badge--info { display: none; } }
+  .console-main .stratum-table th, .console-main .stratum-table td { padding: .45em .4em; } .console-main .stratum-table thead th { letter-spacing: 0; } .topnav { display: none; } .console-tree .stratum-tree-badges .stratum-badge--info { display: none; }
+  /* A long badge ("Locked for descendants") may wrap, leaving the value column room for "eu-west"; names wrap rather than end in "…". */
+  .console-main .stratum-table .stratum-badge { white-space: normal; border-radius: 6px; } .console-tree .stratum-tree-name { white-space: normal; } }
 `;

@@ -64,6 +64,10 @@ export function createFetchAdminClient(options: FetchAdminClientOptions): Stratu
     updateWebhook: (id, hook, patch) => http.request({ method: "PATCH", path: `${tenant(id)}/webhooks/${seg(hook)}`, body: patch }),
     rotateWebhookSecret: (id, hook) => http.request({ method: "POST", path: `${tenant(id)}/webhooks/${seg(hook)}/rotate-secret` }),
     deleteWebhook: (id, hook) => http.request<void>({ method: "DELETE", path: `${tenant(id)}/webhooks/${seg(hook)}` }),
+    listDeliveries: (id, hook, filters = {}) => http.request({ method: "GET", path: `${tenant(id)}/webhooks/${seg(hook)}/deliveries`, query: { ...filters } }),
+    retryDelivery: (id, hook, delivery) => http.request({ method: "POST", path: `${tenant(id)}/webhooks/${seg(hook)}/deliveries/${seg(delivery)}/retry` }),
+    retryDeadDeliveries: (id, hook) => http.request({ method: "POST", path: `${tenant(id)}/webhooks/${seg(hook)}/retry-dead` }),
+    sendTestWebhook: (id, hook) => http.request({ method: "POST", path: `${tenant(id)}/webhooks/${seg(hook)}/test` }),
 
     listAudit: (id, query = {}) => http.request({ method: "GET", path: `${tenant(id)}/audit`, query: { ...query } }),
 

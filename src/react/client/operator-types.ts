@@ -47,6 +47,21 @@ export interface WebhookRecord {
   created_at: string;
 }
 
+export type DeliveryStatus = "pending" | "queued" | "retrying" | "delivered" | "dead";
+
+/** One delivery of an event to a webhook, as the delivery log sends it. */
+export interface DeliveryRecord {
+  id: string;
+  webhook_id: string;
+  event: string;
+  payload: { id: string; type: string; tenant_id: string; occurred_at: string; data: unknown };
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+}
+
 export interface WebhookInput {
   url: string;
   events: string[];
@@ -73,6 +88,14 @@ export interface StratumOperatorClient extends StratumAdminClient {
   updateWebhook(tenantId: string, webhookId: string, patch: Partial<WebhookInput>): Promise<WebhookRecord>;
   rotateWebhookSecret(tenantId: string, webhookId: string): Promise<{ secret: string }>;
   deleteWebhook(tenantId: string, webhookId: string): Promise<void>;
+  /** The delivery log, newest first. */
+  listDeliveries(tenantId: string, webhookId: string, filters?: { status?: DeliveryStatus; limit?: number }): Promise<DeliveryRecord[]>;
+  /** Sends one dead (or delivered) delivery again; 409 CONFLICT while it is still in flight. */
+  retryDelivery(tenantId: string, webhookId: string, deliveryId: string): Promise<DeliveryRecord>;
+  /** Sends every dead delivery of the webhook again. */
+  retryDeadDeliveries(tenantId: string, webhookId: string): Promise<{ retried: number; delivery_ids: string[] }>;
+  /** Queues a `webhook.test` event to this webhook only. */
+  sendTestWebhook(tenantId: string, webhookId: string): Promise<DeliveryRecord>;
 
   listAudit(tenantId: string, query?: AuditQuery): Promise<AuditPage>;
 
