@@ -14,7 +14,7 @@ import { StratumError } from "../core/errors.js";
 import type { StratumModels } from "../core/models.js";
 import { stratumAdapter } from "../isolation/adapter.js";
 import { stratum } from "../extension/stratum.js";
-import type { ControlPlaneRateLimit, StratumClient } from "../server/index.js";
+import type { ControlPlaneJwtOptions, ControlPlaneRateLimit, StratumClient } from "../server/index.js";
 import { checkAppConnection } from "./connection-check.js";
 import { DEFAULT_CLIENT, DEFAULT_MODELS, loadProjectExport as load, pickModule } from "./project-module.js";
 
@@ -38,6 +38,8 @@ export interface ServeOptions {
   modelsModule: string;
   /** Requests per minute per key (and tenant), counted on this Redis. */
   rateLimit?: { perMinute: number; redisUrl: string };
+  /** Bearer JWTs accepted beside API keys (OIDC sign-in). */
+  jwt?: ControlPlaneJwtOptions;
   logger?: boolean;
 }
 
@@ -79,6 +81,7 @@ export async function startControlPlaneServer(options: ServeOptions): Promise<Ru
     logger: options.logger ?? true,
     ...(options.bootstrapKey ? { bootstrapKey: options.bootstrapKey } : {}),
     ...(rateLimit ? { rateLimit } : {}),
+    ...(options.jwt ? { jwt: options.jwt } : {}),
   });
   try {
     const url = await app.listen({ port: options.port, host: options.host });
@@ -98,6 +101,18 @@ export async function startControlPlaneServer(options: ServeOptions): Promise<Ru
   }
 }
 
+/** OIDC sign-in from the environment: on when STRATUM_JWKS_URL is set. */
+function jwtFromEnv(env: NodeJS.ProcessEnv): { jwt?: ControlPlaneJwtOptions } {
+  if (!env.STRATUM_JWKS_URL) return {};
+  return {
+    jwt: {
+      jwksUrl: env.STRATUM_JWKS_URL,
+      ...(env.STRATUM_JWT_ISSUER ? { issuer: env.STRATUM_JWT_ISSUER } : {}),
+      ...(env.STRATUM_JWT_AUDIENCE ? { audience: env.STRATUM_JWT_AUDIENCE } : {}),
+    },
+  };
+}
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StratumError("VALIDATION_FAILED", `Invalid port ${JSON.stringify(value)}: use 0-65535.`);
@@ -111,6 +126,8 @@ Environment (a flag wins over its variable):
   STRATUM_OWNER_URL       --owner-url      owner URL, for SCHEMA / DATABASE tenants
   STRATUM_ENCRYPTION_KEY  --encryption-key base64 32 bytes, for encrypted fields and sensitive config
   STRATUM_BOOTSTRAP_KEY   --bootstrap-key  an API key accepted before any key exists
+  STRATUM_JWKS_URL                         accept OIDC bearer JWTs verified against this JWKS
+  STRATUM_JWT_ISSUER / STRATUM_JWT_AUDIENCE  the iss / aud such tokens must carry
   PORT, HOST, REDIS_URL
 
 Examples:
@@ -179,6 +196,7 @@ export function registerServe(program: Command): void {
           clientModule: pickModule(opts.client, DEFAULT_CLIENT),
           modelsModule: pickModule(opts.models, DEFAULT_MODELS),
           ...(rateLimit ? { rateLimit } : {}),
+          ...jwtFromEnv(env),
         });
         const stop = () => void running.close().finally(() => process.exit(0));
         process.once("SIGINT", stop);

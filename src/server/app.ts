@@ -15,6 +15,7 @@ import {
 } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { runWithActor } from "../audit/index.js";
+import type { Actor } from "../core/ports.js";
 import { StratumError } from "../core/errors.js";
 import { isStratumError } from "../core/errors.js";
 import { createAuthenticator, createGuard, principalOf } from "./auth.js";
@@ -96,7 +97,7 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
   // The probes under /api/v1 too, where clients of the API look for them; still without a key.
   void app.register(async (meta) => registerHealthRoutes(meta, stratum, pingRedis), { prefix: API_PREFIX });
 
-  const authenticator = createAuthenticator(stratum, options.bootstrapKey);
+  const authenticator = createAuthenticator(stratum, options.bootstrapKey, options.jwt);
   const failures = options.authFailureLimit === false ? null : createAuthFailureGate(options.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   const deps: RouteDeps = { stratum, guard: createGuard(stratum) };
 
@@ -115,7 +116,8 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
       // audit rows see the key as the actor.
       api.addHook("preHandler", (request, _reply, done) => {
         const principal = principalOf(request);
-        runWithActor({ id: principal.id, type: "api_key", requestId: String(request.id) }, () => done());
+        const actor: Actor = principal.kind === "jwt" ? { id: principal.id.slice("user:".length), type: "user" } : { id: principal.id, type: "api_key" };
+        runWithActor({ ...actor, requestId: String(request.id) }, () => done());
       });
       for (const routes of ROUTES) await api.register(routes, deps);
     },

@@ -12,11 +12,12 @@ import { hasScope, type ApiKey, type ApiKeyScope } from "../apikeys/index.js";
 import { isStratumError, StratumError } from "../core/errors.js";
 import type { StratumServices } from "../extension/services.js";
 import type { PrincipalRef } from "../roles/index.js";
+import { createJwtAuthenticator, looksLikeJwt, type ControlPlaneJwtOptions } from "./jwt-auth.js";
 
 export interface Principal {
-  /** The key's id ("bootstrap" for the bootstrap key): the audit actor and the rate-limit key. */
+  /** The key's id ("bootstrap" for the bootstrap key; `user:<sub>` for a JWT): the audit actor and the rate-limit key. */
   id: string;
-  kind: "api_key" | "bootstrap";
+  kind: "api_key" | "bootstrap" | "jwt";
   scopes: readonly string[];
   /** The subtree the key is limited to; null when unrestricted. */
   tenantId: string | null;
@@ -73,14 +74,31 @@ export async function roleScopes(stratum: RoleLookup, holder: PrincipalRef | nul
   }
 }
 
-export function createAuthenticator(stratum: Pick<StratumServices, "verifyApiKey"> & RoleLookup, bootstrapKey: string | undefined): Authenticator {
+export function createAuthenticator(
+  stratum: Pick<StratumServices, "verifyApiKey"> & RoleLookup,
+  bootstrapKey: string | undefined,
+  jwt?: ControlPlaneJwtOptions,
+): Authenticator {
   const bootstrapDigest = bootstrapKey ? digest(bootstrapKey) : null;
+  const verifyJwt = jwt ? createJwtAuthenticator(jwt) : null;
+
+  /** A signed-in user: the token's scopes plus, as principal `user:<sub>`, its roles at the token's tenant. */
+  async function jwtPrincipal(token: string): Promise<Principal> {
+    const identity = await verifyJwt!(token);
+    const roleHolder: PrincipalRef = { type: "user", id: identity.subject };
+    const fromRoles = await roleScopes(stratum, roleHolder, identity.tenantId);
+    const scopes = [...new Set([...identity.scopes, ...fromRoles])];
+    return { id: `user:${identity.subject}`, kind: "jwt", scopes, tenantId: identity.tenantId, rateLimit: null, roleHolder };
+  }
+
   return {
     async authenticate(request) {
       const key = presentedKey(request);
-      if (!key) throw new StratumError("UNAUTHORIZED", "No API key: send it in the X-API-Key header (or Authorization: Bearer <key>).");
+      if (!key) throw new StratumError("UNAUTHORIZED", "No API key: send it in the X-API-Key header (or Authorization: Bearer <key or token>).");
       let principal: Principal | null = null;
-      if (bootstrapDigest && sameSecret(key, bootstrapDigest)) {
+      if (verifyJwt && looksLikeJwt(key)) {
+        principal = await jwtPrincipal(key);
+      } else if (bootstrapDigest && sameSecret(key, bootstrapDigest)) {
         principal = { id: "bootstrap", kind: "bootstrap", scopes: ["*"], tenantId: null, rateLimit: null, roleHolder: null };
       } else {
         const found: ApiKey | null = await stratum.verifyApiKey(key);

@@ -9,4 +9,5 @@ export { createControlPlane, API_PREFIX } from "./app.js";
 export { STATUS_OF, type ErrorPayload } from "./errors.js";
 export type { Principal } from "./auth.js";
 export type { ControlPlaneOptions, ControlPlaneRateLimit, StratumClient } from "./types.js";
+export type { ControlPlaneJwtOptions } from "./jwt-auth.js";
 export { API_KEY_SCOPES, type ApiKeyScope, type ApiKey, type CreatedApiKey } from "../apikeys/index.js";

@@ -4,6 +4,7 @@ import type { StratumServices } from "../extension/services.js";
 import type { RateLimiter, RateLimitRules } from "../ratelimit/index.js";
 import type { Guard } from "./auth.js";
 import type { AuthFailureLimit } from "./auth-failures.js";
+import type { ControlPlaneJwtOptions } from "./jwt-auth.js";
 
 /** Any client extended with `stratum(...)`: the control plane needs only `$stratum`. */
 export interface StratumClient {
@@ -43,6 +44,11 @@ export interface ControlPlaneOptions {
    * `false` turns it off (only behind a proxy that limits them itself).
    */
   authFailureLimit?: AuthFailureLimit | false;
+  /**
+   * Bearer JWTs (OIDC) accepted beside API keys: verified with jose (`jwksUrl`, `key` or `secret`),
+   * mapped to scopes (claim `scope`/`scp`) and a subtree (claim `tenant_id`). docs/server.md "Signing in with a JWT".
+   */
+  jwt?: ControlPlaneJwtOptions;
   /** Browser origins allowed to call the API (CORS); none when omitted. */
   cors?: { origin: string | string[] | boolean; credentials?: boolean };
   /** Security headers (@fastify/helmet); on unless false. */
