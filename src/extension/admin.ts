@@ -5,6 +5,7 @@
 import pg from "pg";
 import { StratumError } from "../core/errors.js";
 import { placementUrl } from "../isolation/adapter.js";
+import type { PlacementOptions } from "../isolation/placement.js";
 import type { AdminAccess } from "../isolation/strategy.js";
 
 export interface AdminOptions {
@@ -12,6 +13,8 @@ export interface AdminOptions {
   connectionString?: string;
   /** Named servers for database tenants: a URL of a role that may CREATE DATABASE there. */
   servers?: Record<string, string>;
+  /** New DATABASE tenants: the server when none is named ("first" or "least-loaded"), and tags per server. */
+  placement?: PlacementOptions;
 }
 
 export function createAdminAccess(options: AdminOptions): AdminAccess {
@@ -34,5 +37,6 @@ export function createAdminAccess(options: AdminOptions): AdminAccess {
     },
     database: (placement) => connect(placementUrl(options.servers ?? {}, placement)),
     servers: () => Object.keys(options.servers ?? {}),
+    placement: () => options.placement ?? {},
   };
 }

@@ -23,7 +23,7 @@ import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
 import { readAcrossHomes } from "./descendants.js";
 import { SHARED_SEARCH_PATH } from "./names.js";
 import { assertSupportedDriver, assertSupportedPrismaAdapter } from "./driver-guard.js";
-import { PoolCache } from "./pool-cache.js";
+import { tenantDatabasePools, type ConnectionBudgetOptions, type TenantPools, type TenantPoolStats } from "./tenant-pools.js";
 import { ReplicaPools, replicaWriteRefused, type ReplicaOptions } from "./replica.js";
 import { currentScope, runInScope, statementContext, type TenantScope } from "./scope.js";
 
@@ -37,10 +37,20 @@ export interface StratumAdapterOptions {
    * `<server>/<database>` is reached at that server with the database name swapped in.
    */
   servers?: Record<string, string>;
-  /** At most this many tenant-database pools stay open; idle ones are evicted first. */
+  /**
+   * Legacy bound on tenant-database pools: without `connectionBudget.connections`, each server's
+   * connection budget is maxPools × poolSize.
+   */
   maxPools?: number;
-  /** Connections per tenant-database pool. */
+  /** Connections per tenant-database pool, at most (default 5); a pool starts with one. */
   poolSize?: number;
+  /**
+   * DATABASE tenants: at most this many connections per server across all tenant-database pools
+   * (default: the server's max_connections less superuser_reserved_connections less `reserve`,
+   * 10 by default). Idle pools are closed least recently used first; a pool in use never is.
+   * docs/operations.md#connection-budget.
+   */
+  connectionBudget?: ConnectionBudgetOptions;
   /** search_path for scoped statements outside SCHEMA tenants. */
   defaultSearchPath?: string;
   /** Wrap another Prisma driver adapter (e.g. PGlite) instead of connecting with pg. */
@@ -100,6 +110,8 @@ export interface StratumAdapterFactory extends SqlDriverAdapterFactory {
   readonly options: StratumAdapterOptions;
   /** Open tenant-database pools (for tests and the doctor). */
   openPools(): string[];
+  /** The connection budget per server and its use (tests, the bench, monitoring). */
+  tenantPoolStats(): TenantPoolStats | undefined;
 }
 
 export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFactory {
@@ -113,12 +125,13 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
   const main = poolerUrl(options.connectionString);
   const pooler = options.pooler ?? main.pooler;
   const pgOptions = options.preparedStatements === false || pooler ? undefined : { statementNameGenerator: statementName };
-  let pools: PoolCache | undefined;
+  let pools: TenantPools | undefined;
   const factory: StratumAdapterFactory = {
     options,
     provider: "postgres",
     adapterName: options.adapter?.adapterName ?? "@prisma/adapter-pg",
     openPools: () => pools?.keys() ?? [],
+    tenantPoolStats: () => pools?.stats(),
     async connect() {
       if (options.adapter) {
         return new ScopedAdapter(await options.adapter.connect(), undefined, "generic");
@@ -128,15 +141,6 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
       await assertSupportedPrismaAdapter(PrismaPg);
       const mainPool = new StratumPool({ connectionString: main.url, ...options.pool, stratum: { defaultSearchPath: searchPath, pooler } });
       const mainAdapter = await new PrismaPg(mainPool, pgOptions).connect();
-      pools = new PoolCache({
-        maxPools: options.maxPools ?? 16,
-        open: async (placement) => {
-          const tenant = poolerUrl(placementUrl(options.servers ?? {}, placement));
-          const stratum = { defaultSearchPath: searchPath, pooler: options.pooler ?? tenant.pooler };
-          const pool = new StratumPool({ connectionString: tenant.url, max: options.poolSize ?? 5, stratum });
-          return { adapter: await new PrismaPg(pool, pgOptions).connect(), close: () => pool.end() };
-        },
-      });
       // Standby pools: every statement read-only, as a hot standby demands (replica.ts).
       const openStandbyPool = async (url: string) => {
         const target = poolerUrl(url);
@@ -144,6 +148,14 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
         const pool = new StratumPool({ connectionString: target.url, max: options.poolSize ?? 5, stratum });
         return { adapter: await new PrismaPg(pool, pgOptions).connect(), close: () => pool.end() };
       };
+      pools = tenantDatabasePools(
+        options,
+        (placement, config) => {
+          const tenant = poolerUrl(placementUrl(options.servers ?? {}, placement));
+          return new StratumPool({ connectionString: tenant.url, ...config, stratum: { defaultSearchPath: searchPath, pooler: options.pooler ?? tenant.pooler } });
+        },
+        (pool) => new PrismaPg(pool, pgOptions).connect(),
+      );
       const replicas = options.replicas && new ReplicaPools(options.replicas, openStandbyPool, placementUrl, options.maxPools ?? 16);
       return new ScopedAdapter(mainAdapter, pools, "pg", async () => {
         await replicas?.closeAll();
@@ -193,7 +205,7 @@ class ScopedAdapter implements SqlDriverAdapter {
 
   constructor(
     private readonly main: SqlDriverAdapter,
-    private readonly pools: PoolCache | undefined,
+    private readonly pools: TenantPools | undefined,
     private readonly mode: Mode,
     private readonly onDispose?: () => Promise<void>,
     private readonly replicas?: ReplicaPools,

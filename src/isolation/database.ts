@@ -1,6 +1,6 @@
 /**
- * DATABASE: one database per tenant, on the main server or another one named in the placement
- * map. The tenant database holds the tenant tables with the same RLS, the scope machinery, a copy
+ * DATABASE: one database per tenant, on the server the placement policy picks (placement.ts:
+ * a named server, a tag, the first or the least loaded). The tenant database holds the tenant tables with the same RLS, the scope machinery, a copy
  * of the scope key and the tenant's tokens, so a signed scope means the same thing there as
  * everywhere else.
  */
@@ -8,6 +8,7 @@ import { ident } from "../../generators/sql/security.js";
 import { StratumError } from "../core/errors.js";
 import { copyScopeKeys, tenantDatabaseBaseDdl, tenantEnumsDdl, tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
 import { homeDatabaseName, SHARED_SEARCH_PATH } from "./names.js";
+import { chooseServer } from "./placement.js";
 import type { IsolationStrategy } from "./strategy.js";
 
 export function databaseStrategy(searchPath = SHARED_SEARCH_PATH): IsolationStrategy {
@@ -28,10 +29,7 @@ export function databaseStrategy(searchPath = SHARED_SEARCH_PATH): IsolationStra
       };
     },
     async provision(tenant, ctx) {
-      const server = ctx.server ?? ctx.admin.servers()[0];
-      if (!server) {
-        throw new StratumError("PLACEMENT_UNKNOWN", "DATABASE isolation needs an admin server: stratum({ admin: { servers: { main: url } } }).");
-      }
+      const server = await chooseServer(ctx.admin, ctx.server);
       const database = homeDatabaseName(tenant.id);
       const placement = `${server}/${database}`;
       const maintenance = await ctx.admin.server(server);

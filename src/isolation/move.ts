@@ -16,6 +16,7 @@ import { IsolationStrategies, type IsolationStrategyName } from "../core/types.j
 import { validate } from "../core/validate.js";
 import { dependencyOrder, openHome, type HomeAddress } from "./homes.js";
 import { assertSameCounts, closeHome, copyRows, deleteRows, flipRoute, type MoveContext } from "./move-steps.js";
+import { placementSatisfies } from "./placement.js";
 import type { IsolationRouter } from "./router.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "./strategy.js";
 
@@ -32,7 +33,11 @@ export interface MoveDeps {
 
 const SetIsolationOptions = z
   .object({
-    /** DATABASE: the configured server to place the tenant's database on. */
+    /**
+     * DATABASE: the configured server to place the tenant's database on, or `tag:<tag>` for the
+     * least loaded server with that tag (placement.ts). A DATABASE tenant given another server
+     * moves there live: same journal, resume and rollback as a change of strategy.
+     */
     server: z.string().min(1).optional(),
     batchSize: z.number().int().min(1).max(50_000).default(1000),
     /** Stops the move just before a step, as a crash would (recovery drills and tests). */
@@ -185,7 +190,7 @@ export function createIsolationMover(deps: MoveDeps) {
         throw new StratumError("ISOLATION_MOVE_IN_PROGRESS", `Tenant ${tenantId} has an unfinished move (step ${open.step}); call resumeIsolationMove() or rollbackIsolationMove() first.`, { tenantId, step: open.step });
       }
       const here: HomeAddress = { strategy: tenant.isolation_strategy, placement: tenant.placement };
-      const sameServer = !options.server || tenant.placement?.startsWith(`${options.server}/`);
+      const sameServer = placementSatisfies(tenant.placement, options.server, deps.admin.placement?.() ?? {});
       if (tenant.isolation_strategy === to && sameServer) return { tenant_id: tenantId, moved: false, from: here, to: here, row_counts: {} };
       const { rows } = await main.query(
         `INSERT INTO public.stratum_isolation_moves (id, tenant_id, from_strategy, to_strategy, from_placement, to_placement, step)

@@ -6,6 +6,7 @@
 import type pg from "pg";
 import type { IsolationStrategyName } from "../core/types.js";
 import type { TenantTable } from "./ddl.js";
+import type { PlacementOptions } from "./placement.js";
 import type { TenantScope } from "./scope.js";
 
 /** What a strategy needs to know of a tenant. */
@@ -35,6 +36,8 @@ export interface AdminAccess {
   /** Owner-role client on a tenant database `<server>/<database>`. */
   database(placement: string): Promise<pg.Client>;
   servers(): string[];
+  /** Where new DATABASE tenants go when they name no server, and the servers' tags (placement.ts). */
+  placement?(): PlacementOptions;
 }
 
 export interface ProvisionContext {

@@ -1,8 +1,9 @@
 /** A stratum-extended Prisma client on a fresh test database, connected as the app role. */
 import { PrismaClient } from "../../generated/prisma/client.js";
 import { stratumModels } from "../../generated/stratum/index.js";
-import { stratum, stratumAdapter } from "../../src/index.js";
+import { stratum, stratumAdapter, type StratumAdapterOptions } from "../../src/index.js";
 import { randomBytes } from "node:crypto";
+import type { PlacementOptions } from "../../src/isolation/placement.js";
 import type { TestDatabase } from "../harness/database.js";
 
 /** One field-encryption key per test process, so every client of a file reads what another wrote. */
@@ -15,6 +16,10 @@ export interface TestClientOptions {
   encryptionKey?: string;
   /** stratum()'s config service limits. */
   config?: { maxValueBytes?: number };
+  /** Tenant-database pool settings of stratumAdapter (connection budget, pool size, legacy maxPools). */
+  tenantPools?: Pick<StratumAdapterOptions, "connectionBudget" | "poolSize" | "maxPools">;
+  /** stratum()'s admin placement policy for new DATABASE tenants. */
+  placement?: PlacementOptions;
 }
 
 export function stratumTestClient(db: TestDatabase, options: TestClientOptions = {}) {
@@ -25,6 +30,7 @@ export function stratumTestClient(db: TestDatabase, options: TestClientOptions =
     pool: { max: options.poolSize ?? 10 },
     servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.appUrl])),
     maxPools: 4,
+    ...options.tenantPools,
   });
   // A loaded 2-core CI machine can take more than Prisma's default 2 s to hand a pooled connection to a transaction.
   const base = new PrismaClient({ adapter, transactionOptions: { maxWait: 20_000, timeout: 20_000 } });
@@ -34,7 +40,11 @@ export function stratumTestClient(db: TestDatabase, options: TestClientOptions =
       scopeKey: db.scopeKey,
       encryptionKey: options.encryptionKey ?? ENCRYPTION_KEY,
       ...(options.config ? { config: options.config } : {}),
-      admin: { connectionString: db.ownerUrl, servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.adminUrl])) },
+      admin: {
+        connectionString: db.ownerUrl,
+        servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.adminUrl])),
+        ...(options.placement ? { placement: options.placement } : {}),
+      },
     }),
   );
   return { prisma, adapter, close: () => base.$disconnect() };
