@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import type { DMMF } from "@prisma/generator-helper";
 import type { StratumField, StratumModel, StratumModels, StratumUnique } from "../src/core/models.js";
-import { securitySql } from "./sql/security.js";
+import { securitySql } from "../src/sql/security.js";
 
 export interface GenerateStratumOptions {
   /** The role the application connects as. Default "stratum_app". */

@@ -632,7 +632,7 @@ async function withClientTx<T>(pool: pg.Pool, token: string, fn: (c: pg.PoolClie
   }
 }
 
-/** The policies' InitPlan as generators/sql/security.ts ships it (SCOPE_TENANTS). */
+/** The policies' InitPlan as src/sql/security.ts ships it (SCOPE_TENANTS). */
 const SHIPPED_SCOPE_CHECK = `(SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END FROM public.stratum_scope_current v WHERE v.mode <> 'a')`;
 
 /** The former verification (session 1): a SECURITY DEFINER function hashing the token per statement. */

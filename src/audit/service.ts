@@ -1,7 +1,7 @@
 /**
  * The audit log: one append-only row per mutation, written in the caller's transaction so it
  * commits and rolls back with the change. The app role holds only SELECT and INSERT on
- * stratum_audit (generators/sql/security.ts), so rows cannot be rewritten from the application.
+ * stratum_audit (src/sql/security.ts), so rows cannot be rewritten from the application.
  *
  * Column `actor` stores `<type>:<id>` (e.g. `user:42`, `system:system`); reads parse it back.
  */

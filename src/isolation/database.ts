@@ -4,7 +4,7 @@
  * of the scope key and the tenant's tokens, so a signed scope means the same thing there as
  * everywhere else.
  */
-import { ident } from "../../generators/sql/security.js";
+import { ident } from "../sql/security.js";
 import { StratumError } from "../core/errors.js";
 import { copyScopeKeys, tenantDatabaseBaseDdl, tenantEnumsDdl, tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
 import { homeDatabaseName, SHARED_SEARCH_PATH } from "./names.js";

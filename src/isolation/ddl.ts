@@ -5,7 +5,7 @@
  * statement that names another tenant's schema finds no row the signed scope does not allow).
  */
 import type pg from "pg";
-import { ident, modelAuditSql, scopeFunctionsSql, sessionPrivilegesSql, tenantTableSql } from "../../generators/sql/security.js";
+import { ident, modelAuditSql, scopeFunctionsSql, sessionPrivilegesSql, tenantTableSql } from "../sql/security.js";
 import { StratumError } from "../core/errors.js";
 
 export interface TenantTable {

@@ -18,7 +18,7 @@
  * Members in a database of their own are out of reach of one statement: the view refuses
  * (DESCENDANTS_OUT_OF_REACH) unless the caller said `{ descendants: "same-database" }`.
  */
-import { ident, subtreeViewName } from "../../generators/sql/security.js";
+import { ident, subtreeViewName } from "../sql/security.js";
 import { StratumError } from "../core/errors.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import type { TenantScope } from "./scope.js";

@@ -4,7 +4,7 @@
  * and write homes wholesale; ordinary queries never come here.
  */
 import type pg from "pg";
-import { ident } from "../../generators/sql/security.js";
+import { ident } from "../sql/security.js";
 import { StratumError } from "../core/errors.js";
 import type { IsolationStrategyName } from "../core/types.js";
 import type { AdminAccess } from "./strategy.js";

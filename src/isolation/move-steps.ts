@@ -5,7 +5,7 @@
  * the route has flipped.
  */
 import type pg from "pg";
-import { ident } from "../../generators/sql/security.js";
+import { ident } from "../sql/security.js";
 import { clientDb } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";

@@ -9,7 +9,7 @@
  * is recorded in the tenant's `placement`, which is all routing reads, so renaming a tenant never
  * touches DDL.
  */
-import { ident } from "../../generators/sql/security.js";
+import { ident } from "../sql/security.js";
 import { StratumError } from "../core/errors.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

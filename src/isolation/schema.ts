@@ -4,7 +4,7 @@
  * pg_catalog and pg_temp, so tenant tables never fall back to `public`; Prisma's `"public".`
  * qualification of tenant tables is removed by the adapter.
  */
-import { ident } from "../../generators/sql/security.js";
+import { ident } from "../sql/security.js";
 import { StratumError } from "../core/errors.js";
 import { tenantSecurityDdl, tenantTablesDdl } from "./ddl.js";
 import { homeSchemaName, schemaSearchPath } from "./names.js";

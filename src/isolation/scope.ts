@@ -4,13 +4,12 @@
  * which sends it with the query (see pg-pipeline.ts); it never lives in a session setting.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createHash } from "node:crypto";
 import { StratumError } from "../core/errors.js";
 import type { IsolationStrategyName } from "../core/types.js";
+import type { ScopeMode } from "../sql/protocol.js";
 
-/** `s` the tenant itself, `d` it and its descendants, `a` stratum's own services. */
-/** `s` the tenant, `d` it and its descendants, `a` stratum's services, `m` an isolation move. */
-export type ScopeMode = "s" | "d" | "a" | "m";
+// The protocol (setting, modes, admin id, signing) is shared with the generated SQL: src/sql/protocol.ts.
+export { ADMIN_TENANT_ID, signScope, type ScopeMode } from "../sql/protocol.js";
 
 export interface TenantScope {
   tenantId: string;
@@ -57,19 +56,6 @@ export function runRawStatement<T>(fn: () => T): T {
 /** True inside `runRawStatement`, or under a scope that carries a raw statement. */
 export function inRawStatement(): boolean {
   return rawStorage.getStore() === true || storage.getStore()?.resetSession === true;
-}
-
-export const ADMIN_TENANT_ID = "00000000-0000-0000-0000-000000000000";
-
-/**
- * HMAC-shaped keyed hash, computed identically by the scope functions in SQL (generators/sql/security.ts) (which has
- * sha256 but no HMAC without pgcrypto): sha256(key || hex(sha256(key || message))).
- */
-export function signScope(key: string, tenantId: string, mode: ScopeMode): string {
-  const message = `${tenantId}.${mode}`;
-  const inner = createHash("sha256").update(key + message, "utf8").digest("hex");
-  const signature = createHash("sha256").update(key + inner, "utf8").digest("hex");
-  return `${message}.${signature}`;
 }
 
 /**

@@ -9,8 +9,17 @@
  * statement that calls `set_config('stratum.tenant_id', …)` cannot name another tenant: an
  * unsigned or mis-signed value matches nothing. Modes: `s` the tenant itself, `d` the tenant and
  * its descendants, `a` stratum's own services (its global tables, never tenant rows), `m` an
- * isolation move (the tenant's rows, in a home the route does not point at yet).
+ * isolation move (the tenant's rows, in a home the route does not point at yet). The setting's
+ * name, the modes, the admin tenant id and the signing recipe are the protocol (protocol.ts),
+ * shared with the runtime. Used by the generator (the security migration) and by the runtime
+ * (homes provisioned for SCHEMA and DATABASE tenants, moves).
  */
+import { ADMIN_TENANT_ID as ADMIN_TENANT, SCOPE_KEY_TABLE, SCOPE_SETTING, SCOPE_SIGN_SQL, SCOPE_TOKEN_TABLE, TENANT_SCOPE_MODES } from "./protocol.js";
+
+export { SCOPE_SETTING, SCOPE_TOKEN_TABLE } from "./protocol.js";
+
+/** `(VALUES ('s'), ('d'), ('m'))`: the modes signed per tenant. */
+const TENANT_MODES_SQL = `(VALUES ${TENANT_SCOPE_MODES.map((m) => `('${m}')`).join(", ")})`;
 
 export interface SecuritySqlOptions {
   /** The role the application logs in as (not superuser, not owner, NOBYPASSRLS). */
@@ -25,12 +34,6 @@ export interface SecuritySqlOptions {
   userGlobalTables?: readonly string[];
 }
 
-export const SCOPE_SETTING = "stratum.tenant_id";
-const SCOPE_KEY_TABLE = "stratum_scope_keys";
-/** Every valid token of this database, written only by the owner's triggers (never granted). */
-export const SCOPE_TOKEN_TABLE = "stratum_scope_tokens";
-/** The all-zero tenant id that the admin token (`a` mode) is signed for. */
-const ADMIN_TENANT = "00000000-0000-0000-0000-000000000000";
 
 export function ident(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(name)) {
@@ -64,7 +67,7 @@ REVOKE ALL ON public.${SCOPE_TOKEN_TABLE} FROM PUBLIC;
 -- The token format signScope() produces in stratum: sha256(key || hex(sha256(key || message))).
 CREATE OR REPLACE FUNCTION public.stratum_scope_sign(k text, tid uuid, mode text) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $fn$
-  SELECT tid::text || '.' || mode || '.' || encode(sha256(convert_to(k || encode(sha256(convert_to(k || tid::text || '.' || mode, 'UTF8')), 'hex'), 'UTF8')), 'hex')
+  SELECT ${SCOPE_SIGN_SQL}
 $fn$;
 REVOKE ALL ON FUNCTION public.stratum_scope_sign(text, uuid, text) FROM PUBLIC;
 
@@ -74,7 +77,7 @@ CREATE OR REPLACE FUNCTION public.stratum_scope_register(tid uuid) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
   INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode, key_id)
   SELECT public.stratum_scope_sign(k.key, tid, m.mode), tid, m.mode, k.id
-    FROM public.${SCOPE_KEY_TABLE} k CROSS JOIN (VALUES ('s'), ('d'), ('m')) AS m(mode)
+    FROM public.${SCOPE_KEY_TABLE} k CROSS JOIN ${TENANT_MODES_SQL} AS m(mode)
   ON CONFLICT (token) DO NOTHING
 $fn$;
 REVOKE ALL ON FUNCTION public.stratum_scope_register(uuid) FROM PUBLIC;
@@ -101,7 +104,7 @@ BEGIN
     ${upsert};
     INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode, key_id)
     SELECT public.stratum_scope_sign(NEW.key, u.tid, m.mode), u.tid, m.mode, NEW.id
-      FROM (SELECT DISTINCT unnest(known) AS tid) AS u CROSS JOIN (VALUES ('s'), ('d'), ('m')) AS m(mode)
+      FROM (SELECT DISTINCT unnest(known) AS tid) AS u CROSS JOIN ${TENANT_MODES_SQL} AS m(mode)
     ${upsert};
   END IF;
   RETURN NULL;

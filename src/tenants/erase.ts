@@ -10,7 +10,7 @@
  * either committed before the delete sees it, or arrives after the tenant's tokens are gone and is
  * refused by RLS. Nothing can be left behind.
  */
-import { ident } from "../../generators/sql/security.js";
+import { ident } from "../sql/security.js";
 import { savepointDb, type Db } from "../core/db.js";
 import type { Tenant } from "../core/types.js";
 import type { RawClient } from "../extension/prisma-db.js";

@@ -7,7 +7,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tenantTableSql } from "../../generators/sql/security.js";
+import { tenantTableSql } from "../../src/sql/security.js";
 import { createAdminAccess } from "../../src/extension/admin.js";
 import { buildStrategies } from "../../src/extension/strategies.js";
 import { isStratumError, type Tenant } from "../../src/index.js";

@@ -9,7 +9,7 @@ import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:
 import pg from "pg";
 import { pgDb, type Db } from "../../src/core/db.js";
 import type { AuditEntry, AuditSink, CipherContext, ValueCipher } from "../../src/core/ports.js";
-import { tenantTreeSql } from "../../generators/sql/security.js";
+import { tenantTreeSql } from "../../src/sql/security.js";
 
 export const ADMIN_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
