@@ -16,7 +16,8 @@ const TENANT_FIRST = new Set([
   "listIsolationMoves", "listAudit", "registerWebhook", "listWebhooks", "exportTenantData", "exportTenantDataJson", "purgeTenant",
   "exportSubjectData", "exportSubjectDataJson", "eraseSubject", "recordConsent", "grantConsent", "withdrawConsent", "listConsents",
   "consentHistory", "hasConsent", "evaluate", "diffConfig", "defineRole", "updateRole", "deleteRole", "listRoles", "resolveRole",
-  "assignRole", "unassignRole", "listRoleAssignments", "resolvePrincipalScopes",
+  "assignRole", "unassignRole", "listRoleAssignments", "resolvePrincipalScopes", "getDescendantsPage", "getAncestorsPage", "getRoot",
+  "changeSlug",
 ]);
 
 /** Methods that return an iterable or a handle, not a promise: a refusal is thrown rather than rejected. */

@@ -7,6 +7,7 @@ import { createPermissionService } from "../permissions/index.js";
 import { createRoleService } from "../roles/index.js";
 import { eraseTransaction } from "../tenants/erase.js";
 import { createTenantService } from "../tenants/service.js";
+import { tenantConveniences } from "../tenants/conveniences.js";
 import { tenantTablesInOrder } from "../isolation/data-source.js";
 import { migrateTenantHomes, type FanOutOptions } from "../isolation/fan-out.js";
 import { createIsolationMover } from "../isolation/move.js";
@@ -41,6 +42,13 @@ export function createServices(runtime: StratumRuntime) {
   const permissions = createPermissionService(db, { audit, ...bus });
   const abac = createAbacService(db, { audit, ...bus });
   const roles = createRoleService(db, { audit, permissions });
+  const treeExtras = tenantConveniences(db, {
+    audit,
+    ...bus,
+    changed: (ids) => {
+      for (const id of ids) router.forget(id);
+    },
+  });
   const apiKeys = createApiKeyService(db, { audit });
   const mover = createIsolationMover({
     admin: runtime.admin,
@@ -61,6 +69,14 @@ export function createServices(runtime: StratumRuntime) {
     getChildren: tenants.getChildren,
     getAncestors: tenants.getAncestors,
     getDescendants: tenants.getDescendants,
+    /** Descendants depth-first, `{ data, next_cursor }` pages of `limit` (default 100). */
+    getDescendantsPage: treeExtras.getDescendantsPage,
+    /** Ancestors root first, in pages. */
+    getAncestorsPage: treeExtras.getAncestorsPage,
+    /** The root of the tenant's tree. */
+    getRoot: treeExtras.getRoot,
+    /** A new slug (a label only: homes are named from the id). */
+    changeSlug: treeExtras.changeSlug,
     moveTenant: tenants.moveTenant,
     suspendTenant: tenants.suspendTenant,
     archiveTenant: tenants.archiveTenant,

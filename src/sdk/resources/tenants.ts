@@ -14,6 +14,14 @@ export interface TenantsApi {
   ancestors(id: string): Promise<TenantRecord[]>;
   /** Depth-first. */
   descendants(id: string): Promise<TenantRecord[]>;
+  /** Descendants depth-first, one page: pass `next_cursor` back as `cursor` until it is null. */
+  descendantsPage(id: string, options?: { limit?: number; cursor?: string }): Promise<TenantPage>;
+  /** Ancestors root first, one page. */
+  ancestorsPage(id: string, options?: { limit?: number; cursor?: string }): Promise<TenantPage>;
+  /** The root of the tenant's tree (for a tenant key: the top of what it sees). */
+  root(id: string): Promise<TenantRecord>;
+  /** A new slug; nothing is renamed or moved (homes are named from the id). */
+  changeSlug(id: string, slug: string): Promise<TenantRecord>;
   /** Renames the tenant or replaces its metadata. */
   update(id: string, patch: UpdateTenantInput): Promise<TenantRecord>;
   /** Moves the tenant and its subtree under `parentId` (null: to the top). */
@@ -59,6 +67,11 @@ export function tenantsApi(http: Transport, cache: SdkCache): TenantsApi {
     return remember(result);
   };
   const read = (path: string) => http.request<TenantRecord[]>({ method: "GET", path }).then(remember);
+  const readPage = async (path: string, options: { limit?: number; cursor?: string }) => {
+    const page = await http.request<TenantPage>({ method: "GET", path, query: { limit: options.limit, cursor: options.cursor } });
+    remember(page.data);
+    return page;
+  };
 
   return {
     create: (input) => http.request<TenantRecord>({ method: "POST", path: "/tenants", body: input }).then(remember),
@@ -72,6 +85,10 @@ export function tenantsApi(http: Transport, cache: SdkCache): TenantsApi {
     children: (id) => read(`/tenants/${seg(id)}/children`),
     ancestors: (id) => read(`/tenants/${seg(id)}/ancestors`),
     descendants: (id) => read(`/tenants/${seg(id)}/descendants`),
+    descendantsPage: (id, options = {}) => readPage(`/tenants/${seg(id)}/descendants/page`, options),
+    ancestorsPage: (id, options = {}) => readPage(`/tenants/${seg(id)}/ancestors/page`, options),
+    root: (id) => http.request<TenantRecord>({ method: "GET", path: `/tenants/${seg(id)}/root` }).then(remember),
+    changeSlug: (id, slug) => write(id, () => http.request({ method: "PUT", path: `/tenants/${seg(id)}/slug`, body: { slug } })),
     update: (id, patch) => write(id, () => http.request({ method: "PATCH", path: `/tenants/${seg(id)}`, body: patch })),
     move: (id, parentId) => write(id, () => http.request({ method: "POST", path: `/tenants/${seg(id)}/move`, body: { parent_id: parentId } })),
     suspend: (id) => write(id, () => http.request({ method: "POST", path: `/tenants/${seg(id)}/suspend` })),
