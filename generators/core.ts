@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import type { DMMF } from "@prisma/generator-helper";
 import type { StratumField, StratumModel, StratumModels, StratumUnique } from "../src/core/models.js";
+import { citusSql, type CitusTenantTable } from "./sql/citus.js";
 import { securitySql } from "../src/sql/security.js";
 
 export interface GenerateStratumOptions {
@@ -18,6 +19,14 @@ export interface GenerateStratumOptions {
   appRole?: string;
   /** Module the emitted metadata imports `StratumModels` from. Default "stratum-prisma". */
   runtimeImport?: string;
+  /**
+   * The strict form of docs/architecture.md §4 rule 5: the tenant column in every primary key of
+   * a tenant table too, not only in its uniques (closes the `id`-alone existence oracle; Citus
+   * needs it). Default false.
+   */
+  strictKeys?: boolean;
+  /** Also emit the Citus distribution script (`citusSql`); implies strictKeys. Default false. */
+  citus?: boolean;
 }
 
 export interface GenerateStratumResult {
@@ -26,6 +35,8 @@ export interface GenerateStratumResult {
   metadataSource: string;
   /** The security migration's SQL. Empty when `errors` is non-empty. */
   securitySql: string;
+  /** The Citus distribution script, when asked for (`citus`) and nothing was refused. */
+  citusSql?: string;
   /** Every refusal, one message each. Non-empty means: do not write anything. */
   errors: string[];
 }
@@ -145,6 +156,7 @@ function canonical(value: unknown): unknown {
 export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOptions = {}): GenerateStratumResult {
   const appRole = options.appRole ?? DEFAULT_APP_ROLE;
   const runtimeImport = options.runtimeImport ?? DEFAULT_RUNTIME_IMPORT;
+  const strictKeys = options.strictKeys === true || options.citus === true;
   const datamodel = dmmf.datamodel;
   const errors: string[] = [];
   const unclassified: string[] = [];
@@ -241,8 +253,11 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
         );
       }
       for (const index of indexes) {
-        const isConstraint = index.type === "unique" || (index.type === "id" && index.fields.length > 1);
-        if (isConstraint && !index.fields.includes(tf)) {
+        // A single-column @id is the documented trade-off of rule 5, unless strictKeys closes it.
+        const isConstraint = index.type === "unique" || (index.type === "id" && (index.fields.length > 1 || strictKeys));
+        if (isConstraint && index.type === "id" && index.fields.length === 1 && !index.fields.includes(tf)) {
+          errors.push(strictKeyError(model.name, tf, index.fields[0]!, options.citus === true));
+        } else if (isConstraint && !index.fields.includes(tf)) {
           errors.push(
             `Model ${model.name}: ${describeConstraint(index)} does not include ${tf}. ` +
               `Uniques of tenant tables must include the tenant column (docs/architecture.md §4 rule 5), e.g. @@unique([${[tf, ...index.fields].join(", ")}]).`,
@@ -310,6 +325,10 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
 
   const isStratumTable = (t: string): boolean => t.startsWith("stratum_");
   const globals = globalModels.map((n) => sortedModels[n] as StratumModel);
+  if (options.citus) {
+    const refused = citusRefusals(globals, new Set(tenantModels));
+    if (refused.length > 0) return { models: result, metadataSource: "", securitySql: "", errors: refused };
+  }
   const sql = securitySql({
     appRole,
     tenantTables: tenantModels.map((n) => {
@@ -322,7 +341,49 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
     userGlobalTables: globals.filter((m) => !isStratumTable(m.table)).map((m) => m.table),
   });
 
-  return { models: result, metadataSource: metadataSource(result, runtimeImport), securitySql: sql, errors };
+  const citus = options.citus
+    ? citusSql({
+        tenantTables: tenantModels.map((n) => citusTenantTable(sortedModels[n] as StratumModel, sortedModels)),
+        stratumTables: globals.filter((m) => isStratumTable(m.table)).map((m) => m.table),
+        userGlobalTables: globals.filter((m) => !isStratumTable(m.table)).map((m) => m.table),
+      })
+    : undefined;
+  return { models: result, metadataSource: metadataSource(result, runtimeImport), securitySql: sql, errors, ...(citus ? { citusSql: citus } : {}) };
+}
+
+function strictKeyError(model: string, tf: string, id: string, citus: boolean): string {
+  const why = citus ? "Citus (generator option citus) needs the distribution column in every primary key" : "generator option strictKeys requires it";
+  return (
+    `Model ${model}: primary key @id on ${id} does not include ${tf}; ${why} (docs/architecture.md §4 rule 5, strict form). ` +
+    `Replace @id on ${id} with @@id([${tf}, ${id}]) (keep @default on ${id}), and point relations at [${tf}, ${id}].`
+  );
+}
+
+/**
+ * Citus keeps a foreign key only from a distributed table to a co-located one or to a reference
+ * table: a global model (a reference table) cannot point at a tenant model (a distributed one).
+ */
+function citusRefusals(globals: readonly StratumModel[], tenantModels: ReadonlySet<string>): string[] {
+  const errors: string[] = [];
+  for (const m of globals) {
+    for (const f of m.fields) {
+      if (f.relation && f.relation.fields.length > 0 && tenantModels.has(f.relation.model)) {
+        errors.push(
+          `Model ${m.name}: global (a Citus reference table) but relation ${f.name} points at tenant model ${f.relation.model} (a distributed table); ` +
+            `Citus refuses foreign keys from reference tables to distributed tables. Scope ${m.name} to a tenant, or drop the relation.`,
+        );
+      }
+    }
+  }
+  return errors;
+}
+
+/** A tenant model as the Citus script needs it: its table, tenant column and the tenant tables it references. */
+function citusTenantTable(model: StratumModel, models: Readonly<Record<string, StratumModel>>): CitusTenantTable {
+  const references = model.fields
+    .filter((f) => f.relation && f.relation.fields.length > 0 && models[f.relation.model]?.scope === "tenant" && f.relation.model !== model.name)
+    .map((f) => models[f.relation!.model]!.table);
+  return { table: model.table, tenantColumn: model.tenantColumn as string, references: [...new Set(references)] };
 }
 
 /** The emitted `<output>/index.ts`. */

@@ -19,6 +19,10 @@ export interface StratumGeneratorConfig {
   /** Migrations folder, relative to the folder of the schema file holding the generator block. */
   migrations: string | undefined;
   runtimeImport: string;
+  /** `strictKeys = true`: the tenant column in every primary key of a tenant table too. */
+  strictKeys: boolean;
+  /** `citus = true`: also write `<output>/citus.sql` (docs/scale.md#citus); implies strictKeys. */
+  citus: boolean;
 }
 
 function single(value: string | string[] | undefined, key: string, fallback: string): string {
@@ -27,8 +31,15 @@ function single(value: string | string[] | undefined, key: string, fallback: str
   return value;
 }
 
+/** Prisma hands generator options over as strings: `strictKeys = true` arrives as "true". */
+function flag(value: string | string[] | undefined, key: string): boolean {
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new StratumError("GENERATOR_REFUSED", `generator stratum: option ${key} must be true or false, not ${JSON.stringify(value)}.`);
+}
+
 export function readConfig(config: GeneratorOptions["generator"]["config"]): StratumGeneratorConfig {
-  const known = new Set(["appRole", "migrations", "runtimeImport"]);
+  const known = new Set(["appRole", "migrations", "runtimeImport", "strictKeys", "citus"]);
   const unknown = Object.keys(config).filter((k) => !known.has(k));
   if (unknown.length > 0) {
     throw new StratumError("GENERATOR_REFUSED", `generator stratum: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (known: ${[...known].join(", ")}).`);
@@ -37,6 +48,8 @@ export function readConfig(config: GeneratorOptions["generator"]["config"]): Str
     appRole: single(config["appRole"], "appRole", DEFAULT_APP_ROLE),
     migrations: config["migrations"] === undefined ? undefined : single(config["migrations"], "migrations", ""),
     runtimeImport: single(config["runtimeImport"], "runtimeImport", DEFAULT_RUNTIME_IMPORT),
+    strictKeys: flag(config["strictKeys"], "strictKeys"),
+    citus: flag(config["citus"], "citus"),
   };
 }
 
@@ -71,13 +84,20 @@ export function runGenerator(options: GeneratorOptions, now: Date = new Date()):
   if (provider !== undefined && provider !== "postgresql") {
     throw new StratumError("GENERATOR_REFUSED", `stratum supports PostgreSQL only; the datasource provider is ${provider}.`);
   }
-  const result = generateStratum(options.dmmf, { appRole: config.appRole, runtimeImport: config.runtimeImport });
+  const result = generateStratum(options.dmmf, {
+    appRole: config.appRole,
+    runtimeImport: config.runtimeImport,
+    strictKeys: config.strictKeys,
+    citus: config.citus,
+  });
   assertGenerated(result);
 
   const output = options.generator.output?.value;
   if (!output) throw new StratumError("GENERATOR_REFUSED", "generator stratum: no output directory resolved.");
   const metadataFile = join(output, "index.ts");
   writeIfChanged(metadataFile, result.metadataSource);
+  // Not a migration: Citus functions do not exist on plain PostgreSQL (generators/sql/citus.ts).
+  if (result.citusSql) writeIfChanged(join(output, "citus.sql"), result.citusSql);
 
   const migrationsDir =
     config.migrations === undefined
