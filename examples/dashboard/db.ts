@@ -49,12 +49,24 @@ async function appRoleUrl(owner: pg.Client, ownerUrl: string, env: NodeJS.Proces
   return url;
 }
 
+/**
+ * Webhooks need Redis (BullMQ): with REDIS_URL set, the dashboard delivers them and shows their
+ * delivery log; without it the Webhooks tab says they are not configured.
+ * STRATUM_WEBHOOKS_PRIVATE=1 lets them reach a receiver on this machine or the local network
+ * (refused by default: a tenant's webhook must not probe the deployment's own network).
+ */
+function webhookOptions(env: NodeJS.ProcessEnv): StratumOptions["webhooks"] | undefined {
+  if (!env.REDIS_URL) return undefined;
+  return { redis: env.REDIS_URL, allowPrivateNetworks: env.STRATUM_WEBHOOKS_PRIVATE === "1" };
+}
+
 export async function openDatabase(env: NodeJS.ProcessEnv = process.env): Promise<DashboardDatabase> {
   const scopeKey = env.STRATUM_SCOPE_KEY ?? randomBytes(32).toString("hex");
   const encryptionKey = env.STRATUM_ENCRYPTION_KEY ?? randomBytes(32).toString("base64");
+  const webhooks = webhookOptions(env);
   const build = (adapter: StratumAdapterFactory, admin?: StratumOptions["admin"]) => {
     const base = new PrismaClient({ adapter });
-    return { base, prisma: withStratum(base, { models: stratumModels, scopeKey, encryptionKey, ...(admin ? { admin } : {}) }) };
+    return { base, prisma: withStratum(base, { models: stratumModels, scopeKey, encryptionKey, ...(admin ? { admin } : {}), ...(webhooks ? { webhooks } : {}) }) };
   };
 
   if (!env.DATABASE_URL) {

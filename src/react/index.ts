@@ -28,6 +28,7 @@ export { useMutation, type Mutation } from "./hooks/use-mutation.js";
 export { useAsync, type AsyncState } from "./hooks/use-async.js";
 
 export { TenantTree, type TenantTreeProps } from "./TenantTree.js";
+export { moveRefusal, type TenantMoveHandler } from "./tree-move.js";
 export { TenantSwitcher, type TenantSwitcherProps } from "./TenantSwitcher.js";
 export { TenantActions, type TenantActionsProps } from "./TenantActions.js";
 export { CreateTenantDialog } from "./CreateTenantDialog.js";

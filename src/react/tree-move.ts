@@ -46,13 +46,14 @@ export function useTreeMove(tenants: Readonly<Record<string, TenantRecord>>, onM
   const moving = movingId ? tenants[movingId] : undefined;
 
   const drop = (tenant: TenantRecord, parent: TenantRecord) => {
-    setMovingId(null);
     setDropTargetId(null);
     const refusal = moveRefusal(tenant, parent);
     if (refusal || !onMove) {
-      setAnnouncement(refusal ?? "");
+      // Still picked up: the operator goes on to another parent (a drag ends by itself).
+      setAnnouncement(refusal ? `${refusal} Choose another parent, or press Escape.` : "");
       return;
     }
+    setMovingId(null);
     setAnnouncement(`Moving ${tenant.name} under ${parent.name}…`);
     onMove(tenant, parent).then(
       () => {

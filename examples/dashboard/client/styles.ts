@@ -56,6 +56,8 @@ export const dashboardCss = `
 @media (max-width: 1100px) { .console-body { grid-template-columns: 250px minmax(0, 1fr); } .console-main { padding: 1rem 1.25rem 3rem; } }
 @media (max-width: 900px) { .console-body { grid-template-columns: 215px minmax(0, 1fr); } .console-main { padding: 1rem .9rem 3rem; }
   .console-main .stratum-table th, .console-main .stratum-table td { padding: .45em .4em; } .console-main .stratum-table thead th { letter-spacing: 0; } .topnav { display: none; } .console-tree .stratum-tree-badges .stratum-badge--info { display: none; }
-  /* A long badge ("Locked for descendants") may wrap, leaving the value column room for "eu-west"; names wrap rather than end in "…". */
-  .console-main .stratum-table .stratum-badge { white-space: normal; border-radius: 6px; } .console-tree .stratum-tree-name { white-space: normal; } }
+  /* A long badge ("Locked for descendants") may wrap, leaving the value column room for "eu-west"; in the tree a
+     badge drops below a long name rather than cutting it to "Key…". */
+  .console-main .stratum-table .stratum-badge { white-space: normal; border-radius: 6px; }
+  .console-tree .stratum-tree-row { flex-wrap: wrap; } .console-tree .stratum-tree-badges { margin-left: 1.4em; } }
 `;
