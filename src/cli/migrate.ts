@@ -17,9 +17,12 @@ import type { Command } from "commander";
 import pg from "pg";
 import { StratumError } from "../core/errors.js";
 import { assertScopeKey, INSTALL_SCOPE_KEY_SQL, RETIRE_PREVIOUS_SCOPE_KEY_SQL } from "../isolation/scope.js";
-import { applyMigrations, pgExecutor } from "../migrate/index.js";
-import { createMigration } from "../migrate/create.js";
+import { applyMigrations, listMigrations, pgExecutor } from "../migrate/index.js";
+import { appliedMigrationNames, createMigration } from "../migrate/create.js";
 import { resolveMigrationsDir, resolveSchemaDir } from "./init.js";
+import { migrateHomes, parseServers } from "./migrate-homes.js";
+import { interactiveOutput } from "./migrate-progress.js";
+import { DEFAULT_MODELS, pickModule } from "./project-module.js";
 
 export interface MigrateOptions {
   url: string;
@@ -120,6 +123,13 @@ Examples:
   $ npx stratum-prisma migrate new init --url postgresql://postgres@localhost:5432/app
   $ npx stratum-prisma migrate --url postgresql://postgres@localhost:5432/app
   $ STRATUM_SCOPE_KEY=$(openssl rand -hex 32) npx stratum-prisma migrate   # rotate: the old key works until --retire-previous-key
+  $ npx stratum-prisma migrate --dry-run --server eu=postgresql://owner@eu-db/postgres   # what would run, changing nothing
+
+Tenant homes: after the main database, every SCHEMA and DATABASE tenant's home is brought level with
+it (missing tables, columns, indexes added; RLS and grants re-applied), --concurrency homes at a time
+per server. Homes already level are skipped after one catalog check. A failing home is listed and
+the others go on (exit code 1); run again to retry it. DATABASE tenants' servers come from --server
+or STRATUM_SERVERS ("eu=postgresql://…,us=postgresql://…"); the tenant tables from --models.
 `;
 
 const MIGRATE_NEW_HELP = `
@@ -133,6 +143,50 @@ Example:
   $ npx stratum-prisma migrate new add_invoices --url postgresql://postgres@localhost:5432/app
 `;
 
+interface MigrateCommandOptions {
+  url?: string;
+  migrations?: string;
+  scopeKey?: string;
+  envFile: string;
+  appRole: string;
+  retirePreviousKey?: boolean;
+  dryRun?: boolean;
+  homes: boolean;
+  server?: string[];
+  models?: string;
+  concurrency: number;
+  verify?: boolean;
+  tenant?: string[];
+  lockTimeout: number;
+}
+
+function homesOptions(url: string, opts: MigrateCommandOptions, dryRun: boolean): Parameters<typeof migrateHomes>[0] {
+  return {
+    url,
+    servers: parseServers(opts.server ?? (process.env.STRATUM_SERVERS ? [process.env.STRATUM_SERVERS] : [])),
+    modelsModule: pickModule(opts.models, DEFAULT_MODELS),
+    appRole: opts.appRole,
+    concurrency: opts.concurrency,
+    ...(opts.verify ? { verify: true } : {}),
+    ...(opts.tenant ? { tenantIds: opts.tenant } : {}),
+    lockTimeoutMs: opts.lockTimeout,
+    dryRun,
+    progress: process.stderr,
+    interactive: interactiveOutput(process.stderr),
+    log: (l) => console.log(l),
+  };
+}
+
+/** `migrate --dry-run`: the main database's pending migrations, then each home's plan against the template as it is now. */
+async function dryRun(url: string, opts: MigrateCommandOptions): Promise<void> {
+  const applied = await appliedMigrationNames(url);
+  const pending = listMigrations(resolveMigrationsDir(process.cwd(), opts.migrations)).filter((m) => !applied.has(m.name));
+  console.log(pending.length ? `would apply ${pending.length} migration(s): ${pending.map((m) => m.name).join(", ")}` : "main database: no pending migration");
+  if (!opts.homes) return;
+  if (pending.length) console.log("homes: planned against the main database as it is now (the pending migrations are not in it yet)");
+  await migrateHomes(homesOptions(url, opts, true));
+}
+
 export function registerMigrate(program: Command): void {
   const command = program
     .command("migrate")
@@ -143,9 +197,18 @@ export function registerMigrate(program: Command): void {
     .option("--env-file <file>", "where a generated scope key is written", ".env")
     .option("--app-role <role>", "the app role, to report whether it can log in", "stratum_app")
     .option("--retire-previous-key", "end a scope key rotation: only the current key's scopes are accepted from now on")
+    .option("--dry-run", "list the migrations and the tenant homes' changes that would run; change nothing")
+    .option("--no-homes", "migrate the main database only, not the SCHEMA and DATABASE tenants' homes")
+    .option("--server <name=url...>", "a server of DATABASE tenants (repeatable; default: STRATUM_SERVERS)")
+    .option("--models <module>", "module exporting stratumModels (default: generated/stratum/index.{js,ts})")
+    .option("--concurrency <n>", "tenant homes migrated at once per server", (v) => Number.parseInt(v, 10), 4)
+    .option("--verify", "open and check every tenant home, even those whose marker says they are current")
+    .option("--tenant <id...>", "only these tenants' homes (checked in full)")
+    .option("--lock-timeout <ms>", "how long a home's DDL waits for a table lock before that home fails (retried next run)", (v) => Number.parseInt(v, 10), 10_000)
     .addHelpText("after", MIGRATE_HELP)
-    .action(async (opts: { url?: string; migrations?: string; scopeKey?: string; envFile: string; appRole: string; retirePreviousKey?: boolean }) => {
+    .action(async (opts: MigrateCommandOptions) => {
       const url = ownerUrl(opts.url);
+      if (opts.dryRun) return dryRun(url, opts);
       const scopeKey = opts.scopeKey ?? (process.env.STRATUM_SCOPE_KEY || undefined);
       const result = await migrate({
         url,
@@ -183,6 +246,7 @@ export function registerMigrate(program: Command): void {
       if (result.appRoleCanLogin === false) {
         console.log(`next: give the app role a login: psql "$STRATUM_OWNER_URL" -c "ALTER ROLE ${opts.appRole} LOGIN PASSWORD '…'"`);
       }
+      if (opts.homes) await migrateHomes(homesOptions(url, opts, false));
     });
 
   command
