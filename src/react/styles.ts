@@ -56,6 +56,8 @@ export const stratumAdminCss = `
 .stratum-form > h3 { grid-column: 1 / -1; margin: 0 0 .5rem; font-size: 1rem; }
 .stratum-form > .stratum-button { justify-self: start; align-self: end; margin-bottom: .75rem; }
 .stratum-form > .stratum-error { grid-column: 1 / -1; }
+/* The field's text-input padding would squeeze a checkbox to a few pixels. */
+.stratum-root input[type="checkbox"], .stratum-root input[type="radio"] { padding: 0; width: 1rem; height: 1rem; flex: none; margin: .15em 0 0; accent-color: var(--stratum-accent); }
 .stratum-checkboxes > label { font-weight: normal; font-size: .9rem; color: var(--stratum-text); display: flex; gap: .45em; align-items: flex-start; }
 .stratum-inline-form textarea { min-width: 10em; }
 .stratum-deliveries { margin-top: 1.25rem; padding-top: 1rem; border-top: 1px solid var(--stratum-border); }
