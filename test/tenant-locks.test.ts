@@ -29,31 +29,38 @@ afterAll(async () => {
 });
 
 /**
- * A Db whose next transaction that takes an exclusive advisory lock stops right after it, until
- * `release()`: a structural write held open mid-change.
+ * A Db whose first statement matching `at` (default: the exclusive advisory lock of a move,
+ * archive or delete) stops its transaction right after it, until `release()`: a write held open
+ * with its locks taken.
  */
-function pausingDb(): { db: Db; paused: Promise<void>; release: () => void } {
+function pausingDb(at: (sql: string) => boolean = (sql) => sql.includes("pg_advisory_xact_lock(")): { db: Db; paused: Promise<void>; release: () => void } {
   const inner = pgDb(pool);
   let signal!: () => void;
   let release!: () => void;
   const paused = new Promise<void>((resolve) => (signal = resolve));
   const released = new Promise<void>((resolve) => (release = resolve));
   let armed = true;
+  const pause = async (sql: string) => {
+    if (!armed || !at(sql)) return;
+    armed = false;
+    signal();
+    await released;
+  };
   const db: Db = {
     query: inner.query,
     execute: inner.execute,
     transaction: (fn) =>
       inner.transaction((tx) =>
         fn({
-          query: tx.query,
           transaction: tx.transaction,
+          async query(sql, params) {
+            const rows = await tx.query(sql, params);
+            await pause(sql);
+            return rows as never;
+          },
           async execute(sql, params) {
             const n = await tx.execute(sql, params);
-            if (armed && sql.includes("pg_advisory_xact_lock(")) {
-              armed = false;
-              signal();
-              await released;
-            }
+            await pause(sql);
             return n;
           },
         }),
@@ -144,6 +151,38 @@ describe("locks no wider than the change", () => {
       holder.release();
     }
     await assertTreeInvariants();
+  });
+
+  it("a create held open after its insert does not hold up another create under the same parent", async () => {
+    const plain = createTenantService(pgDb(pool), { audit });
+    const t = await smallTree(plain, "same_parent");
+    const pausing = pausingDb((sql) => sql.includes("INSERT INTO public.stratum_tenants"));
+    const slow = createTenantService(pausing.db, { audit }).createTenant({ name: "held open under y1", parent_id: t.y1.id });
+    await pausing.paused; // its chain locks and its row, uncommitted
+    try {
+      const other = await plain.createTenant({ name: "beside it under y1", parent_id: t.y1.id });
+      expect(other.path).toEqual([t.root.id, t.y.id, t.y1.id, other.id]);
+    } finally {
+      pausing.release();
+    }
+    expect((await slow).parent_id).toBe(t.y1.id);
+  });
+
+  it("a delete held open makes a create under that tenant wait, then refuse", async () => {
+    const plain = createTenantService(pgDb(pool), { audit });
+    const t = await smallTree(plain, "delete");
+    const pausing = pausingDb();
+    const remove = createTenantService(pausing.db, { audit }).deleteTenant(t.y1.id);
+    await pausing.paused;
+    const before = await waitingAdvisoryLocks();
+    const outcome = plain.createTenant({ name: "under y1 while it is deleted", parent_id: t.y1.id }).then(
+      () => "created",
+      (e: unknown) => (isStratumError(e, "TENANT_NOT_FOUND") ? "refused" : e),
+    );
+    await vi.waitFor(async () => expect(await waitingAdvisoryLocks()).toBe(before + 1), { timeout: 10_000, interval: 20 });
+    pausing.release();
+    expect((await remove).deleted).toEqual([t.y1.id]);
+    expect(await outcome).toBe("refused");
   });
 
   it("an archive held open makes a create under that tenant wait, then refuse", async () => {
