@@ -1,5 +1,6 @@
 /** stratum-prisma: hierarchical multi-tenancy for Prisma 7 on PostgreSQL. */
 export { stratum, type StratumOptions, type TenantClientOptions } from "./extension/stratum.js";
+export type { StratumServices } from "./extension/stratum-services.js";
 export { runWithTenant, currentTenant } from "./extension/context.js";
 export { runWithActor, currentActor } from "./audit/index.js";
 export { stratumAdapter, type StratumAdapterOptions, type StratumAdapterFactory } from "./isolation/adapter.js";

@@ -141,8 +141,8 @@ export function createServices(runtime: StratumRuntime) {
   }, runtime.keyReady);
 }
 
-/** Everything `prisma.$stratum` offers. */
-export type StratumServices = ReturnType<typeof createServices>;
+/** Everything `prisma.$stratum` offers: written out in stratum-services.ts, checked against this build. */
+export type { StratumServices } from "./stratum-services.js";
 
 /** Webhook management on `$stratum`; each refuses clearly when webhooks are not configured. */
 function webhookMethods(runtime: StratumRuntime) {

@@ -13,6 +13,7 @@ import { createRuntime, type StratumOptions } from "./runtime.js";
 import { ScopedClients } from "./scoped-proxy.js";
 import { lowerFirst, ScopedRunner, type Operation, type ScopeRequest } from "./scoped.js";
 import { createServices } from "./services.js";
+import type { StratumServices } from "./stratum-services.js";
 
 export type { StratumOptions } from "./runtime.js";
 
@@ -41,7 +42,8 @@ export function stratum(options: StratumOptions) {
     const runner = new ScopedRunner(runtime, hooks);
     // `$tenant(id)` clients: no query extension (its machinery alone costs ~0.08 ms an operation).
     const scopedFactory = new ScopedClients(runtime, hooks, runner);
-    const services = createServices(runtime);
+    // Declared, not inferred: the written API (stratum-services.ts) is what `$stratum` offers.
+    const services: StratumServices = createServices(runtime);
     const scopedClients = new Map<string, unknown>();
     // Assigned right after construction; the hooks below read it only when called.
     let extendedClient: unknown;

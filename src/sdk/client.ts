@@ -62,9 +62,10 @@ export interface StratumSdk {
   resolveTenant<Req = unknown>(headers: HeaderSource, options?: TenantMiddlewareOptions<Req>, req?: Req): Promise<RequestTenant | null>;
 }
 
-export function stratum(options: StratumSdkOptions): StratumSdk {
-  if (!options.controlPlaneUrl) throw new StratumError("VALIDATION_FAILED", "stratum({ controlPlaneUrl }) is required", { field: "controlPlaneUrl" });
-  if (!options.apiKey) throw new StratumError("VALIDATION_FAILED", "stratum({ apiKey }) is required", { field: "apiKey" });
+/** The HTTP client of the control plane (not the Prisma extension, which is `stratum` in stratum-prisma). */
+export function createStratumSdk(options: StratumSdkOptions): StratumSdk {
+  if (!options.controlPlaneUrl) throw new StratumError("VALIDATION_FAILED", "createStratumSdk({ controlPlaneUrl }) is required", { field: "controlPlaneUrl" });
+  if (!options.apiKey) throw new StratumError("VALIDATION_FAILED", "createStratumSdk({ apiKey }) is required", { field: "apiKey" });
   const http = createTransport(options);
   const cache = createCache(options.cache);
   const client = {
@@ -102,3 +103,9 @@ export function stratum(options: StratumSdkOptions): StratumSdk {
     },
   };
 }
+
+/**
+ * @deprecated Use `createStratumSdk`: `stratum` also names the Prisma extension in `stratum-prisma`,
+ * and an app importing both had to rename one. Kept so existing imports work.
+ */
+export const stratum: (options: StratumSdkOptions) => StratumSdk = createStratumSdk;

@@ -1,5 +1,5 @@
 /** stratum-prisma/sdk: the control plane over HTTP, with a read cache and tenant middleware. */
-export { stratum, type StratumSdk, type StratumSdkOptions, type HeaderSource } from "./client.js";
+export { createStratumSdk, stratum, type StratumSdk, type StratumSdkOptions, type HeaderSource } from "./client.js";
 export { StratumError, isStratumError, type ErrorCode } from "../core/errors.js";
 export { StratumTransportError, isSdkError, TransportErrorCodes, type TransportErrorCode, type SdkErrorCode } from "./errors.js";
 export type { CacheOptions, CacheStats } from "./cache.js";

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { StratumError } from "../../core/errors.js";
-import { stratum, type StratumSdk } from "../../sdk/index.js";
+import { createStratumSdk, type StratumSdk } from "../../sdk/index.js";
 
 export interface OpsOptions {
   server?: string;
@@ -28,7 +28,7 @@ export function serverUrl(options: OpsOptions): string {
 export function sdkFor(options: OpsOptions): StratumSdk {
   const apiKey = options.apiKey ?? process.env.STRATUM_API_KEY;
   if (!apiKey) throw new StratumError("VALIDATION_FAILED", "No API key: pass --api-key or set STRATUM_API_KEY.");
-  return stratum({ controlPlaneUrl: serverUrl(options), apiKey });
+  return createStratumSdk({ controlPlaneUrl: serverUrl(options), apiKey });
 }
 
 /** Prints `value` as JSON with --json, else the lines `human` gives. */
