@@ -191,18 +191,30 @@ async function main(): Promise<void> {
       }
     });
     const t0 = performance.now();
-    const plan = [
-      ...Array.from({ length: SCHEMAS }, (_, i) => ({ name: `Fleet schema ${i}`, isolation_strategy: "SCHEMA" as const })),
-      ...Array.from({ length: DATABASES }, (_, i) => ({ name: `Fleet database ${i}`, isolation_strategy: "DATABASE" as const, server: servers[i % servers.length]!.name })),
-    ];
+    const schemaPlan = Array.from({ length: SCHEMAS }, (_, i) => ({ name: `Fleet schema ${i}`, isolation_strategy: "SCHEMA" as const }));
+    const databasePlan = Array.from({ length: DATABASES }, (_, i) => ({ name: `Fleet database ${i}`, isolation_strategy: "DATABASE" as const, server: servers[i % servers.length]!.name }));
     let seeded = 0;
-    await inParallel(plan, SEED_PARALLEL, async (input) => {
+    const create = async (input: (typeof schemaPlan)[number] | (typeof databasePlan)[number]) => {
       const tenant = await prisma.$stratum.createTenant(input);
-      if (input.isolation_strategy === "DATABASE") homeDatabases[input.server]!.push(tenant.placement!.split("/")[1]!);
-      if (++seeded % 100 === 0) log(`created ${seeded}/${plan.length} tenants (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-    });
+      if ("server" in input) homeDatabases[input.server]!.push(tenant.placement!.split("/")[1]!);
+      if (++seeded % 100 === 0) log(`created ${seeded}/${SCHEMAS + DATABASES} tenants (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    };
+    await inParallel(schemaPlan, SEED_PARALLEL, create);
+    const schemaSeconds = (performance.now() - t0) / 1000;
+    await inParallel(databasePlan, SEED_PARALLEL, create);
+    const databaseSeconds = (performance.now() - t0) / 1000 - schemaSeconds;
     const dbCounts = servers.map((s) => `${homeDatabases[s.name]!.length - (s.name === "main" ? 1 : 0)} on ${s.name}`).join(", ");
-    log(`created ${SCHEMAS} SCHEMA and ${DATABASES} DATABASE tenants (${dbCounts}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(
+      `created ${SCHEMAS} SCHEMA tenants in ${schemaSeconds.toFixed(1)} s (${(SCHEMAS / schemaSeconds).toFixed(1)}/s) and ${DATABASES} DATABASE tenants (${dbCounts}) ` +
+        `in ${databaseSeconds.toFixed(1)} s (${(DATABASES / databaseSeconds).toFixed(1)}/s), ${SEED_PARALLEL} at a time`,
+    );
+    await withClient(withDatabase(SERVER_ADMIN_URL, dbName), async (c) => {
+      const { rows } = await c.query<{ relations: number; size: string; locks: number }>(
+        `SELECT (SELECT count(*)::int FROM pg_class) AS relations, pg_size_pretty(pg_database_size(current_database())) AS size,
+                (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')) AS locks`,
+      );
+      log(`main database: ${rows[0]!.relations} rows in pg_class, ${rows[0]!.size}; ${rows[0]!.locks} tables (pg_dump locks each one in one transaction)`);
+    });
     await base.$disconnect();
 
     // --- fleet runs
