@@ -141,6 +141,31 @@ describe("$tenant(id, { replica: true })", () => {
     expect(await client.prisma.$tenant(a.id).user.count({ where: { email: "raw@a.test" } })).toBe(0);
   });
 
+  it("{ replica: { after } } reads its own write: on the primary until the standby has replayed it, then on the standby", async () => {
+    const primary = client.prisma.$tenant(a.id);
+    await replica.pauseReplay();
+    let after: { after: string };
+    try {
+      await primary.user.create({ data: { tenant_id: a.id, email: "own@a.test" } });
+      const [{ lsn }] = await primary.$queryRaw<Array<{ lsn: string }>>`SELECT pg_current_wal_insert_lsn()::text AS lsn`;
+      after = { after: lsn };
+      // Without the position, the standby answers, and misses the write.
+      expect(await client.prisma.$tenant(a.id, { replica: true }).user.count({ where: { email: "own@a.test" } })).toBe(0);
+      const fresh = client.prisma.$tenant(a.id, { replica: after });
+      expect(await fresh.user.count({ where: { email: "own@a.test" } })).toBe(1);
+      expect(await fresh.$queryRaw`SELECT pg_is_in_recovery() AS standby`).toEqual([{ standby: false }]);
+    } finally {
+      await replica.resumeReplay();
+    }
+    await replica.caughtUp();
+    const fresh = client.prisma.$tenant(a.id, { replica: after });
+    expect(await fresh.$queryRaw`SELECT pg_is_in_recovery() AS standby`).toEqual([{ standby: true }]);
+    expect(await fresh.user.count({ where: { email: "own@a.test" } })).toBe(1);
+    expect(() => client.prisma.$tenant(a.id, { replica: { after: "now" } })).toThrow(/needs a WAL position/);
+    await primary.user.deleteMany({ where: { email: "own@a.test" } });
+    await replica.caughtUp();
+  });
+
   it("model writes, $executeRaw and $transaction go to the primary", async () => {
     const r = client.prisma.$tenant(a.id, { replica: true });
     await replica.pauseReplay();

@@ -260,7 +260,7 @@ export class ScopedClients {
       // cannot be re-run statement by statement; its statements fail or return as they are).
       const run = (home: TenantScope) => {
         // Replica reads: standalone ones only (a batch is a transaction, and runs on the primary).
-        const routed = ctx.request.replica && !write && !tx ? onReplica(home) : home;
+        const routed = ctx.request.replica && !write && !tx ? onReplica(home, ctx.request.replica) : home;
         return tx || routed.mode !== "s"
           ? this.inScope(ctx, routed, call, tx)
           : guardRoute(this.runtime.router, routed, write, (s) => this.inScope(ctx, s, call, tx), () => this.runtime.router.scope(ctx.tenantId, wanted));

@@ -6,6 +6,7 @@ import { Prisma } from "@prisma/client/extension";
 import { rethrowRetyped } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { assertTenantId } from "../core/validate.js";
+import { replicaKey, replicaOption } from "../isolation/replica.js";
 import { currentScope, runRawStatement } from "../isolation/scope.js";
 import { currentTenant } from "./context.js";
 import { createModelHooks } from "./model-hooks.js";
@@ -28,9 +29,11 @@ export interface TenantClientOptions {
   /**
    * Standalone reads go to the hot standby of the tenant's home (stratumAdapter({ replicas })),
    * as of its replay position: a write just made may not be visible yet. Writes, `$executeRaw`
-   * and `$transaction` run on the primary. docs/scale.md#read-replicas.
+   * and `$transaction` run on the primary. `{ after: lsn }` reads one's own writes: the standby
+   * serves the read only once it has replayed `lsn` (from `SELECT pg_current_wal_insert_lsn()` on the
+   * tenant's home after the write), the primary until then. docs/scale.md#read-replicas.
    */
-  replica?: boolean;
+  replica?: boolean | { after: string };
 }
 
 const SCOPED_CLIENTS = 512;
@@ -64,11 +67,11 @@ export function stratum(options: StratumOptions) {
             mode: descendants ? "d" : "s",
             readOnly: !!descendants && !opts.writable,
             ...(descendants === "same-database" ? { sameDatabaseOnly: true } : {}),
-            ...(opts.replica ? { replica: true } : {}),
+            ...(opts.replica ? { replica: replicaOption(opts.replica) } : {}),
           };
           const self = Prisma.getExtensionContext(this);
           if ((self as unknown) !== extendedClient) return runner.transactionClient(self, id, request) as T;
-          const key = `${id}:${request.mode}:${request.readOnly}:${request.sameDatabaseOnly === true}:${request.replica === true}`;
+          const key = `${id}:${request.mode}:${request.readOnly}:${request.sameDatabaseOnly === true}:${replicaKey(request.replica)}`;
           let client = scopedClients.get(key);
           if (!client) {
             if (scopedClients.size >= SCOPED_CLIENTS) scopedClients.delete(scopedClients.keys().next().value as string);

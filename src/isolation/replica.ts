@@ -9,11 +9,11 @@
  * prelude sets it per statement. So a replica scope is a read-only scope, and a write that still
  * reaches it (raw SQL through `$queryRaw`) fails closed, with REPLICA_WRITE_REFUSED.
  */
-import type { SqlDriverAdapter } from "@prisma/driver-adapter-utils";
+import type { SqlDriverAdapter, SqlQuery } from "@prisma/driver-adapter-utils";
 import { rememberDriverError } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { PoolCache } from "./pool-cache.js";
-import type { TenantScope } from "./scope.js";
+import { runInScope, type TenantScope } from "./scope.js";
 
 export interface ReplicaOptions {
   /** The app role's URL of a hot standby of the main database. */
@@ -25,9 +25,31 @@ export interface ReplicaOptions {
   servers?: Record<string, string>;
 }
 
+export type ReplicaOption = true | { after: string };
+
+/** A WAL position as PostgreSQL prints it (`pg_current_wal_insert_lsn()::text`): two hex halves. */
+const LSN = /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/;
+
+/** `$tenant(id, { replica })` checked: `true`, or `{ after: <lsn> }`. */
+export function replicaOption(option: true | { after: string }): ReplicaOption {
+  if (option === true) return true;
+  if (typeof option?.after !== "string" || !LSN.test(option.after)) {
+    throw new StratumError(
+      "VALIDATION_FAILED",
+      `$tenant(id, { replica: { after } }) needs a WAL position such as "0/3000148" (SELECT pg_current_wal_insert_lsn()::text on the tenant's home after the write); got ${JSON.stringify(option?.after)}.`,
+    );
+  }
+  return { after: option.after.toUpperCase() };
+}
+
+/** The part of a scoped client's cache key the replica option decides. */
+export function replicaKey(option: boolean | { after: string } | undefined): string {
+  return typeof option === "object" ? option.after : String(option === true);
+}
+
 /** The scope a replica read runs in: read-only, which a standby demands of every transaction. */
-export function onReplica(scope: TenantScope): TenantScope {
-  return { ...scope, replica: true, readOnly: true };
+export function onReplica(scope: TenantScope, option: boolean | { after: string } = true): TenantScope {
+  return { ...scope, replica: true, readOnly: true, ...(typeof option === "object" ? { replicaAfter: option.after } : {}) };
 }
 
 /** SQLSTATE read_only_sql_transaction: a write in a read-only transaction (any standby statement). */
@@ -81,12 +103,35 @@ export class ReplicaPools {
    * then runs on the primary, still read-only (a fleet may have standbys for some servers only).
    */
   async acquire(scope: TenantScope): Promise<{ adapter: SqlDriverAdapter; release: () => void } | undefined> {
-    if (!scope.placement) return this.options.main ? this.pools.acquire(MAIN) : undefined;
+    const key = this.keyOf(scope);
+    if (key === undefined) return undefined;
+    const lease = await this.pools.acquire(key);
+    if (!scope.replicaAfter || (await replayed(lease.adapter, scope.replicaAfter))) return lease;
+    lease.release();
+    return undefined;
+  }
+
+  private keyOf(scope: TenantScope): string | undefined {
+    if (!scope.placement) return this.options.main ? MAIN : undefined;
     const server = scope.placement.slice(0, Math.max(0, scope.placement.indexOf("/")));
-    return this.options.servers?.[server] ? this.pools.acquire(scope.placement) : undefined;
+    return this.options.servers?.[server] ? scope.placement : undefined;
   }
 
   closeAll(): Promise<void> {
     return this.pools.closeAll();
   }
+}
+
+/**
+ * Whether the standby has replayed `lsn`: one unscoped round trip before the read. Replay only
+ * moves forward, so an answer from any connection of the standby holds for the read that follows.
+ */
+async function replayed(adapter: SqlDriverAdapter, lsn: string): Promise<boolean> {
+  const query: SqlQuery = {
+    sql: "SELECT pg_catalog.pg_last_wal_replay_lsn() >= $1::pg_lsn",
+    args: [lsn],
+    argTypes: [{ scalarType: "string", arity: "scalar" }],
+  };
+  const result = await runInScope(undefined, () => adapter.queryRaw(query));
+  return result.rows[0]?.[0] === true;
 }

@@ -31,6 +31,8 @@ export interface TenantScope {
   tableSources?: ReadonlyMap<string, string>;
   /** Read on the hot standby of the tenant's home when one is configured (replica.ts); always read-only. */
   replica?: boolean;
+  /** The WAL position the standby must have replayed to serve this read; the primary serves it until then. */
+  replicaAfter?: string;
 }
 
 const storage = new AsyncLocalStorage<TenantScope>();

@@ -23,8 +23,11 @@ export interface ScopeRequest {
   readOnly: boolean;
   /** Descendants mode: leave out members living in databases of their own instead of refusing. */
   sameDatabaseOnly?: boolean;
-  /** Standalone reads go to the hot standby of the tenant's home (replica.ts); writes stay on the primary. */
-  replica?: boolean;
+  /**
+   * Standalone reads go to the hot standby of the tenant's home (replica.ts); writes stay on the
+   * primary. `{ after }`: only once the standby has replayed that WAL position, else on the primary.
+   */
+  replica?: boolean | { after: string };
 }
 
 /** Admin connections: DDL for schemas and databases needs the owner role, never the app role. */

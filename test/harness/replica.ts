@@ -124,7 +124,7 @@ async function makeStandby(dir: string, primary: SecondPostgres): Promise<{ admi
  * the test needs, polled on the standby (PostgreSQL 15 has no wait-for-LSN function).
  */
 async function caughtUp(primaryUrl: string, standbyUrl: string, timeoutMs: number): Promise<void> {
-  const { lsn } = await one<{ lsn: string }>(primaryUrl, "SELECT pg_current_wal_lsn()::text AS lsn");
+  const { lsn } = await one<{ lsn: string }>(primaryUrl, "SELECT pg_current_wal_insert_lsn()::text AS lsn");
   const client = new pg.Client({ connectionString: standbyUrl });
   await client.connect();
   try {
