@@ -20,6 +20,9 @@ export const API_KEY_SCOPES = [
   "keys:admin",
   "roles:read",
   "roles:write",
+  "ops:retention",
+  "ops:keys",
+  "ops:migrate",
 ] as const;
 
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

@@ -10,6 +10,7 @@ import { apiKeysApi, auditApi, isolationApi, type ApiKeysApi, type AuditApi, typ
 import { complianceApi, type ComplianceApi } from "./resources/compliance.js";
 import { configApi, type ConfigApi } from "./resources/config.js";
 import { permissionsApi, policiesApi, type PermissionsApi, type PoliciesApi } from "./resources/permissions.js";
+import { operationsApi, type OperationsApi } from "./resources/operations.js";
 import { rolesApi, type RolesApi } from "./resources/roles.js";
 import { tenantsApi, type TenantsApi } from "./resources/tenants.js";
 import { webhooksApi, type WebhooksApi } from "./resources/webhooks.js";
@@ -49,6 +50,8 @@ export interface StratumSdk {
   webhooks: WebhooksApi;
   /** GDPR export / purge, subject rights and consents. */
   compliance: ComplianceApi;
+  /** Retention, encryption-key rotation, the tenant-home fan-out (keys without a tenant, ops:* scopes). */
+  ops: OperationsApi;
   cache: { clear(): void; stats(): CacheStats };
   /** Express / connect middleware: sets `req.tenant` and runs the rest of the request in the tenant's context. */
   middleware(options?: ExpressTenantOptions): ConnectMiddleware;
@@ -86,6 +89,7 @@ export function createStratumSdk(options: StratumSdkOptions): StratumSdk {
     apiKeys: apiKeysApi(http),
     webhooks: webhooksApi(http),
     compliance: complianceApi(http, cache),
+    ops: operationsApi(http),
     cache: { clear: () => cache.clear(), stats: () => cache.stats() },
     middleware: (middlewareOptions) => expressMiddleware(client, middlewareOptions),
     fastifyPlugin: (pluginOptions) => fastifyTenantPlugin(client, pluginOptions),

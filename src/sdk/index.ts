@@ -11,6 +11,7 @@ export type { FastifyTenantOptions } from "./fastify.js";
 export type { TenantsApi, TenantBatchResult, TenantContext } from "./resources/tenants.js";
 export type { ConfigApi } from "./resources/config.js";
 export type { PermissionsApi, PoliciesApi, EvaluateInput } from "./resources/permissions.js";
+export type { OperationsApi, RetentionPolicyInput, KeyRotationRecord, FanOutRecord } from "./resources/operations.js";
 export type { RolesApi, RoleRecord, RoleAssignmentRecord, DefineRoleInput, UpdateRoleInput, PrincipalRef, PrincipalScopes, ResolvedRole } from "./resources/roles.js";
 export type { IsolationApi, AuditApi, ApiKeysApi, AppendAuditInput } from "./resources/admin.js";
 export type { ComplianceApi } from "./resources/compliance.js";

@@ -31,6 +31,7 @@ import { complianceRoutes } from "./routes/compliance.js";
 import { configRoutes } from "./routes/config.js";
 import { isolationRoutes } from "./routes/isolation.js";
 import { permissionRoutes } from "./routes/permissions.js";
+import { operationRoutes } from "./routes/operations.js";
 import { policyRoutes } from "./routes/policies.js";
 import { roleRoutes } from "./routes/roles.js";
 import { tenantRoutes } from "./routes/tenants.js";
@@ -55,6 +56,7 @@ const ROUTES: ReadonlyArray<FastifyPluginAsyncZod<RouteDeps>> = [
   webhookRoutes,
   webhookOpsRoutes,
   complianceRoutes,
+  operationRoutes,
 ];
 
 export function createControlPlane(options: ControlPlaneOptions): FastifyInstance {
