@@ -84,7 +84,7 @@ export const ErrorCatalogue: { readonly [C in ErrorCode]: string } = {
   CONNECTION_BUDGET_EXHAUSTED: "No connection of a server's tenant-database budget came free within connectionBudget.waitMs.",
   SESSION_RESET_FAILED: "Resetting a session after a raw statement failed; the connection was retired.",
   POOLER_DETECTED: "The server session changed between statements, as behind a transaction pooler; switch pooler mode on.",
-  ADAPTER_NOT_STRATUM: "Reserved: the client was not built on stratumAdapter().",
+  ADAPTER_NOT_STRATUM: "$tenant() on a client with no driver adapter (Accelerate / Prisma Postgres over HTTP): stratum cannot scope its statements.",
   UNSUPPORTED_DRIVER_VERSION: "The installed pg lacks the internals stratum's scoped driver relies on.",
   CONFIG_LOCKED: "An ancestor locked this config key.",
   CONFIG_NOT_FOUND: "The tenant has no value (or no own value) for this config key.",

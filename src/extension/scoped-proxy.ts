@@ -19,6 +19,7 @@ import { guardRoute } from "../isolation/route-guard.js";
 import { onReplica } from "../isolation/replica.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
 import { withSpan } from "../telemetry/index.js";
+import { scopeCacheStrategy } from "./accelerate.js";
 import type { ModelHooks } from "./model-hooks.js";
 import { isWriteOperation, uniqueToFirst } from "./operations.js";
 import type { StratumRuntime } from "./runtime.js";
@@ -315,7 +316,9 @@ export class ScopedClients {
   }
 
   /** Issues the parent's operation (`operation` may be the converted one) and post-processes it. */
-  private invoke(ctx: Ctx, scope: TenantScope, call: Call, operation: string, args: unknown, tx: BatchTransaction | undefined): Promise<unknown> {
+  private invoke(ctx: Ctx, scope: TenantScope, call: Call, operation: string, given: unknown, tx: BatchTransaction | undefined): Promise<unknown> {
+    // Accelerate's cacheStrategy, made tenant-safe (tenant in the where, tags prefixed): accelerate.ts.
+    const args = call.model ? scopeCacheStrategy(this.models, call.model, operation, given, scope.tenantId) : given;
     const name = `stratum.${call.model ? `${call.model}.` : ""}${call.operation}`;
     return withSpan(name, { tenantId: scope.tenantId, isolationStrategy: scope.strategy }, () => {
       const target = ctx.target;

@@ -13,6 +13,7 @@ import { createModelHooks } from "./model-hooks.js";
 import { createRuntime, type StratumOptions } from "./runtime.js";
 import { ScopedClients } from "./scoped-proxy.js";
 import { lowerFirst, ScopedRunner, type Operation, type ScopeRequest } from "./scoped.js";
+import { httpEngineRefusal, speaksHttp } from "./accelerate.js";
 import { createServices } from "./services.js";
 import type { StratumServices } from "./stratum-services.js";
 
@@ -48,6 +49,7 @@ export function stratum(options: StratumOptions) {
     // Declared, not inferred: the written API (stratum-services.ts) is what `$stratum` offers.
     const services: StratumServices = createServices(runtime);
     const scopedClients = new Map<string, unknown>();
+    const overHttp = speaksHttp(base);
     // Assigned right after construction; the hooks below read it only when called.
     let extendedClient: unknown;
 
@@ -57,6 +59,7 @@ export function stratum(options: StratumOptions) {
         $stratum: services,
         /** The client scoped to one tenant; with no id, the tenant of `runWithTenant`. */
         $tenant<T>(this: T, tenantId?: string, opts: TenantClientOptions = {}): T {
+          if (overHttp) throw httpEngineRefusal(); // Accelerate / Prisma Postgres without stratumAdapter: accelerate.ts
           const id = tenantId ?? currentTenant()?.tenantId;
           if (!id) {
             throw new StratumError("NO_TENANT_CONTEXT", "No tenant given: call prisma.$tenant(id), or run inside runWithTenant(id, fn).");
