@@ -147,8 +147,8 @@ describe("$tenant(id, { replica: true })", () => {
     let after: { after: string };
     try {
       await primary.user.create({ data: { tenant_id: a.id, email: "own@a.test" } });
-      const [{ lsn }] = await primary.$queryRaw<Array<{ lsn: string }>>`SELECT pg_current_wal_insert_lsn()::text AS lsn`;
-      after = { after: lsn };
+      const [position] = await primary.$queryRaw<Array<{ lsn: string }>>`SELECT pg_current_wal_insert_lsn()::text AS lsn`;
+      after = { after: String(position?.lsn) };
       // Without the position, the standby answers, and misses the write.
       expect(await client.prisma.$tenant(a.id, { replica: true }).user.count({ where: { email: "own@a.test" } })).toBe(0);
       const fresh = client.prisma.$tenant(a.id, { replica: after });
