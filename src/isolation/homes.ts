@@ -4,6 +4,7 @@
  * and write homes wholesale; ordinary queries never come here.
  */
 import type pg from "pg";
+import { SCOPE_SETTING } from "../sql/protocol.js";
 import { ident } from "../sql/security.js";
 import { StratumError } from "../core/errors.js";
 import type { IsolationStrategyName } from "../core/types.js";
@@ -41,7 +42,7 @@ export async function openHome(admin: AdminAccess, address: HomeAddress): Promis
     qualified: (table) => `${ident(schema)}.${ident(table)}`,
     async begin(token) {
       await client.query("BEGIN");
-      await client.query("SELECT pg_catalog.set_config('stratum.tenant_id', $1, true)", [token]);
+      await client.query(`SELECT pg_catalog.set_config('${SCOPE_SETTING}', $1, true)`, [token]);
     },
     close: () => client.end().catch(() => undefined),
   };

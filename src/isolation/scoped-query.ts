@@ -11,9 +11,10 @@
  * an error anywhere aborts the prelude together with the query.
  */
 import pg from "pg";
+import { SCOPE_SETTING } from "../sql/protocol.js";
 
 export const PRELUDE_SQL =
-  "SELECT pg_catalog.set_config('stratum.tenant_id', $1, true), pg_catalog.set_config('search_path', $2, true), " +
+  `SELECT pg_catalog.set_config('${SCOPE_SETTING}', $1, true), pg_catalog.set_config('search_path', $2, true), ` +
   "pg_catalog.set_config('transaction_read_only', $3, true), pg_catalog.set_config('stratum.actor', $4, true), " +
   "pg_catalog.set_config('stratum.request_id', $5, true)";
 
