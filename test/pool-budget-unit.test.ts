@@ -14,6 +14,7 @@ import { TenantPools, type TenantPool } from "../src/isolation/tenant-pools.js";
 function fakePools(options: { cap: number; perTenant?: number; waitMs?: number }) {
   const open = new Map<string, number>();
   const closed: string[] = [];
+  const listeners = new Map<string, () => void>();
   let peakTotal = 0;
   const total = (server: string) => [...open.entries()].filter(([p]) => p.startsWith(`${server}/`)).reduce((n, [, c]) => n + c, 0);
   const pools = new TenantPools({
@@ -27,14 +28,19 @@ function fakePools(options: { cap: number; perTenant?: number; waitMs?: number }
         peakTotal = Math.max(peakTotal, total(placement.split("/")[0]!));
       },
       openConnections: () => open.get(placement) ?? 0,
-      onClosed: () => undefined,
+      onClosed: (listener) => listeners.set(placement, listener),
       close: async () => {
         open.delete(placement);
         closed.push(placement);
       },
     }),
   });
-  return { pools, closed, peak: () => peakTotal };
+  /** A connection of `placement` closes by itself (idle timeout, server restart). */
+  const dropConnection = (placement: string) => {
+    open.set(placement, (open.get(placement) ?? 1) - 1);
+    listeners.get(placement)?.();
+  };
+  return { pools, closed, peak: () => peakTotal, dropConnection };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -91,6 +97,20 @@ describe("TenantPools", () => {
     const a3 = await pools.acquire("s1/a"); // perTenant 2: shares a's connections, takes no third
     expect(pools.stats().servers.s1?.inUse).toBe(2);
     for (const lease of [a1!, a2!, a3, ...others]) lease.release();
+  });
+
+  it("a connection an unused pool lost by itself goes back to the budget at once; a pool in use keeps its slot", async () => {
+    const { pools, dropConnection } = fakePools({ cap: 2 });
+    (await pools.acquire("s/idle")).release();
+    const busy = await pools.acquire("s/busy");
+    expect(pools.stats().servers.s?.inUse).toBe(2);
+    dropConnection("s/busy"); // in use: pg opens another within its slot, nothing changes hands
+    expect(pools.stats().servers.s?.inUse).toBe(2);
+    dropConnection("s/idle");
+    await settle();
+    expect(pools.stats().servers.s?.inUse).toBe(1);
+    expect(pools.keys()).toEqual(["s/busy"]);
+    busy.release();
   });
 
   it("concurrent first callers of one tenant share its first slot", async () => {

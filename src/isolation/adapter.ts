@@ -47,7 +47,8 @@ export interface StratumAdapterOptions {
   /**
    * DATABASE tenants: at most this many connections per server across all tenant-database pools
    * (default: the server's max_connections less superuser_reserved_connections less `reserve`,
-   * 10 by default). Idle pools are closed least recently used first; a pool in use never is.
+   * 10 by default). Under pressure, idle pools are closed least recently used first; a pool in
+   * use never is.
    * docs/operations.md#connection-budget.
    */
   connectionBudget?: ConnectionBudgetOptions;

@@ -54,7 +54,10 @@ interface Entry {
 
 export interface TenantPoolStats {
   pools: number;
+  /** Idle pools closed to make room for another tenant. */
   evictions: number;
+  /** Pools dropped after their connections closed by themselves (idle timeout, server restart). */
+  idleClosed: number;
   servers: Record<string, { cap: number; inUse: number; peak: number; waiting: number }>;
 }
 
@@ -76,6 +79,7 @@ export class TenantPools {
   private readonly incoming = new Map<string, number>();
   private clock = 0;
   private evictions = 0;
+  private idleClosed = 0;
   private closed = false;
 
   constructor(private readonly options: TenantPoolsOptions) {
@@ -91,7 +95,7 @@ export class TenantPools {
   stats(): TenantPoolStats {
     const servers: TenantPoolStats["servers"] = {};
     for (const [name, budget] of this.ready) servers[name] = { cap: budget.cap, ...budget.stats() };
-    return { pools: this.entries.size, evictions: this.evictions, servers };
+    return { pools: this.entries.size, evictions: this.evictions, idleClosed: this.idleClosed, servers };
   }
 
   async acquire(placement: string): Promise<Lease> {
@@ -194,6 +198,7 @@ export class TenantPools {
     while (budget.waiting > (this.incoming.get(server) ?? 0)) {
       const victim = this.idlest(server);
       if (!victim) return; // every pool is in use: the line waits for a lease to end
+      this.evictions++;
       this.evict(victim, budget);
     }
   }
@@ -212,7 +217,6 @@ export class TenantPools {
     this.forget(entry);
     const slots = entry.slots;
     this.incoming.set(entry.server, (this.incoming.get(entry.server) ?? 0) + slots);
-    this.evictions++;
     void entry.pool!
       .close()
       .catch(() => undefined)
@@ -233,6 +237,7 @@ export class TenantPools {
     const open = entry.pool.openConnections();
     if (open >= entry.slots) return;
     if (open === 0) {
+      this.idleClosed++;
       this.evict(entry, budget);
       return;
     }
@@ -291,7 +296,11 @@ export function pgTenantPool(pool: pg.Pool, adapter: SqlDriverAdapter): TenantPo
 export interface ConnectionBudgetOptions extends BudgetSizing {
   /** How long a call waits for a connection of the budget before CONNECTION_BUDGET_EXHAUSTED. Default 10 000 ms. */
   waitMs?: number;
-  /** An unused connection of a tenant pool closes (and returns to the budget) after this long. Default 10 000 ms. */
+  /**
+   * An unused connection of a tenant pool closes (and returns to the budget) after this long.
+   * Default 300 000 ms: the budget already bounds connections and closes idle pools under
+   * pressure, so closing them sooner only makes a tenant read every few seconds pay a reconnect.
+   */
   idleMs?: number;
 }
 
@@ -316,7 +325,7 @@ export function tenantDatabasePools(
 ): TenantPools {
   const budget = options.connectionBudget ?? {};
   const perTenant = options.poolSize ?? 5;
-  const idleTimeoutMillis = budget.idleMs ?? 10_000;
+  const idleTimeoutMillis = budget.idleMs ?? 300_000;
   return new TenantPools({
     perTenant,
     waitMs: budget.waitMs ?? 10_000,
