@@ -24,6 +24,7 @@ import { registerHealthRoutes } from "./health.js";
 import { installRequestSpans } from "./tracing.js";
 import { installWebSurface } from "./web.js";
 import { installErrorHandling } from "./errors.js";
+import { withRouteExamples } from "./openapi-examples.js";
 import { createRequestLimiter } from "./rate-limit.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -82,7 +83,7 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
       },
       security: [{ apiKey: [] }, { bearer: [] }],
     },
-    transform: createJsonSchemaTransform({ schemaRegistry }),
+    transform: withRouteExamples(createJsonSchemaTransform({ schemaRegistry })),
     transformObject: createJsonSchemaTransformObject({ schemaRegistry }),
   });
 

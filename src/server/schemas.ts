@@ -10,12 +10,17 @@ import { ErrorCodes } from "../core/errors.js";
 import { IsolationStrategies, TenantStatuses } from "../core/types.js";
 
 /** Named schemas: they become `components.schemas` in the OpenAPI document. */
-export const schemaRegistry = z.registry<{ id?: string }>();
+export const schemaRegistry = z.registry<{ id?: string; examples?: unknown[] }>();
 
-function named<S extends z.ZodType>(id: string, schema: S): S {
-  schemaRegistry.add(schema, { id });
+/** A component of the document; `example` is what it shows readers (and what a test checks is there). */
+function named<S extends z.ZodType>(id: string, schema: S, example?: unknown): S {
+  schemaRegistry.add(schema, example === undefined ? { id } : { id, examples: [example] });
   return schema;
 }
+
+const EXAMPLE_ROOT = "7d1c5a2e-0b8f-4c3a-9e61-2f4b8d0c1a90";
+const EXAMPLE_TENANT = "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10";
+const EXAMPLE_TIME = "2026-12-06T09:30:00.000Z";
 
 /** Services return Dates from SQL rows and ISO strings from JSON aggregates; both serialize to ISO. */
 export const Timestamp = z.union([z.date(), z.string()]);
@@ -79,6 +84,21 @@ export const Tenant = named(
     updated_at: Timestamp,
     archived_at: Timestamp.nullable(),
   }),
+  {
+    id: EXAMPLE_TENANT,
+    parent_id: EXAMPLE_ROOT,
+    slug: "northstar_msp",
+    name: "NorthStar MSP",
+    path: [EXAMPLE_ROOT, EXAMPLE_TENANT],
+    depth: 1,
+    status: "active",
+    isolation_strategy: "SHARED_RLS",
+    placement: null,
+    metadata: { region: "eu" },
+    created_at: EXAMPLE_TIME,
+    updated_at: EXAMPLE_TIME,
+    archived_at: null,
+  },
 );
 
 export const TenantList = z.object({ data: z.array(Tenant), next_cursor: z.string().nullable() });
@@ -93,6 +113,7 @@ export const ResolvedConfigEntry = named(
     sensitive: z.literal(true).optional(),
     redacted: z.literal(true).optional(),
   }),
+  { value: 1000, inherited: true, locked: false, source_tenant_id: EXAMPLE_ROOT },
 );
 
 export const ConfigEntry = named(
@@ -109,6 +130,7 @@ export const ConfigEntry = named(
     updated_at: Timestamp,
     redacted: z.literal(true).optional(),
   }),
+  { id: "5e0f3c1a-8d2b-4f6e-a1c7-3b9d2e4f6a81", tenant_id: EXAMPLE_TENANT, key: "max_users", value: 1000, locked: false, sensitive: false, version: 1, created_at: EXAMPLE_TIME, updated_at: EXAMPLE_TIME },
 );
 
 export const Permission = named(
@@ -125,6 +147,18 @@ export const Permission = named(
     created_at: Timestamp,
     updated_at: Timestamp,
   }),
+  {
+    id: "9a7b6c5d-4e3f-4a2b-8c1d-0e9f8a7b6c5d",
+    tenant_id: EXAMPLE_ROOT,
+    key: "manage_users",
+    value: true,
+    mode: "LOCKED",
+    revocation_mode: "CASCADE",
+    revoked_at: null,
+    delegated_from: null,
+    created_at: EXAMPLE_TIME,
+    updated_at: EXAMPLE_TIME,
+  },
 );
 
 export const ResolvedPermission = named(
@@ -137,6 +171,7 @@ export const ResolvedPermission = named(
     locked: z.boolean(),
     delegated: z.boolean(),
   }),
+  { key: "manage_users", value: true, mode: "LOCKED", source_tenant_id: EXAMPLE_ROOT, locked: true, delegated: false },
 );
 
 export const ApiKey = named(
@@ -152,4 +187,15 @@ export const ApiKey = named(
     expires_at: Timestamp.nullable().describe("Refused from this time on (expiry, or the end of a rotation's grace period)."),
     rate_limit: z.number().int().nullable().describe("Requests per minute for this key; null: the server's rule."),
   }),
+  {
+    id: "3c2b1a09-8f7e-4d6c-b5a4-93827160f5e4",
+    name: "CI deploys",
+    scopes: ["tenants:read", "config:write"],
+    tenant_id: EXAMPLE_TENANT,
+    created_at: EXAMPLE_TIME,
+    last_used_at: null,
+    revoked_at: null,
+    expires_at: null,
+    rate_limit: 120,
+  },
 );

@@ -57,11 +57,18 @@ const Role = z.object({
   created_at: Timestamp,
   updated_at: Timestamp,
 });
-const ResolvedRole = z
-  .object({ name: z.string(), scopes: z.array(z.string()), description: z.string().nullable(), mode: Mode, source_tenant_id: z.string(), locked: z.boolean(), delegated: z.boolean() })
-  .meta({ examples: [{ name: "auditor", scopes: ["audit:read"], description: null, mode: "LOCKED", source_tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", locked: true, delegated: false }] });
+const EXAMPLE_TENANT = "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10";
+const ResolvedRole = z.object({ name: z.string(), scopes: z.array(z.string()), description: z.string().nullable(), mode: Mode, source_tenant_id: z.string(), locked: z.boolean(), delegated: z.boolean() });
+const ResolvedRoles = z
+  .array(ResolvedRole)
+  .meta({ examples: [[{ name: "auditor", scopes: ["audit:read"], description: null, mode: "LOCKED", source_tenant_id: EXAMPLE_TENANT, locked: true, delegated: false }]] });
 const Assignment = z.object({ id: z.string(), tenant_id: z.string(), principal_type: PrincipalType, principal_id: z.string(), role: z.string(), created_at: Timestamp });
-const RemovedRole = z.object({ name: z.string(), revocation_mode: RevocationMode, removed: z.number().int(), tombstone: z.boolean() });
+const AssignmentExample = { id: "6f1e2d3c-4b5a-4968-8776-655443322110", tenant_id: EXAMPLE_TENANT, principal_type: "user", principal_id: "user_42", role: "auditor", created_at: "2026-12-06T09:30:00.000Z" };
+const Assignments = z.array(Assignment).meta({ examples: [[AssignmentExample]] });
+const RemovedRole = z
+  .object({ name: z.string(), revocation_mode: RevocationMode, removed: z.number().int(), tombstone: z.boolean() })
+  .meta({ examples: [{ name: "auditor", revocation_mode: "CASCADE", removed: 2, tombstone: false }] });
+const Unassigned = z.object({ removed: z.boolean() }).meta({ examples: [{ removed: true }] });
 const PrincipalScopes = z
   .object({
     tenant_id: z.string(),
@@ -104,7 +111,7 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.get(
     "/tenants/:id/roles",
-    { schema: { tags, summary: "Roles as the tenant resolves them (own and inherited)", description: "Scope: roles:read.", params: TenantParams, response: { 200: z.array(ResolvedRole), ...errorResponses } } },
+    { schema: { tags, summary: "Roles as the tenant resolves them (own and inherited)", description: "Scope: roles:read.", params: TenantParams, response: { 200: ResolvedRoles, ...errorResponses } } },
     async (request) => {
       await guard.tenant(request, "roles:read", request.params.id);
       return stratum.listRoles(request.params.id);
@@ -142,7 +149,7 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.get(
     "/tenants/:id/role-assignments",
-    { schema: { tags, summary: "Who holds which role at this tenant", description: "Scope: roles:read. Give principal_type and principal_id together to see one holder.", params: TenantParams, querystring: AssignmentQuery, response: { 200: z.array(Assignment), ...errorResponses } } },
+    { schema: { tags, summary: "Who holds which role at this tenant", description: "Scope: roles:read. Give principal_type and principal_id together to see one holder.", params: TenantParams, querystring: AssignmentQuery, response: { 200: Assignments, ...errorResponses } } },
     async (request) => {
       await guard.tenant(request, "roles:read", request.params.id);
       const { principal_type: type, principal_id: id } = request.query;
@@ -165,7 +172,7 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.delete(
     "/tenants/:id/role-assignments/:principalType/:principalId/:role",
-    { schema: { tags, summary: "Take a role away", description: "Scope: roles:write (and keys:admin for an API key).", params: AssignmentParams, response: { 200: z.object({ removed: z.boolean() }), ...errorResponses } } },
+    { schema: { tags, summary: "Take a role away", description: "Scope: roles:write (and keys:admin for an API key).", params: AssignmentParams, response: { 200: Unassigned, ...errorResponses } } },
     async (request) => {
       const { id: tenantId, principalType: type, principalId: id, role } = request.params;
       await mayAssign(request, tenantId, type, id);
