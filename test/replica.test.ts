@@ -22,12 +22,20 @@ let client: ReturnType<typeof makeClient>;
 let a: Tenant;
 let b: Tenant;
 let s: Tenant;
+let d: Tenant;
 const scopeKey = () => requireInjected("scopeKey");
 
+/** DATABASE tenants live on the replica's primary too, as server "rr", read at its standby. */
 function makeClient() {
-  const adapter = stratumAdapter({ connectionString: urls.primaryApp, pool: { max: 4 }, replicas: { main: urls.standbyApp } });
+  const adapter = stratumAdapter({
+    connectionString: urls.primaryApp,
+    pool: { max: 4 },
+    servers: { rr: withDatabase(appUrlOf(replica.primary.adminUrl), "postgres") },
+    replicas: { main: urls.standbyApp, servers: { rr: withDatabase(appUrlOf(replica.adminUrl), "postgres") } },
+  });
   const base = new PrismaClient({ adapter });
-  const prisma = base.$extends(stratum({ models: stratumModels, scopeKey: scopeKey(), admin: { connectionString: replicaOwnerUrl } }));
+  const admin = { connectionString: replicaOwnerUrl, servers: { rr: replica.primary.adminUrl } };
+  const prisma = base.$extends(stratum({ models: stratumModels, scopeKey: scopeKey(), admin }));
   return { prisma, close: () => base.$disconnect() };
 }
 let replicaOwnerUrl: string;
@@ -47,7 +55,8 @@ beforeAll(async () => {
   a = await p.$stratum.createTenant({ name: "Replica A" });
   b = await p.$stratum.createTenant({ name: "Replica B" });
   s = await p.$stratum.createTenant({ name: "Replica S", isolation_strategy: "SCHEMA" });
-  for (const t of [a, b, s]) {
+  d = await p.$stratum.createTenant({ name: "Replica D", isolation_strategy: "DATABASE", server: "rr" });
+  for (const t of [a, b, s, d]) {
     await p.$tenant(t.id).user.createMany({ data: [0, 1, 2].map((i) => ({ tenant_id: t.id, email: `u${i}@${t.slug}.test` })) });
   }
   await replica.caughtUp();
@@ -123,8 +132,10 @@ describe("$tenant(id, { replica: true })", () => {
   it.each([
     ["SHARED_RLS", () => [a, b] as const],
     ["SCHEMA", () => [s, a] as const],
-  ])("%s: a read sees only the tenant's rows", async (_strategy, pick) => {
+    ["DATABASE", () => [d, a] as const],
+  ])("%s: a read on the standby sees only the tenant's rows", async (_strategy, pick) => {
     const [tenant, other] = pick();
+    expect(await client.prisma.$tenant(tenant.id, { replica: true }).$queryRaw`SELECT pg_is_in_recovery() AS standby`).toEqual([{ standby: true }]);
     const rows = await client.prisma.$tenant(tenant.id, { replica: true }).user.findMany();
     expect(rows.map((u) => u.email).sort()).toEqual([0, 1, 2].map((i) => `u${i}@${tenant.slug}.test`));
     expect(rows.every((u) => u.tenant_id === tenant.id)).toBe(true);
