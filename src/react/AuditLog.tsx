@@ -5,7 +5,7 @@
  * IntersectionObserver on a marker after it); the "Load older entries" button stays, so keyboard
  * and screen-reader users, who do not scroll to load, reach the older pages too.
  */
-import { useContext, useEffect, useRef, useState } from "react";
+import { useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import type { AuditEntryRecord, StratumOperatorClient } from "./client/operator-types.js";
 import { ErrorMessage } from "./components/ErrorMessage.js";
 import { Loading } from "./components/Loading.js";
@@ -31,6 +31,11 @@ function show(v: unknown): string {
   if (typeof v === "object" && "value" in v) return JSON.stringify((v as { value: unknown }).value);
   if (typeof v === "object" && "name" in v) return String((v as { name: unknown }).name);
   return JSON.stringify(v);
+}
+
+/** `model.tickets.insert` may wrap after its dots (and only there): the column stays narrow on a tablet. */
+function dotted(action: string): ReactNode {
+  return action.split(".").map((part, i) => (i === 0 ? part : [<wbr key={i} />, `.${part}`]));
 }
 
 /** "500 → 50" style summary of what changed. */
@@ -92,7 +97,7 @@ export function AuditLog({ client, tenantId, tenantName, nameOf, pageSize, class
                     <time dateTime={e.created_at}>{formatDate(e.created_at, locale)}</time>
                   </td>
                   <th scope="row">
-                    <code>{e.action}</code>
+                    <code>{dotted(e.action)}</code>
                   </th>
                   <td>{e.tenant_id ? name(e.tenant_id) : "—"}</td>
                   <td>{e.target_type ?? ""}</td>

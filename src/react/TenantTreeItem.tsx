@@ -77,9 +77,11 @@ export function TenantTreeItem(props: TenantTreeItemProps) {
           {tenant.isolation_strategy !== "SHARED_RLS" ? <span aria-hidden="true" className="stratum-badge stratum-badge--info" data-badge={ISOLATION_LABEL[tenant.isolation_strategy]} /> : null}
         </span>
       </div>
-      {expanded && (node?.loading || node?.error) ? (
+      {/* Only a first load shows its row: a re-read after a write keeps the children on screen
+          (aria-busy says it), instead of flashing "Loading…" under every open branch. */}
+      {expanded && ((node?.loading && node.children === undefined) || node?.error) ? (
         <div className="stratum-tree-status" style={{ paddingLeft: `${props.level * 1.25}em` }}>
-          {node.loading ? <span role="status">Loading {tenant.name}…</span> : null}
+          {node.loading && node.children === undefined ? <span role="status">Loading {tenant.name}…</span> : null}
           {node.error ? <ErrorMessage error={node.error} onRetry={() => props.onRetry(tenant.id)} /> : null}
         </div>
       ) : null}

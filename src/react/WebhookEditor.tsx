@@ -116,7 +116,7 @@ export function WebhookEditor({ client, tenantId, tenantName, className }: Webho
           void create();
         }}
       >
-        <TextField label="Endpoint URL" type="url" value={url} onChange={setUrl} placeholder="https://soc.example.com/hooks/stratum" />
+        <TextField label="Endpoint URL" type="url" size={40} value={url} onChange={setUrl} placeholder="https://soc.example.com/hooks/stratum" />
         <TextField label="Events" value={events} onChange={setEvents} help="Comma-separated: exact types, prefixes (tenant.*) or *." />
         <button type="submit" className="stratum-button stratum-button--primary" disabled={!url.trim() || eventList.length === 0 || write.pending}>
           Register webhook

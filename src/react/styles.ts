@@ -67,7 +67,8 @@ export const stratumAdminCss = `
 .stratum-url { overflow-wrap: anywhere; }
 .stratum-button[aria-expanded="true"] { background: var(--stratum-accent-soft); border-color: var(--stratum-accent); }
 .stratum-audit-end { margin-top: .75rem; }
-.stratum-audit-table td:first-child { white-space: nowrap; } .stratum-change { overflow-wrap: anywhere; }
+/* The change summary would take every spare pixel (its text is long); capped, the time and action stay on one line when there is room. */
+.stratum-audit-table td:first-child { min-width: 7.5em; } .stratum-audit-table .stratum-change { width: 40%; } .stratum-change { overflow-wrap: anywhere; }
 .stratum-filters { display: flex; flex-wrap: wrap; gap: var(--stratum-gap); }
 
 .stratum-badge { display: inline-block; font-size: .72rem; font-weight: 600; line-height: 1.5; padding: 0 .5em; border-radius: 999px; white-space: nowrap;

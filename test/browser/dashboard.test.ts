@@ -373,7 +373,7 @@ describe("MSSP dashboard in Chromium", () => {
     await checkpoint("overview-dark");
     for (const width of [1024, 800, 768]) {
       await page.setViewportSize({ width, height: 900 });
-      for (const name of ["Overview", "Config", "Permissions"]) {
+      for (const name of ["Overview", "Config", "Permissions", "Audit"]) {
         await tab(name).click();
         await page.getByRole("tabpanel").locator("table").first().waitFor();
         // Nothing sticks out of the page, and no table is wider than its panel.

@@ -59,5 +59,8 @@ export const dashboardCss = `
   /* A long badge ("Locked for descendants") may wrap, leaving the value column room for "eu-west"; in the tree a
      badge drops below a long name rather than cutting it to "Key…". */
   .console-main .stratum-table .stratum-badge { white-space: normal; border-radius: 6px; }
-  .console-tree .stratum-tree-row { flex-wrap: wrap; } .console-tree .stratum-tree-badges { margin-left: 1.4em; } }
+  /* Only rows with a visible status badge wrap (the isolation badge is hidden here): an empty badge box would add a blank line. */
+  .console-tree .stratum-tree-row:has(.stratum-badge--warn, .stratum-badge--neutral) { flex-wrap: wrap; }
+  .console-tree .stratum-tree-row:has(.stratum-badge--warn, .stratum-badge--neutral) .stratum-tree-badges { margin-left: 1.4em; }
+  .console-tree .stratum-tree-row:not(:has(.stratum-badge--warn, .stratum-badge--neutral)) .stratum-tree-badges { display: contents; } }
 `;
