@@ -35,7 +35,16 @@ function show(v: unknown): string {
 
 /** `model.tickets.insert` may wrap after its dots (and only there): the column stays narrow on a tablet. */
 function dotted(action: string): ReactNode {
-  return action.split(".").map((part, i) => (i === 0 ? part : [<wbr key={i} />, `.${part}`]));
+  const [head, ...rest] = action.split(".");
+  // Keyed by the action up to each dot: unique within one action, stable across renders.
+  let upTo = head ?? "";
+  return [
+    head,
+    ...rest.map((part) => {
+      upTo = `${upTo}.${part}`;
+      return [<wbr key={upTo} />, `.${part}`];
+    }),
+  ];
 }
 
 /** "500 → 50" style summary of what changed. */
