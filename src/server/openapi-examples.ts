@@ -13,7 +13,10 @@ type JsonObject = Record<string, unknown>;
 function examplesOf(schema: unknown): unknown[] | undefined {
   if (!(schema instanceof z.ZodType)) return undefined;
   const meta = z.globalRegistry.get(schema);
-  return Array.isArray(meta?.examples) && meta.examples.length > 0 ? meta.examples : undefined;
+  if (Array.isArray(meta?.examples) && meta.examples.length > 0) return meta.examples;
+  // A list of records shows a list of one record: the element's own example.
+  if (schema instanceof z.ZodArray) return examplesOf(schema.element)?.map((e) => [e]);
+  return undefined;
 }
 
 function copyExamples(zodSchema: unknown, json: unknown): void {

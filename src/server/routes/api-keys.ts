@@ -22,7 +22,8 @@ const CreateBody = z
     expires_at: z.iso.datetime({ offset: true }).nullish().describe("When the key stops working; none: it does not expire."),
     rate_limit: z.number().int().min(1).max(1_000_000).nullish().describe("Requests per minute for this key, when the server rate-limits."),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ name: "CI deploys", scopes: ["tenants:read", "config:write"], tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", rate_limit: 120 }] });
 
 const KeyParams = z.object({ keyId: z.uuid() });
 const RotateBody = z

@@ -32,7 +32,8 @@ const AppEvent = z
     after: z.unknown().optional(),
     occurred_at: z.iso.datetime({ offset: true }).optional().describe("When it happened; default now."),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ actor: { id: "user_42" }, action: "report.export", resource: { type: "report", id: "q4-usage" } }] });
 
 const AuditEntry = z.object({
   id: z.string(),
@@ -45,6 +46,21 @@ const AuditEntry = z.object({
   after: z.unknown(),
   request_id: z.string().nullable(),
   created_at: Timestamp,
+}).meta({
+  examples: [
+    {
+      id: "1042",
+      tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
+      actor: { id: "3c2b1a09-8f7e-4d6c-b5a4-93827160f5e4", type: "api_key" },
+      action: "config.set",
+      target_type: "config",
+      target_id: "max_users",
+      before: { value: 500 },
+      after: { value: 1000 },
+      request_id: "req-7",
+      created_at: "2026-12-06T09:30:00.000Z",
+    },
+  ],
 });
 
 export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratum, guard }) => {

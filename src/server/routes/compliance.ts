@@ -31,7 +31,8 @@ const PurgeBody = z
     confirm: z.string().min(1).max(63).describe("The tenant's slug, typed out: the purge is refused unless it matches."),
     keep_home: z.boolean().optional().describe("Keep the emptied schema or database instead of dropping it."),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ confirm: "client_alpha" }] });
 
 const PurgeResult = z.object({
   tenant_id: z.string(),
@@ -43,7 +44,7 @@ const PurgeResult = z.object({
 const EraseQuery = z
   .object({ keep_consents: QueryBoolean.default(false).describe("Keep the subject's consent history (proof of lawful processing).") })
   .strict();
-const EraseResult = z.object({ counts: z.record(z.string(), z.number()) });
+const EraseResult = z.object({ counts: z.record(z.string(), z.number()) }).meta({ examples: [{ counts: { "shared.tickets": 3, "shared.users": 1, "stratum.stratum_consents": 2 } }] });
 
 const Consent = z.object({
   id: z.string(),
@@ -53,7 +54,7 @@ const Consent = z.object({
   granted: z.boolean(),
   source: z.string().nullable(),
   created_at: Timestamp,
-});
+}).meta({ examples: [{ id: "a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d", tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", subject_id: "user_42", purpose: "marketing_email", granted: true, source: "signup_form", created_at: "2026-12-06T09:30:00.000Z" }] });
 
 const ConsentBody = z
   .object({
@@ -62,7 +63,8 @@ const ConsentBody = z
     source: z.string().min(1).max(200).nullable().optional().describe("Where it was given: signup_form, support_call, …"),
     subject_id: SubjectId.optional().describe("The service's ConsentInput shape; must equal the path's subject when given."),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ purpose: "marketing_email", granted: true, source: "signup_form" }] });
 
 const HistoryQuery = z.object({ purpose: Purpose.optional() }).strict();
 

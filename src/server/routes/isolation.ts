@@ -14,7 +14,7 @@ const MoveResult = z.object({
   from: Home,
   to: Home,
   row_counts: z.record(z.string(), z.number()),
-});
+}).meta({ examples: [{ tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", moved: true, from: { strategy: "SHARED_RLS", placement: null }, to: { strategy: "SCHEMA", placement: "t_0b9c1f7e6f0a4c1e9a392b1f4f3c9d10" }, row_counts: { users: 120, tickets: 2400 } }] });
 const MoveJournal = z.object({
   id: z.string(),
   tenant_id: z.string(),
@@ -26,7 +26,7 @@ const MoveJournal = z.object({
   row_counts: z.record(z.string(), z.number()),
 });
 const ServerOption = z.object({ server: z.string().min(1).max(100).optional().describe("DATABASE: the configured server to place the tenant's database on.") });
-const SetBody = ServerOption.extend({ strategy: Strategy }).strict();
+const SetBody = ServerOption.extend({ strategy: Strategy }).strict().meta({ examples: [{ strategy: "SCHEMA" }] });
 
 export const isolationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratum, guard }) => {
   app.post(

@@ -14,8 +14,10 @@ const PolicyFields = z.object({
   conditions: z.array(PolicyCondition).optional().describe("All must hold."),
   priority: z.number().int().optional(),
 });
-const CreateBody = PolicyFields.extend({ name: Name }).strict();
-const PatchBody = PolicyFields.partial().strict();
+const CreateBody = PolicyFields.extend({ name: Name })
+  .strict()
+  .meta({ examples: [{ name: "analysts_read_reports", effect: "allow", actions: ["report.read"], resource_type: "report", conditions: [{ attribute: "subject.role", op: "eq", value: "analyst" }] }] });
+const PatchBody = PolicyFields.partial().strict().meta({ examples: [{ priority: 10 }] });
 
 const Policy = z.object({
   id: z.string(),
@@ -28,6 +30,21 @@ const Policy = z.object({
   priority: z.number().int(),
   created_at: Timestamp,
   updated_at: Timestamp,
+}).meta({
+  examples: [
+    {
+      id: "e5f6a7b8-c9d0-4e1f-a2b3-c4d5e6f7a8b9",
+      tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
+      name: "analysts_read_reports",
+      effect: "allow",
+      actions: ["report.read"],
+      resource_type: "report",
+      conditions: [],
+      priority: 0,
+      created_at: "2026-12-06T09:30:00.000Z",
+      updated_at: "2026-12-06T09:30:00.000Z",
+    },
+  ],
 });
 
 const EvaluateBody = z
@@ -37,7 +54,8 @@ const EvaluateBody = z
     resource: z.record(z.string(), z.unknown()),
     context: z.record(z.string(), z.unknown()).optional(),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ subject: { role: "analyst" }, action: "report.read", resource: { type: "report", owner: "user_42" } }] });
 
 const Decision = z.object({
   allowed: z.boolean(),

@@ -22,6 +22,20 @@ const Delivery = z.object({
   last_error: z.string().nullable(),
   next_attempt_at: Timestamp.nullable(),
   created_at: Timestamp,
+}).meta({
+  examples: [
+    {
+      id: "d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6",
+      webhook_id: "c4d3e2f1-a0b9-4c8d-9e7f-6a5b4c3d2e1f",
+      event: "config.changed",
+      payload: { id: "evt_1", type: "config.changed", tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", occurred_at: "2026-12-06T09:30:00.000Z", data: { key: "max_users" } },
+      status: "dead",
+      attempts: 8,
+      last_error: "HTTP 503",
+      next_attempt_at: null,
+      created_at: "2026-12-06T09:30:00.000Z",
+    },
+  ],
 });
 const Stats = z.object({
   webhook_id: z.string(),
@@ -30,6 +44,10 @@ const Stats = z.object({
   last_delivered_at: Timestamp.nullable(),
   last_failed_at: Timestamp.nullable(),
   last_error: z.string().nullable(),
+}).meta({
+  examples: [
+    { webhook_id: "c4d3e2f1-a0b9-4c8d-9e7f-6a5b4c3d2e1f", total: 12, by_status: { pending: 0, queued: 1, retrying: 0, delivered: 10, dead: 1 }, last_delivered_at: "2026-12-06T09:30:00.000Z", last_failed_at: "2026-12-06T09:30:00.000Z", last_error: "HTTP 503" },
+  ],
 });
 const WebhookParams = TenantParams.extend({ webhookId: z.uuid() });
 const DeliveryParams = WebhookParams.extend({ deliveryId: z.uuid() });
