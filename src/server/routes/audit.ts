@@ -63,6 +63,10 @@ const AuditEntry = z.object({
   ],
 });
 
+const AuditPage = z.object({ entries: z.array(AuditEntry), next_cursor: z.string().nullable() }).meta({
+  examples: [{ entries: [{ id: "1042", tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", actor: { id: "user_42", type: "user" }, action: "report.export", target_type: "report", target_id: "q4-usage", before: null, after: null, request_id: null, created_at: "2026-12-06T09:30:00.000Z" }], next_cursor: "1041" }],
+});
+
 export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratum, guard }) => {
   app.get(
     "/tenants/:id/audit",
@@ -73,7 +77,7 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { strat
         description: "Scope: audit:read. Paged by next_cursor, newest first.",
         params: TenantParams,
         querystring: AuditQuery,
-        response: { 200: z.object({ entries: z.array(AuditEntry), next_cursor: z.string().nullable() }), ...errorResponses },
+        response: { 200: AuditPage, ...errorResponses },
       },
     },
     async (request) => {

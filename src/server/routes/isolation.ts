@@ -24,6 +24,10 @@ const MoveJournal = z.object({
   to_placement: z.string().nullable(),
   step: z.string(),
   row_counts: z.record(z.string(), z.number()),
+}).meta({
+  examples: [
+    { id: "f0e1d2c3-b4a5-4697-8889-7a6b5c4d3e2f", tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", from_strategy: "SHARED_RLS", to_strategy: "SCHEMA", from_placement: null, to_placement: "t_0b9c1f7e6f0a4c1e9a392b1f4f3c9d10", step: "done", row_counts: { users: 120 } },
+  ],
 });
 const ServerOption = z.object({ server: z.string().min(1).max(100).optional().describe("DATABASE: the configured server to place the tenant's database on.") });
 const SetBody = ServerOption.extend({ strategy: Strategy }).strict().meta({ examples: [{ strategy: "SCHEMA" }] });

@@ -27,8 +27,8 @@ const Delivery = z.object({
     {
       id: "d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6",
       webhook_id: "c4d3e2f1-a0b9-4c8d-9e7f-6a5b4c3d2e1f",
-      event: "config.changed",
-      payload: { id: "evt_1", type: "config.changed", tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", occurred_at: "2026-12-06T09:30:00.000Z", data: { key: "max_users" } },
+      event: "config.updated",
+      payload: { id: "evt_1", type: "config.updated", tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", occurred_at: "2026-12-06T09:30:00.000Z", data: { key: "max_users" } },
       status: "dead",
       attempts: 8,
       last_error: "HTTP 503",
@@ -62,7 +62,7 @@ export const webhookOpsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
 
   app.get(
     "/webhook-events",
-    { schema: { tags, summary: "The event catalogue: every type a webhook can subscribe to", description: "Scope: webhooks:read.", response: { 200: z.array(z.object({ type: z.string(), emitted_on: z.string() })), ...errorResponses } } },
+    { schema: { tags, summary: "The event catalogue: every type a webhook can subscribe to", description: "Scope: webhooks:read.", response: { 200: z.array(z.object({ type: z.string(), emitted_on: z.string() })).meta({ examples: [[{ type: "config.updated", emitted_on: "config.set" }]] }), ...errorResponses } } },
     async (request) => {
       guard.scope(request, "webhooks:read");
       return webhookEventCatalogue();
@@ -104,7 +104,7 @@ export const webhookOpsRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
 
   app.post(
     "/tenants/:id/webhooks/:webhookId/retry-dead",
-    { schema: { tags, summary: "Send every dead delivery of the webhook again", description: "Scope: webhooks:write.", params: WebhookParams, response: { 200: z.object({ retried: z.number().int(), delivery_ids: z.array(z.string()) }), ...errorResponses } } },
+    { schema: { tags, summary: "Send every dead delivery of the webhook again", description: "Scope: webhooks:write.", params: WebhookParams, response: { 200: z.object({ retried: z.number().int(), delivery_ids: z.array(z.string()) }).meta({ examples: [{ retried: 1, delivery_ids: ["d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6"] }] }), ...errorResponses } } },
     async (request) => {
       await guard.tenant(request, "webhooks:write", request.params.id);
       await owned(request.params.id, request.params.webhookId);
