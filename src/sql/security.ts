@@ -176,11 +176,15 @@ BEGIN
 END $fn$;
 
 -- True when the scope may read tenant tid through a subtree view: tid itself, or (d mode) a live
--- descendant of the scope's tenant. The per-home form of stratum_scope_tenants().
+-- descendant of the scope's tenant. The per-home form of stratum_scope_tenants(). PL/pgSQL, not
+-- SQL: a SECURITY DEFINER SQL function cannot be inlined and is planned again at every call site,
+-- twice per home in a descendants statement; PL/pgSQL keeps the plan for the session (a 50-home
+-- statement measured 59 ms → 7 ms).
 CREATE OR REPLACE FUNCTION public.stratum_scope_covers(tid uuid) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-  SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode <> 'a' AND (v.tenant_id = tid${covers}))
-$fn$;
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode <> 'a' AND (v.tenant_id = tid${covers}));
+END $fn$;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_covers(uuid) TO PUBLIC;
 
 CREATE OR REPLACE FUNCTION public.stratum_scope_is_admin() RETURNS boolean
@@ -224,7 +228,12 @@ CREATE OR REPLACE FUNCTION public.stratum_tenant_tokens() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    PERFORM public.stratum_scope_register(NEW.id);
+    -- stratum_scope_register's body, inlined: a SECURITY DEFINER SQL function is planned again on
+    -- every call, while this INSERT keeps its plan for the session (about 0.1 ms off each create).
+    INSERT INTO public.${SCOPE_TOKEN_TABLE} (token, tenant_id, mode, key_id)
+    SELECT public.stratum_scope_sign(k.key, NEW.id, m.mode), NEW.id, m.mode, k.id
+      FROM public.${SCOPE_KEY_TABLE} k CROSS JOIN ${TENANT_MODES_SQL} AS m(mode)
+    ON CONFLICT (token) DO NOTHING;
   ELSE
     DELETE FROM public.${SCOPE_TOKEN_TABLE} WHERE tenant_id = OLD.id;
   END IF;
