@@ -13,7 +13,9 @@ export const ReadyCheck = z.object({
   ok: z.boolean(),
   message: z.string().describe("What is wrong and what to do, when ok is false."),
 });
-export const ReadyBody = z.object({ status: z.enum(["ready", "not_ready"]), checks: z.array(ReadyCheck) });
+export const ReadyBody = z
+  .object({ status: z.enum(["ready", "not_ready"]), checks: z.array(ReadyCheck) })
+  .meta({ examples: [{ status: "ready", checks: [{ name: "database", ok: true, message: "The database answers." }] }] });
 export type ReadyReport = z.infer<typeof ReadyBody>;
 
 /** Answers within `ms` or counts as down: a readiness probe must not hang on a dead Redis. */
@@ -62,7 +64,7 @@ export function registerHealthRoutes(
         summary: "Liveness: the process answers",
         description: "No key. Does not touch the database: use /ready for that.",
         security: [],
-        response: { 200: z.object({ status: z.literal("ok") }) },
+        response: { 200: z.object({ status: z.literal("ok") }).meta({ examples: [{ status: "ok" }] }) },
       },
     },
     async () => ({ status: "ok" as const }),

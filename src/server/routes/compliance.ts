@@ -24,7 +24,20 @@ const SubjectParams = TenantParams.extend({ subjectId: SubjectId });
 
 const ExportDocument = z
   .record(z.string(), z.unknown())
-  .describe("One JSON document (format stratum-prisma/tenant-export@1 or subject-export), streamed as it is read.");
+  .describe("One JSON document (format stratum-prisma/tenant-export@1 or subject-export), streamed as it is read.")
+  .meta({
+    examples: [
+      {
+        format: "stratum-prisma/tenant-export@1",
+        tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
+        exported_at: "2026-12-06T09:30:00.000Z",
+        tenant: { id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", slug: "client_alpha" },
+        stratum: { config: [], permissions: [], consents: [] },
+        sources: { shared: { users: [{ id: "…", email: "ana@example.com" }] } },
+        counts: { "stratum.config": 0, "shared.users": 1 },
+      },
+    ],
+  });
 
 const PurgeBody = z
   .object({

@@ -79,7 +79,7 @@ export const isolationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { s
         summary: "Undo an interrupted move",
         description: "Scope: isolation:write.",
         params: TenantParams,
-        response: { 200: z.object({ tenant_id: z.string(), rolled_back: z.boolean() }), ...errorResponses },
+        response: { 200: z.object({ tenant_id: z.string(), rolled_back: z.boolean() }).meta({ examples: [{ tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", rolled_back: true }] }), ...errorResponses },
       },
     },
     async (request) => {

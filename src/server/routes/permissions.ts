@@ -26,7 +26,9 @@ function refuseRoleKey(key: string): void {
   }
 }
 
-const RevokeResult = z.object({ key: z.string(), revocation_mode: RevocationMode, removed: z.number().int(), tombstone: z.boolean() });
+const RevokeResult = z
+  .object({ key: z.string(), revocation_mode: RevocationMode, removed: z.number().int(), tombstone: z.boolean() })
+  .meta({ examples: [{ key: "manage_users", revocation_mode: "CASCADE", removed: 3, tombstone: false }] });
 
 export const permissionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratum, guard }) => {
   app.get(

@@ -193,7 +193,7 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         description: "Scope: tenants:write. With cascade=true, its whole subtree (data, config, keys, webhooks).",
         params: TenantParams,
         querystring: DeleteQuery,
-        response: { 200: z.object({ deleted: z.array(z.string()) }), ...errorResponses },
+        response: { 200: z.object({ deleted: z.array(z.string()) }).meta({ examples: [{ deleted: ["0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10"] }] }), ...errorResponses },
       },
     },
     async (request) => {
