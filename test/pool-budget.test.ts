@@ -13,6 +13,7 @@ import { withDatabase } from "./harness/postgres.js";
 import { appUrlOf } from "./harness/roles.js";
 import { startSecondPostgres } from "./harness/second-postgres.js";
 import { stratumTestClient, type TestClientOptions } from "./support/stratum-client.js";
+import { waitFor } from "./support/wait.js";
 
 type Client = ReturnType<typeof stratumTestClient>;
 const USERS = 5;
@@ -73,15 +74,6 @@ async function appBackends(group: Tenant[]): Promise<Record<string, number>> {
     });
   }
   return out;
-}
-
-/** Polls `check` (an event PostgreSQL or the pools report) until it holds; bounded. */
-async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`never happened: ${what}`);
 }
 
 beforeAll(async () => {
@@ -175,7 +167,7 @@ describe("a pool in use is pinned", () => {
   /** The app-role backend of A's database blocked on the lock, once there is one. */
   async function blockedPid(): Promise<number> {
     let pid = 0;
-    await until("A's read waiting on the lock", async () => {
+    await waitFor("A's read waiting on the lock", async () => {
       const { rows } = await withAdmin("second", "postgres", (c) =>
         c.query("SELECT pid FROM pg_stat_activity WHERE usename = 'stratum_app' AND datname = $1 AND wait_event_type = 'Lock'", [databaseOf(a)]),
       );
@@ -207,7 +199,7 @@ describe("a pool in use is pinned", () => {
       aRows = c.prisma.$tenant(a.id).user.findMany().then((rows) => rows); // a Prisma call runs once awaited
       const pid = await blockedPid();
       bRows = c.prisma.$tenant(b.id).user.findMany().then((rows) => rows);
-      await until("B queued for the budget", () => c.adapter.tenantPoolStats()!.servers.second?.waiting === 1);
+      await waitFor("B queued for the budget", () => c.adapter.tenantPoolStats()!.servers.second?.waiting === 1);
       expect(await alive(pid)).toBe(true); // not evicted under pressure
       expect(await appBackends([a, b])).toEqual({ second: 1 });
     } finally {

@@ -10,6 +10,7 @@ import { stratum, stratumAdapter } from "../src/index.js";
 import { verifyWebhookSignature } from "../src/webhooks/index.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { injected } from "./harness/context.js";
+import { waitFor } from "./support/wait.js";
 
 interface Received { event: string; body: { type: string; tenant_id?: string; data?: unknown }; valid: boolean }
 let db: TestDatabase;
@@ -58,16 +59,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function until<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out waiting for a delivery");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe("webhooks through $stratum", () => {
   it("delivers a child's config change to the parent's webhook, signed, and not to a sibling's", async () => {
     const $ = client.prisma.$stratum;
@@ -79,7 +70,7 @@ describe("webhooks through $stratum", () => {
     secrets.set("root", onRoot.secret);
     secrets.set("sibling", onSibling.secret);
     await $.setConfig(child.id, "max_users", { value: 5 });
-    const got = await until(() => received.find((r) => r.event === "config.updated"));
+    const got = await waitFor("the delivery", () => received.find((r) => r.event === "config.updated"));
     expect(got.valid).toBe(true);
     expect(JSON.stringify(got.body)).toContain(child.id);
     await new Promise((r) => setTimeout(r, 300));
@@ -130,7 +121,7 @@ describe("webhooks through $stratum", () => {
       before = makeClient({ v1: K1 });
       after = makeClient({ v2: K2 }, 2);
       await after.prisma.$stratum.setConfig(t.id, "rotated", { value: true });
-      const got = await until(() => received.find((r) => r.event === "config.updated" && JSON.stringify(r.body).includes(t.id)));
+      const got = await waitFor("the delivery", () => received.find((r) => r.event === "config.updated" && JSON.stringify(r.body).includes(t.id)));
       expect(got.valid).toBe(true);
     } finally {
       await before?.close().catch(() => undefined);

@@ -25,6 +25,7 @@ import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { redisUrl } from "./harness/redis.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
 import { testCipher } from "./support/config-db.js";
+import { waitFor } from "./support/wait.js";
 
 let tdb: TestDatabase;
 let pool: pg.Pool;
@@ -90,15 +91,6 @@ async function emitCommitted(s: WebhookService, type: string, tenantId: string, 
   return db.transaction((tx) => s.emit(tx, { type, tenantId, data }));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function delivery(id: string): Promise<Delivery> {
   return svc.getDelivery(id);

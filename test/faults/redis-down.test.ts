@@ -13,6 +13,7 @@ import { createRedisChangeBus } from "../../src/config/bus.js";
 import { createRateLimiter } from "../../src/ratelimit/index.js";
 import { stratum, stratumAdapter } from "../../src/index.js";
 import { createTestDatabase, type TestDatabase } from "../harness/database.js";
+import { waitFor } from "../support/wait.js";
 
 let db: TestDatabase;
 let port = 0;
@@ -27,18 +28,9 @@ async function freePort(): Promise<number> {
 
 const cli = (...args: string[]) => execFileSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" }).trim();
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, rounds = 400): Promise<T> {
-  for (let i = 0; i < rounds; i++) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
 async function startRedis(): Promise<void> {
   execFileSync("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--daemonize", "yes"]);
-  await until("redis to answer", () => {
+  await waitFor("redis to answer", () => {
     try {
       return cli("ping") === "PONG" ? true : undefined;
     } catch {
@@ -81,10 +73,10 @@ describe("Redis down", () => {
       const t = await prisma.$stratum.createTenant({ name: "Redis Down" });
       const { webhook } = await prisma.$stratum.registerWebhook(t.id, { url: "http://127.0.0.1:9/hook", events: ["config.*"] });
       stopRedis();
-      await until("the outage warning", () => (warnings.length > 0 ? true : undefined));
+      await waitFor("the outage warning", () => (warnings.length > 0 ? true : undefined));
       await prisma.$stratum.setConfig(t.id, "k", { value: 1 });
       // The poller tries (and fails) to enqueue it several times meanwhile.
-      const deliveries = await until("the delivery", async () => {
+      const deliveries = await waitFor("the delivery", async () => {
         const list = await prisma.$stratum.listDeliveries(webhook.id);
         return list.length > 0 ? list : undefined;
       });
@@ -106,7 +98,7 @@ describe("Redis down", () => {
     try {
       await bus.ready;
       stopRedis();
-      await until("the outage warning", () => (warnings.length > 0 ? true : undefined));
+      await waitFor("the outage warning", () => (warnings.length > 0 ? true : undefined));
       await bus.close();
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/change bus: Redis is unreachable.*TTL/);
@@ -124,8 +116,8 @@ describe("Redis down", () => {
     try {
       const rule = { limit: 5, windowMs: 1000 };
       // Both connected first: a check before the connection is up counts as unavailable too.
-      await until("the limiters to connect", async () => ((await open.limit({ tenantId: "t1" }, rule)).degraded ? undefined : true));
-      await until("the limiters to connect", async () => ((await closed.limit({ tenantId: "t2" }, rule).catch(() => ({ degraded: true }))).degraded ? undefined : true));
+      await waitFor("the limiters to connect", async () => ((await open.limit({ tenantId: "t1" }, rule)).degraded ? undefined : true));
+      await waitFor("the limiters to connect", async () => ((await closed.limit({ tenantId: "t2" }, rule).catch(() => ({ degraded: true }))).degraded ? undefined : true));
       warn.mockClear();
       stopRedis();
       for (let i = 0; i < 5; i++) expect((await open.limit({ tenantId: "t1" }, rule)).degraded).toBe(true);

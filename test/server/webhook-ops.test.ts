@@ -14,6 +14,7 @@ import { createControlPlane } from "../../src/server/index.js";
 import { redisUrl } from "../harness/redis.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { BOOTSTRAP, expectStatus, serverFixture, type ServerFixture } from "./support.js";
+import { waitFor } from "../support/wait.js";
 
 interface Delivery { id: string; status: string; event: string; attempts: number; webhook_id: string }
 
@@ -27,15 +28,6 @@ let s: StratumSdk;
 const call = (method: "GET" | "POST", url: string, payload?: object) =>
   app.inject({ method, url, headers: { "x-api-key": BOOTSTRAP }, ...(payload ? { payload } : {}) });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 beforeAll(async () => {
   f = await serverFixture("srv_wh_ops");
