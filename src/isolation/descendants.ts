@@ -6,7 +6,7 @@
  * there, each member schema).
  *
  * Nothing here decides what is visible: the tables' own policy admits the scope's tenant alone,
- * and each subtree view (generators/sql/security.ts) admits exactly the subtree's live tenants
+ * and each subtree view (src/sql/security.ts) admits exactly the subtree's live tenants
  * (stratum_scope_tenants()). The rewrite only decides where to look.
  *
  * Locks. A statement locks every relation it reads (view, table, its indexes): one UNION ALL over
