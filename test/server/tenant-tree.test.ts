@@ -23,9 +23,9 @@ async function collect(path: string, limit: number, key = BOOTSTRAP): Promise<st
   const pages: string[][] = [];
   let cursor: string | null = null;
   do {
-    const url = `${api}${path}?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const page = expectStatus<{ data: T[]; next_cursor: string | null }>(await f.call("GET", url, undefined, key), 200);
-    pages.push(page.data.map((t) => t.id));
+    const url: string = `${api}${path}?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const page: { data: T[]; next_cursor: string | null } = expectStatus(await f.call("GET", url, undefined, key), 200);
+    pages.push(page.data.map((t: T) => t.id));
     cursor = page.next_cursor;
   } while (cursor);
   return pages;
