@@ -220,12 +220,16 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
       const subject = tags.includes("subject");
       if (encrypted) {
         if (field.kind !== "scalar" || field.type !== "String" || field.isList) {
-          errors.push(`Model ${model.name}, field ${field.name}: @stratum.encrypted needs a String field (it stores ciphertext), not ${field.type}${field.isList ? "[]" : ""}.`);
+          errors.push(
+            `Model ${model.name}, field ${field.name}: @stratum.encrypted needs a String field (it stores ciphertext), not ${field.type}${field.isList ? "[]" : ""}.`,
+          );
         } else if (indexes.some((i) => i.fields.includes(field.name))) {
           errors.push(`Model ${model.name}, field ${field.name}: @stratum.encrypted fields cannot be part of an index or unique (ciphertext is randomized).`);
         }
         if (scope === "global") {
-          errors.push(`Model ${model.name}, field ${field.name}: @stratum.encrypted is supported on tenant-scoped models only (the AAD binds each value to its tenant); keep secrets of global models out of the table or scope the model to a tenant.`);
+          errors.push(
+            `Model ${model.name}, field ${field.name}: @stratum.encrypted is supported on tenant-scoped models only (the AAD binds each value to its tenant); keep secrets of global models out of the table or scope the model to a tenant.`,
+          );
         }
         encryptedFields.push(field.name);
       }
@@ -240,9 +244,7 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
     }
 
     const primaryKey = model.primaryKey?.fields ? [...model.primaryKey.fields] : model.fields.filter((f) => f.isId).map((f) => f.name);
-    const uniques: StratumUnique[] = indexes
-      .filter((i) => i.type === "unique")
-      .map((i) => ({ ...(i.name ? { name: i.name } : {}), fields: i.fields }));
+    const uniques: StratumUnique[] = indexes.filter((i) => i.type === "unique").map((i) => ({ ...(i.name ? { name: i.name } : {}), fields: i.fields }));
 
     const tenantField = tenantFieldOf.get(model.name);
     if (scope === "tenant" && tenantField) {
@@ -265,7 +267,9 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
         }
       }
       if (!indexes.some((i) => i.fields[0] === tf)) {
-        errors.push(`Model ${model.name}: no index leads with ${tf} (docs/architecture.md §4 rule 2). Add @@index([${tf}]) or a unique/index whose first field is ${tf}.`);
+        errors.push(
+          `Model ${model.name}: no index leads with ${tf} (docs/architecture.md §4 rule 2). Add @@index([${tf}]) or a unique/index whose first field is ${tf}.`,
+        );
       }
       for (const field of model.fields) {
         if (field.kind !== "object") continue;
@@ -304,7 +308,9 @@ export function generateStratum(dmmf: DMMF.Document, options: GenerateStratumOpt
   const tables = new Set(Object.values(models).map((m) => m.table));
   const missing = REQUIRED_STRATUM_TABLES.filter((t) => !tables.has(t));
   if (missing.length > 0) {
-    errors.push(`The schema has no ${missing.join(", ")} table${missing.length > 1 ? "s" : ""}: run \`stratum init\` to add stratum's models (stratum.prisma) to the schema folder.`);
+    errors.push(
+      `The schema has no ${missing.join(", ")} table${missing.length > 1 ? "s" : ""}: run \`stratum init\` to add stratum's models (stratum.prisma) to the schema folder.`,
+    );
   }
   for (const name of REQUIRED_STRATUM_TABLES) {
     const model = Object.values(models).find((m) => m.table === name);

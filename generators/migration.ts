@@ -31,7 +31,9 @@ export function listMigrations(dir: string): string[] {
 
 /** The SQL of the newest `*_stratum_security` migration, or undefined when there is none. */
 export function latestSecuritySql(dir: string): string | undefined {
-  const latest = listMigrations(dir).filter((n) => n.endsWith(SECURITY_MIGRATION_SUFFIX)).pop();
+  const latest = listMigrations(dir)
+    .filter((n) => n.endsWith(SECURITY_MIGRATION_SUFFIX))
+    .pop();
   if (!latest) return undefined;
   const file = join(dir, latest, "migration.sql");
   return existsSync(file) ? readFileSync(file, "utf8") : undefined;

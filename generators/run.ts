@@ -42,7 +42,10 @@ export function readConfig(config: GeneratorOptions["generator"]["config"]): Str
   const known = new Set(["appRole", "migrations", "runtimeImport", "strictKeys", "citus"]);
   const unknown = Object.keys(config).filter((k) => !known.has(k));
   if (unknown.length > 0) {
-    throw new StratumError("GENERATOR_REFUSED", `generator stratum: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (known: ${[...known].join(", ")}).`);
+    throw new StratumError(
+      "GENERATOR_REFUSED",
+      `generator stratum: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (known: ${[...known].join(", ")}).`,
+    );
   }
   return {
     appRole: single(config["appRole"], "appRole", DEFAULT_APP_ROLE),
@@ -58,8 +61,7 @@ export function assertGenerated(result: GenerateStratumResult): void {
   if (result.errors.length === 0) return;
   throw new StratumError(
     "GENERATOR_REFUSED",
-    `stratum refused to generate (${result.errors.length} problem${result.errors.length > 1 ? "s" : ""}):\n` +
-      result.errors.map((e) => `  - ${e}`).join("\n"),
+    `stratum refused to generate (${result.errors.length} problem${result.errors.length > 1 ? "s" : ""}):\n` + result.errors.map((e) => `  - ${e}`).join("\n"),
     { errors: result.errors },
   );
 }

@@ -62,7 +62,10 @@ describe("stratum migrate", () => {
     const [old] = await keys();
     const next = randomBytes(32).toString("hex");
     expect((await migrate({ url: freshOwner, migrations, scopeKey: next })).previousKeyRetired).toBe(false);
-    expect(await keys()).toEqual([{ id: 1, key: next }, { id: 2, key: old.key }]);
+    expect(await keys()).toEqual([
+      { id: 1, key: next },
+      { id: 2, key: old.key },
+    ]);
     expect((await migrate({ url: freshOwner, migrations, retirePreviousKey: true })).previousKeyRetired).toBe(true);
     expect(await keys()).toEqual([{ id: 1, key: next }]);
   });

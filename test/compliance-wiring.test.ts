@@ -174,7 +174,9 @@ describe("encrypted fields through scoped clients", () => {
     const raw = await admin.query<{ ssn: string }>(`SELECT ssn FROM users WHERE id = $1`, [ticket.author_id]);
     expect(raw.rows[0]!.ssn.startsWith("stratum:v1:")).toBe(true);
     expect(await code(scoped.user.updateMany({ where: { email: { contains: "@" } }, data: { ssn: "bulk" } }))).toBe("ENCRYPTION_FAILED");
-    expect(await code(scoped.user.update({ where: { tenant_id_email: { tenant_id: t.id, email: user.email } }, data: { ssn: "x" } }))).toBe("ENCRYPTION_FAILED");
+    expect(await code(scoped.user.update({ where: { tenant_id_email: { tenant_id: t.id, email: user.email } }, data: { ssn: "x" } }))).toBe(
+      "ENCRYPTION_FAILED",
+    );
     expect(await code(scoped.user.findMany({ where: { ssn: "new-ssn" } }))).toBe("VALIDATION_FAILED");
     expect((await scoped.user.updateMany({ where: { id: user.id }, data: { name: "renamed" } })).count).toBe(1);
     // clean up what this test added, so the purge counts below stay simple
@@ -238,7 +240,10 @@ describe("consent and subject rights through $stratum", () => {
     await prisma.$stratum.withdrawConsent(t.id, "subject-1", "marketing_email", "settings_page");
     await prisma.$stratum.recordConsent(t.id, { subject_id: "subject-1", purpose: "analytics", granted: true });
     const current = await prisma.$stratum.listConsents(t.id, "subject-1");
-    expect(current.map((c) => [c.purpose, c.granted])).toEqual([["analytics", true], ["marketing_email", false]]);
+    expect(current.map((c) => [c.purpose, c.granted])).toEqual([
+      ["analytics", true],
+      ["marketing_email", false],
+    ]);
     expect((await prisma.$stratum.consentHistory(t.id, "subject-1", "marketing_email")).map((c) => c.granted)).toEqual([true, false]);
     expect(await prisma.$stratum.hasConsent(t.id, "subject-1", "marketing_email")).toBe(false);
     const audit = await admin.query(`SELECT action FROM stratum_audit WHERE tenant_id = $1 AND action LIKE 'consent.%'`, [t.id]);

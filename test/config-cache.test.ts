@@ -1,13 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  ResolveCache,
-  createConfigService,
-  createLocalChangeBus,
-  createPgChangeBus,
-  createRedisChangeBus,
-} from "../src/config/index.js";
+import { ResolveCache, createConfigService, createLocalChangeBus, createPgChangeBus, createRedisChangeBus } from "../src/config/index.js";
 import { createPermissionService } from "../src/permissions/index.js";
 import type { ChangeEvent } from "../src/core/ports.js";
 import { countingDb, createScratchDb, insertChain, insertTenant, recordingAudit, type ScratchDb } from "./support/config-db.js";
@@ -145,11 +139,9 @@ async function twoProcessRound(busKind: "pg" | "redis"): Promise<{ report: Child
   const cfg = createConfigService(s.db, { audit: recordingAudit(), bus });
   const [root, , leaf] = (await insertChain(s.db, 3)) as [string, string, string];
   await cfg.setConfig(root, "limit", { value: 1 });
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "test/support/config-cache-child.ts", busKind, s.url, leaf, "limit", "2", REDIS_URL],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/config-cache-child.ts", busKind, s.url, leaf, "limit", "2", REDIS_URL], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async (): Promise<ChildReport> => {
     const { value, done } = await lines.next();

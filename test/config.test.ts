@@ -2,15 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createConfigService } from "../src/config/index.js";
 import { rejectsWithCode as rejects } from "./support/errors.js";
-import {
-  countingDb,
-  createScratchDb,
-  insertChain,
-  insertTenant,
-  recordingAudit,
-  testCipher,
-  type ScratchDb,
-} from "./support/config-db.js";
+import { countingDb, createScratchDb, insertChain, insertTenant, recordingAudit, testCipher, type ScratchDb } from "./support/config-db.js";
 
 let s: ScratchDb;
 beforeAll(async () => {
@@ -45,7 +37,7 @@ describe("config inheritance (seed quick start)", () => {
 
   it("a lock at an ancestor beats a nearer value and refuses descendant writes, naming the locker", async () => {
     const cfg = createConfigService(s.db, { audit: recordingAudit() });
-    const [root, mid, leaf] = await insertChain(s.db, 3) as [string, string, string];
+    const [root, mid, leaf] = (await insertChain(s.db, 3)) as [string, string, string];
     await cfg.setConfig(leaf, "color", { value: "red" });
     await cfg.setConfig(mid, "color", { value: "blue", locked: true });
     await cfg.setConfig(root, "color", { value: "green", locked: true });
@@ -65,7 +57,7 @@ describe("config inheritance (seed quick start)", () => {
 
   it("archived ancestors drop out of resolution", async () => {
     const cfg = createConfigService(s.db, { audit: recordingAudit() });
-    const [root, mid, leaf] = await insertChain(s.db, 3) as [string, string, string];
+    const [root, mid, leaf] = (await insertChain(s.db, 3)) as [string, string, string];
     await cfg.setConfig(root, "plan", { value: "free" });
     await cfg.setConfig(mid, "plan", { value: "pro", locked: true });
     expect((await cfg.resolveConfigKey(leaf, "plan"))?.value).toBe("pro");
@@ -79,7 +71,7 @@ describe("config inheritance (seed quick start)", () => {
   it("sensitive values are encrypted at rest and redacted unless asked for", async () => {
     const cipher = testCipher();
     const cfg = createConfigService(s.db, { audit: recordingAudit(), cipher });
-    const [root, child] = await insertChain(s.db, 2) as [string, string];
+    const [root, child] = (await insertChain(s.db, 2)) as [string, string];
     await cfg.setConfig(root, "api_secret", { value: { token: "s3cr3t" }, sensitive: true });
     const stored = await s.db.query<{ value: unknown; encrypted_value: string; id: string }>(
       `SELECT id::text, value, encrypted_value FROM stratum_config WHERE tenant_id = $1 AND key = 'api_secret'`,
@@ -88,19 +80,28 @@ describe("config inheritance (seed quick start)", () => {
     expect(stored[0]!.value).toBeNull();
     expect(stored[0]!.encrypted_value).not.toContain("s3cr3t");
     expect((await cfg.resolveConfig(child)).api_secret).toEqual({
-      value: null, inherited: true, locked: false, source_tenant_id: root, sensitive: true, redacted: true,
+      value: null,
+      inherited: true,
+      locked: false,
+      source_tenant_id: root,
+      sensitive: true,
+      redacted: true,
     });
     expect((await cfg.resolveConfig(child, { includeSensitive: true })).api_secret).toEqual({
-      value: { token: "s3cr3t" }, inherited: true, locked: false, source_tenant_id: root, sensitive: true,
+      value: { token: "s3cr3t" },
+      inherited: true,
+      locked: false,
+      source_tenant_id: root,
+      sensitive: true,
     });
     expect((await cfg.getConfig(root)).api_secret).toMatchObject({ value: null, redacted: true, sensitive: true });
     expect((await cfg.getConfig(root, { includeSensitive: true })).api_secret?.value).toEqual({ token: "s3cr3t" });
     // the ciphertext is bound to its row: copied elsewhere it fails
     const other = await insertTenant(s.db, null);
-    await s.db.execute(
-      `INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES (gen_random_uuid(), $1, 'api_secret', true, $2)`,
-      [other, stored[0]!.encrypted_value],
-    );
+    await s.db.execute(`INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES (gen_random_uuid(), $1, 'api_secret', true, $2)`, [
+      other,
+      stored[0]!.encrypted_value,
+    ]);
     await rejects(cfg.resolveConfig(other, { includeSensitive: true }), "DECRYPTION_FAILED");
     // no cipher, no sensitive writes
     const plain = createConfigService(s.db, { audit: recordingAudit() });
@@ -112,7 +113,7 @@ describe("config inheritance (seed quick start)", () => {
 
   it("setConfigBatch applies each key on its own", async () => {
     const cfg = createConfigService(s.db, { audit: recordingAudit() });
-    const [root, child] = await insertChain(s.db, 2) as [string, string];
+    const [root, child] = (await insertChain(s.db, 2)) as [string, string];
     await cfg.setConfig(root, "locked_key", { value: 1, locked: true });
     const out = await cfg.setConfigBatch(child, [
       { key: "a", value: 1 },
@@ -157,7 +158,7 @@ describe("config inheritance (seed quick start)", () => {
     expect(diff.changed.only_a?.status).toBe("only_a");
     expect(diff.changed.only_b?.status).toBe("only_b");
     await cfg.deleteConfig(a, "n");
-    expect((await cfg.resolveConfigKey(a, "n"))).toBeNull();
+    expect(await cfg.resolveConfigKey(a, "n")).toBeNull();
     await rejects(cfg.deleteConfig(a, "shared"), "CONFIG_NOT_FOUND");
     await rejects(cfg.resolveConfig("00000000-0000-4000-8000-000000000000"), "TENANT_NOT_FOUND");
     await rejects(cfg.resolveConfig("nope"), "VALIDATION_FAILED");

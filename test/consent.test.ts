@@ -68,8 +68,6 @@ describe("consent", () => {
   it("validates input and reports unknown tenants", async () => {
     await expect(consents.grant(tenant, "", "x")).rejects.toSatisfy((e) => isStratumError(e, "VALIDATION_FAILED"));
     await expect(consents.grant(tenant, "s", "Bad Purpose")).rejects.toSatisfy((e) => isStratumError(e, "VALIDATION_FAILED"));
-    await expect(consents.grant("00000000-0000-4000-8000-000000000000", "s", "x")).rejects.toSatisfy((e) =>
-      isStratumError(e, "TENANT_NOT_FOUND"),
-    );
+    await expect(consents.grant("00000000-0000-4000-8000-000000000000", "s", "x")).rejects.toSatisfy((e) => isStratumError(e, "TENANT_NOT_FOUND"));
   });
 });

@@ -79,9 +79,7 @@ describe("field cipher", () => {
     const tampered = [...parts.slice(0, 3), body.toString("base64")].join(":");
     expect(() => cipher.decrypt(tampered, ctx)).toThrow(expect.objectContaining({ code: "DECRYPTION_FAILED" }));
     expect(() => cipher.decrypt("not sealed", ctx)).toThrow(expect.objectContaining({ code: "DECRYPTION_FAILED" }));
-    expect(() => cipher.decrypt(sealed.replace("stratum:v1:", "stratum:v7:"), ctx)).toThrow(
-      expect.objectContaining({ code: "KEY_NOT_FOUND" }),
-    );
+    expect(() => cipher.decrypt(sealed.replace("stratum:v1:", "stratum:v7:"), ctx)).toThrow(expect.objectContaining({ code: "KEY_NOT_FOUND" }));
     const otherKey = createFieldCipher(createKeyring({ keys: { v1: k2 } }));
     expect(() => otherKey.decrypt(sealed, ctx)).toThrow(expect.objectContaining({ code: "DECRYPTION_FAILED" }));
   });
@@ -141,9 +139,7 @@ describe("encryptFields / decryptFields", () => {
   it("leaves rows without encrypted values alone and needs the id to decrypt", () => {
     const row = { id: "x", email: "e" };
     expect(decryptFields(userModel, row, { cipher })).toBe(row);
-    expect(() => decryptFields(userModel, { tenantId, name: "stratum:v1:xx" }, { cipher })).toThrow(
-      expect.objectContaining({ code: "DECRYPTION_FAILED" }),
-    );
+    expect(() => decryptFields(userModel, { tenantId, name: "stratum:v1:xx" }, { cipher })).toThrow(expect.objectContaining({ code: "DECRYPTION_FAILED" }));
   });
 });
 
@@ -167,10 +163,12 @@ describe("on PostgreSQL", () => {
     ] as const) {
       for (let i = 0; i < n; i++) {
         const id = randomUUID();
-        await cdb.db.execute(
-          `INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES ($1, $2, $3, true, $4)`,
-          [id, tenant, `secret_${i}`, c1.encrypt(JSON.stringify(`value-${tenant}-${i}`), configCipherContext(tenant, id))],
-        );
+        await cdb.db.execute(`INSERT INTO stratum_config (id, tenant_id, key, sensitive, encrypted_value) VALUES ($1, $2, $3, true, $4)`, [
+          id,
+          tenant,
+          `secret_${i}`,
+          c1.encrypt(JSON.stringify(`value-${tenant}-${i}`), configCipherContext(tenant, id)),
+        ]);
         const data = encryptFields(userModel, { tenantId: tenant, email: `u${i}@x`, name: `Name ${i}` }, { cipher: c1, tenantId: tenant });
         await cdb.db.execute(`INSERT INTO users (id, tenant_id, email, name) VALUES ($1, $2, $3, $4)`, [data.id, tenant, data.email, data.name]);
       }
@@ -188,20 +186,18 @@ describe("on PostgreSQL", () => {
     const [a] = await pick(t1);
     const [b] = await pick(t2);
     // b's ciphertext read as if it were a's (copied across tenants): refused.
-    expect(() =>
-      c1.decrypt(b!.encrypted_value, configCipherContext(a!.tenant_id, a!.id)),
-    ).toThrow(expect.objectContaining({ code: "DECRYPTION_FAILED" }));
-    const rows = await cdb.db.query<Record<string, unknown>>(`SELECT id, tenant_id AS "tenantId", name FROM users WHERE tenant_id = $1 ORDER BY email LIMIT 2`, [t1]);
+    expect(() => c1.decrypt(b!.encrypted_value, configCipherContext(a!.tenant_id, a!.id))).toThrow(expect.objectContaining({ code: "DECRYPTION_FAILED" }));
+    const rows = await cdb.db.query<Record<string, unknown>>(
+      `SELECT id, tenant_id AS "tenantId", name FROM users WHERE tenant_id = $1 ORDER BY email LIMIT 2`,
+      [t1],
+    );
     expect(() => decryptFields(userModel, { ...rows[0]!, name: rows[1]!.name }, { cipher: c1 })).toThrow(
       expect.objectContaining({ code: "DECRYPTION_FAILED" }),
     );
   });
 
   it("rotation re-encrypts everything under the newest key, in batches, resumably, with progress", async () => {
-    const targets = [
-      CONFIG_ROTATION_TARGET,
-      ...rotationTargetsFromModels({ models: { User: userModel } }),
-    ];
+    const targets = [CONFIG_ROTATION_TARGET, ...rotationTargetsFromModels({ models: { User: userModel } })];
     expect(targets[1]).toEqual({ table: "users", idColumn: "id", tenantColumn: "tenant_id", columns: ["name"] });
 
     // First run: aborted after two batches, then resumed by running again.
@@ -230,7 +226,9 @@ describe("on PostgreSQL", () => {
 
     // Everything is on v2 and readable; v1 is no longer needed.
     const onlyV2 = createFieldCipher(createKeyring({ keys: { v2: k2 } }));
-    const config = await cdb.db.query<{ id: string; tenant_id: string; key: string; encrypted_value: string }>(`SELECT id, tenant_id, key, encrypted_value FROM stratum_config`);
+    const config = await cdb.db.query<{ id: string; tenant_id: string; key: string; encrypted_value: string }>(
+      `SELECT id, tenant_id, key, encrypted_value FROM stratum_config`,
+    );
     expect(config).toHaveLength(N + 5);
     for (const row of config) {
       expect(row.encrypted_value.startsWith("stratum:v2:")).toBe(true);

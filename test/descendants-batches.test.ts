@@ -31,7 +31,12 @@ beforeAll(async () => {
   for (const [n, t] of tenants.entries()) {
     const user = await p.$tenant(t.id).user.create({ data: { tenant_id: t.id, email: `owner@${t.slug}.test`, name: n % 3 === 0 ? null : `N${n % 7}` } });
     await p.$tenant(t.id).ticket.createMany({
-      data: Array.from({ length: 1 + (n % 4) }, (_, k) => ({ id: randomUUID(), tenant_id: t.id, author_id: user.id, title: `${TITLES[(n + k) % TITLES.length]} ${n}` })),
+      data: Array.from({ length: 1 + (n % 4) }, (_, k) => ({
+        id: randomUUID(),
+        tenant_id: t.id,
+        author_id: user.id,
+        title: `${TITLES[(n + k) % TITLES.length]} ${n}`,
+      })),
     });
   }
 }, 120_000);
@@ -85,7 +90,7 @@ describe("descendants view in batches of homes", () => {
     expect(batched).toEqual(last);
     expect(whole).toEqual(last);
     expect((await both(() => view().ticket.findFirst({ where: { title: { startsWith: "zeta" } }, orderBy: { title: "asc" } }))).batched).toEqual(
-      (await view().ticket.findFirst({ where: { title: { startsWith: "zeta" } }, orderBy: { title: "asc" } })),
+      await view().ticket.findFirst({ where: { title: { startsWith: "zeta" } }, orderBy: { title: "asc" } }),
     );
   });
 
@@ -99,6 +104,14 @@ describe("descendants view in batches of homes", () => {
       () => view().ticket.findMany({ orderBy: { author: { email: "asc" } } }),
       () => view().ticket.findMany({ take: -2 }),
     ];
-    for (const call of refused) expect(codeOf(await call().then(() => null, (e: unknown) => e))).toBe("DESCENDANTS_TOO_WIDE");
+    for (const call of refused)
+      expect(
+        codeOf(
+          await call().then(
+            () => null,
+            (e: unknown) => e,
+          ),
+        ),
+      ).toBe("DESCENDANTS_TOO_WIDE");
   });
 });

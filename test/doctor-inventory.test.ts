@@ -57,7 +57,10 @@ describe("doctor: the data", () => {
     // What a hand-made UPDATE or a broken restore leaves: the row says one parent, its path another.
     await owner.query(`UPDATE public.stratum_tenants SET path = text2ltree(replace(id::text, '-', '_')) WHERE id = $1`, [child.id]);
     expect((await run()).problems).toEqual([expect.stringContaining("orphan_child")]);
-    await owner.query(`UPDATE public.stratum_tenants c SET path = p.path || text2ltree(replace(c.id::text, '-', '_')) FROM public.stratum_tenants p WHERE c.id = $1 AND p.id = c.parent_id`, [child.id]);
+    await owner.query(
+      `UPDATE public.stratum_tenants c SET path = p.path || text2ltree(replace(c.id::text, '-', '_')) FROM public.stratum_tenants p WHERE c.id = $1 AND p.id = c.parent_id`,
+      [child.id],
+    );
   });
 
   it("warns about expired keys never revoked and keys nobody used for long", async () => {
@@ -79,7 +82,9 @@ describe("doctor: the data", () => {
     const tenant = await s.createTenant({ name: "Sealed", slug: "doc_sealed" });
     expect((await run({ encryptionKey: undefined })).problems).toEqual([]);
     await s.setConfig(tenant.id, "smtp_password", { value: "hunter2", sensitive: true });
-    expect((await doctor(db.appUrl, tables, { scopeKey: db.scopeKey })).problems).toEqual([expect.stringContaining("1 sensitive config value(s) are encrypted")]);
+    expect((await doctor(db.appUrl, tables, { scopeKey: db.scopeKey })).problems).toEqual([
+      expect.stringContaining("1 sensitive config value(s) are encrypted"),
+    ]);
     expect((await run({ encryptionKey: randomBytes(16).toString("base64") })).problems).toEqual([expect.stringContaining("AES-256 needs 32")]);
     expect((await run()).problems).toEqual([]);
   });

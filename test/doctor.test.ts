@@ -46,7 +46,13 @@ describe("connection check", () => {
       const report = await c.prisma.$stratum.doctor();
       expect(report.ok).toBe(false);
       expect(report.problems.join("; ")).toMatch(problem);
-      const error = await c.prisma.$tenant(tenantId).user.findMany().then(() => null, (e: unknown) => e);
+      const error = await c.prisma
+        .$tenant(tenantId)
+        .user.findMany()
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(isStratumError(error, "UNSAFE_CONNECTION")).toBe(true);
     } finally {
       await c.close();

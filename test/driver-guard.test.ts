@@ -48,7 +48,7 @@ describe("driver guard", () => {
   );
 
   it.each(["parse", "bind", "execute", "sync"])("refuses a pg whose Connection lacks %s()", (method) => {
-    const Connection = class extends ((pg as unknown as { Connection: AnyClass }).Connection) {};
+    const Connection = class extends (pg as unknown as { Connection: AnyClass }).Connection {};
     (Connection.prototype as unknown as Record<string, unknown>)[method] = undefined;
     const error = throwsWithCode(() => assertSupportedDriver({ Query: pg.Query, Client: pg.Client, Connection }), "UNSUPPORTED_DRIVER_VERSION");
     expect(error.message).toContain(`pg.Connection.prototype.${method}()`);

@@ -35,10 +35,9 @@ async function columns(url: string, schema: string): Promise<string[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const { rows } = await c.query(
-      "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'users' ORDER BY column_name",
-      [schema],
-    );
+    const { rows } = await c.query("SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'users' ORDER BY column_name", [
+      schema,
+    ]);
     return rows.map((r) => r.column_name as string);
   } finally {
     await c.end();

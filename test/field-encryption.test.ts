@@ -72,7 +72,12 @@ describe("writes seal", () => {
     const one = await t.user.create({ data: { tenant_id: a.id, email: "one@a.test", ssn: "111" } });
     expect(one.ssn).toBe("111");
     expect((await stored(one.id))!).toMatch(/^stratum:v1:/);
-    await t.user.createMany({ data: [{ tenant_id: a.id, email: "m1@a.test", ssn: "m1" }, { tenant_id: a.id, email: "m2@a.test" }] });
+    await t.user.createMany({
+      data: [
+        { tenant_id: a.id, email: "m1@a.test", ssn: "m1" },
+        { tenant_id: a.id, email: "m2@a.test" },
+      ],
+    });
     const returned = await t.user.createManyAndReturn({ data: [{ tenant_id: a.id, email: "r1@a.test", ssn: "r1" }] });
     expect(returned.map((u) => u.ssn)).toEqual(["r1"]);
     const ambient = await runWithTenant(a.id, () => prisma.user.create({ data: { tenant_id: a.id, email: "amb@a.test", ssn: "amb" } }));
@@ -87,14 +92,25 @@ describe("writes seal", () => {
   it("nested creates and connectOrCreate seal the related row; to-one nested updates without an id are refused", async () => {
     const t = prisma.$tenant(b.id);
     const ticket = await t.ticket.create({
-      data: { title: "nc", author: { connectOrCreate: { where: { tenant_id_email: { tenant_id: b.id, email: "coc@b.test" } }, create: { tenant_id: b.id, email: "coc@b.test", ssn: "coc" } } } },
+      data: {
+        title: "nc",
+        author: {
+          connectOrCreate: {
+            where: { tenant_id_email: { tenant_id: b.id, email: "coc@b.test" } },
+            create: { tenant_id: b.id, email: "coc@b.test", ssn: "coc" },
+          },
+        },
+      },
       include: { author: true },
     });
     expect(ticket.author.ssn).toBe("coc");
     expect((await stored(ticket.author_id))!).toMatch(/^stratum:v1:/);
     expect(await code(t.ticket.update({ where: { id: ticket.id }, data: { author: { update: { ssn: "nope" } } } }))).toBe("ENCRYPTION_FAILED");
     expect(await code(t.ticket.update({ where: { id: ticket.id }, data: { author: { update: { name: "fine" } } } }))).toBeUndefined();
-    const user = await t.user.create({ data: { tenant_id: b.id, email: "parent@b.test", ssn: "p", tickets: { create: [{ title: "child" }] } }, include: { tickets: true } });
+    const user = await t.user.create({
+      data: { tenant_id: b.id, email: "parent@b.test", ssn: "p", tickets: { create: [{ title: "child" }] } },
+      include: { tickets: true },
+    });
     expect(user.ssn).toBe("p");
     expect(user.tickets).toHaveLength(1);
   });
@@ -137,8 +153,15 @@ describe("reads open", () => {
 
   it("a descendants view opens each row under its own tenant", async () => {
     const view = prisma.$tenant(root.id, { descendants: true });
-    const rows = await view.user.findMany({ where: { email: { in: ["one@a.test", "coc@b.test"] } }, select: { email: true, ssn: true }, orderBy: { email: "asc" } });
-    expect(rows.map((r) => [r.email, r.ssn])).toEqual([["coc@b.test", "coc"], ["one@a.test", "111"]]);
+    const rows = await view.user.findMany({
+      where: { email: { in: ["one@a.test", "coc@b.test"] } },
+      select: { email: true, ssn: true },
+      orderBy: { email: "asc" },
+    });
+    expect(rows.map((r) => [r.email, r.ssn])).toEqual([
+      ["coc@b.test", "coc"],
+      ["one@a.test", "111"],
+    ]);
   });
 
   it("without a key: writes of the field are refused, sealed values come back as stored", async () => {
@@ -164,10 +187,10 @@ describe("ciphertexts moved by someone with the database", () => {
   it("a whole row copied into another tenant's schema (same id) fails there", async () => {
     const u = await prisma.$tenant(s1.id).user.create({ data: { tenant_id: s1.id, email: "copy@s.test", ssn: "schema-secret" } });
     expect((await stored(u.id, s1.placement!))!).toMatch(/^stratum:v1:/);
-    await admin.query(
-      `INSERT INTO "${s2.placement}".users (id, tenant_id, email, ssn) SELECT id, $1, email, ssn FROM "${s1.placement}".users WHERE id = $2`,
-      [s2.id, u.id],
-    );
+    await admin.query(`INSERT INTO "${s2.placement}".users (id, tenant_id, email, ssn) SELECT id, $1, email, ssn FROM "${s1.placement}".users WHERE id = $2`, [
+      s2.id,
+      u.id,
+    ]);
     expect(await code(prisma.$tenant(s2.id).user.findUnique({ where: { id: u.id } }))).toBe("DECRYPTION_FAILED");
     expect((await prisma.$tenant(s1.id).user.findUnique({ where: { id: u.id } }))?.ssn).toBe("schema-secret");
   });

@@ -109,7 +109,10 @@ async function onHome<T>(home: Tenant, fn: (c: pg.Client, schema: string) => Pro
 
 const hasColumn = (home: Tenant, column: string) =>
   onHome(home, async (c, schema) => {
-    const { rows } = await c.query("SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'users' AND column_name = $2", [schema, column]);
+    const { rows } = await c.query("SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'users' AND column_name = $2", [
+      schema,
+      column,
+    ]);
     return rows.length === 1;
   });
 
@@ -258,7 +261,9 @@ describe("fleet migrations", () => {
     const migrated = state.homes.filter((h) => h.status === "current");
     expect(migrated.length).toBeGreaterThanOrEqual(1);
     expect(migrated.length).toBeLessThan(homes.length);
-    const seen = await Promise.all(state.homes.map(async (h) => ({ home: h.placement, status: h.status, column: await hasColumn(homes.find((t) => t.id === h.tenant_id)!, "fleet_d") })));
+    const seen = await Promise.all(
+      state.homes.map(async (h) => ({ home: h.placement, status: h.status, column: await hasColumn(homes.find((t) => t.id === h.tenant_id)!, "fleet_d") })),
+    );
     expect(seen).toEqual(seen.map((s) => ({ ...s, column: s.status === "current" })));
 
     const resumed = await run();
@@ -272,13 +277,26 @@ describe("fleet migrations", () => {
     expect((await run()).summary.current).toBe(homes.length); // the marker cannot see a hand edit
     const named = await run({ tenantIds: [home.id] });
     expect(named.summary).toMatchObject({ total: 1, migrated: 1 });
-    const { rows } = await owner.query("SELECT 1 FROM pg_policies WHERE schemaname = $1 AND tablename = 'users' AND policyname = 'stratum_tenant_isolation'", [home.placement]);
+    const { rows } = await owner.query("SELECT 1 FROM pg_policies WHERE schemaname = $1 AND tablename = 'users' AND policyname = 'stratum_tenant_isolation'", [
+      home.placement,
+    ]);
     expect(rows).toHaveLength(1);
   });
 });
 
 describe("stratum-prisma migrate over the homes", () => {
-  const argv = (...extra: string[]) => ["node", "stratum-prisma", "migrate", "--url", db.ownerUrl, "--server", `main=${db.adminUrl}`, "--server", `second=${secondAdmin}`, ...extra];
+  const argv = (...extra: string[]) => [
+    "node",
+    "stratum-prisma",
+    "migrate",
+    "--url",
+    db.ownerUrl,
+    "--server",
+    `main=${db.adminUrl}`,
+    "--server",
+    `second=${secondAdmin}`,
+    ...extra,
+  ];
 
   async function captured(args: string[]): Promise<{ code: number; out: string }> {
     const out: string[] = [];

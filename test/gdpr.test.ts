@@ -53,10 +53,7 @@ async function seedStratumRows(tenantId: string): Promise<void> {
   ]);
   await db.execute(`INSERT INTO stratum_permissions (tenant_id, key, value, mode) VALUES ($1, 'can_export', 'true', 'INHERITED')`, [tenantId]);
   await db.execute(`INSERT INTO stratum_consents (tenant_id, subject_id, purpose, granted) VALUES ($1, 'subj', 'marketing', true)`, [tenantId]);
-  await db.execute(`INSERT INTO stratum_api_keys (tenant_id, name, key_hash, scopes) VALUES ($1, 'ci', $2, '{read}')`, [
-    tenantId,
-    `hash-${tenantId}`,
-  ]);
+  await db.execute(`INSERT INTO stratum_api_keys (tenant_id, name, key_hash, scopes) VALUES ($1, 'ci', $2, '{read}')`, [tenantId, `hash-${tenantId}`]);
   const [hook] = await db.query<{ id: string }>(
     `INSERT INTO stratum_webhooks (tenant_id, url, secret, events) VALUES ($1, 'https://example.com/h', 'whsec_x', '{tenant.updated}') RETURNING id`,
     [tenantId],
@@ -200,7 +197,10 @@ describe("purgeTenant", () => {
         if (other === label) continue;
         expect(after[other], other).toEqual(before[other]);
       }
-      expect(Object.values(after[label]!).every((n) => n === 0), JSON.stringify(after[label])).toBe(true);
+      expect(
+        Object.values(after[label]!).every((n) => n === 0),
+        JSON.stringify(after[label]),
+      ).toBe(true);
       expect(result.counts).toMatchObject({ "stratum.config": 3, "stratum.tenants": 1 });
 
       const [tomb] = await main.db.query<{ tenant_id: string | null; target_id: string; after: Record<string, unknown> }>(

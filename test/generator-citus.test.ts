@@ -60,8 +60,18 @@ function dmmfOf(files: Array<[string, string]>): DMMF.Document {
   if (!("datamodel" in result)) throw new Error(`schema did not parse: ${result.reason} ${result.error.message}`);
   return result as DMMF.Document;
 }
-const dmmfWith = (app: string) => dmmfOf([["schema.prisma", HEADER], ["stratum.prisma", STRATUM], ["app.prisma", app]]);
-const repoDmmf = () => dmmfOf(readdirSync(schemaDir).filter((f) => f.endsWith(".prisma")).map((f) => [f, readFileSync(join(schemaDir, f), "utf8")]));
+const dmmfWith = (app: string) =>
+  dmmfOf([
+    ["schema.prisma", HEADER],
+    ["stratum.prisma", STRATUM],
+    ["app.prisma", app],
+  ]);
+const repoDmmf = () =>
+  dmmfOf(
+    readdirSync(schemaDir)
+      .filter((f) => f.endsWith(".prisma"))
+      .map((f) => [f, readFileSync(join(schemaDir, f), "utf8")]),
+  );
 
 /** `CREATE POLICY … ;` statements of a script. */
 const policies = (sql: string): string[] => sql.match(/CREATE POLICY[\s\S]*?;/g) ?? [];
@@ -118,12 +128,18 @@ describe("citus = true: the emitted script", () => {
     expect(rewritten.filter((p) => /SELECT/i.test(p))).toEqual([]);
     // Every policy the security migration creates on a shared table is replaced or dropped.
     for (const table of ["users", "tickets"]) {
-      expect(sql).toContain(`CREATE POLICY stratum_tenant_isolation ON public."${table}" AS PERMISSIVE FOR ALL TO PUBLIC\n  USING ("tenant_id" = public.stratum_scope_tenant())`);
+      expect(sql).toContain(
+        `CREATE POLICY stratum_tenant_isolation ON public."${table}" AS PERMISSIVE FOR ALL TO PUBLIC\n  USING ("tenant_id" = public.stratum_scope_tenant())`,
+      );
       expect(sql).toContain(`DROP POLICY IF EXISTS stratum_subtree ON public."${table}";`);
       expect(sql).toContain(`DROP VIEW IF EXISTS public."stratum_d_${table}";`);
-      expect(sql).toContain(`CREATE POLICY stratum_shared_home ON public."${table}" AS RESTRICTIVE FOR INSERT TO PUBLIC\n  WITH CHECK (public.stratum_scope_in_shared_home());`);
+      expect(sql).toContain(
+        `CREATE POLICY stratum_shared_home ON public."${table}" AS RESTRICTIVE FOR INSERT TO PUBLIC\n  WITH CHECK (public.stratum_scope_in_shared_home());`,
+      );
     }
-    expect(sql).toContain(`CREATE POLICY stratum_admin_only ON public."stratum_tenants" AS PERMISSIVE FOR ALL TO PUBLIC\n  USING (public.stratum_scope_is_admin())`);
+    expect(sql).toContain(
+      `CREATE POLICY stratum_admin_only ON public."stratum_tenants" AS PERMISSIVE FOR ALL TO PUBLIC\n  USING (public.stratum_scope_is_admin())`,
+    );
     expect(sql).not.toContain(`stratum_admin_only ON public."stratum_scope_tokens"`);
     for (const fn of ["stratum_scope_tenant()", "stratum_scope_is_admin()", "stratum_scope_in_shared_home()"]) {
       expect(sql).toContain(`SELECT create_distributed_function('public.${fn}');`);
@@ -145,11 +161,13 @@ describe("citus = true: the emitted script", () => {
   });
 
   it("distributes referenced tables first, whatever their names", () => {
-    expect(distributionOrder([
-      { table: "a_tickets", tenantColumn: "tenant_id", references: ["z_users"] },
-      { table: "z_users", tenantColumn: "tenant_id", references: [] },
-      { table: "m_notes", tenantColumn: "tenant_id", references: ["a_tickets", "z_users"] },
-    ])).toEqual(["z_users", "a_tickets", "m_notes"]);
+    expect(
+      distributionOrder([
+        { table: "a_tickets", tenantColumn: "tenant_id", references: ["z_users"] },
+        { table: "z_users", tenantColumn: "tenant_id", references: [] },
+        { table: "m_notes", tenantColumn: "tenant_id", references: ["a_tickets", "z_users"] },
+      ]),
+    ).toEqual(["z_users", "a_tickets", "m_notes"]);
   });
 
   it("turns on schema-based sharding and distributes each SCHEMA home after rewriting its policies", () => {
@@ -243,7 +261,9 @@ describe("the rewritten policies on PostgreSQL", () => {
     await owner.connect();
     try {
       await owner.query(rewrite);
-      const { rows } = await owner.query<{ qual: string }>("SELECT qual FROM pg_policies WHERE tablename = 'users' AND policyname = 'stratum_tenant_isolation'");
+      const { rows } = await owner.query<{ qual: string }>(
+        "SELECT qual FROM pg_policies WHERE tablename = 'users' AND policyname = 'stratum_tenant_isolation'",
+      );
       expect(rows[0]?.qual).toContain("stratum_scope_tenant()");
     } finally {
       await owner.end();
@@ -251,7 +271,10 @@ describe("the rewritten policies on PostgreSQL", () => {
 
     expect((await p.$tenant(a.id).user.findMany()).map((u) => u.email)).toEqual(["a@citus.test"]);
     expect(await p.$tenant(b.id).user.count()).toBe(1);
-    const foreign = await p.$tenant(a.id).user.create({ data: { tenant_id: b.id, email: "x@citus.test" } }).catch((e: unknown) => e);
+    const foreign = await p
+      .$tenant(a.id)
+      .user.create({ data: { tenant_id: b.id, email: "x@citus.test" } })
+      .catch((e: unknown) => e);
     expect(String((foreign as Error).message)).toMatch(/row-level security|violates/);
     // Unscoped raw read of stratum's own table: the admin-only policy, as a function call, still refuses.
     const app = new pg.Client({ connectionString: db.appUrl });

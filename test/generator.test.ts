@@ -24,11 +24,19 @@ function dmmfOf(files: Array<[string, string]>): DMMF.Document {
 
 /** DMMF of stratum's models plus the given app models. */
 function dmmfWith(app: string): DMMF.Document {
-  return dmmfOf([["schema.prisma", HEADER], ["stratum.prisma", STRATUM], ["app.prisma", app]]);
+  return dmmfOf([
+    ["schema.prisma", HEADER],
+    ["stratum.prisma", STRATUM],
+    ["app.prisma", app],
+  ]);
 }
 
 function repoDmmf(): DMMF.Document {
-  return dmmfOf(readdirSync(schemaDir).filter((f) => f.endsWith(".prisma")).map((f) => [f, readFileSync(join(schemaDir, f), "utf8")]));
+  return dmmfOf(
+    readdirSync(schemaDir)
+      .filter((f) => f.endsWith(".prisma"))
+      .map((f) => [f, readFileSync(join(schemaDir, f), "utf8")]),
+  );
 }
 
 const temps: string[] = [];
@@ -62,9 +70,20 @@ describe("this repo's schema", () => {
     const ticket = result.models.models["Ticket"];
     expect(user).toMatchObject({ table: "users", scope: "tenant", tenantField: "tenant_id", tenantColumn: "tenant_id", primaryKey: ["id"] });
     expect(user?.uniques).toEqual([{ fields: ["tenant_id", "email"] }, { fields: ["tenant_id", "id"] }]);
-    expect(user?.fields.find((f) => f.name === "id")).toMatchObject({ column: "id", type: "String", isId: true, hasDefault: true, nativeType: "Uuid", kind: "scalar" });
+    expect(user?.fields.find((f) => f.name === "id")).toMatchObject({
+      column: "id",
+      type: "String",
+      isId: true,
+      hasDefault: true,
+      nativeType: "Uuid",
+      kind: "scalar",
+    });
     expect(user?.fields.find((f) => f.name === "name")).toMatchObject({ isRequired: false });
-    expect(user?.fields.find((f) => f.name === "tickets")).toMatchObject({ kind: "object", isList: true, relation: { model: "Ticket", fields: [], references: [] } });
+    expect(user?.fields.find((f) => f.name === "tickets")).toMatchObject({
+      kind: "object",
+      isList: true,
+      relation: { model: "Ticket", fields: [], references: [] },
+    });
     expect(ticket).toMatchObject({ table: "tickets", tenantColumn: "tenant_id" });
     expect(ticket?.fields.find((f) => f.name === "author")?.relation).toEqual({
       name: "TicketToUser",
@@ -102,7 +121,10 @@ describe("this repo's schema", () => {
 
   it("matches the committed security migration", () => {
     const dir = join(root, "prisma", "migrations");
-    const latest = readdirSync(dir).filter((n) => n.endsWith("_stratum_security")).sort().pop();
+    const latest = readdirSync(dir)
+      .filter((n) => n.endsWith("_stratum_security"))
+      .sort()
+      .pop();
     expect(latest, "run `node scripts/prisma.mjs generate` and commit the migration").toBeDefined();
     expect(readFileSync(join(dir, latest as string, "migration.sql"), "utf8")).toBe(result.securitySql);
   });
@@ -110,14 +132,16 @@ describe("this repo's schema", () => {
 
 describe("refusals", () => {
   it("names every unclassified model and says what to add", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 model Widget {
   id Int @id
 }
 model Gadget {
   id Int @id
 }
-`));
+`),
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("Widget");
     expect(errors[0]).toContain("Gadget");
@@ -126,14 +150,16 @@ model Gadget {
   });
 
   it("accepts @stratum.global user models and grants them plainly", () => {
-    const result = generateStratum(dmmfWith(`
+    const result = generateStratum(
+      dmmfWith(`
 /// Shared lookup table.
 /// @stratum.global
 model Country {
   code String @id
   @@map("countries")
 }
-`));
+`),
+    );
     expect(result.errors).toEqual([]);
     expect(result.models.models["Country"]?.scope).toBe("global");
     expect(result.securitySql).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON public."countries" TO "stratum_app";`);
@@ -141,20 +167,23 @@ model Country {
   });
 
   it("refuses a field @unique that omits the tenant field", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 model Account {
   id        String @id @db.Uuid
   tenant_id String @db.Uuid
   email     String @unique
   @@index([tenant_id])
 }
-`));
+`),
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/Model Account: @unique on email.*does not include tenant_id/);
   });
 
   it("refuses a named @@unique that omits the tenant field, but allows the single-field @id", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 model Account {
   id        String @id @db.Uuid
   tenant_id String @db.Uuid
@@ -163,14 +192,16 @@ model Account {
   @@unique([email, region], name: "email_region")
   @@index([tenant_id])
 }
-`));
+`),
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("Model Account: @@unique([email, region])");
     expect(errors[0]).toContain("email_region");
   });
 
   it("refuses a compound @@id without the tenant field", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 model Membership {
   tenant_id String @db.Uuid
   a         String
@@ -178,12 +209,14 @@ model Membership {
   @@id([a, b])
   @@index([tenant_id])
 }
-`));
+`),
+    );
     expect(errors.join("\n")).toContain("Model Membership: @@id([a, b]) does not include tenant_id");
   });
 
   it("refuses a relation between tenant models that does not carry the tenant field", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 model Project {
   id        String  @id @db.Uuid
   tenant_id String  @db.Uuid
@@ -197,59 +230,74 @@ model Task {
   project    Project @relation(fields: [project_id], references: [id])
   @@index([tenant_id, project_id])
 }
-`));
+`),
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("Model Task: relation project -> Project");
     expect(errors[0]).toContain("fields: [tenant_id, project_id]");
   });
 
   it("refuses a tenant model with no index leading with the tenant field", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 model Note {
   id        String @id @db.Uuid
   tenant_id String @db.Uuid
   body      String
   @@index([body, tenant_id])
 }
-`));
+`),
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("Model Note: no index leads with tenant_id");
   });
 
   it("refuses a tenant field that is not a required uuid", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 model Note {
   id        String  @id @db.Uuid
   tenant_id String?
   @@index([tenant_id])
 }
-`));
+`),
+    );
     expect(errors.join("\n")).toContain("tenant field tenant_id must be declared `tenant_id String @db.Uuid`");
   });
 
   it("refuses a schema without stratum's own models", () => {
-    const { errors } = generateStratum(dmmfOf([["schema.prisma", `${HEADER}
+    const { errors } = generateStratum(
+      dmmfOf([
+        [
+          "schema.prisma",
+          `${HEADER}
 model Note {
   id        String @id @db.Uuid
   tenant_id String @db.Uuid
   @@index([tenant_id])
 }
-`]]));
+`,
+        ],
+      ]),
+    );
     expect(errors.join("\n")).toContain("stratum init");
   });
 
   it("refuses unknown @stratum tags (a typo must not drop a flag)", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 /// @stratum.globl
 model Country {
   code String @id
 }
-`));
+`),
+    );
     expect(errors.join("\n")).toContain("unknown doc tag @stratum.globl");
   });
 
   it("reports all problems at once, as a GENERATOR_REFUSED StratumError", () => {
-    const result = generateStratum(dmmfWith(`
+    const result = generateStratum(
+      dmmfWith(`
 model Widget {
   id Int @id
 }
@@ -258,7 +306,8 @@ model Note {
   tenant_id String @db.Uuid
   slug      String @unique
 }
-`));
+`),
+    );
     expect(result.errors.length).toBe(3);
     expect(result.securitySql).toBe("");
     let caught: unknown;
@@ -275,7 +324,8 @@ model Note {
 
 describe("mapping and flags", () => {
   it("uses @@map / @map database names and camelCase tenantId", () => {
-    const result = generateStratum(dmmfWith(`
+    const result = generateStratum(
+      dmmfWith(`
 /// @stratum.audit
 model Order {
   id        String @id @db.Uuid
@@ -288,7 +338,8 @@ model Order {
   @@unique([tenantId, id], map: "orders_tenant_id_key")
   @@map("orders")
 }
-`));
+`),
+    );
     expect(result.errors).toEqual([]);
     const order = result.models.models["Order"];
     expect(order).toMatchObject({
@@ -302,11 +353,14 @@ model Order {
     expect(order?.uniques).toEqual([{ fields: ["tenantId", "id"] }]);
     expect(order?.fields.find((f) => f.name === "cardToken")).toMatchObject({ column: "card_token", encrypted: true });
     expect(order?.fields.find((f) => f.name === "customer")).toMatchObject({ subject: true });
-    expect(result.securitySql).toContain(`CREATE POLICY stratum_tenant_isolation ON "public"."orders" AS PERMISSIVE FOR ALL TO PUBLIC\n  USING ("tenant_id" = (SELECT`);
+    expect(result.securitySql).toContain(
+      `CREATE POLICY stratum_tenant_isolation ON "public"."orders" AS PERMISSIVE FOR ALL TO PUBLIC\n  USING ("tenant_id" = (SELECT`,
+    );
   });
 
   it("refuses @stratum.encrypted on a non-String field or an indexed one", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 model Secret {
   id        String @id @db.Uuid
   tenant_id String @db.Uuid
@@ -316,21 +370,24 @@ model Secret {
   token     String
   @@unique([tenant_id, token])
 }
-`));
+`),
+    );
     expect(errors).toHaveLength(2);
     expect(errors[0]).toContain("pin");
     expect(errors[1]).toContain("token");
   });
 
   it("refuses @stratum.encrypted on a global model, whose values no tenant binds", () => {
-    const { errors } = generateStratum(dmmfWith(`
+    const { errors } = generateStratum(
+      dmmfWith(`
 /// @stratum.global
 model Setting {
   id    String @id @db.Uuid
   /// @stratum.encrypted
   value String
 }
-`));
+`),
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/Setting, field value: @stratum.encrypted is supported on tenant-scoped models only/);
   });
@@ -397,7 +454,9 @@ describe("the security migration on disk", () => {
 describe("the emitted SQL on a scratch database", () => {
   const adminUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
   const initDir = join(root, "prisma", "migrations");
-  const tableMigrations = readdirSync(initDir).filter((n) => /^\d+_/.test(n) && !n.endsWith("_stratum_security")).sort();
+  const tableMigrations = readdirSync(initDir)
+    .filter((n) => /^\d+_/.test(n) && !n.endsWith("_stratum_security"))
+    .sort();
 
   it("applies after the table migrations, twice, with a forced policy on every tenant table", async () => {
     const name = `gen_${randomBytes(6).toString("hex")}`;
@@ -421,7 +480,9 @@ describe("the emitted SQL on a scratch database", () => {
            FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1) ORDER BY 1`,
         [tables],
       );
-      expect(rows).toEqual(tables.sort().map((t) => ({ relname: t, forced: true, policies: ["stratum_shared_home", "stratum_subtree", "stratum_tenant_isolation"] })));
+      expect(rows).toEqual(
+        tables.sort().map((t) => ({ relname: t, forced: true, policies: ["stratum_shared_home", "stratum_subtree", "stratum_tenant_isolation"] })),
+      );
     } finally {
       await db.end().catch(() => undefined);
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -56,7 +56,9 @@ describe("stratum init", () => {
     const schema = read(dir, "prisma/schema/schema.prisma");
     expect(schema).toContain("extensions = [ltree]");
     expect(schema).toContain('previewFeatures = ["postgresqlExtensions"]');
-    expect(schema).toMatch(/generator stratum \{\n  provider   = "stratum-generator"\n  output     = "..\/..\/generated\/stratum"\n  appRole    = "stratum_app"\n  migrations = "..\/migrations"\n\}/);
+    expect(schema).toMatch(
+      /generator stratum \{\n  provider   = "stratum-generator"\n  output     = "..\/..\/generated\/stratum"\n  appRole    = "stratum_app"\n  migrations = "..\/migrations"\n\}/,
+    );
     expect(read(dir, "prisma/schema/stratum.prisma")).toBe(STRATUM_MODELS_PRISMA);
     expect(read(dir, "prisma/schema/app.prisma")).toBe(APP);
 
@@ -108,7 +110,10 @@ generator stratum {
   });
 
   it("uses prisma.config.ts paths for the generator block", () => {
-    const dir = project({ "schema/main.prisma": SCHEMA }, `import { defineConfig } from "prisma/config";\nexport default defineConfig({\n  schema: "schema",\n  migrations: { path: "db/migrations" },\n});\n`);
+    const dir = project(
+      { "schema/main.prisma": SCHEMA },
+      `import { defineConfig } from "prisma/config";\nexport default defineConfig({\n  schema: "schema",\n  migrations: { path: "db/migrations" },\n});\n`,
+    );
     initProject({ cwd: dir });
     const text = read(dir, "schema/main.prisma");
     expect(text).toContain('output     = "../generated/stratum"');

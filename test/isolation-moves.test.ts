@@ -76,14 +76,20 @@ describe("setIsolation", () => {
     await seed(bystander, 3);
     const expected = await snapshot(tenant);
     const bystanderBefore = await snapshot(bystander);
-    const steps: Array<["SCHEMA" | "DATABASE" | "SHARED_RLS", string | undefined]> = [["SCHEMA", undefined], ["DATABASE", "second"], ["SHARED_RLS", undefined]];
+    const steps: Array<["SCHEMA" | "DATABASE" | "SHARED_RLS", string | undefined]> = [
+      ["SCHEMA", undefined],
+      ["DATABASE", "second"],
+      ["SHARED_RLS", undefined],
+    ];
     for (const [to, server] of steps) {
       const result = await prisma().$stratum.setIsolation(tenant.id, to, server ? { server } : {});
       expect(result).toMatchObject({ moved: true, row_counts: { users: 5, tickets: 5 } });
       expect((await prisma().$stratum.getTenant(tenant.id)).isolation_strategy).toBe(to);
       expect(await snapshot(tenant)).toEqual(expected);
       expect(await snapshot(bystander)).toEqual(bystanderBefore);
-      await prisma().$tenant(tenant.id).user.update({ where: { id: expected.users[0]!.id }, data: { name: "User 0" } });
+      await prisma()
+        .$tenant(tenant.id)
+        .user.update({ where: { id: expected.users[0]!.id }, data: { name: "User 0" } });
     }
     // The old homes are gone: no schema left, no rows in shared tables other than the tenant's own.
     const schemas = await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [homeSchemaName(tenant.id)]);
@@ -134,13 +140,21 @@ describe("setIsolation", () => {
     try {
       const move = prisma().$stratum.setIsolation(tenant.id, "SCHEMA");
       const writes = Array.from({ length: 5 }, (_, i) =>
-        other.prisma.$tenant(tenant.id).user.create({ data: { tenant_id: tenant.id, email: `late${i}@x.test` } }).then(() => "ok", (e: unknown) => String(e)),
+        other.prisma
+          .$tenant(tenant.id)
+          .user.create({ data: { tenant_id: tenant.id, email: `late${i}@x.test` } })
+          .then(
+            () => "ok",
+            (e: unknown) => String(e),
+          ),
       );
       await move;
       const outcomes = await Promise.all(writes);
       const landed = outcomes.filter((o) => o === "ok").length;
       // Every acknowledged write is visible to the tenant afterwards, wherever it landed first.
-      const visible = await prisma().$tenant(tenant.id).user.count({ where: { email: { startsWith: "late" } } });
+      const visible = await prisma()
+        .$tenant(tenant.id)
+        .user.count({ where: { email: { startsWith: "late" } } });
       expect(visible).toBe(landed);
     } finally {
       await other.close();

@@ -26,8 +26,12 @@ beforeAll(async () => {
   b = await prisma().$stratum.createTenant({ name: "Iso B", parent_id: root.id });
   s = await prisma().$stratum.createTenant({ name: "Iso Schema", parent_id: root.id, isolation_strategy: "SCHEMA" });
   for (const t of [a, b, s]) {
-    const user = await prisma().$tenant(t.id).user.create({ data: { tenant_id: t.id, email: `owner@${t.slug}.test` } });
-    await prisma().$tenant(t.id).ticket.create({ data: { tenant_id: t.id, title: `ticket of ${t.slug}`, author_id: user.id } });
+    const user = await prisma()
+      .$tenant(t.id)
+      .user.create({ data: { tenant_id: t.id, email: `owner@${t.slug}.test` } });
+    await prisma()
+      .$tenant(t.id)
+      .ticket.create({ data: { tenant_id: t.id, title: `ticket of ${t.slug}`, author_id: user.id } });
   }
 });
 
@@ -143,7 +147,9 @@ describe("prepared statements", () => {
 
   it("are prepared once per SCHEMA tenant, so switching tenants on a connection never re-plans one statement under another search_path (pool of 1)", async () => {
     const second = await prisma().$stratum.createTenant({ name: "Iso Schema Two", isolation_strategy: "SCHEMA" });
-    await prisma().$tenant(second.id).user.create({ data: { tenant_id: second.id, email: `owner@${second.slug}.test` } });
+    await prisma()
+      .$tenant(second.id)
+      .user.create({ data: { tenant_id: second.id, email: `owner@${second.slug}.test` } });
     const solo = stratumTestClient(db, { poolSize: 1 });
     try {
       for (let i = 0; i < 3; i++) {
@@ -152,9 +158,11 @@ describe("prepared statements", () => {
         }
       }
       // The same unqualified text, prepared under two names on the one connection: one per schema.
-      const prepared = await solo.prisma.$tenant(s.id).$queryRawUnsafe<Array<{ n: number }>>(
-        `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT "users"."id"%FROM "users" WHERE "users"."email"::text LIKE%'`,
-      );
+      const prepared = await solo.prisma
+        .$tenant(s.id)
+        .$queryRawUnsafe<Array<{ n: number }>>(
+          `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT "users"."id"%FROM "users" WHERE "users"."email"::text LIKE%'`,
+        );
       expect(prepared[0]!.n).toBe(2);
     } finally {
       await solo.close();
@@ -170,7 +178,9 @@ describe("fail closed", () => {
   });
 
   it("raw SQL on the unscoped client sees no tenant rows and no stratum rows", async () => {
-    const rows = await prisma().$queryRawUnsafe<Array<{ n: bigint }>>("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM tickets) + (SELECT count(*) FROM stratum_tenants) + (SELECT count(*) FROM stratum_config) AS n");
+    const rows = await prisma().$queryRawUnsafe<Array<{ n: bigint }>>(
+      "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM tickets) + (SELECT count(*) FROM stratum_tenants) + (SELECT count(*) FROM stratum_config) AS n",
+    );
     expect(Number(rows[0]!.n)).toBe(0);
   });
 
@@ -182,7 +192,13 @@ describe("fail closed", () => {
 
   it("leaves no scope on pooled connections after errors", async () => {
     await code(prisma().$tenant(a.id).$queryRawUnsafe("SELECT 1/0"));
-    await code(prisma().$tenant(a.id).$transaction(async (tx) => { await tx.$queryRawUnsafe("SELECT 1/0"); }));
+    await code(
+      prisma()
+        .$tenant(a.id)
+        .$transaction(async (tx) => {
+          await tx.$queryRawUnsafe("SELECT 1/0");
+        }),
+    );
     for (let i = 0; i < 4; i++) {
       const rows = await prisma().$queryRawUnsafe<Array<{ s: string }>>("SELECT coalesce(current_setting('stratum.tenant_id', true), '') AS s");
       expect(rows[0]!.s).toBe("");
@@ -202,7 +218,12 @@ describe("fail closed", () => {
     const calls = Array.from({ length: 300 }, (_, i) => {
       const t = ids[i % 3]!;
       const scoped = prisma().$tenant(t.id);
-      const op = i % 3 === 0 ? scoped.user.findMany() : i % 3 === 1 ? scoped.user.findUnique({ where: { tenant_id_email: { tenant_id: t.id, email: `owner@${t.slug}.test` } } }).then((u) => (u ? [u] : [])) : scoped.ticket.findMany();
+      const op =
+        i % 3 === 0
+          ? scoped.user.findMany()
+          : i % 3 === 1
+            ? scoped.user.findUnique({ where: { tenant_id_email: { tenant_id: t.id, email: `owner@${t.slug}.test` } } }).then((u) => (u ? [u] : []))
+            : scoped.ticket.findMany();
       return op.then((rows) => ({ t: t.id, rows: rows as Array<{ tenant_id: string }> }));
     });
     for (const { t, rows } of await Promise.all(calls)) {

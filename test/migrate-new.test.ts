@@ -36,7 +36,11 @@ describe("migrate new", () => {
     const [from, to] = created!.moved[0] ?? [];
     expect(from).toBe(early);
     expect(to! > created!.folder).toBe(true);
-    expect(readdirSync(dir).filter((n) => /^\d{14}_/.test(n)).sort()).toEqual([created!.folder, to]);
+    expect(
+      readdirSync(dir)
+        .filter((n) => /^\d{14}_/.test(n))
+        .sort(),
+    ).toEqual([created!.folder, to]);
     expect(readFileSync(join(dir, created!.folder, "migration.sql"), "utf8")).toContain('CREATE TABLE "stratum_tenants"');
     expect(existsSync(join(dir, "migration_lock.toml"))).toBe(true);
 

@@ -45,7 +45,9 @@ describe("fleet progress", () => {
     const lines = text.trimEnd().split("\n");
     expect(lines[0]).toBe("homes: 1100, current 100, to migrate 1000 (template at 20261206_init)");
     expect(lines.filter((l) => /^\d+\/1000 homes/.test(l))).toHaveLength(10);
-    expect(lines).toContain("failed SCHEMA home t_00000000000040008000000000000001 (tenant 00000000-0000-4000-8000-000000000001): canceling statement due to lock timeout");
+    expect(lines).toContain(
+      "failed SCHEMA home t_00000000000040008000000000000001 (tenant 00000000-0000-4000-8000-000000000001): canceling statement due to lock timeout",
+    );
     expect(lines.at(-1)).toBe("1000/1000 homes 100% 100.0 homes/s 1 failed");
   });
 

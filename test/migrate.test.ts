@@ -215,7 +215,9 @@ describe("runner failures", () => {
     await withClient(db.adminUrl, async (c) => {
       const table = await c.query(`SELECT to_regclass('public.half_written') AS t`);
       expect(table.rows[0].t).toBeNull();
-      const rows = await c.query(`SELECT migration_name, finished_at, rolled_back_at, logs, applied_steps_count FROM _prisma_migrations ORDER BY started_at, migration_name`);
+      const rows = await c.query(
+        `SELECT migration_name, finished_at, rolled_back_at, logs, applied_steps_count FROM _prisma_migrations ORDER BY started_at, migration_name`,
+      );
       const byName = new Map(rows.rows.map((r) => [r.migration_name as string, r]));
       for (const name of migrationNames) expect(byName.get(name)?.finished_at).toBeInstanceOf(Date);
       const failed = byName.get(broken);
@@ -281,7 +283,9 @@ describe("runner on PGlite (the quick start's embedded database)", () => {
       const second = await applyMigrations(executor, { migrationsDir: MIGRATIONS_DIR });
       expect(second.applied).toEqual([]);
       expect(second.alreadyApplied).toEqual(migrationNames);
-      const rows = await db.query<{ migration_name: string; checksum: string }>(`SELECT migration_name, checksum FROM _prisma_migrations ORDER BY migration_name`);
+      const rows = await db.query<{ migration_name: string; checksum: string }>(
+        `SELECT migration_name, checksum FROM _prisma_migrations ORDER BY migration_name`,
+      );
       expect(rows.rows).toEqual(listMigrations(MIGRATIONS_DIR).map((m) => ({ migration_name: m.name, checksum: m.checksum })));
       const index = await db.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE indexname = 'stratum_tenants_path_idx'`);
       expect(index.rows[0]?.indexdef).toMatch(/USING gist \(path( gist_ltree_ops)?\)/);

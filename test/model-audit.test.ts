@@ -22,8 +22,19 @@ afterAll(async () => {
 });
 
 async function auditOf(ticketId: string) {
-  const { rows } = await admin.query("SELECT tenant_id, actor, action, target_type, before, after, request_id FROM stratum_audit WHERE target_id = $1 ORDER BY id", [ticketId]);
-  return rows as Array<{ tenant_id: string; actor: string; action: string; target_type: string; before: { title?: string } | null; after: { title?: string } | null; request_id: string | null }>;
+  const { rows } = await admin.query(
+    "SELECT tenant_id, actor, action, target_type, before, after, request_id FROM stratum_audit WHERE target_id = $1 ORDER BY id",
+    [ticketId],
+  );
+  return rows as Array<{
+    tenant_id: string;
+    actor: string;
+    action: string;
+    target_type: string;
+    before: { title?: string } | null;
+    after: { title?: string } | null;
+    request_id: string | null;
+  }>;
 }
 
 describe.each(["SHARED_RLS", "SCHEMA"] as const)("model audit, %s tenant", (strategy) => {

@@ -68,7 +68,11 @@ describe("loadOptionalPeer", () => {
     const broken = Object.assign(new Error("Cannot find module './lib/x.js' imported from /n/ioredis/index.js"), { code: "ERR_MODULE_NOT_FOUND" });
     await expect(loadOptionalPeer("ioredis", "test", () => Promise.reject(broken))).rejects.toBe(broken);
     const missing = Object.assign(new Error("Cannot find package 'ioredis' imported from /app/x.js"), { code: "ERR_MODULE_NOT_FOUND" });
-    await rejectsWithCode(loadOptionalPeer("ioredis", "test", () => Promise.reject(missing)), "PEER_DEPENDENCY_MISSING", { package: "ioredis" });
+    await rejectsWithCode(
+      loadOptionalPeer("ioredis", "test", () => Promise.reject(missing)),
+      "PEER_DEPENDENCY_MISSING",
+      { package: "ioredis" },
+    );
   });
 
   it("loads an installed peer once per process", async () => {

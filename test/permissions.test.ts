@@ -52,7 +52,12 @@ describe.each(modes)("mode %s", (mode) => {
     if (mode === "LOCKED") {
       await rejects(perms.createPermission(b, { key: "k", value: "from_b", mode: "INHERITED" }), "PERMISSION_LOCKED");
       expect(await perms.resolvePermission(c, "k")).toEqual({
-        key: "k", value: "from_a", mode: "LOCKED", source_tenant_id: a, locked: true, delegated: false,
+        key: "k",
+        value: "from_a",
+        mode: "LOCKED",
+        source_tenant_id: a,
+        locked: true,
+        delegated: false,
       });
     } else if (mode === "INHERITED") {
       await rejects(perms.createPermission(b, { key: "k", value: "from_b", mode: "LOCKED" }), "PERMISSION_NOT_DELEGATED");
@@ -60,17 +65,27 @@ describe.each(modes)("mode %s", (mode) => {
       const override = await perms.createPermission(b, { key: "k", value: "from_b", mode: "INHERITED" });
       expect(override.delegated_from).toBeNull();
       expect(await perms.resolvePermission(c, "k")).toEqual({
-        key: "k", value: "from_b", mode: "INHERITED", source_tenant_id: b, locked: false, delegated: false,
+        key: "k",
+        value: "from_b",
+        mode: "INHERITED",
+        source_tenant_id: b,
+        locked: false,
+        delegated: false,
       });
       // C may override B's override in turn
       await perms.createPermission(c, { key: "k", value: "from_c", mode: "INHERITED" });
       expect((await perms.resolvePermission(c, "k"))?.value).toBe("from_c");
     } else {
-      expect((await perms.resolvePermission(b, "k"))).toMatchObject({ mode: "DELEGATED", delegated: true, source_tenant_id: a });
+      expect(await perms.resolvePermission(b, "k")).toMatchObject({ mode: "DELEGATED", delegated: true, source_tenant_id: a });
       const regrant = await perms.createPermission(b, { key: "k", value: "from_b", mode: "LOCKED" });
       expect(regrant.delegated_from).toBe(a);
       expect(await perms.resolvePermission(c, "k")).toEqual({
-        key: "k", value: "from_b", mode: "LOCKED", source_tenant_id: b, locked: true, delegated: true,
+        key: "k",
+        value: "from_b",
+        mode: "LOCKED",
+        source_tenant_id: b,
+        locked: true,
+        delegated: true,
       });
       await rejects(perms.createPermission(c, { key: "k", value: "from_c", mode: "INHERITED" }), "PERMISSION_LOCKED");
     }
@@ -129,9 +144,9 @@ describe("permissions: other rules", () => {
     const [top, a, b] = (await insertChain(s.db, 3)) as [string, string, string];
     await perms.createPermission(top, { key: "export", value: { limit: 10 }, mode: "INHERITED" });
     await perms.createPermission(a, { key: "export", value: { limit: 5 }, mode: "INHERITED", revocation_mode: "SOFT" });
-    expect((await perms.resolvePermission(b, "export"))).toMatchObject({ value: { limit: 5 }, source_tenant_id: a });
+    expect(await perms.resolvePermission(b, "export")).toMatchObject({ value: { limit: 5 }, source_tenant_id: a });
     await perms.revokePermission(a, "export");
-    expect((await perms.resolvePermission(b, "export"))).toMatchObject({ value: { limit: 10 }, source_tenant_id: top });
+    expect(await perms.resolvePermission(b, "export")).toMatchObject({ value: { limit: 10 }, source_tenant_id: top });
   });
 
   it("updatePermission follows the same rules and re-grant chains record delegated_from", async () => {

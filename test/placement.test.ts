@@ -89,7 +89,16 @@ describe("placement of new DATABASE tenants", () => {
 
 describe("placement rules", () => {
   it("leastLoaded breaks ties by the order the servers are listed in", () => {
-    expect(leastLoaded(["a", "b", "c"], new Map([["a", 2], ["b", 1], ["c", 1]]))).toBe("b");
+    expect(
+      leastLoaded(
+        ["a", "b", "c"],
+        new Map([
+          ["a", 2],
+          ["b", 1],
+          ["c", 1],
+        ]),
+      ),
+    ).toBe("b");
     expect(leastLoaded(["a", "b"], new Map())).toBe("a");
   });
 

@@ -44,7 +44,9 @@ async function createTenants(names: string[], serverOfIndex: (i: number) => stri
       const tenant = await seeder.prisma.$stratum.createTenant({ name, isolation_strategy: "DATABASE", server: serverOfIndex(i) });
       tenants.push(tenant);
       made.push(tenant);
-      await seeder.prisma.$tenant(tenant.id).user.createMany({ data: Array.from({ length: USERS }, (_, u) => ({ tenant_id: tenant.id, email: `u${u}@${tenant.slug}.test` })) });
+      await seeder.prisma
+        .$tenant(tenant.id)
+        .user.createMany({ data: Array.from({ length: USERS }, (_, u) => ({ tenant_id: tenant.id, email: `u${u}@${tenant.slug}.test` })) });
     }
     return made;
   } finally {
@@ -93,7 +95,10 @@ afterAll(async () => {
 describe("the cap per server under concurrent load", () => {
   let fleet: Tenant[];
   beforeAll(async () => {
-    fleet = await createTenants(Array.from({ length: 8 }, (_, i) => `Budget ${i}`), (i) => (i % 2 === 0 ? "main" : "second"));
+    fleet = await createTenants(
+      Array.from({ length: 8 }, (_, i) => `Budget ${i}`),
+      (i) => (i % 2 === 0 ? "main" : "second"),
+    );
   }, 180_000);
 
   /** 6 waves of 16 concurrent reads over the 8 tenants, sampling PostgreSQL's own count meanwhile. */
@@ -196,9 +201,15 @@ describe("a pool in use is pinned", () => {
     let aRows: Promise<unknown[]> | undefined;
     let bRows: Promise<unknown[]> | undefined;
     try {
-      aRows = c.prisma.$tenant(a.id).user.findMany().then((rows) => rows); // a Prisma call runs once awaited
+      aRows = c.prisma
+        .$tenant(a.id)
+        .user.findMany()
+        .then((rows) => rows); // a Prisma call runs once awaited
       const pid = await blockedPid();
-      bRows = c.prisma.$tenant(b.id).user.findMany().then((rows) => rows);
+      bRows = c.prisma
+        .$tenant(b.id)
+        .user.findMany()
+        .then((rows) => rows);
       await waitFor("B queued for the budget", () => c.adapter.tenantPoolStats()!.servers.second?.waiting === 1);
       expect(await alive(pid)).toBe(true); // not evicted under pressure
       expect(await appBackends([a, b])).toEqual({ second: 1 });
@@ -217,9 +228,15 @@ describe("a pool in use is pinned", () => {
     let aRows: Promise<unknown[]> | undefined;
     let refused: unknown;
     try {
-      aRows = c.prisma.$tenant(a.id).user.findMany().then((rows) => rows); // a Prisma call runs once awaited
+      aRows = c.prisma
+        .$tenant(a.id)
+        .user.findMany()
+        .then((rows) => rows); // a Prisma call runs once awaited
       const pid = await blockedPid();
-      refused = await c.prisma.$tenant(b.id).user.findMany().catch((e: unknown) => e);
+      refused = await c.prisma
+        .$tenant(b.id)
+        .user.findMany()
+        .catch((e: unknown) => e);
       expect(await alive(pid)).toBe(true);
     } finally {
       await lock.release();

@@ -106,7 +106,10 @@ describe("the standby itself", () => {
     const rows = await onStandby([["SELECT pg_try_advisory_xact_lock(42) AS got", []]]);
     expect(rows).toEqual([{ got: true }]);
     await expect(
-      onStandby([prelude(signScope(scopeKey(), a.id, "s"), "on"), ["INSERT INTO public.users (id, tenant_id, email) VALUES (gen_random_uuid(), $1, 'x@x.test')", [a.id]]]),
+      onStandby([
+        prelude(signScope(scopeKey(), a.id, "s"), "on"),
+        ["INSERT INTO public.users (id, tenant_id, email) VALUES (gen_random_uuid(), $1, 'x@x.test')", [a.id]],
+      ]),
     ).rejects.toThrow(/read-only transaction/);
   });
 });
@@ -147,7 +150,9 @@ describe("$tenant(id, { replica: true })", () => {
 
   it("a raw write on the replica path fails closed with REPLICA_WRITE_REFUSED and writes nothing", async () => {
     const r = client.prisma.$tenant(a.id, { replica: true });
-    const error = await r.$queryRaw`INSERT INTO users (id, tenant_id, email) VALUES (gen_random_uuid(), ${a.id}::uuid, 'raw@a.test') RETURNING id`.catch((e: unknown) => e);
+    const error = await r.$queryRaw`INSERT INTO users (id, tenant_id, email) VALUES (gen_random_uuid(), ${a.id}::uuid, 'raw@a.test') RETURNING id`.catch(
+      (e: unknown) => e,
+    );
     expect(isStratumError(error) && error.code).toBe("REPLICA_WRITE_REFUSED");
     expect(await client.prisma.$tenant(a.id).user.count({ where: { email: "raw@a.test" } })).toBe(0);
   });

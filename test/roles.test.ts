@@ -36,7 +36,13 @@ describe("roles are permissions", () => {
     const role = await s.defineRole(t.root, { name: "auditor", scopes: ["tenants:read", "audit:read", "audit:read"], mode: "LOCKED" });
     expect(role).toMatchObject({ name: "auditor", tenant_id: t.root, scopes: ["audit:read", "tenants:read"], mode: "LOCKED", revocation_mode: "CASCADE" });
     expect(await s.resolveRole(t.leaf, "auditor")).toEqual({
-      name: "auditor", scopes: ["audit:read", "tenants:read"], description: null, mode: "LOCKED", source_tenant_id: t.root, locked: true, delegated: false,
+      name: "auditor",
+      scopes: ["audit:read", "tenants:read"],
+      description: null,
+      mode: "LOCKED",
+      source_tenant_id: t.root,
+      locked: true,
+      delegated: false,
     });
     expect((await s.resolvePermissions(t.leaf))["role:auditor"]).toMatchObject({ source_tenant_id: t.root, locked: true });
     expect((await s.listRoles(t.msp)).map((r) => r.name)).toEqual(["auditor"]);

@@ -6,7 +6,13 @@ import { IsolationRouter } from "../src/isolation/router.js";
 import type { TenantRoute } from "../src/isolation/strategy.js";
 
 const ID = "11111111-1111-4111-8111-111111111111";
-const route = (strategy: TenantRoute["isolation_strategy"], status = "active"): TenantRoute => ({ id: ID, slug: "acme", status, isolation_strategy: strategy, placement: strategy === "SCHEMA" ? "acme" : null });
+const route = (strategy: TenantRoute["isolation_strategy"], status = "active"): TenantRoute => ({
+  id: ID,
+  slug: "acme",
+  status,
+  isolation_strategy: strategy,
+  placement: strategy === "SCHEMA" ? "acme" : null,
+});
 
 function router(ttlMs: number) {
   let current: TenantRoute | null = route("SHARED_RLS");
@@ -47,11 +53,17 @@ describe("IsolationRouter", () => {
     await r.scope(ID, read);
     set(route("SHARED_RLS", "archived"));
     r.forget(ID);
-    const archived = await r.scope(ID, read).then(() => null, (e: unknown) => e);
+    const archived = await r.scope(ID, read).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isStratumError(archived, "TENANT_ARCHIVED")).toBe(true);
     set(null);
     r.forget(ID);
-    const gone = await r.scope(ID, read).then(() => null, (e: unknown) => e);
+    const gone = await r.scope(ID, read).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isStratumError(gone, "TENANT_NOT_FOUND")).toBe(true);
   });
 
@@ -66,7 +78,9 @@ describe("IsolationRouter", () => {
       load: async (id) => ({ id, slug: "t", status: "active", isolation_strategy: strategyOf.get(id)!, placement: null }),
       loadMany: async (wanted) => {
         batches.push(wanted);
-        return wanted.filter((id) => strategyOf.has(id)).map((id) => ({ id, slug: `s_${id.slice(-4)}`, status: "active", isolation_strategy: strategyOf.get(id)!, placement: `s_${id.slice(-4)}` }));
+        return wanted
+          .filter((id) => strategyOf.has(id))
+          .map((id) => ({ id, slug: `s_${id.slice(-4)}`, status: "active", isolation_strategy: strategyOf.get(id)!, placement: `s_${id.slice(-4)}` }));
       },
     });
     for (const id of ids) await r.scope(id, read);
@@ -81,20 +95,29 @@ describe("IsolationRouter", () => {
     for (const id of ids.slice(0, 10)) expect(r.cachedScope(id, read)?.strategy).toBe("SCHEMA");
     expect(r.cachedScope(ids[12]!, read)?.strategy).toBe("SHARED_RLS");
     expect(r.cachedScope(ids[11]!, read)).toBeUndefined();
-    const gone = await r.scope(ids[10]!, read).then(() => null, (e: unknown) => e);
+    const gone = await r.scope(ids[10]!, read).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isStratumError(gone, "TENANT_NOT_FOUND")).toBe(true);
   });
 
   it("refuses writes while frozen (a move in this process) and for suspended tenants", async () => {
     const { r, set } = router(60_000);
     r.freeze(ID);
-    const frozen = await r.scope(ID, { ...read, write: true }).then(() => null, (e: unknown) => e);
+    const frozen = await r.scope(ID, { ...read, write: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isStratumError(frozen, "ISOLATION_MOVE_IN_PROGRESS")).toBe(true);
     expect((await r.scope(ID, read)).tenantId).toBe(ID);
     r.thaw(ID);
     set(route("SHARED_RLS", "suspended"));
     r.forget(ID);
-    const suspended = await r.scope(ID, { ...read, write: true }).then(() => null, (e: unknown) => e);
+    const suspended = await r.scope(ID, { ...read, write: true }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isStratumError(suspended, "TENANT_SUSPENDED")).toBe(true);
   });
 });

@@ -108,9 +108,22 @@ describe("stratum scaffold model", () => {
     expect(generated.errors).toEqual([]);
     expect(generated.models.tenantModels).toEqual(["Invoice", "User"]);
     const invoice = generated.models.models["Invoice"];
-    expect(invoice).toMatchObject({ table: "invoices", scope: "tenant", tenantField: "tenant_id", tenantColumn: "tenant_id", primaryKey: ["id"], audited: true, encryptedFields: ["ssn"] });
+    expect(invoice).toMatchObject({
+      table: "invoices",
+      scope: "tenant",
+      tenantField: "tenant_id",
+      tenantColumn: "tenant_id",
+      primaryKey: ["id"],
+      audited: true,
+      encryptedFields: ["ssn"],
+    });
     expect(invoice?.uniques).toEqual([{ fields: ["tenant_id", "id"] }, { fields: ["tenant_id", "number"] }]);
-    expect(invoice?.fields.find((f) => f.name === "user")?.relation).toEqual({ name: "InvoiceToUser", model: "User", fields: ["tenant_id", "user_id"], references: ["tenant_id", "id"] });
+    expect(invoice?.fields.find((f) => f.name === "user")?.relation).toEqual({
+      name: "InvoiceToUser",
+      model: "User",
+      fields: ["tenant_id", "user_id"],
+      references: ["tenant_id", "id"],
+    });
     expect(invoice?.fields.find((f) => f.name === "tags")).toMatchObject({ type: "String", isList: true });
     expect(invoice?.fields.find((f) => f.name === "amount")).toMatchObject({ type: "Decimal", isRequired: false });
     expect(invoice?.fields.find((f) => f.name === "due_at")).toMatchObject({ nativeType: "Timestamptz(6)" });
@@ -170,7 +183,10 @@ describe("stratum scaffold model", () => {
       [{ name: "Plan" }, "already uses the name Plan"],
     ];
     for (const [options, hint] of cases) {
-      expect(refusal(() => scaffoldModel({ cwd: dir, ...options })), JSON.stringify(options)).toContain(hint);
+      expect(
+        refusal(() => scaffoldModel({ cwd: dir, ...options })),
+        JSON.stringify(options),
+      ).toContain(hint);
     }
     expect(schemaFiles(dir)).toEqual(before);
 
@@ -197,7 +213,20 @@ describe("stratum scaffold model", () => {
     const original = console.log;
     console.log = (...args: unknown[]) => void logs.push(args.join(" "));
     try {
-      await buildProgram().parseAsync(["node", "stratum", "scaffold", "model", "Ticket", "--cwd", dir, "--fields", "title:String", "--relation", "User", "--audit"]);
+      await buildProgram().parseAsync([
+        "node",
+        "stratum",
+        "scaffold",
+        "model",
+        "Ticket",
+        "--cwd",
+        dir,
+        "--fields",
+        "title:String",
+        "--relation",
+        "User",
+        "--audit",
+      ]);
     } finally {
       console.log = original;
     }

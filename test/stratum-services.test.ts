@@ -27,8 +27,15 @@ function propertyNames(): { built: string[]; written: string[] } {
   if (!factory || !written) throw new Error("createServices or StratumServices not found");
   const built = checker.getTypeOfSymbol(factory).getCallSignatures()[0]!.getReturnType();
   return {
-    built: built.getProperties().map((p) => p.name).sort(),
-    written: checker.getDeclaredTypeOfSymbol(written).getProperties().map((p) => p.name).sort(),
+    built: built
+      .getProperties()
+      .map((p) => p.name)
+      .sort(),
+    written: checker
+      .getDeclaredTypeOfSymbol(written)
+      .getProperties()
+      .map((p) => p.name)
+      .sort(),
   };
 }
 
@@ -41,7 +48,13 @@ describe("the written $stratum API", () => {
   });
 
   it("lists every method createServices builds, and none it does not", () => {
-    expect(built.filter((n) => !written.includes(n)), "add these to src/extension/stratum-services.ts").toEqual([]);
-    expect(written.filter((n) => !built.includes(n)), "listed in stratum-services.ts but not built").toEqual([]);
+    expect(
+      built.filter((n) => !written.includes(n)),
+      "add these to src/extension/stratum-services.ts",
+    ).toEqual([]);
+    expect(
+      written.filter((n) => !built.includes(n)),
+      "listed in stratum-services.ts but not built",
+    ).toEqual([]);
   });
 });

@@ -106,9 +106,7 @@ describe("traceService", () => {
       });
       expect(await service.resolveConfig(tenantId)).toEqual({ id: tenantId });
       expect(service.version).toBe(3);
-      expect(provider.spans).toEqual([
-        expect.objectContaining({ name: "stratum.config.resolveConfig", attributes: { "stratum.tenant_id": tenantId } }),
-      ]);
+      expect(provider.spans).toEqual([expect.objectContaining({ name: "stratum.config.resolveConfig", attributes: { "stratum.tenant_id": tenantId } })]);
     } finally {
       trace.disable();
     }

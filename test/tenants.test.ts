@@ -171,7 +171,10 @@ describe("updating in place", () => {
     expect(retagged.metadata).toEqual({ tier: "silver", seats: 5 });
     expect((await $().getTenant(t.id)).name).toBe("After Rename");
     const audit = await admin.query("SELECT before, after FROM stratum_audit WHERE action = 'tenant.update' AND target_id = $1 ORDER BY id", [t.id]);
-    expect(audit.rows.map((r) => [r.before.name, r.after.name])).toEqual([["Before Rename", "After Rename"], ["After Rename", "After Rename"]]);
+    expect(audit.rows.map((r) => [r.before.name, r.after.name])).toEqual([
+      ["Before Rename", "After Rename"],
+      ["After Rename", "After Rename"],
+    ]);
     for (const patch of [{}, { slug: "other" }, { parent_id: null }, { isolation_strategy: "SCHEMA" }, { name: "  " }]) {
       await expectCode($().updateTenant(t.id, patch as never), "VALIDATION_FAILED");
     }
@@ -184,9 +187,7 @@ describe("updating in place", () => {
 describe("concurrency", () => {
   it("16 concurrent creators under one parent keep every invariant", async () => {
     const parent = await $().createTenant({ name: "busy parent" });
-    const results = await Promise.allSettled(
-      Array.from({ length: 16 }, (_, i) => $().createTenant({ name: `busy ${i}`, parent_id: parent.id })),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => $().createTenant({ name: `busy ${i}`, parent_id: parent.id })));
     expect(results.filter((r) => r.status === "rejected")).toEqual([]);
     expect(await $().getChildren(parent.id)).toHaveLength(16);
     await assertTreeInvariants();
@@ -202,17 +203,18 @@ describe("concurrency", () => {
       const moves = Array.from({ length: 8 }, (_, i) => {
         const node = nodes[1 + ((i * 5) % 12)]!;
         const target = nodes[(i * 7 + 3) % 13]!;
-        return $().moveTenant(node.id, target.id).catch((e: unknown) => {
-          if (isStratumError(e, "CYCLE_DETECTED") || isStratumError(e, "MAX_DEPTH_EXCEEDED")) return null;
-          throw e;
-        });
+        return $()
+          .moveTenant(node.id, target.id)
+          .catch((e: unknown) => {
+            if (isStratumError(e, "CYCLE_DETECTED") || isStratumError(e, "MAX_DEPTH_EXCEEDED")) return null;
+            throw e;
+          });
       });
       await Promise.all(moves);
       await assertTreeInvariants();
-      const { rows } = await admin.query(
-        "SELECT count(*)::int AS n FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1)",
-        [root.id],
-      );
+      const { rows } = await admin.query("SELECT count(*)::int AS n FROM stratum_tenants WHERE path <@ (SELECT path FROM stratum_tenants WHERE id = $1)", [
+        root.id,
+      ]);
       expect(rows[0].n).toBe(13);
     }
   });

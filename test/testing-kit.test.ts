@@ -91,7 +91,17 @@ describe("a client that does not isolate", () => {
       expect(error).toBeInstanceOf(TenantIsolationError);
       const report = (error as TenantIsolationError).report;
       const failed = new Set(report.failures.map((f) => `${f.model}×${f.vector}`));
-      for (const expected of ["User×list", "User×count", "User×findUniqueForeignId", "User×update", "User×delete", "User×raw", "Ticket×list", "Ticket×nested", "User×noContext"]) {
+      for (const expected of [
+        "User×list",
+        "User×count",
+        "User×findUniqueForeignId",
+        "User×update",
+        "User×delete",
+        "User×raw",
+        "Ticket×list",
+        "Ticket×nested",
+        "User×noContext",
+      ]) {
         expect(failed, expected).toContain(expected);
       }
       expect((error as Error).message).toMatch(/User × list \(from tenant a\): \d+ row\(s\) of tenant\(s\)/);

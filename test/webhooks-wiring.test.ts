@@ -12,7 +12,11 @@ import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { injected } from "./harness/context.js";
 import { waitFor } from "./support/wait.js";
 
-interface Received { event: string; body: { type: string; tenant_id?: string; data?: unknown }; valid: boolean }
+interface Received {
+  event: string;
+  body: { type: string; tenant_id?: string; data?: unknown };
+  valid: boolean;
+}
 let db: TestDatabase;
 let server: Server;
 let url: string;
@@ -27,10 +31,22 @@ function makeClient(encryptionKeys?: Record<string, string>, currentKeyVersion?:
       models: stratumModels,
       scopeKey: db.scopeKey,
       ...(encryptionKeys ? { encryptionKeys, ...(currentKeyVersion !== undefined ? { currentKeyVersion } : {}) } : {}),
-      webhooks: { redis: injected("redisUrl"), queueName: `wh-wiring-${randomBytes(4).toString("hex")}`, pollIntervalMs: 50, backoff: { baseMs: 10, maxMs: 50 }, allowPrivateNetworks: true },
+      webhooks: {
+        redis: injected("redisUrl"),
+        queueName: `wh-wiring-${randomBytes(4).toString("hex")}`,
+        pollIntervalMs: 50,
+        backoff: { baseMs: 10, maxMs: 50 },
+        allowPrivateNetworks: true,
+      },
     }),
   );
-  return { prisma, close: async () => { await prisma.$stratum.close(); await base.$disconnect(); } };
+  return {
+    prisma,
+    close: async () => {
+      await prisma.$stratum.close();
+      await base.$disconnect();
+    },
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -91,7 +91,6 @@ async function emitCommitted(s: WebhookService, type: string, tenantId: string, 
   return db.transaction((tx) => s.emit(tx, { type, tenantId, data }));
 }
 
-
 async function delivery(id: string): Promise<Delivery> {
   return svc.getDelivery(id);
 }
@@ -204,7 +203,10 @@ describe("signing and verification", () => {
     expect(row[0]!.secret.startsWith("whsec_")).toBe(false);
     const ids = await emitCommitted(svc, "user.invited", t);
     await Promise.all(ids.map((id) => waitStatus(id, "delivered")));
-    for (const [name, secret] of [["sealed", sealed.secret], ["plain", plain.secret]] as const) {
+    for (const [name, secret] of [
+      ["sealed", sealed.secret],
+      ["plain", plain.secret],
+    ] as const) {
       const req = receiver.requests(name)[0]!;
       expect(verifyWebhookSignature(secret, req.headers, req.body).ok).toBe(true);
     }
@@ -434,9 +436,18 @@ describe("egress: no webhook reaches the deployment's own network (SSRF)", () =>
       // DNS at registration), refused when the worker resolves it.
       const host = hostname();
       const addresses = await lookup(host, { all: true });
-      expect(addresses.every((a) => isPrivateAddress(a.address)), `${host} resolves to ${JSON.stringify(addresses)}`).toBe(true);
+      expect(
+        addresses.every((a) => isPrivateAddress(a.address)),
+        `${host} resolves to ${JSON.stringify(addresses)}`,
+      ).toBe(true);
       const url = receiver.url("inward").replace("127.0.0.1", host);
-      const inward = createWebhookService(ownDb, { audit: createAuditService(ownDb), redis: redisUrl(), queueName: queue, allowInsecure: true, onError: () => undefined });
+      const inward = createWebhookService(ownDb, {
+        audit: createAuditService(ownDb),
+        redis: redisUrl(),
+        queueName: queue,
+        allowInsecure: true,
+        onError: () => undefined,
+      });
       await inward.register(t, { url, events: ["*"] });
       await inward.close();
       const [id] = await ownDb.transaction((tx) => strict.emit(tx, { type: "tenant.created", tenantId: t }));

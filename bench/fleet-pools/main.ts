@@ -226,14 +226,21 @@ async function main(): Promise<void> {
     const sharedP50 = p(scenarios[1]!.samples, 0.5);
     const stats = budgeted.adapter.tenantPoolStats()!;
     const legacyStats = legacy.adapter.tenantPoolStats(); // undefined when its scenario was left out
-    console.log(`\n${TENANTS} DATABASE tenants (${TENANTS - ON_SECOND} main, ${ON_SECOND} second) × ${USERS} users; findMany({ take: 20 }); ${CALLERS} caller(s); ${ROUNDS} × ${CALLS} calls per scenario\n`);
+    console.log(
+      `\n${TENANTS} DATABASE tenants (${TENANTS - ON_SECOND} main, ${ON_SECOND} second) × ${USERS} users; findMany({ take: 20 }); ${CALLERS} caller(s); ${ROUNDS} × ${CALLS} calls per scenario\n`,
+    );
     console.log("| scenario | p50 ms | p99 ms | p50 vs warm | p50 vs SHARED_RLS |");
     console.log("|---|---:|---:|---:|---:|");
     for (const s of scenarios) {
       const p50 = p(s.samples, 0.5);
       console.log(`| ${s.label} | ${p50.toFixed(2)} | ${p(s.samples, 0.99).toFixed(2)} | ${(p50 / warmP50).toFixed(2)}× | ${(p50 / sharedP50).toFixed(2)}× |`);
     }
-    const fmt = (st: typeof stats | undefined) => (st ? Object.entries(st.servers).map(([name, v]) => `${name} ${v.peak}/${v.cap}`).join(", ") : "not run");
+    const fmt = (st: typeof stats | undefined) =>
+      st
+        ? Object.entries(st.servers)
+            .map(([name, v]) => `${name} ${v.peak}/${v.cap}`)
+            .join(", ")
+        : "not run";
     const turns = (st: typeof stats | undefined) => (st ? `evictions ${st.evictions}, idle-closed ${st.idleClosed}` : "");
     console.log(`\nconnections, budget's peak/cap: budgeted ${fmt(stats)} (${turns(stats)}); old bound ${fmt(legacyStats)} (${turns(legacyStats)})`);
     console.log(`pg_stat_activity peak, app role in the fleet's databases, all clients: main ${peak.main}, second ${peak.second}`);

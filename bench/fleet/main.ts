@@ -106,7 +106,9 @@ function connectionSampler(servers: Server[], databases: () => Record<string, st
     try {
       await Promise.all(
         clients.map(async ({ server, client }) => {
-          const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ANY($1::text[])", [databases()[server.name] ?? []]);
+          const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ANY($1::text[])", [
+            databases()[server.name] ?? [],
+          ]);
           peak[server.name] = Math.max(peak[server.name] ?? 0, rows[0]!.n);
         }),
       );
@@ -187,12 +189,17 @@ async function main(): Promise<void> {
     const homeDatabases: Record<string, string[]> = Object.fromEntries(servers.map((s) => [s.name, s.name === "main" ? [dbName] : []]));
     cleanups.push(async () => {
       for (const s of servers) {
-        for (const d of homeDatabases[s.name]!.filter((n) => n !== dbName)) await withClient(s.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${d}" WITH (FORCE)`));
+        for (const d of homeDatabases[s.name]!.filter((n) => n !== dbName))
+          await withClient(s.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${d}" WITH (FORCE)`));
       }
     });
     const t0 = performance.now();
     const schemaPlan = Array.from({ length: SCHEMAS }, (_, i) => ({ name: `Fleet schema ${i}`, isolation_strategy: "SCHEMA" as const }));
-    const databasePlan = Array.from({ length: DATABASES }, (_, i) => ({ name: `Fleet database ${i}`, isolation_strategy: "DATABASE" as const, server: servers[i % servers.length]!.name }));
+    const databasePlan = Array.from({ length: DATABASES }, (_, i) => ({
+      name: `Fleet database ${i}`,
+      isolation_strategy: "DATABASE" as const,
+      server: servers[i % servers.length]!.name,
+    }));
     let seeded = 0;
     const create = async (input: (typeof schemaPlan)[number] | (typeof databasePlan)[number]) => {
       const tenant = await prisma.$stratum.createTenant(input);
@@ -218,7 +225,11 @@ async function main(): Promise<void> {
     await base.$disconnect();
 
     // --- fleet runs
-    const deps = { admin: createAdminAccess({ connectionString: ownerUrl, servers: adminUrls }), tenantTables: tenantTablesOf(stratumModels), appRole: "stratum_app" };
+    const deps = {
+      admin: createAdminAccess({ connectionString: ownerUrl, servers: adminUrls }),
+      tenantTables: tenantTablesOf(stratumModels),
+      appRole: "stratum_app",
+    };
     const sampler = connectionSampler(servers, () => homeDatabases);
     await sampler.connect();
     cleanups.push(() => sampler.close());
@@ -248,7 +259,9 @@ async function main(): Promise<void> {
 
 function printTable(rows: Row[], servers: Server[]): void {
   const homes = rows[0]?.report.summary.total ?? 0;
-  console.log(`\nbench:fleet — ${SCHEMAS} SCHEMA + ${DATABASES} DATABASE homes (${homes} in all) over ${servers.length} server(s), concurrency ${CONCURRENCY} per lane\n`);
+  console.log(
+    `\nbench:fleet — ${SCHEMAS} SCHEMA + ${DATABASES} DATABASE homes (${homes} in all) over ${servers.length} server(s), concurrency ${CONCURRENCY} per lane\n`,
+  );
   console.log(`| run | homes opened | wall | homes/s | peak connections (${servers.map((s) => s.name).join(" / ")}) |`);
   console.log("|---|---:|---:|---:|---:|");
   for (const r of rows) {

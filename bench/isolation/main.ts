@@ -298,7 +298,11 @@ async function main(): Promise<void> {
     const superClient = plainClient(superUrl);
     const appPlainClient = plainClient(appUrl, "bench_plain");
     const appBatchClient = plainClient(appUrl);
-    cleanups.push(() => superClient.$disconnect(), () => appPlainClient.$disconnect(), () => appBatchClient.$disconnect());
+    cleanups.push(
+      () => superClient.$disconnect(),
+      () => appPlainClient.$disconnect(),
+      () => appBatchClient.$disconnect(),
+    );
     const tokens = new Map(rls.map((t) => [t.id, signScope(scopeKey, t.id, "s")]));
 
     const select = { id: true, tenant_id: true, email: true, name: true } as const;
@@ -309,10 +313,18 @@ async function main(): Promise<void> {
       return q === "findUnique" ? c.user.findUnique({ where: { id }, select }) : c.user.findMany({ where: { tenant_id: t.id }, take: 20, select });
     };
     // The adapter alone: the scope put in AsyncLocalStorage by hand, no `$tenant` extension on top.
-    const rlsScopes = new Map(rls.map((t) => [t.id, { tenantId: t.id, mode: "s", strategy: "SHARED_RLS", token: tokens.get(t.id)!, searchPath: "public", readOnly: false } satisfies TenantScope]));
+    const rlsScopes = new Map(
+      rls.map((t) => [
+        t.id,
+        { tenantId: t.id, mode: "s", strategy: "SHARED_RLS", token: tokens.get(t.id)!, searchPath: "public", readOnly: false } satisfies TenantScope,
+      ]),
+    );
     const adapterOnly = (q: Query, t: Seeded, id: string) =>
       runInScope(rlsScopes.get(t.id)!, () =>
-        (q === "findUnique" ? stratumBase.user.findFirst({ where: { id }, select }) : stratumBase.user.findMany({ where: { tenant_id: t.id }, take: 20, select })).then((x) => x),
+        (q === "findUnique"
+          ? stratumBase.user.findFirst({ where: { id }, select })
+          : stratumBase.user.findMany({ where: { tenant_id: t.id }, take: 20, select })
+        ).then((x) => x),
       );
     const batch = async (q: Query, t: Seeded, id: string) => {
       const c = appBatchClient;
@@ -519,7 +531,14 @@ async function diagnose(superUrl: string, appUrl: string, tenants: Seeded[], sco
   const out: string[] = ["Where the time goes (1 caller, raw `pg` on one connection, no Prisma; p50 of " + N + "):", ""];
   const sql = `SELECT "id", "tenant_id", "email", "name" FROM "public"."users" WHERE "id" = $1 LIMIT $2 OFFSET $3`;
   const sqlPlain = sql.replace(`"public"."users"`, `"bench_plain"."users"`);
-  const scopeOf = (t: Seeded): TenantScope => ({ tenantId: t.id, mode: "s", strategy: "SHARED_RLS", token: signScope(scopeKey, t.id, "s"), searchPath: "public", readOnly: false });
+  const scopeOf = (t: Seeded): TenantScope => ({
+    tenantId: t.id,
+    mode: "s",
+    strategy: "SHARED_RLS",
+    token: signScope(scopeKey, t.id, "s"),
+    searchPath: "public",
+    readOnly: false,
+  });
 
   const time = async (label: string, fn: (t: Seeded, id: string) => Promise<unknown>) => {
     for (let i = 0; i < 300; i++) await fn(tenants[i % tenants.length]!, tenants[i % tenants.length]!.userIds[i % 20]!);
@@ -565,11 +584,14 @@ async function diagnose(superUrl: string, appUrl: string, tenants: Seeded[], sco
     // Server-side: execution time of the query as the app role in scope, vs as superuser.
     const t = tenants[0]!;
     const explain = async (pool: pg.Pool, text: string, scope?: TenantScope) => {
-      const run = () => pool.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${text.replace("$1", `'${t.userIds[0]}'`).replace("$2", "1").replace("$3", "0")}`);
+      const run = () =>
+        pool.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${text.replace("$1", `'${t.userIds[0]}'`).replace("$2", "1").replace("$3", "0")}`);
       const times: number[] = [];
       let plan = "";
       for (let i = 0; i < 200; i++) {
-        const r = (await (scope ? runInScope(scope, run) : run())).rows[0] as { "QUERY PLAN": Array<{ "Execution Time": number; "Planning Time": number; Plan: unknown }> };
+        const r = (await (scope ? runInScope(scope, run) : run())).rows[0] as {
+          "QUERY PLAN": Array<{ "Execution Time": number; "Planning Time": number; Plan: unknown }>;
+        };
         const p = r["QUERY PLAN"][0]!;
         times.push(p["Execution Time"] + p["Planning Time"]);
         plan = JSON.stringify(p.Plan);

@@ -115,7 +115,12 @@ async function seedTenants(prisma: StratumClient, strategy: "SHARED_RLS" | "SCHE
   for (let i = 0; i < count; i++) {
     const slug = `bses_${tag}_${strategy === "SCHEMA" ? "s" : "r"}${i}`;
     const tenant = await prisma.$stratum.createTenant({ name: `Bench ${slug}`, slug, isolation_strategy: strategy });
-    const data = Array.from({ length: USERS_PER_TENANT }, (_, j) => ({ id: randomUUID(), tenant_id: tenant.id, email: `u${j}@${slug}.bench`, name: `User ${j}` }));
+    const data = Array.from({ length: USERS_PER_TENANT }, (_, j) => ({
+      id: randomUUID(),
+      tenant_id: tenant.id,
+      email: `u${j}@${slug}.bench`,
+      name: `User ${j}`,
+    }));
     await prisma.$tenant(tenant.id).user.createMany({ data });
     out.push({ id: tenant.id });
   }
@@ -161,15 +166,42 @@ function scenarios(c: Clients, rls: Seeded[], schema: Seeded[]): Scenario[] {
     { label: "scoped `$queryRawUnsafe`, SHARED_RLS (+ DISCARD ALL)", path: "direct", tenants: rls, run: raw(c.scoped), concurrent: true },
     { label: "scoped `$queryRawUnsafe`, SCHEMA (+ DISCARD ALL)", path: "direct", tenants: schema, run: raw(c.scoped), concurrent: true },
     // Pool of 1: the timed read always lands on the connection the untimed call just used.
-    { label: "pool of 1: scoped findMany after a scoped findMany", path: "direct", tenants: rls, prepare: model(c.single), run: model(c.single), concurrent: false },
-    { label: "pool of 1: scoped findMany after a scoped raw (re-parse)", path: "direct", tenants: rls, prepare: raw(c.single), run: model(c.single), concurrent: false },
+    {
+      label: "pool of 1: scoped findMany after a scoped findMany",
+      path: "direct",
+      tenants: rls,
+      prepare: model(c.single),
+      run: model(c.single),
+      concurrent: false,
+    },
+    {
+      label: "pool of 1: scoped findMany after a scoped raw (re-parse)",
+      path: "direct",
+      tenants: rls,
+      prepare: raw(c.single),
+      run: model(c.single),
+      concurrent: false,
+    },
   ];
   if (c.bouncerPlain && c.bouncerScoped) {
     list.push(
-      { label: "PgBouncer: unscoped findMany, superuser (baseline)", path: "pgbouncer", baseline: true, tenants: rls, run: unscoped(c.bouncerPlain), concurrent: true },
+      {
+        label: "PgBouncer: unscoped findMany, superuser (baseline)",
+        path: "pgbouncer",
+        baseline: true,
+        tenants: rls,
+        run: unscoped(c.bouncerPlain),
+        concurrent: true,
+      },
       { label: "PgBouncer `?pgbouncer=true`: scoped findMany, SHARED_RLS", path: "pgbouncer", tenants: rls, run: model(c.bouncerScoped), concurrent: true },
       { label: "PgBouncer `?pgbouncer=true`: scoped findMany, SCHEMA", path: "pgbouncer", tenants: schema, run: model(c.bouncerScoped), concurrent: true },
-      { label: "PgBouncer `?pgbouncer=true`: scoped `$queryRawUnsafe`, SHARED_RLS", path: "pgbouncer", tenants: rls, run: raw(c.bouncerScoped), concurrent: true },
+      {
+        label: "PgBouncer `?pgbouncer=true`: scoped `$queryRawUnsafe`, SHARED_RLS",
+        path: "pgbouncer",
+        tenants: rls,
+        run: raw(c.bouncerScoped),
+        concurrent: true,
+      },
     );
   }
   return list;
@@ -181,7 +213,8 @@ async function verify(list: Scenario[]): Promise<void> {
     for (const t of s.tenants.slice(0, 3)) {
       await s.prepare?.(t);
       const rows = await s.run(t);
-      if (rows.length !== 20 || rows.some((r) => r.tenant_id !== t.id)) throw new Error(`${s.label}: ${rows.length} rows, tenants ${[...new Set(rows.map((r) => r.tenant_id))].join(",")}`);
+      if (rows.length !== 20 || rows.some((r) => r.tenant_id !== t.id))
+        throw new Error(`${s.label}: ${rows.length} rows, tenants ${[...new Set(rows.map((r) => r.tenant_id))].join(",")}`);
     }
   }
 }
@@ -221,9 +254,11 @@ async function measureSixteen(list: Scenario[]): Promise<Map<Scenario, { ops: nu
   const out = new Map(list.map((s) => [s, { ops: 0, ms: 0 }]));
   const drive = async (s: Scenario, perCaller: number) => {
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: 16 }, async (_, c) => {
-      for (let n = 0; n < perCaller; n++) await s.run(s.tenants[(c + 16 * n) % s.tenants.length]!);
-    }));
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, c) => {
+        for (let n = 0; n < perCaller; n++) await s.run(s.tenants[(c + 16 * n) % s.tenants.length]!);
+      }),
+    );
     return performance.now() - t0;
   };
   for (let round = 0; round < ROUNDS; round++) {
@@ -253,10 +288,12 @@ interface Facts {
 }
 
 function report(list: Scenario[], lat: Map<Scenario, number[]>, sixteen: Map<Scenario, { ops: number; ms: number }> | undefined, f: Facts): string {
-  const stats = new Map(list.map((s) => {
-    const sorted = Float64Array.from(lat.get(s)!).sort();
-    return [s, { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), n: sorted.length }];
-  }));
+  const stats = new Map(
+    list.map((s) => {
+      const sorted = Float64Array.from(lat.get(s)!).sort();
+      return [s, { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), n: sorted.length }];
+    }),
+  );
   const baseOf = (s: Scenario) => list.find((b) => b.baseline && b.path === s.path)!;
   const opsOf = (s: Scenario) => {
     const c = sixteen?.get(s);

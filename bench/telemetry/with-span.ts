@@ -53,7 +53,9 @@ async function main() {
   const as = median(results.asyncSpan);
   console.log(`withSpan, no provider registered (${N} sync / ${N / 10} async calls, median of ${ROUNDS})`);
   console.log(`  sync : direct ${ns(sd, N)} ns/call, withSpan ${ns(ss, N)} ns/call, ratio ${(ss / sd).toFixed(2)}, overhead ${ns(ss - sd, N)} ns/call`);
-  console.log(`  async: direct ${ns(ad, N / 10)} ns/call, withSpan ${ns(as, N / 10)} ns/call, ratio ${(as / ad).toFixed(2)}, overhead ${ns(as - ad, N / 10)} ns/call`);
+  console.log(
+    `  async: direct ${ns(ad, N / 10)} ns/call, withSpan ${ns(as, N / 10)} ns/call, ratio ${(as / ad).toFixed(2)}, overhead ${ns(as - ad, N / 10)} ns/call`,
+  );
   console.log(`  (a PostgreSQL round trip is ~50,000-200,000 ns)`);
   if (sink === 42) console.log("");
 }

@@ -163,7 +163,8 @@ async function main(): Promise<void> {
     const tag = randomBytes(3).toString("hex");
     let seq = 0;
     const slug = (kind: string) => `bt_${tag}_${kind}_${(seq++).toString(36)}`;
-    const create = (parent: string | null, kind: string) => $s.createTenant({ name: `Bench ${kind}`, slug: slug(kind), ...(parent ? { parent_id: parent } : {}) });
+    const create = (parent: string | null, kind: string) =>
+      $s.createTenant({ name: `Bench ${kind}`, slug: slug(kind), ...(parent ? { parent_id: parent } : {}) });
     const bareInsert = (parent: string | null, kind: string) =>
       bare.query(
         `INSERT INTO public.stratum_tenants (id, parent_id, slug, name, isolation_strategy, metadata, updated_at)
@@ -298,7 +299,10 @@ async function main(): Promise<void> {
 
 /** 1, 5 and 15 minute load averages: how busy the shared machine was. */
 function loadavg(): string {
-  return os.loadavg().map((x) => x.toFixed(2)).join(" / ");
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" / ");
 }
 
 /** Rows whose path, depth or parent disagree with their parent's. */

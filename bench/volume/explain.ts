@@ -9,7 +9,11 @@ import { log, withClient } from "./setup.js";
 export const EXPLAIN = process.env.BENCH_EXPLAIN === "1";
 
 export async function explainAs(db: Db, tenantId: string, mode: "s" | "d", sql: string): Promise<string> {
-  const token = await withClient(db.superUrl, async (c) => (await c.query<{ token: string }>("SELECT token FROM stratum_scope_tokens WHERE tenant_id = $1 AND mode = $2 LIMIT 1", [tenantId, mode])).rows[0]!.token);
+  const token = await withClient(
+    db.superUrl,
+    async (c) =>
+      (await c.query<{ token: string }>("SELECT token FROM stratum_scope_tokens WHERE tenant_id = $1 AND mode = $2 LIMIT 1", [tenantId, mode])).rows[0]!.token,
+  );
   return withClient(db.appUrl, async (c) => {
     let plan = "";
     for (let i = 0; i < 3; i++) {

@@ -28,7 +28,10 @@ import { sharedSubtree } from "./subtree-shared.js";
 import { tenantVolume } from "./tenant-shapes.js";
 
 const HOMES = env("BENCH_HOMES", 1_000);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
 
 async function main(): Promise<void> {
   const started = performance.now();

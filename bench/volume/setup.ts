@@ -59,7 +59,12 @@ export async function scratchDb(label: string, scopeKey: string, cleanups: Clean
   const name = `bench_vol_${label}_${randomBytes(4).toString("hex")}`;
   await withClient(ADMIN_URL, (c) => c.query(`CREATE DATABASE ${name} OWNER ${OWNER_ROLE}`));
   cleanups.push(() => withClient(ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
-  const db = { name, superUrl: withDatabase(ADMIN_URL, name), ownerUrl: withDatabase(ownerUrlOf(ADMIN_URL), name), appUrl: withDatabase(appUrlOf(ADMIN_URL), name) };
+  const db = {
+    name,
+    superUrl: withDatabase(ADMIN_URL, name),
+    ownerUrl: withDatabase(ownerUrlOf(ADMIN_URL), name),
+    appUrl: withDatabase(appUrlOf(ADMIN_URL), name),
+  };
   await withClient(db.ownerUrl, async (c) => {
     await applyMigrations(pgExecutor(c), { migrationsDir: join(ROOT, "prisma", "migrations") });
     await c.query(INSTALL_SCOPE_KEY_SQL, [scopeKey]);
@@ -81,5 +86,13 @@ export async function concurrent(n: number, fn: () => Promise<unknown>): Promise
   const t = performance.now();
   const results = await Promise.allSettled(Array.from({ length: n }, fn));
   const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
-  return { ms: performance.now() - t, failed: failed.length, first: failed[0] ? String((failed[0].reason as Error).message).split("\n").pop()! : "" };
+  return {
+    ms: performance.now() - t,
+    failed: failed.length,
+    first: failed[0]
+      ? String((failed[0].reason as Error).message)
+          .split("\n")
+          .pop()!
+      : "",
+  };
 }

@@ -39,7 +39,13 @@ export async function sharedSubtree(scopeKey: string, cleanups: Cleanups, big: D
   cleanups.push(ce.close);
   const page = `SELECT "users"."id", "users"."tenant_id", "users"."email", "users"."name" FROM "public"."stratum_d_users" AS "users" WHERE 1=1 ORDER BY "users"."id" ASC LIMIT 20 OFFSET 0`;
   await printPlan("descendants view, SHARED_RLS clients, 1M rows of others: 20-row page", big, msp, "d", page);
-  await printPlan("descendants view, SHARED_RLS clients, 1M rows of others: count", big, msp, "d", `SELECT COUNT(*) FROM (SELECT "users"."id" FROM "public"."stratum_d_users" AS "users" WHERE 1=1 OFFSET 0) AS "sub"`);
+  await printPlan(
+    "descendants view, SHARED_RLS clients, 1M rows of others: count",
+    big,
+    msp,
+    "d",
+    `SELECT COUNT(*) FROM (SELECT "users"."id" FROM "public"."stratum_d_users" AS "users" WHERE 1=1 OFFSET 0) AS "sub"`,
+  );
   const view = (c: Clients) => c.prisma.$tenant(msp, { descendants: true }).user;
   const shapes = {
     "count()": (c: Clients) => view(c).count(),

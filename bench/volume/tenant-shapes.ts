@@ -33,7 +33,9 @@ async function load(db: Db, rows: number): Promise<{ tenantId: string; userIds: 
     );
     await c.query("VACUUM ANALYZE users");
   });
-  const own = await withClient(db.superUrl, (c) => c.query<{ id: string; tenant_id: string }>("SELECT id, tenant_id FROM users WHERE tenant_id = md5('vol1')::uuid"));
+  const own = await withClient(db.superUrl, (c) =>
+    c.query<{ id: string; tenant_id: string }>("SELECT id, tenant_id FROM users WHERE tenant_id = md5('vol1')::uuid"),
+  );
   log(`${db.name}: ${rows} rows, ${TENANTS} tenants, ${own.rows.length} of the scoped tenant's (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return { tenantId: own.rows[0]!.tenant_id, userIds: own.rows.map((r) => r.id) };
 }
@@ -107,7 +109,13 @@ export async function tenantVolume(scopeKey: string, cleanups: Cleanups): Promis
   }
   const page = `SELECT "id", "tenant_id", "email", "name" FROM "public"."users" WHERE 1=1 ORDER BY "id" ASC LIMIT 20 OFFSET 0`;
   await printPlan(`one tenant, ${BIG_ROWS} rows: 20-row page`, big, bigData.tenantId, "s", page);
-  await printPlan(`one tenant, ${BIG_ROWS} rows: count`, big, bigData.tenantId, "s", `SELECT COUNT(*) FROM (SELECT "users"."id" FROM "public"."users" WHERE 1=1 OFFSET 0) AS "sub"`);
+  await printPlan(
+    `one tenant, ${BIG_ROWS} rows: count`,
+    big,
+    bigData.tenantId,
+    "s",
+    `SELECT COUNT(*) FROM (SELECT "users"."id" FROM "public"."users" WHERE 1=1 OFFSET 0) AS "sub"`,
+  );
   const s = await measure(paths);
   const at = (label: string, shape: Shape) => p50(s.get(`${label}|${shape}`)!);
   const lines = [

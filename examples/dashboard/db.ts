@@ -66,7 +66,10 @@ export async function openDatabase(env: NodeJS.ProcessEnv = process.env): Promis
   const webhooks = webhookOptions(env);
   const build = (adapter: StratumAdapterFactory, admin?: StratumOptions["admin"]) => {
     const base = new PrismaClient({ adapter });
-    return { base, prisma: withStratum(base, { models: stratumModels, scopeKey, encryptionKey, ...(admin ? { admin } : {}), ...(webhooks ? { webhooks } : {}) }) };
+    return {
+      base,
+      prisma: withStratum(base, { models: stratumModels, scopeKey, encryptionKey, ...(admin ? { admin } : {}), ...(webhooks ? { webhooks } : {}) }),
+    };
   };
 
   if (!env.DATABASE_URL) {

@@ -69,7 +69,9 @@ async function ownCounts(prisma: DashboardPrisma, tenantId: string): Promise<{ t
 async function overridesOf(prisma: DashboardPrisma, t: Tenant): Promise<string[]> {
   if (!t.parent_id) return [];
   const [own, inherited] = await Promise.all([prisma.$stratum.getConfig(t.id), prisma.$stratum.resolveConfig(t.parent_id)]);
-  return Object.keys(own).filter((k) => k in inherited).sort();
+  return Object.keys(own)
+    .filter((k) => k in inherited)
+    .sort();
 }
 
 async function lockedKeys(prisma: DashboardPrisma, self: Tenant): Promise<LockedKey[]> {
@@ -79,8 +81,7 @@ async function lockedKeys(prisma: DashboardPrisma, self: Tenant): Promise<Locked
   for (const [key, e] of Object.entries(resolved)) {
     if (e?.locked) out.push({ key, locked_by: { id: e.source_tenant_id, name: names.get(e.source_tenant_id) ?? e.source_tenant_id } });
   }
-  return out
-    .sort((a, b) => a.key.localeCompare(b.key));
+  return out.sort((a, b) => a.key.localeCompare(b.key));
 }
 
 export async function ticketOverview(prisma: DashboardPrisma, tenantId: string): Promise<Overview> {
@@ -91,7 +92,9 @@ export async function ticketOverview(prisma: DashboardPrisma, tenantId: string):
   ]);
   const locked = await lockedKeys(prisma, self);
   const countsOf = async (t: Tenant) =>
-    t.isolation_strategy !== "DATABASE" ? { ...(inView.get(t.id) ?? { total: 0, closed: 0 }), via: "descendants" as const } : { ...(await ownCounts(prisma, t.id)), via: "own_scope" as const };
+    t.isolation_strategy !== "DATABASE"
+      ? { ...(inView.get(t.id) ?? { total: 0, closed: 0 }), via: "descendants" as const }
+      : { ...(await ownCounts(prisma, t.id)), via: "own_scope" as const };
 
   const clients: TenantTicketCounts[] = [];
   for (const t of descendants) {

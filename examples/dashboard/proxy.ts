@@ -27,7 +27,9 @@ export function registerProxy(app: FastifyInstance, options: ProxyOptions): void
     const tenantId = session.as;
     let key = tenantKeys.get(tenantId);
     if (!key) {
-      key = options.prisma.$stratum.createApiKey({ name: "dashboard: view as tenant", scopes: ["*"], tenant_id: tenantId, environment: "test" }).then((k) => k.key);
+      key = options.prisma.$stratum
+        .createApiKey({ name: "dashboard: view as tenant", scopes: ["*"], tenant_id: tenantId, environment: "test" })
+        .then((k) => k.key);
       // A failed mint is not cached: the next request tries again.
       key.catch(() => tenantKeys.delete(tenantId));
       tenantKeys.set(tenantId, key);

@@ -34,7 +34,15 @@ export const SEED_TREE: ReadonlyArray<{ name: string; slug: string; config: Reco
     clients: [
       { name: "Client Alpha", slug: "client_alpha", isolation: "SHARED_RLS", users: ["ada", "alan"], open: 3, closed: 1, config: { max_users: 50 } },
       { name: "Client Beta", slug: "client_beta", isolation: "SCHEMA", users: ["bob"], open: 2, closed: 2 },
-      { name: "Harbor Dental", slug: "harbor_dental", isolation: "SHARED_RLS", users: ["hana", "hugo", "hal"], open: 5, closed: 3, config: { max_users: 120, sla_hours: 4 } },
+      {
+        name: "Harbor Dental",
+        slug: "harbor_dental",
+        isolation: "SHARED_RLS",
+        users: ["hana", "hugo", "hal"],
+        open: 5,
+        closed: 3,
+        config: { max_users: 120, sla_hours: 4 },
+      },
       { name: "Keystone Legal", slug: "keystone_legal", isolation: "SHARED_RLS", users: ["kim"], open: 0, closed: 2, suspended: true },
     ],
   },

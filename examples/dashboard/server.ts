@@ -46,13 +46,23 @@ export const DEMO_OPERATOR: Operator = { email: "operator@acmesec.test", passwor
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function registerAuth(app: FastifyInstance, prisma: DashboardPrisma, operators: readonly Operator[], secret: Uint8Array, session: (r: FastifyRequest) => Promise<Session | null>): void {
+function registerAuth(
+  app: FastifyInstance,
+  prisma: DashboardPrisma,
+  operators: readonly Operator[],
+  secret: Uint8Array,
+  session: (r: FastifyRequest) => Promise<Session | null>,
+): void {
   const signedIn = async (request: FastifyRequest) => {
     const s = await session(request);
     if (!s) throw new StratumError("UNAUTHORIZED", "Sign in to the dashboard first.");
     return s;
   };
-  const describe = async (s: Session) => ({ email: s.email, name: s.name, view_as: s.as ? { id: s.as, name: (await prisma.$stratum.getTenant(s.as)).name } : null });
+  const describe = async (s: Session) => ({
+    email: s.email,
+    name: s.name,
+    view_as: s.as ? { id: s.as, name: (await prisma.$stratum.getTenant(s.as)).name } : null,
+  });
 
   app.post<{ Body: { email?: unknown; password?: unknown } }>("/auth/login", async (request, reply) => {
     const { email, password } = request.body ?? {};
@@ -79,7 +89,8 @@ function registerAuth(app: FastifyInstance, prisma: DashboardPrisma, operators: 
     if (!UUID.test(tenantId)) throw new StratumError("VALIDATION_FAILED", "tenantId must be a tenant id (a uuid).");
     const s = await signedIn(request);
     // Viewing as a tenant: only that tenant's subtree, as the proxy's limited key would allow.
-    if (s.as && !(await prisma.$stratum.getTenant(tenantId)).path.includes(s.as)) throw new StratumError("FORBIDDEN", "Viewing as a tenant: this tenant lies outside its subtree.");
+    if (s.as && !(await prisma.$stratum.getTenant(tenantId)).path.includes(s.as))
+      throw new StratumError("FORBIDDEN", "Viewing as a tenant: this tenant lies outside its subtree.");
     return ticketOverview(prisma, tenantId);
   });
 }
@@ -106,7 +117,10 @@ export async function createDashboard(options: DashboardOptions): Promise<Dashbo
       bundle = null;
       throw error;
     });
-    return reply.type("text/javascript; charset=utf-8").header("cache-control", "no-cache").send(await bundle);
+    return reply
+      .type("text/javascript; charset=utf-8")
+      .header("cache-control", "no-cache")
+      .send(await bundle);
   });
 
   return { app, apiKey, operators, seed };

@@ -56,7 +56,11 @@ export async function readSession(secret: Uint8Array, cookieHeader: string | und
   try {
     const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, algorithms: ["HS256"] });
     if (typeof payload.sub !== "string") return null;
-    return { email: payload.sub, name: typeof payload["name"] === "string" ? payload["name"] : payload.sub, as: typeof payload["as"] === "string" ? payload["as"] : null };
+    return {
+      email: payload.sub,
+      name: typeof payload["name"] === "string" ? payload["name"] : payload.sub,
+      as: typeof payload["as"] === "string" ? payload["as"] : null,
+    };
   } catch {
     // Expired, forged or from another server: simply not signed in.
     return null;

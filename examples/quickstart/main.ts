@@ -59,9 +59,7 @@ async function onPGlite(): Promise<Setup> {
       ? "starting embedded PGlite from the migrated snapshot in node_modules/.cache/stratum"
       : "starting embedded PGlite (PostgreSQL compiled to WebAssembly; the first run also migrates it and caches a snapshot, so it is slower)",
   );
-  const db = cached
-    ? new PGlite({ extensions: { ltree }, loadDataDir: new Blob([readFileSync(snapshot)]) })
-    : new PGlite({ extensions: { ltree } });
+  const db = cached ? new PGlite({ extensions: { ltree }, loadDataDir: new Blob([readFileSync(snapshot)]) }) : new PGlite({ extensions: { ltree } });
   await db.waitReady;
   if (!cached) {
     // Migrate as an owner that is not a superuser, as in production: objects a superuser owns
@@ -92,7 +90,9 @@ async function onPostgres(adminUrl: string): Promise<Setup> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const server = new URL(adminUrl);
-  step(`creating scratch database ${name} and its owner role ${name} on ${server.host} (as ${decodeURIComponent(server.username) || "the default user"}); both are dropped at the end`);
+  step(
+    `creating scratch database ${name} and its owner role ${name} on ${server.host} (as ${decodeURIComponent(server.username) || "the default user"}); both are dropped at the end`,
+  );
   // A non-superuser owner, as in production (see onPGlite); the admin session switches to it.
   await admin.query(`CREATE ROLE ${name} NOLOGIN CREATEROLE`);
   await admin.query(`GRANT ${name} TO CURRENT_USER`);

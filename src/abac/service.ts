@@ -205,10 +205,10 @@ export function createAbacService(db: Db, deps: AbacServiceDeps): AbacService {
     async deletePolicy(tenantId, name) {
       validate(NAME, name, "ABAC policy name");
       await mutate(tenantId, async (tx, slug) => {
-        const rows = await tx.query<AbacPolicy>(
-          `DELETE FROM public.stratum_abac_policies WHERE tenant_id = $1::uuid AND name = $2 RETURNING ${COLUMNS}`,
-          [tenantId, name],
-        );
+        const rows = await tx.query<AbacPolicy>(`DELETE FROM public.stratum_abac_policies WHERE tenant_id = $1::uuid AND name = $2 RETURNING ${COLUMNS}`, [
+          tenantId,
+          name,
+        ]);
         if (!rows[0]) throw notFound(tenantId, slug, name);
         await deps.audit.record(tx, { tenantId, action: "abac.delete", targetType: "abac_policy", targetId: name, before: rows[0] });
       });
@@ -232,9 +232,7 @@ export function createAbacService(db: Db, deps: AbacServiceDeps): AbacService {
       );
       const matching = candidates.filter((p) => p.conditions.every((c) => evaluateCondition(c, input)));
       const pick = (effect: PolicyEffect) =>
-        matching
-          .filter((p) => p.effect === effect)
-          .sort((a, b) => b.priority - a.priority || a.depth - b.depth || a.name.localeCompare(b.name))[0];
+        matching.filter((p) => p.effect === effect).sort((a, b) => b.priority - a.priority || a.depth - b.depth || a.name.localeCompare(b.name))[0];
       const deny = pick("deny");
       const allow = pick("allow");
       const decided = deny ?? allow;

@@ -35,7 +35,8 @@ export function apiKeyLifecycle(db: Db, audit: AuditSink, internals: Internals):
     return db.transaction(async (tx) => {
       const old = await internals.mustFind(tx, id);
       const alive = await tx.query<{ live: boolean }>(`SELECT (${live}) AS live FROM public.stratum_api_keys WHERE id = $1::uuid FOR UPDATE`, [id]);
-      if (!alive[0]?.live) throw new StratumError("CONFLICT", `API key ${id} is revoked or expired; create a new key instead of rotating it.`, { apiKeyId: id });
+      if (!alive[0]?.live)
+        throw new StratumError("CONFLICT", `API key ${id} is revoked or expired; create a new key instead of rotating it.`, { apiKeyId: id });
       const plaintext = `sk_${environment}_${randomBytes(24).toString("base64url")}`;
       const created = (
         await tx.query<ApiKey>(

@@ -94,9 +94,7 @@ const CreateInput = z
   })
   .strict();
 
-const ListInput = z
-  .object({ tenant_id: z.uuid().optional(), subtree: z.boolean().default(false), include_revoked: z.boolean().default(false) })
-  .strict();
+const ListInput = z.object({ tenant_id: z.uuid().optional(), subtree: z.boolean().default(false), include_revoked: z.boolean().default(false) }).strict();
 
 const COLUMNS = "id::text, name, scopes, tenant_id::text, created_at, last_used_at, revoked_at, expires_at, rate_limit";
 /** Not revoked and not past its expiry, by the database's clock. */
@@ -127,7 +125,9 @@ export function createApiKeyService(db: Db, deps: { audit: AuditSink }): ApiKeyS
         if (!found.length) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${data.tenant_id} does not exist.`, { tenantId: data.tenant_id });
       }
       if (data.expires_at && data.expires_at.getTime() <= Date.now()) {
-        throw new StratumError("VALIDATION_FAILED", "expires_at is in the past: give a future time, or none for a key that does not expire.", { field: "expires_at" });
+        throw new StratumError("VALIDATION_FAILED", "expires_at is in the past: give a future time, or none for a key that does not expire.", {
+          field: "expires_at",
+        });
       }
       const rows = await tx.query<ApiKey>(
         `INSERT INTO public.stratum_api_keys (id, name, key_hash, scopes, tenant_id, expires_at, rate_limit)

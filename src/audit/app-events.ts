@@ -13,7 +13,22 @@ import { DEFAULT_SENSITIVE_KEYS, redact } from "./redact.js";
 import { decodeActor, type AuditRecord } from "./service.js";
 
 /** First segments of the actions stratum itself writes. */
-export const RESERVED_AUDIT_NAMESPACES = ["tenant", "config", "permission", "abac", "policy", "isolation", "api_key", "webhook", "gdpr", "consent", "subject", "scope_key", "audit", "role"] as const;
+export const RESERVED_AUDIT_NAMESPACES = [
+  "tenant",
+  "config",
+  "permission",
+  "abac",
+  "policy",
+  "isolation",
+  "api_key",
+  "webhook",
+  "gdpr",
+  "consent",
+  "subject",
+  "scope_key",
+  "audit",
+  "role",
+] as const;
 
 export interface AppAuditEvent {
   actor: { id: string; type?: string };
@@ -30,9 +45,23 @@ export interface AppAuditEvent {
 
 const EventSchema = z
   .object({
-    actor: z.object({ id: z.string().min(1).max(200), type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).default("user") }).strict(),
-    action: z.string().max(100).regex(/^[a-z][a-zA-Z0-9_-]*(\.[a-zA-Z0-9_-]+)+$/, "a dotted verb like report.export"),
-    resource: z.object({ type: z.string().min(1).max(100), id: z.string().min(1).max(500) }).strict().optional(),
+    actor: z
+      .object({
+        id: z.string().min(1).max(200),
+        type: z
+          .string()
+          .regex(/^[a-z][a-z0-9_]{0,39}$/)
+          .default("user"),
+      })
+      .strict(),
+    action: z
+      .string()
+      .max(100)
+      .regex(/^[a-z][a-zA-Z0-9_-]*(\.[a-zA-Z0-9_-]+)+$/, "a dotted verb like report.export"),
+    resource: z
+      .object({ type: z.string().min(1).max(100), id: z.string().min(1).max(500) })
+      .strict()
+      .optional(),
     before: z.unknown().optional(),
     after: z.unknown().optional(),
     occurred_at: z.coerce.date().optional(),
@@ -47,7 +76,9 @@ export async function appendAppAudit(db: Db, tenantId: string, event: AppAuditEv
   const e = validate(EventSchema, event, "audit event");
   const namespace = e.action.split(".")[0]!;
   if ((RESERVED_AUDIT_NAMESPACES as readonly string[]).includes(namespace)) {
-    throw new StratumError("VALIDATION_FAILED", `Actions under "${namespace}." are stratum's own; name the app's event differently (e.g. app.${e.action}).`, { field: "action" });
+    throw new StratumError("VALIDATION_FAILED", `Actions under "${namespace}." are stratum's own; name the app's event differently (e.g. app.${e.action}).`, {
+      field: "action",
+    });
   }
   if (e.occurred_at && e.occurred_at.getTime() > Date.now() + 60_000) {
     throw new StratumError("VALIDATION_FAILED", "occurred_at is in the future: give the time the event happened.", { field: "occurred_at" });
@@ -60,7 +91,17 @@ export async function appendAppAudit(db: Db, tenantId: string, event: AppAuditEv
       `INSERT INTO public.stratum_audit AS a (tenant_id, actor, action, target_type, target_id, before, after, request_id, created_at)
        VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, coalesce($9::timestamptz, clock_timestamp()))
        RETURNING ${COLUMNS}`,
-      [tenantId, `${e.actor.type}:${e.actor.id}`, e.action, e.resource?.type ?? null, e.resource?.id ?? null, json(e.before), json(e.after), e.request_id ?? null, e.occurred_at ?? null],
+      [
+        tenantId,
+        `${e.actor.type}:${e.actor.id}`,
+        e.action,
+        e.resource?.type ?? null,
+        e.resource?.id ?? null,
+        json(e.before),
+        json(e.after),
+        e.request_id ?? null,
+        e.occurred_at ?? null,
+      ],
     );
     const row = rows[0]!;
     return { ...row, actor: decodeActor(row.actor) };

@@ -57,7 +57,10 @@ export interface AuditService extends AuditSink {
 
 const entrySchema = z.object({
   tenantId: z.uuid().nullable(),
-  action: z.string().max(100).regex(/^[a-z][a-zA-Z0-9_-]*(\.[a-zA-Z0-9_-]+)+$/, "a dotted verb like tenant.create"),
+  action: z
+    .string()
+    .max(100)
+    .regex(/^[a-z][a-zA-Z0-9_-]*(\.[a-zA-Z0-9_-]+)+$/, "a dotted verb like tenant.create"),
   targetType: z.string().min(1).max(100).optional(),
   targetId: z.string().min(1).max(500).optional(),
   before: z.unknown().optional(),
@@ -72,7 +75,11 @@ const filtersSchema = z.object({
   since: dateLike.optional(),
   until: dateLike.optional(),
   limit: z.number().int().min(1).max(500).default(50),
-  cursor: z.string().regex(/^[0-9]{1,19}$/, "a cursor returned by a previous page").nullable().optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, "a cursor returned by a previous page")
+    .nullable()
+    .optional(),
 });
 
 export function encodeActor(actor: Actor): string {
@@ -144,11 +151,7 @@ export async function listAudit(db: Db, tenantId: string, filters: AuditFilters 
   }
   if (f.actor) {
     params.push(f.actor);
-    where.push(
-      f.actor.includes(":")
-        ? `a.actor = $${params.length}`
-        : `substr(a.actor, strpos(a.actor, ':') + 1) = $${params.length}`,
-    );
+    where.push(f.actor.includes(":") ? `a.actor = $${params.length}` : `substr(a.actor, strpos(a.actor, ':') + 1) = $${params.length}`);
   }
   if (f.since) {
     params.push(f.since);

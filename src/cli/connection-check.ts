@@ -36,7 +36,12 @@ export async function appConnectionFacts(url: string): Promise<AppConnectionFact
         { cause: error },
       );
     }
-    throw new StratumError("VALIDATION_FAILED", `Cannot connect to ${databaseName(url)}: ${(error as Error).message}. Check the URL (--url / DATABASE_URL).`, undefined, { cause: error });
+    throw new StratumError(
+      "VALIDATION_FAILED",
+      `Cannot connect to ${databaseName(url)}: ${(error as Error).message}. Check the URL (--url / DATABASE_URL).`,
+      undefined,
+      { cause: error },
+    );
   }
   try {
     const row = (
@@ -65,7 +70,10 @@ export async function checkAppConnection(url: string): Promise<AppConnectionFact
     );
   }
   if (!facts.migrated) {
-    throw new StratumError("VALIDATION_FAILED", `Database "${databaseName(url)}" has no stratum tables: run \`npx stratum-prisma migrate\` with the owner URL first.`);
+    throw new StratumError(
+      "VALIDATION_FAILED",
+      `Database "${databaseName(url)}" has no stratum tables: run \`npx stratum-prisma migrate\` with the owner URL first.`,
+    );
   }
   return facts;
 }

@@ -73,7 +73,8 @@ async function adminChecks(client: pg.Client, options: InventoryOptions & { scop
     );
     if (orphans.rows.length) out.problems.push(`orphaned tenants (their path is not under their parent's): ${orphans.rows.map((r) => r.slug).join(", ")}`);
     const depth = (await client.query<{ max: number | null }>("SELECT max(depth)::int AS max FROM public.stratum_tenants")).rows[0]?.max ?? 0;
-    if (depth >= MAX_DEPTH - DEPTH_MARGIN) out.warnings.push(`the tree is ${depth + 1} levels deep, of at most ${MAX_DEPTH + 1}: tenants below depth ${MAX_DEPTH} cannot be created`);
+    if (depth >= MAX_DEPTH - DEPTH_MARGIN)
+      out.warnings.push(`the tree is ${depth + 1} levels deep, of at most ${MAX_DEPTH + 1}: tenants below depth ${MAX_DEPTH} cannot be created`);
     const keys = (
       await client.query<{ expired: number; stale: number }>(
         `SELECT count(*) FILTER (WHERE expires_at <= now())::int AS expired,
@@ -83,9 +84,12 @@ async function adminChecks(client: pg.Client, options: InventoryOptions & { scop
       )
     ).rows[0]!;
     if (keys.expired) out.warnings.push(`${keys.expired} API key(s) expired but never revoked (revoke them: stratum-prisma keys revoke <id>)`);
-    if (keys.stale) out.warnings.push(`${keys.stale} live API key(s) unused for more than ${options.staleKeyDays ?? 90} days (GET /api/v1/api-keys/dormant lists them)`);
-    const sealed = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM public.stratum_config WHERE encrypted_value IS NOT NULL")).rows[0]?.n ?? 0;
-    if (sealed > 0 && !options.encryptionKey) out.problems.push(`${sealed} sensitive config value(s) are encrypted but no encryption key was given (STRATUM_ENCRYPTION_KEY): they cannot be read`);
+    if (keys.stale)
+      out.warnings.push(`${keys.stale} live API key(s) unused for more than ${options.staleKeyDays ?? 90} days (GET /api/v1/api-keys/dormant lists them)`);
+    const sealed =
+      (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM public.stratum_config WHERE encrypted_value IS NOT NULL")).rows[0]?.n ?? 0;
+    if (sealed > 0 && !options.encryptionKey)
+      out.problems.push(`${sealed} sensitive config value(s) are encrypted but no encryption key was given (STRATUM_ENCRYPTION_KEY): they cannot be read`);
   } finally {
     await client.query("ROLLBACK").catch(() => undefined);
   }
@@ -94,7 +98,8 @@ async function adminChecks(client: pg.Client, options: InventoryOptions & { scop
 export async function inventory(client: pg.Client, options: InventoryOptions): Promise<InventoryReport> {
   const out: InventoryReport = { problems: [], warnings: [], skipped: [] };
   const missing = await unindexed(client, options.tables);
-  if (missing.length) out.problems.push(`tenant tables without an index leading with their tenant column (each scoped query scans them): ${missing.join(", ")}`);
+  if (missing.length)
+    out.problems.push(`tenant tables without an index leading with their tenant column (each scoped query scans them): ${missing.join(", ")}`);
   if (options.encryptionKey) {
     const problem = encryptionKeyProblem(options.encryptionKey);
     if (problem) out.problems.push(problem);

@@ -69,7 +69,11 @@ export async function doctor(url: string, tables: readonly string[], options: Do
   try {
     const unknown = await unknownTables(client, tenantTables);
     if (unknown.length) {
-      throw new StratumError("VALIDATION_FAILED", `No such table: ${unknown.join(", ")}. Pass the tenant tables of your generated stratumModels (--tables users,tickets).`, { tables: unknown });
+      throw new StratumError(
+        "VALIDATION_FAILED",
+        `No such table: ${unknown.join(", ")}. Pass the tenant tables of your generated stratumModels (--tables users,tickets).`,
+        { tables: unknown },
+      );
     }
     const facts = {
       ...(await client.query(CONNECTION_FACTS_SQL, [tenantTables])).rows[0],
@@ -116,10 +120,19 @@ Examples:
       const url = opts.url ?? process.env.DATABASE_URL;
       if (!url) throw new StratumError("VALIDATION_FAILED", "No database: pass --url or set DATABASE_URL to the app role's URL.");
       const columns = opts.tables !== undefined ? null : await tenantColumnsOfModule(pickModule(opts.models, DEFAULT_MODELS));
-      const tables = columns ? Object.keys(columns) : (opts.tables ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+      const tables = columns
+        ? Object.keys(columns)
+        : (opts.tables ?? "")
+            .split(",")
+            .map((t) => t.trim())
+            .filter(Boolean);
       const scopeKey = opts.scopeKey ?? (process.env.STRATUM_SCOPE_KEY || undefined);
       const encryptionKey = opts.encryptionKey ?? (process.env.STRATUM_ENCRYPTION_KEY || undefined);
-      const report = await doctor(url, tables, { ...(columns ? { tenantColumns: columns } : {}), ...(scopeKey ? { scopeKey } : {}), ...(encryptionKey ? { encryptionKey } : {}) });
+      const report = await doctor(url, tables, {
+        ...(columns ? { tenantColumns: columns } : {}),
+        ...(scopeKey ? { scopeKey } : {}),
+        ...(encryptionKey ? { encryptionKey } : {}),
+      });
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       if (!opts.json) for (const w of report.warnings) console.error(`warning: ${w}`);
       if (!opts.json) for (const s of report.skipped) console.error(`skipped: ${s}`);

@@ -12,7 +12,8 @@ import { delimiter, dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { StratumError } from "../core/errors.js";
 
-const PLACEHOLDER = "#!/bin/sh\necho 'stratum-prisma: the native schema engine is not installed; use `npx stratum-prisma migrate` / `migrate new`' >&2\nexit 1\n";
+const PLACEHOLDER =
+  "#!/bin/sh\necho 'stratum-prisma: the native schema engine is not installed; use `npx stratum-prisma migrate` / `migrate new`' >&2\nexit 1\n";
 
 /** Writes (once) the placeholder under the project's node_modules/.cache and returns its path. */
 export function schemaEnginePlaceholder(cwd: string): string {
@@ -41,7 +42,9 @@ export function prismaCli(cwd: string): string {
   try {
     return join(dirname(createRequire(join(cwd, "package.json")).resolve("prisma/package.json")), "build", "index.js");
   } catch (error) {
-    throw new StratumError("VALIDATION_FAILED", "The prisma CLI is not installed in this project: `npm install --save-dev prisma@^7.10`.", undefined, { cause: error });
+    throw new StratumError("VALIDATION_FAILED", "The prisma CLI is not installed in this project: `npm install --save-dev prisma@^7.10`.", undefined, {
+      cause: error,
+    });
   }
 }
 

@@ -99,7 +99,9 @@ export function resolveSchemaDir(cwd: string, schema?: string): string {
     return candidate;
   }
   if (!configured && existsSync(join(cwd, "prisma", "schema.prisma"))) refuse(singleFileMessage(join(cwd, "prisma", "schema.prisma"), cwd));
-  return refuse(`No Prisma schema folder at ${posixRelative(cwd, candidate)}. Create it (with your datasource in ${posixRelative(cwd, candidate)}/schema.prisma) or pass --schema <dir>.`);
+  return refuse(
+    `No Prisma schema folder at ${posixRelative(cwd, candidate)}. Create it (with your datasource in ${posixRelative(cwd, candidate)}/schema.prisma) or pass --schema <dir>.`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,15 +224,25 @@ export function initProject(options: InitOptions = {}): InitResult {
   const texts = new Map<string, string>(files.map((f) => [f, readFileSync(f, "utf8")]));
   const updated = new Map<string, string>(texts);
 
-  const datasources = files.flatMap((f) => findBlocks(texts.get(f) ?? "").filter((b) => b.kind === "datasource").map((b) => ({ file: f, block: b })));
-  if (datasources.length === 0) refuse(`No datasource block in ${posixRelative(cwd, schemaDir)}/*.prisma: add \`datasource db { provider = "postgresql" }\` first.`);
-  if (datasources.length > 1) refuse(`More than one datasource block in ${posixRelative(cwd, schemaDir)}: ${datasources.map((d) => posixRelative(cwd, d.file)).join(", ")}.`);
+  const datasources = files.flatMap((f) =>
+    findBlocks(texts.get(f) ?? "")
+      .filter((b) => b.kind === "datasource")
+      .map((b) => ({ file: f, block: b })),
+  );
+  if (datasources.length === 0)
+    refuse(`No datasource block in ${posixRelative(cwd, schemaDir)}/*.prisma: add \`datasource db { provider = "postgresql" }\` first.`);
+  if (datasources.length > 1)
+    refuse(`More than one datasource block in ${posixRelative(cwd, schemaDir)}: ${datasources.map((d) => posixRelative(cwd, d.file)).join(", ")}.`);
   const datasource = datasources[0] as { file: string; block: Block };
   const dsProvider = blockValue(texts.get(datasource.file) ?? "", datasource.block, "provider");
-  if (dsProvider !== "postgresql" && dsProvider !== "postgres") refuse(`stratum needs PostgreSQL; the datasource provider is ${JSON.stringify(dsProvider ?? "")}.`);
+  if (dsProvider !== "postgresql" && dsProvider !== "postgres")
+    refuse(`stratum needs PostgreSQL; the datasource provider is ${JSON.stringify(dsProvider ?? "")}.`);
 
   const modelFiles = files.filter((f) => findBlocks(texts.get(f) ?? "").some((b) => b.kind === "model" && b.name === "StratumTenant"));
-  if (modelFiles.length > 0) refuse(`${modelFiles.map((f) => posixRelative(cwd, f)).join(", ")} already define${modelFiles.length === 1 ? "s" : ""} model StratumTenant; stratum's models belong in ${STRATUM_MODELS_FILE} only.`);
+  if (modelFiles.length > 0)
+    refuse(
+      `${modelFiles.map((f) => posixRelative(cwd, f)).join(", ")} already define${modelFiles.length === 1 ? "s" : ""} model StratumTenant; stratum's models belong in ${STRATUM_MODELS_FILE} only.`,
+    );
 
   // 1. datasource: ltree extension.
   {
@@ -242,7 +254,9 @@ export function initProject(options: InitOptions = {}): InitResult {
   // 2. prisma-client generator: postgresqlExtensions preview feature (the generator block may live in any file).
   for (const file of files) {
     let text = updated.get(file) ?? "";
-    for (const block of findBlocks(text).filter((b) => b.kind === "generator").reverse()) {
+    for (const block of findBlocks(text)
+      .filter((b) => b.kind === "generator")
+      .reverse()) {
       const p = blockValue(text, block, "provider");
       if (p !== "prisma-client" && p !== "prisma-client-js") continue;
       text = ensureListItem(text, block, "previewFeatures", '"postgresqlExtensions"', /"postgresqlExtensions"/);

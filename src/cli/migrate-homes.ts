@@ -40,7 +40,10 @@ export function parseServers(pairs: readonly string[]): Record<string, string> {
     const eq = pair.indexOf("=");
     const name = pair.slice(0, Math.max(eq, 0));
     if (eq < 1 || !/^[a-z][a-z0-9_]*$/.test(name) || !/^postgres(ql)?:\/\//.test(pair.slice(eq + 1))) {
-      throw new StratumError("VALIDATION_FAILED", `--server expects name=postgresql://…, got ${JSON.stringify(pair)} (e.g. --server eu=postgresql://owner@eu-db:5432/postgres).`);
+      throw new StratumError(
+        "VALIDATION_FAILED",
+        `--server expects name=postgresql://…, got ${JSON.stringify(pair)} (e.g. --server eu=postgresql://owner@eu-db:5432/postgres).`,
+      );
     }
     servers[name] = pair.slice(eq + 1);
   }

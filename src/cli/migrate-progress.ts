@@ -35,8 +35,10 @@ export function progressLine(t: Tally, now: number, width = 24): string {
   const seconds = Math.max((now - t.startedAt) / 1000, 0.001);
   const rate = t.done / seconds;
   const eta = rate > 0 && t.done < t.total ? ` eta ${Math.ceil((t.total - t.done) / rate)} s` : "";
-  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${t.done}/${t.total} homes ${Math.round(ratio * 100)}% ${rate.toFixed(1)} homes/s` +
-    `${t.failed ? ` ${t.failed} failed` : ""}${eta}`;
+  return (
+    `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${t.done}/${t.total} homes ${Math.round(ratio * 100)}% ${rate.toFixed(1)} homes/s` +
+    `${t.failed ? ` ${t.failed} failed` : ""}${eta}`
+  );
 }
 
 function failureLine(p: HomeProgress): string {

@@ -62,7 +62,12 @@ async function connect(url: string): Promise<pg.Client> {
   } catch (error) {
     if ((error as { code?: string }).code === "3D000") {
       const name = databaseName(url);
-      throw new StratumError("VALIDATION_FAILED", `Database "${name}" does not exist: create it first (\`createdb ${name}\`, or CREATE DATABASE ${name}; as the owner), then migrate again.`, undefined, { cause: error });
+      throw new StratumError(
+        "VALIDATION_FAILED",
+        `Database "${name}" does not exist: create it first (\`createdb ${name}\`, or CREATE DATABASE ${name}; as the owner), then migrate again.`,
+        undefined,
+        { cause: error },
+      );
     }
     throw new StratumError("VALIDATION_FAILED", `Cannot connect to the owner URL: ${(error as Error).message}.`, undefined, { cause: error });
   }
@@ -204,7 +209,12 @@ export function registerMigrate(program: Command): void {
     .option("--concurrency <n>", "tenant homes migrated at once per server", (v) => Number.parseInt(v, 10), 4)
     .option("--verify", "open and check every tenant home, even those whose marker says they are current")
     .option("--tenant <id...>", "only these tenants' homes (checked in full)")
-    .option("--lock-timeout <ms>", "how long a home's DDL waits for a table lock before that home fails (retried next run)", (v) => Number.parseInt(v, 10), 10_000)
+    .option(
+      "--lock-timeout <ms>",
+      "how long a home's DDL waits for a table lock before that home fails (retried next run)",
+      (v) => Number.parseInt(v, 10),
+      10_000,
+    )
     .addHelpText("after", MIGRATE_HELP)
     .action(async (opts: MigrateCommandOptions) => {
       const url = ownerUrl(opts.url);
@@ -230,7 +240,9 @@ export function registerMigrate(program: Command): void {
       if (result.generatedScopeKey) {
         const envFile = resolve(opts.envFile);
         if (appendEnvVariable(envFile, "STRATUM_SCOPE_KEY", result.generatedScopeKey)) {
-          console.log(`stratum-prisma: wrote STRATUM_SCOPE_KEY to ${relative(process.cwd(), envFile) || envFile}. Your app needs it (stratum({ scopeKey })); keep it secret and out of git.`);
+          console.log(
+            `stratum-prisma: wrote STRATUM_SCOPE_KEY to ${relative(process.cwd(), envFile) || envFile}. Your app needs it (stratum({ scopeKey })); keep it secret and out of git.`,
+          );
         } else {
           console.log(
             [

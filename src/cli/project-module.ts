@@ -60,4 +60,3 @@ export async function loadProjectExport(path: string, exportName: string): Promi
   if (!(exportName in mod)) throw new StratumError("VALIDATION_FAILED", `${path} has no export ${exportName}.`);
   return mod[exportName];
 }
-

@@ -13,7 +13,14 @@ import { scaffoldIntegration, type ScaffoldIntegrationOptions } from "./scaffold
 import { scaffoldModel } from "./scaffold/model.js";
 
 export { scaffoldModel, type ScaffoldModelOptions, type ScaffoldModelResult, type ReferencedModelEdit } from "./scaffold/model.js";
-export { scaffoldIntegration, FRAMEWORKS, type Framework, type ScaffoldIntegrationOptions, type ScaffoldIntegrationResult, type ScaffoldedFile } from "./scaffold/integration.js";
+export {
+  scaffoldIntegration,
+  FRAMEWORKS,
+  type Framework,
+  type ScaffoldIntegrationOptions,
+  type ScaffoldIntegrationResult,
+  type ScaffoldedFile,
+} from "./scaffold/integration.js";
 
 function rel(cwd: string, path: string): string {
   return relative(resolve(cwd), path).split(sep).join("/");
@@ -47,7 +54,10 @@ export function registerScaffold(program: Command): void {
     .command("model <Name>")
     .description("write <schema folder>/<name>.prisma: a tenant model stratum's generator accepts as-is")
     .option("--schema <dir>", "Prisma schema folder (default: `schema` in prisma.config.ts, else prisma/schema)")
-    .option("--fields <list>", 'comma-separated name:Type, ? optional, [] list, @encrypted @subject @unique, e.g. "title:String,amount:Decimal?,ssn:String@encrypted"')
+    .option(
+      "--fields <list>",
+      'comma-separated name:Type, ? optional, [] list, @encrypted @subject @unique, e.g. "title:String,amount:Decimal?,ssn:String@encrypted"',
+    )
     .option("--relation <Model>", "reference another model with a foreign key (composite with tenant_id); repeatable", collect, [])
     .option("--audit", "audit every write to the table (/// @stratum.audit)")
     .option("--global", "a model shared by all tenants (/// @stratum.global, no tenant_id)")

@@ -61,7 +61,12 @@ export async function startControlPlaneServer(options: ServeOptions): Promise<Ru
   const models = (await load(options.modelsModule, "stratumModels")) as StratumModels;
   if (typeof PrismaClient !== "function") throw new StratumError("VALIDATION_FAILED", `${options.clientModule}: PrismaClient is not a class.`);
   const { createControlPlane } = await import("../server/index.js").catch((error: unknown) => {
-    throw new StratumError("VALIDATION_FAILED", `serve needs the control plane's optional peers: \`npm install fastify @fastify/swagger @fastify/swagger-ui @fastify/cors @fastify/helmet fastify-type-provider-zod\` (${(error as Error).message}).`, undefined, { cause: error });
+    throw new StratumError(
+      "VALIDATION_FAILED",
+      `serve needs the control plane's optional peers: \`npm install fastify @fastify/swagger @fastify/swagger-ui @fastify/cors @fastify/helmet fastify-type-provider-zod\` (${(error as Error).message}).`,
+      undefined,
+      { cause: error },
+    );
   });
   const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: options.databaseUrl }) });
   const prisma = base.$extends(
@@ -173,7 +178,8 @@ export function registerServe(program: Command): void {
         if (opts.rateLimit !== undefined) {
           const perMinute = Number(opts.rateLimit);
           const redisUrl = env.REDIS_URL;
-          if (!Number.isInteger(perMinute) || perMinute < 1) throw new StratumError("VALIDATION_FAILED", "--rate-limit needs a positive whole number of requests per minute.");
+          if (!Number.isInteger(perMinute) || perMinute < 1)
+            throw new StratumError("VALIDATION_FAILED", "--rate-limit needs a positive whole number of requests per minute.");
           if (!redisUrl) throw new StratumError("VALIDATION_FAILED", "--rate-limit needs REDIS_URL.");
           rateLimit = { perMinute, redisUrl };
         }

@@ -45,7 +45,12 @@ function parseEvent(payload: string | undefined): ChangeEvent | null {
 }
 
 function assertChannel(channel: string): void {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new StratumError("VALIDATION_FAILED", `Invalid channel name ${JSON.stringify(channel)}: use 1-63 characters of a-z, 0-9 and _, not starting with a digit.`, { channel });
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel))
+    throw new StratumError(
+      "VALIDATION_FAILED",
+      `Invalid channel name ${JSON.stringify(channel)}: use 1-63 characters of a-z, 0-9 and _, not starting with a digit.`,
+      { channel },
+    );
 }
 
 class Listeners {

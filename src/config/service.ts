@@ -61,11 +61,7 @@ export interface ConfigService<T = Record<string, JsonValue>> {
   /** The tenant's own values only (no inheritance). */
   getConfig(tenantId: string, options?: ReadOptions): Promise<Record<string, ConfigEntry<unknown>>>;
   resolveConfig(tenantId: string, options?: ReadOptions): Promise<ResolvedConfig<T>>;
-  resolveConfigKey<K extends keyof T & string>(
-    tenantId: string,
-    key: K,
-    options?: ReadOptions,
-  ): Promise<ResolvedConfigEntry<T[K]> | null>;
+  resolveConfigKey<K extends keyof T & string>(tenantId: string, key: K, options?: ReadOptions): Promise<ResolvedConfigEntry<T[K]> | null>;
   diffConfig(tenantA: string, tenantB: string, options?: ReadOptions): Promise<ConfigDiff>;
   /** The cache in use (null when disabled). */
   readonly cache: ResolveCache | null;
@@ -128,10 +124,7 @@ SELECT (SELECT array_agg(chain.id::text ORDER BY chain.depth) FROM chain) AS cha
 
 const CONFIG_COLUMNS = `id::text, tenant_id::text, key, value, locked, sensitive, encrypted_value, version, created_at, updated_at`;
 
-export function createConfigService<S extends ConfigSchema | undefined = undefined>(
-  db: Db,
-  deps: ConfigServiceDeps<S>,
-): ConfigService<ConfigShape<S>> {
+export function createConfigService<S extends ConfigSchema | undefined = undefined>(db: Db, deps: ConfigServiceDeps<S>): ConfigService<ConfigShape<S>> {
   type T = ConfigShape<S>;
   const cache = makeCache(deps.cache, deps.bus);
   const detach = cache && deps.bus ? cache.attach(deps.bus) : null;
@@ -229,10 +222,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
       }
     }
     const existing = (
-      await tx.query<ConfigRow>(`SELECT ${CONFIG_COLUMNS} FROM public.stratum_config WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [
-        tenant.id,
-        key,
-      ])
+      await tx.query<ConfigRow>(`SELECT ${CONFIG_COLUMNS} FROM public.stratum_config WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [tenant.id, key])
     )[0];
     const locked = parsed.locked ?? existing?.locked ?? false;
     const sensitive = parsed.sensitive ?? existing?.sensitive ?? false;
@@ -298,7 +288,6 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
     }));
   }
 
-
   function toResolved(raw: RawResolution, entry: RawEntry, includeSensitive: boolean): ResolvedConfigEntry {
     const out: ResolvedConfigEntry = {
       value: entry.value,
@@ -363,10 +352,10 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
 
     async deleteConfig(tenantId, key) {
       await mutate(tenantId, async (tx, tenant) => {
-        const rows = await tx.query<ConfigRow>(
-          `DELETE FROM public.stratum_config WHERE tenant_id = $1::uuid AND key = $2 RETURNING ${CONFIG_COLUMNS}`,
-          [tenant.id, key],
-        );
+        const rows = await tx.query<ConfigRow>(`DELETE FROM public.stratum_config WHERE tenant_id = $1::uuid AND key = $2 RETURNING ${CONFIG_COLUMNS}`, [
+          tenant.id,
+          key,
+        ]);
         const row = rows[0];
         if (!row) {
           throw new StratumError(

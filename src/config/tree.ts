@@ -75,11 +75,9 @@ export async function lockTenant(tx: Db, tenantId: string): Promise<TenantRow> {
   const status = fresh[0]?.status;
   if (!status) throw tenantNotFound(tenantId);
   if (status === "archived") {
-    throw new StratumError(
-      "TENANT_ARCHIVED",
-      `Tenant ${row.slug} (${tenantId}) is archived; restore it before changing its config or permissions.`,
-      { tenantId },
-    );
+    throw new StratumError("TENANT_ARCHIVED", `Tenant ${row.slug} (${tenantId}) is archived; restore it before changing its config or permissions.`, {
+      tenantId,
+    });
   }
   return { id: row.id, slug: row.slug, name: row.name, status, ancestors: row.labels };
 }

@@ -53,9 +53,7 @@ export interface ReadOptions {
   includeSensitive?: boolean;
 }
 
-export type BatchResult =
-  | { key: string; ok: true; entry: ConfigEntry }
-  | { key: string; ok: false; error: { code: string; message: string } };
+export type BatchResult = { key: string; ok: true; entry: ConfigEntry } | { key: string; ok: false; error: { code: string; message: string } };
 
 export interface BatchOutcome {
   results: BatchResult[];

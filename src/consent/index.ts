@@ -112,8 +112,7 @@ export function createConsentService(db: Db, options: ConsentServiceOptions = {}
   return {
     record,
     grant: (tenantId, subjectId, purpose, source) => record(tenantId, { subject_id: subjectId, purpose, granted: true, source: source ?? null }),
-    withdraw: (tenantId, subjectId, purpose, source) =>
-      record(tenantId, { subject_id: subjectId, purpose, granted: false, source: source ?? null }),
+    withdraw: (tenantId, subjectId, purpose, source) => record(tenantId, { subject_id: subjectId, purpose, granted: false, source: source ?? null }),
     current,
     history,
     async has(tenantId, subjectId, purpose) {

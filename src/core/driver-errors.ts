@@ -32,7 +32,11 @@ export function retypeDriverError(error: unknown): unknown {
     }
   }
   // Prisma prefixes "Invalid `prisma.x.y()` invocation:" and blank lines; the last line is ours.
-  const own = message.split("\n").filter((line) => line.trim() !== "").pop() ?? message;
+  const own =
+    message
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .pop() ?? message;
   return new StratumError(code as ErrorCode, own, undefined, { cause: error });
 }
 

@@ -45,8 +45,12 @@ export function nulPath(value: unknown, path = "", limit = 32): string | undefin
 export function assertNoNul(value: unknown, what: string): void {
   const at = nulPath(value);
   if (at) {
-    throw new StratumError("VALIDATION_FAILED", `Invalid ${what}: ${at} contains a NUL character (\\u0000), which PostgreSQL cannot store. Remove it and call again.`, {
-      issues: [{ path: at, message: "contains a NUL character" }],
-    });
+    throw new StratumError(
+      "VALIDATION_FAILED",
+      `Invalid ${what}: ${at} contains a NUL character (\\u0000), which PostgreSQL cannot store. Remove it and call again.`,
+      {
+        issues: [{ path: at, message: "contains a NUL character" }],
+      },
+    );
   }
 }

@@ -83,11 +83,7 @@ function context(model: EncryptedModelMeta, tenantId: string, field: string, row
 }
 
 /** A copy of `data` with the model's encrypted fields sealed (and the id set on creates). */
-export function encryptFields<T extends Record<string, unknown>>(
-  model: EncryptedModelMeta,
-  data: T,
-  ctx: EncryptFieldsContext,
-): T & Record<string, unknown> {
+export function encryptFields<T extends Record<string, unknown>>(model: EncryptedModelMeta, data: T, ctx: EncryptFieldsContext): T & Record<string, unknown> {
   const present = model.encryptedFields.filter((f) => data[f] !== undefined);
   if (present.length === 0) return data;
   const out: Record<string, unknown> = { ...data };
@@ -102,7 +98,10 @@ export function encryptFields<T extends Record<string, unknown>>(
       );
     }
     if (id.type !== "String") {
-      throw new StratumError("ENCRYPTION_FAILED", `Creating ${model.name} with encrypted fields needs an explicit ${id.name}: it is not a String id stratum can generate.`);
+      throw new StratumError(
+        "ENCRYPTION_FAILED",
+        `Creating ${model.name} with encrypted fields needs an explicit ${id.name}: it is not a String id stratum can generate.`,
+      );
     }
     rowId = randomUUID();
     out[id.name] = rowId;

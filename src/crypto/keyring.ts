@@ -88,7 +88,10 @@ export function keyringFromEnv(env: Readonly<Record<string, string | undefined>>
   const current = env["STRATUM_ENCRYPTION_KEY_CURRENT"]?.trim() || undefined;
   if (list) {
     const keys: Record<string, string> = {};
-    for (const part of list.split(",").map((p) => p.trim()).filter(Boolean)) {
+    for (const part of list
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const i = part.indexOf(":");
       if (i <= 0) throw new StratumError("VALIDATION_FAILED", "STRATUM_ENCRYPTION_KEYS must look like v1:<base64>,v2:<base64>.");
       keys[part.slice(0, i)] = part.slice(i + 1);

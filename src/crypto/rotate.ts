@@ -138,9 +138,7 @@ export async function rotateKeys(db: Db, options: RotateKeysOptions): Promise<Ro
     const stale = columns.map(({ column: c }) => `(${q(c)} LIKE 'stratum:v%' AND ${q(c)} NOT LIKE $1)`).join(" OR ");
     const cols = columns.map(({ column: c }, i) => `${q(c)} AS c${i}`).join(", ");
 
-    const total = Number(
-      (await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE ${stale}`, [`${currentPrefix}%`]))[0]?.n ?? 0,
-    );
+    const total = Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE ${stale}`, [`${currentPrefix}%`]))[0]?.n ?? 0);
     const summary = { table: target.table, ...(target.schema ? { schema: target.schema } : {}), rotated: 0, failed: [] as RotationFailure[], remaining: 0 };
     let scanned = 0;
     let last: unknown = null;
@@ -171,11 +169,7 @@ export async function rotateKeys(db: Db, options: RotateKeysOptions): Promise<Ro
               summary.failed.push({ table: target.table, id: rowId, column, code });
               continue;
             }
-            summary.rotated += await tx.execute(`UPDATE ${table} SET ${q(column)} = $1 WHERE ${id} = $2 AND ${q(column)} = $3`, [
-              sealed,
-              row["id"],
-              value,
-            ]);
+            summary.rotated += await tx.execute(`UPDATE ${table} SET ${q(column)} = $1 WHERE ${id} = $2 AND ${q(column)} = $3`, [sealed, row["id"], value]);
           }
         }
         return rows;
@@ -187,9 +181,7 @@ export async function rotateKeys(db: Db, options: RotateKeysOptions): Promise<Ro
       if (batch.length < batchSize) break;
     }
     if (options.signal?.aborted) result.aborted = true;
-    summary.remaining = Number(
-      (await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE ${stale}`, [`${currentPrefix}%`]))[0]?.n ?? 0,
-    );
+    summary.remaining = Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE ${stale}`, [`${currentPrefix}%`]))[0]?.n ?? 0);
     result.targets.push(summary);
     if (result.aborted) break;
   }

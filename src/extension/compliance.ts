@@ -96,7 +96,10 @@ const uuid = z.uuid();
 
 function needCipher(runtime: StratumRuntime) {
   if (!runtime.cipher) {
-    throw new StratumError("KEY_NOT_FOUND", "No encryption key is configured: pass encryptionKeys (or encryptionKey) to stratum(), or set STRATUM_ENCRYPTION_KEYS.");
+    throw new StratumError(
+      "KEY_NOT_FOUND",
+      "No encryption key is configured: pass encryptionKeys (or encryptionKey) to stratum(), or set STRATUM_ENCRYPTION_KEYS.",
+    );
   }
   return runtime.cipher;
 }
@@ -122,7 +125,9 @@ export function createComplianceServices(runtime: StratumRuntime) {
   /** Suspends the tenant and tells every process (its writes stop before the purge deletes). */
   const freeze = async (tenantId: string) => {
     await db.transaction(async (tx) => {
-      const n = await tx.execute(`UPDATE public.stratum_tenants SET status = 'suspended', updated_at = now() WHERE id = $1::uuid AND status = 'active'`, [tenantId]);
+      const n = await tx.execute(`UPDATE public.stratum_tenants SET status = 'suspended', updated_at = now() WHERE id = $1::uuid AND status = 'active'`, [
+        tenantId,
+      ]);
       if (n > 0 && runtime.options.bus) await runtime.options.bus.publish(tx, { kind: "tenant", tenantId, subtree: false });
     });
     runtime.router.forget(tenantId);
@@ -210,7 +215,15 @@ export function createComplianceServices(runtime: StratumRuntime) {
     async rotateKeys(options: RotateKeysOptions = {}): Promise<KeyRotationResult> {
       const cipher = needCipher(runtime);
       const modelTargets = rotationTargetsFromModels(runtime.models).filter((t) => tenantTableNames.has(t.table));
-      const out: KeyRotationResult = { version: cipher.keyring.current, aborted: false, rotated: 0, remaining: 0, failed: [], skipped_tenants: [], targets: [] };
+      const out: KeyRotationResult = {
+        version: cipher.keyring.current,
+        aborted: false,
+        rotated: 0,
+        remaining: 0,
+        failed: [],
+        skipped_tenants: [],
+        targets: [],
+      };
       const run = async (target: Db, tenantId: string | null, place: string, targets: Parameters<typeof rotateTargets>[1]["targets"]) => {
         const result: RotationResult = await rotateTargets(target, {
           cipher,
@@ -281,7 +294,8 @@ export function createComplianceServices(runtime: StratumRuntime) {
             places = (await tenantPlaces(runtime, tenantId)).places;
           } catch (error) {
             // A moving tenant's row counts are being verified: leave it to the next run (unless it was asked for by id).
-            if (!policy.tenantId && error instanceof StratumError && (error.code === "ISOLATION_MOVE_IN_PROGRESS" || error.code === "TENANT_NOT_FOUND")) continue;
+            if (!policy.tenantId && error instanceof StratumError && (error.code === "ISOLATION_MOVE_IN_PROGRESS" || error.code === "TENANT_NOT_FOUND"))
+              continue;
             throw error;
           }
           let deleted = 0;

@@ -56,7 +56,11 @@ const NESTED_UPDATE_KEYS = new Set(["where", "data"]);
 
 /** Models from which an encrypted model is reachable through relation fields (itself included). */
 function reachingModels(models: StratumModels, relations: Map<string, Map<string, Relation>>): Set<string> {
-  const reach = new Set(Object.values(models.models).filter((m) => m.encryptedFields.length > 0).map((m) => m.name));
+  const reach = new Set(
+    Object.values(models.models)
+      .filter((m) => m.encryptedFields.length > 0)
+      .map((m) => m.name),
+  );
   for (let changed = true; changed; ) {
     changed = false;
     for (const [name, rels] of relations) {
@@ -341,7 +345,11 @@ export function createModelHooks(runtime: StratumRuntime): ModelHooks {
         case "create":
         case "createMany":
         case "createManyAndReturn":
-          if ("data" in a) set("data", eachOf(a["data"], (d) => sealCreate(model, d, hint)));
+          if ("data" in a)
+            set(
+              "data",
+              eachOf(a["data"], (d) => sealCreate(model, d, hint)),
+            );
           break;
         case "update":
           set("data", sealUpdate(model, a["data"], rowIdFrom(m, a["where"]), hint, `${model}.update`));
@@ -358,10 +366,14 @@ export function createModelHooks(runtime: StratumRuntime): ModelHooks {
           const by = a["by"];
           const hit = m.encryptedFields.filter((f) => (Array.isArray(by) ? by.includes(f) : by === f));
           if (hit.length > 0) {
-            throw new StratumError("VALIDATION_FAILED", `${model}.groupBy cannot group by encrypted field(s) ${hit.join(", ")}: every sealed value is distinct.`, {
-              model,
-              fields: hit,
-            });
+            throw new StratumError(
+              "VALIDATION_FAILED",
+              `${model}.groupBy cannot group by encrypted field(s) ${hit.join(", ")}: every sealed value is distinct.`,
+              {
+                model,
+                fields: hit,
+              },
+            );
           }
           break;
         }

@@ -2,8 +2,18 @@
 import type { StratumModels } from "../core/models.js";
 
 const WRITES = new Set([
-  "create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn",
-  "upsert", "delete", "deleteMany", "$executeRaw", "$executeRawUnsafe", "executeRaw",
+  "create",
+  "createMany",
+  "createManyAndReturn",
+  "update",
+  "updateMany",
+  "updateManyAndReturn",
+  "upsert",
+  "delete",
+  "deleteMany",
+  "$executeRaw",
+  "$executeRawUnsafe",
+  "executeRaw",
 ]);
 
 export function isWriteOperation(operation: string): boolean {

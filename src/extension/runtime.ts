@@ -148,7 +148,10 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
   const admin = createAdminAccess(options.admin ?? {});
   const appRole = options.appRole ?? "stratum_app";
   const doctor = async () => {
-    const rows = await base.$queryRawUnsafe<ConnectionFacts[]>(CONNECTION_FACTS_SQL, tenantTables.map((t) => t.table));
+    const rows = await base.$queryRawUnsafe<ConnectionFacts[]>(
+      CONNECTION_FACTS_SQL,
+      tenantTables.map((t) => t.table),
+    );
     const definers = await base.$queryRawUnsafe<Array<Pick<ConnectionFacts, "leaky_views" | "unpinned_definers">>>(DEFINER_FACTS_SQL);
     const session = await base.$queryRawUnsafe<Array<Pick<ConnectionFacts, "session_privileges">>>(SESSION_FACTS_SQL);
     const facts = { ...rows[0]!, ...definers[0]!, ...session[0]! };

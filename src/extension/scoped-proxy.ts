@@ -61,9 +61,23 @@ const NO_PATH: readonly string[] = [];
 const RAW_METHODS = new Set(["$queryRaw", "$executeRaw", "$queryRawUnsafe", "$executeRawUnsafe", "$queryRawTyped"]);
 
 const MODEL_OPERATIONS = new Set([
-  "findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany",
-  "create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn",
-  "upsert", "delete", "deleteMany", "aggregate", "groupBy", "count",
+  "findUnique",
+  "findUniqueOrThrow",
+  "findFirst",
+  "findFirstOrThrow",
+  "findMany",
+  "create",
+  "createMany",
+  "createManyAndReturn",
+  "update",
+  "updateMany",
+  "updateManyAndReturn",
+  "upsert",
+  "delete",
+  "deleteMany",
+  "aggregate",
+  "groupBy",
+  "count",
 ]);
 
 /** Operations whose promise offers fluent relation calls (Prisma's list). */
@@ -233,10 +247,7 @@ export class ScopedClients {
       const scope = await this.runtime.router.scope(ctx.tenantId, { ...ctx.request, write: !ctx.request.readOnly });
       // The batch's statements join it (requestTransaction) in this scope, so they are recognised as
       // this tenant's; the callback's tx calls likewise, on the transaction's own client.
-      const input =
-        typeof arg === "function"
-          ? (tx: unknown, ...rest: unknown[]) => (arg as Fn)(this.proxy({ ...ctx, target: tx as Obj }), ...rest)
-          : arg;
+      const input = typeof arg === "function" ? (tx: unknown, ...rest: unknown[]) => (arg as Fn)(this.proxy({ ...ctx, target: tx as Obj }), ...rest) : arg;
       return runInScope(scope, () => Promise.resolve(start.call(ctx.target, input, options)));
     };
   }
@@ -264,7 +275,13 @@ export class ScopedClients {
         const routed = ctx.request.replica && !write && !tx ? onReplica(home, ctx.request.replica) : home;
         return tx || routed.mode !== "s"
           ? this.inScope(ctx, routed, call, tx)
-          : guardRoute(this.runtime.router, routed, write, (s) => this.inScope(ctx, s, call, tx), () => this.runtime.router.scope(ctx.tenantId, wanted));
+          : guardRoute(
+              this.runtime.router,
+              routed,
+              write,
+              (s) => this.inScope(ctx, s, call, tx),
+              () => this.runtime.router.scope(ctx.tenantId, wanted),
+            );
       };
       const cached = this.readyPassed ? this.runtime.router.cachedScope(ctx.tenantId, wanted) : undefined;
       if (cached) return run(cached);
@@ -323,9 +340,7 @@ export class ScopedClients {
     return withSpan(name, { tenantId: scope.tenantId, isolationStrategy: scope.strategy }, () => {
       const target = ctx.target;
       const promise = (
-        call.model
-          ? ((target[call.key] as Obj)[operation] as Fn)(args)
-          : (target[call.key] as Fn).apply(target, args as unknown[])
+        call.model ? ((target[call.key] as Obj)[operation] as Fn)(args) : (target[call.key] as Fn).apply(target, args as unknown[])
       ) as PrismaPromiseLike;
       const issued = tx ? requestIn(promise, tx) : promise;
       const hooked = this.hooks.active && call.model !== undefined;

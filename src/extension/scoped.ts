@@ -70,7 +70,13 @@ export class ScopedRunner {
     const batched = op.__internalParams?.transaction?.kind === "batch";
     if (batched || routed.mode !== "s") return this.runIn(routed, op, delegates);
     // A call that raced an isolation move runs again in the tenant's new home (route-guard.ts).
-    return guardRoute(this.runtime.router, routed, write, (s) => this.runIn(s, op, delegates), () => this.runtime.router.scope(tenantId, wanted));
+    return guardRoute(
+      this.runtime.router,
+      routed,
+      write,
+      (s) => this.runIn(s, op, delegates),
+      () => this.runtime.router.scope(tenantId, wanted),
+    );
   }
 
   private runIn(routed: TenantScope, op: Operation, delegates: Delegates): Promise<unknown> {
@@ -85,8 +91,8 @@ export class ScopedRunner {
           // A fluent call (`findUnique(…).tickets()`) comes back from findFirst still wrapped in
           // its parent row; unwrap it along Prisma's data path as op.query would have.
           const path = op.__internalParams?.dataPath ?? [];
-          return Promise.resolve(delegates[lowerFirst(op.model!)]![first.operation]!(this.before({ ...op, args: first.args }, scope))).then(
-            (result) => unpackDataPath(result, path),
+          return Promise.resolve(delegates[lowerFirst(op.model!)]![first.operation]!(this.before({ ...op, args: first.args }, scope))).then((result) =>
+            unpackDataPath(result, path),
           );
         }
         return op.query(this.before(op, scope));
@@ -158,7 +164,8 @@ export class ScopedRunner {
    */
   transactionClient(tx: unknown, tenantId: string, request: ScopeRequest): unknown {
     const runner = this;
-    const wrap = (fn: (...a: unknown[]) => PromiseLike<unknown>, thisArg: unknown, operation: string) =>
+    const wrap =
+      (fn: (...a: unknown[]) => PromiseLike<unknown>, thisArg: unknown, operation: string) =>
       async (...args: unknown[]) => {
         if (request.readOnly && isWriteOperation(operation)) throw readOnly(tenantId);
         await runner.runtime.ready();

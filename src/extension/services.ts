@@ -60,85 +60,88 @@ export function createServices(runtime: StratumRuntime) {
     audit,
     ...bus,
   });
-  return guardServices({
-    createTenant: tenants.createTenant,
-    updateTenant: tenants.updateTenant,
-    getTenant: tenants.getTenant,
-    getTenantBySlug: tenants.getTenantBySlug,
-    listTenants: tenants.listTenants,
-    getChildren: tenants.getChildren,
-    getAncestors: tenants.getAncestors,
-    getDescendants: tenants.getDescendants,
-    /** Descendants depth-first, `{ data, next_cursor }` pages of `limit` (default 100). */
-    getDescendantsPage: treeExtras.getDescendantsPage,
-    /** Ancestors root first, in pages. */
-    getAncestorsPage: treeExtras.getAncestorsPage,
-    /** The root of the tenant's tree. */
-    getRoot: treeExtras.getRoot,
-    /** A new slug (a label only: homes are named from the id). */
-    changeSlug: treeExtras.changeSlug,
-    moveTenant: tenants.moveTenant,
-    suspendTenant: tenants.suspendTenant,
-    archiveTenant: tenants.archiveTenant,
-    restoreTenant: tenants.restoreTenant,
-    deleteTenant: tenants.deleteTenant,
-    setConfig: config.setConfig,
-    setConfigBatch: config.setConfigBatch,
-    deleteConfig: config.deleteConfig,
-    getConfig: config.getConfig,
-    resolveConfig: config.resolveConfig,
-    resolveConfigKey: config.resolveConfigKey,
-    diffConfig: config.diffConfig,
-    createPermission: permissions.createPermission,
-    updatePermission: permissions.updatePermission,
-    revokePermission: permissions.revokePermission,
-    resolvePermissions: permissions.resolvePermissions,
-    listPermissions: permissions.listPermissions,
-    defineRole: roles.defineRole,
-    updateRole: roles.updateRole,
-    deleteRole: roles.deleteRole,
-    listRoles: roles.listRoles,
-    resolveRole: roles.resolveRole,
-    assignRole: roles.assignRole,
-    unassignRole: roles.unassignRole,
-    listRoleAssignments: roles.listRoleAssignments,
-    /** Every scope a principal (API key or app user) holds at a tenant through its roles, in one call. */
-    resolvePrincipalScopes: roles.resolvePrincipalScopes,
-    createPolicy: abac.createPolicy,
-    updatePolicy: abac.updatePolicy,
-    deletePolicy: abac.deletePolicy,
-    listPolicies: abac.listPolicies,
-    evaluate: abac.evaluate,
-    setIsolation: mover.setIsolation,
-    resumeIsolationMove: mover.resumeIsolationMove,
-    rollbackIsolationMove: mover.rollbackIsolationMove,
-    listIsolationMoves: mover.listIsolationMoves,
-    /** Brings every SCHEMA and DATABASE tenant's tables level with the migrated main database. */
-    migrateTenantHomes: (options?: FanOutOptions) =>
-      migrateTenantHomes({ admin: runtime.admin, tenantTables: runtime.tenantTables, appRole: runtime.appRole }, options),
-    listAudit: audit.list,
-    /** The app's own event in the audit trail (its actor, its action outside stratum's namespaces). */
-    appendAudit: (tenantId: string, event: AppAuditEvent) => appendAppAudit(db, tenantId, event),
-    /** One audit entry of the tenant's subtree. */
-    getAuditEntry: (tenantId: string, entryId: string) => getAuditEntry(db, tenantId, entryId),
-    createApiKey: apiKeys.createApiKey,
-    listApiKeys: apiKeys.listApiKeys,
-    getApiKey: apiKeys.getApiKey,
-    revokeApiKey: apiKeys.revokeApiKey,
-    verifyApiKey: apiKeys.verifyApiKey,
-    rotateApiKey: apiKeys.rotateApiKey,
-    listDormantApiKeys: apiKeys.listDormantApiKeys,
-    ...webhookMethods(runtime),
-    /** Stops background work (webhook worker and poller); call before exiting. */
-    close: async () => {
-      await runtime.webhooks?.close();
+  return guardServices(
+    {
+      createTenant: tenants.createTenant,
+      updateTenant: tenants.updateTenant,
+      getTenant: tenants.getTenant,
+      getTenantBySlug: tenants.getTenantBySlug,
+      listTenants: tenants.listTenants,
+      getChildren: tenants.getChildren,
+      getAncestors: tenants.getAncestors,
+      getDescendants: tenants.getDescendants,
+      /** Descendants depth-first, `{ data, next_cursor }` pages of `limit` (default 100). */
+      getDescendantsPage: treeExtras.getDescendantsPage,
+      /** Ancestors root first, in pages. */
+      getAncestorsPage: treeExtras.getAncestorsPage,
+      /** The root of the tenant's tree. */
+      getRoot: treeExtras.getRoot,
+      /** A new slug (a label only: homes are named from the id). */
+      changeSlug: treeExtras.changeSlug,
+      moveTenant: tenants.moveTenant,
+      suspendTenant: tenants.suspendTenant,
+      archiveTenant: tenants.archiveTenant,
+      restoreTenant: tenants.restoreTenant,
+      deleteTenant: tenants.deleteTenant,
+      setConfig: config.setConfig,
+      setConfigBatch: config.setConfigBatch,
+      deleteConfig: config.deleteConfig,
+      getConfig: config.getConfig,
+      resolveConfig: config.resolveConfig,
+      resolveConfigKey: config.resolveConfigKey,
+      diffConfig: config.diffConfig,
+      createPermission: permissions.createPermission,
+      updatePermission: permissions.updatePermission,
+      revokePermission: permissions.revokePermission,
+      resolvePermissions: permissions.resolvePermissions,
+      listPermissions: permissions.listPermissions,
+      defineRole: roles.defineRole,
+      updateRole: roles.updateRole,
+      deleteRole: roles.deleteRole,
+      listRoles: roles.listRoles,
+      resolveRole: roles.resolveRole,
+      assignRole: roles.assignRole,
+      unassignRole: roles.unassignRole,
+      listRoleAssignments: roles.listRoleAssignments,
+      /** Every scope a principal (API key or app user) holds at a tenant through its roles, in one call. */
+      resolvePrincipalScopes: roles.resolvePrincipalScopes,
+      createPolicy: abac.createPolicy,
+      updatePolicy: abac.updatePolicy,
+      deletePolicy: abac.deletePolicy,
+      listPolicies: abac.listPolicies,
+      evaluate: abac.evaluate,
+      setIsolation: mover.setIsolation,
+      resumeIsolationMove: mover.resumeIsolationMove,
+      rollbackIsolationMove: mover.rollbackIsolationMove,
+      listIsolationMoves: mover.listIsolationMoves,
+      /** Brings every SCHEMA and DATABASE tenant's tables level with the migrated main database. */
+      migrateTenantHomes: (options?: FanOutOptions) =>
+        migrateTenantHomes({ admin: runtime.admin, tenantTables: runtime.tenantTables, appRole: runtime.appRole }, options),
+      listAudit: audit.list,
+      /** The app's own event in the audit trail (its actor, its action outside stratum's namespaces). */
+      appendAudit: (tenantId: string, event: AppAuditEvent) => appendAppAudit(db, tenantId, event),
+      /** One audit entry of the tenant's subtree. */
+      getAuditEntry: (tenantId: string, entryId: string) => getAuditEntry(db, tenantId, entryId),
+      createApiKey: apiKeys.createApiKey,
+      listApiKeys: apiKeys.listApiKeys,
+      getApiKey: apiKeys.getApiKey,
+      revokeApiKey: apiKeys.revokeApiKey,
+      verifyApiKey: apiKeys.verifyApiKey,
+      rotateApiKey: apiKeys.rotateApiKey,
+      listDormantApiKeys: apiKeys.listDormantApiKeys,
+      ...webhookMethods(runtime),
+      /** Stops background work (webhook worker and poller); call before exiting. */
+      close: async () => {
+        await runtime.webhooks?.close();
+      },
+      /** Checks the app connection against the isolation rules; `ok: false` lists what is wrong. */
+      doctor: runtime.doctor,
+      /** Readiness checks (database, migrations, scope key, connection safety), one entry each. */
+      checkReadiness: () => checkReadiness(runtime),
+      ...createComplianceServices(runtime),
     },
-    /** Checks the app connection against the isolation rules; `ok: false` lists what is wrong. */
-    doctor: runtime.doctor,
-    /** Readiness checks (database, migrations, scope key, connection safety), one entry each. */
-    checkReadiness: () => checkReadiness(runtime),
-    ...createComplianceServices(runtime),
-  }, runtime.keyReady);
+    runtime.keyReady,
+  );
 }
 
 /** Everything `prisma.$stratum` offers: written out in stratum-services.ts, checked against this build. */

@@ -45,12 +45,26 @@ export interface TenantMethods
     Pick<TreeConveniences, "getDescendantsPage" | "getAncestorsPage" | "getRoot" | "changeSlug"> {}
 
 /** Inherited configuration (docs/config.md). */
-export type ConfigMethods = Pick<ConfigService, "setConfig" | "setConfigBatch" | "deleteConfig" | "getConfig" | "resolveConfig" | "resolveConfigKey" | "diffConfig">;
+export type ConfigMethods = Pick<
+  ConfigService,
+  "setConfig" | "setConfigBatch" | "deleteConfig" | "getConfig" | "resolveConfig" | "resolveConfigKey" | "diffConfig"
+>;
 
 /** Permissions, roles and ABAC policies (docs/permissions.md). */
 export interface AccessMethods
   extends Pick<PermissionService, "createPermission" | "updatePermission" | "revokePermission" | "resolvePermissions" | "listPermissions">,
-    Pick<RoleService, "defineRole" | "updateRole" | "deleteRole" | "listRoles" | "resolveRole" | "assignRole" | "unassignRole" | "listRoleAssignments" | "resolvePrincipalScopes">,
+    Pick<
+      RoleService,
+      | "defineRole"
+      | "updateRole"
+      | "deleteRole"
+      | "listRoles"
+      | "resolveRole"
+      | "assignRole"
+      | "unassignRole"
+      | "listRoleAssignments"
+      | "resolvePrincipalScopes"
+    >,
     Pick<AbacService, "createPolicy" | "updatePolicy" | "deletePolicy" | "listPolicies" | "evaluate"> {}
 
 /** Isolation strategies and moves between them (docs/isolation.md). */

@@ -66,10 +66,10 @@ export async function* exportSubjectData(db: Db, tenantId: string, subjectId: st
   validate(subjectSchema, subjectId, "subject id");
   const batchSize = options.batchSize ?? 500;
   const counts: Record<string, number> = {};
-  const consents = await db.query<Row>(
-    `SELECT * FROM public.stratum_consents WHERE tenant_id = $1 AND subject_id = $2 ORDER BY created_at`,
-    [tenantId, subjectId],
-  );
+  const consents = await db.query<Row>(`SELECT * FROM public.stratum_consents WHERE tenant_id = $1 AND subject_id = $2 ORDER BY created_at`, [
+    tenantId,
+    subjectId,
+  ]);
   counts["stratum.consents"] = consents.length;
   yield `{"format":"stratum-prisma/subject-export@1","tenant_id":${JSON.stringify(tenantId)},"subject_id":${JSON.stringify(subjectId)},"exported_at":${JSON.stringify(new Date().toISOString())},"consents":`;
   yield* jsonArray([consents]);
@@ -97,12 +97,7 @@ export async function* exportSubjectData(db: Db, tenantId: string, subjectId: st
 }
 
 /** Art. 17 for one subject: deletes their rows in every source (and consents) and audits it. */
-export async function eraseSubject(
-  db: Db,
-  tenantId: string,
-  subjectId: string,
-  options: EraseSubjectOptions,
-): Promise<{ counts: Record<string, number> }> {
+export async function eraseSubject(db: Db, tenantId: string, subjectId: string, options: EraseSubjectOptions): Promise<{ counts: Record<string, number> }> {
   validate(tenantIdSchema, tenantId, "tenant id");
   validate(subjectSchema, subjectId, "subject id");
   const audit = options.audit ?? createAuditService(db);
@@ -117,10 +112,7 @@ export async function eraseSubject(
   }
   await db.transaction(async (tx) => {
     if (!options.keepConsents) {
-      counts["stratum.consents"] = await tx.execute(`DELETE FROM public.stratum_consents WHERE tenant_id = $1 AND subject_id = $2`, [
-        tenantId,
-        subjectId,
-      ]);
+      counts["stratum.consents"] = await tx.execute(`DELETE FROM public.stratum_consents WHERE tenant_id = $1 AND subject_id = $2`, [tenantId, subjectId]);
     }
     await audit.record(tx, {
       tenantId,

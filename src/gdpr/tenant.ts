@@ -59,7 +59,10 @@ const STRATUM_EXPORTS: ReadonlyArray<[string, string]> = [
   ["config", `SELECT * FROM public.stratum_config WHERE tenant_id = $1 ORDER BY key`],
   ["permissions", `SELECT * FROM public.stratum_permissions WHERE tenant_id = $1 ORDER BY key`],
   ["consents", `SELECT * FROM public.stratum_consents WHERE tenant_id = $1 ORDER BY subject_id, created_at, id`],
-  ["api_keys", `SELECT id, tenant_id, name, scopes, created_at, revoked_at, last_used_at FROM public.stratum_api_keys WHERE tenant_id = $1 ORDER BY created_at, id`],
+  [
+    "api_keys",
+    `SELECT id, tenant_id, name, scopes, created_at, revoked_at, last_used_at FROM public.stratum_api_keys WHERE tenant_id = $1 ORDER BY created_at, id`,
+  ],
   ["webhooks", `SELECT id, tenant_id, url, events, active, created_at FROM public.stratum_webhooks WHERE tenant_id = $1 ORDER BY created_at, id`],
   [
     "deliveries",

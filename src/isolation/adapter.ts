@@ -9,14 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type {
-  IsolationLevel,
-  SqlDriverAdapter,
-  SqlDriverAdapterFactory,
-  SqlQuery,
-  SqlResultSet,
-  Transaction,
-} from "@prisma/driver-adapter-utils";
+import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, SqlResultSet, Transaction } from "@prisma/driver-adapter-utils";
 import { rememberDriverError } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
@@ -153,16 +146,26 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
         options,
         (placement, config) => {
           const tenant = poolerUrl(placementUrl(options.servers ?? {}, placement));
-          return new StratumPool({ connectionString: tenant.url, ...config, stratum: { defaultSearchPath: searchPath, pooler: options.pooler ?? tenant.pooler } });
+          return new StratumPool({
+            connectionString: tenant.url,
+            ...config,
+            stratum: { defaultSearchPath: searchPath, pooler: options.pooler ?? tenant.pooler },
+          });
         },
         (pool) => new PrismaPg(pool, pgOptions).connect(),
       );
       const replicas = options.replicas && new ReplicaPools(options.replicas, openStandbyPool, placementUrl, options.maxPools ?? 16);
-      return new ScopedAdapter(mainAdapter, pools, "pg", async () => {
-        await replicas?.closeAll();
-        await pools?.closeAll();
-        await mainPool.end();
-      }, replicas);
+      return new ScopedAdapter(
+        mainAdapter,
+        pools,
+        "pg",
+        async () => {
+          await replicas?.closeAll();
+          await pools?.closeAll();
+          await mainPool.end();
+        },
+        replicas,
+      );
     },
   };
   return factory;
@@ -372,11 +375,13 @@ class ScopedTransaction implements Transaction {
     if (this.bound || !caller || caller.mode === "a") return;
     this.tenantId ??= caller.tenantId;
     if (caller.tenantId !== this.tenantId) {
-      throw rememberDriverError(new StratumError(
-        "TENANT_SCOPE_VIOLATION",
-        `This transaction already acted for tenant ${this.tenantId}; a statement for tenant ${caller.tenantId} cannot join it. Run each tenant's work in its own transaction (prisma.$tenant(id).$transaction(...)).`,
-        { tenantId: this.tenantId, refused: caller.tenantId },
-      ));
+      throw rememberDriverError(
+        new StratumError(
+          "TENANT_SCOPE_VIOLATION",
+          `This transaction already acted for tenant ${this.tenantId}; a statement for tenant ${caller.tenantId} cannot join it. Run each tenant's work in its own transaction (prisma.$tenant(id).$transaction(...)).`,
+          { tenantId: this.tenantId, refused: caller.tenantId },
+        ),
+      );
     }
   }
 

@@ -28,16 +28,18 @@ export function connectionLost(error: unknown, committedNothing: boolean): Strat
   const message = typeof e?.message === "string" ? e.message : "";
   if (!LOST_CODES.has(code) && !LOST_MESSAGE.test(`${message} ${code}`)) return undefined;
   const mayHaveCommitted = !committedNothing;
-  return rememberDriverError(new StratumError(
-    "CONNECTION_LOST",
-    `The database connection was lost (${message || code}). ${
-      mayHaveCommitted
-        ? "The statement may have committed before the connection broke: check before retrying a write."
-        : "Nothing was committed; retry the call (or the whole transaction)."
-    } The pool replaces the connection on the next call.`,
-    { mayHaveCommitted, sqlState: code || undefined },
-    { cause: error },
-  ));
+  return rememberDriverError(
+    new StratumError(
+      "CONNECTION_LOST",
+      `The database connection was lost (${message || code}). ${
+        mayHaveCommitted
+          ? "The statement may have committed before the connection broke: check before retrying a write."
+          : "Nothing was committed; retry the call (or the whole transaction)."
+      } The pool replaces the connection on the next call.`,
+      { mayHaveCommitted, sqlState: code || undefined },
+      { cause: error },
+    ),
+  );
 }
 
 /**
@@ -59,10 +61,12 @@ export function poolerSuspected(error: Error): StratumError | undefined {
 }
 
 export function sessionResetFailed(error: unknown): StratumError {
-  return rememberDriverError(new StratumError(
-    "SESSION_RESET_FAILED",
-    "A raw statement ran, but resetting its session afterwards failed, so the connection was retired. The statement itself may have committed; check before retrying a write.",
-    { reason: error instanceof Error ? error.message : String(error) },
-    { cause: error },
-  ));
+  return rememberDriverError(
+    new StratumError(
+      "SESSION_RESET_FAILED",
+      "A raw statement ran, but resetting its session afterwards failed, so the connection was retired. The statement itself may have committed; check before retrying a write.",
+      { reason: error instanceof Error ? error.message : String(error) },
+      { cause: error },
+    ),
+  );
 }

@@ -113,16 +113,14 @@ export function tenantTablesInOrder(models: StratumModels): TableInfo[] {
 
 /** Loads the tenant's route (uncached); refuses while an isolation move is unfinished unless told not to. */
 async function loadRoute(db: Db, tenantId: string, refuseMoving: boolean): Promise<TenantRoute> {
-  const [route] = await db.query<TenantRoute>(
-    `SELECT id, slug, status, isolation_strategy, placement FROM public.stratum_tenants WHERE id = $1::uuid`,
-    [tenantId],
-  );
+  const [route] = await db.query<TenantRoute>(`SELECT id, slug, status, isolation_strategy, placement FROM public.stratum_tenants WHERE id = $1::uuid`, [
+    tenantId,
+  ]);
   if (!route) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
   if (!refuseMoving) return route;
-  const [moving] = await db.query<{ id: string }>(
-    `SELECT id FROM public.stratum_isolation_moves WHERE tenant_id = $1::uuid AND finished_at IS NULL LIMIT 1`,
-    [tenantId],
-  );
+  const [moving] = await db.query<{ id: string }>(`SELECT id FROM public.stratum_isolation_moves WHERE tenant_id = $1::uuid AND finished_at IS NULL LIMIT 1`, [
+    tenantId,
+  ]);
   if (moving) {
     throw new StratumError(
       "ISOLATION_MOVE_IN_PROGRESS",
@@ -188,9 +186,7 @@ function sqlSource(
     return t;
   };
   const open = (t: TableInfo, rows: Row[]): Row[] =>
-    runtime.cipher && t.crypt.encryptedFields.length > 0
-      ? rows.map((r) => decryptFields(t.crypt, r, { cipher: runtime.cipher!, tenantId }))
-      : rows;
+    runtime.cipher && t.crypt.encryptedFields.length > 0 ? rows.map((r) => decryptFields(t.crypt, r, { cipher: runtime.cipher!, tenantId })) : rows;
 
   /** Keyset pages of the tenant's rows in `t`, optionally narrowed by one more column. */
   async function* page(t: TableInfo, batchSize: number, extra?: { column: string; value: string }): AsyncGenerator<Row[]> {
@@ -214,10 +210,7 @@ function sqlSource(
         });
         where.push(`(${keys.join(", ")}) > (${marks.join(", ")})`);
       }
-      const rows = await db.query<Row>(
-        `SELECT * FROM ${q(t.table)} WHERE ${where.join(" AND ")} ORDER BY ${keys.join(", ")} LIMIT ${batchSize}`,
-        params,
-      );
+      const rows = await db.query<Row>(`SELECT * FROM ${q(t.table)} WHERE ${where.join(" AND ")} ORDER BY ${keys.join(", ")} LIMIT ${batchSize}`, params);
       if (rows.length > 0) yield open(t, rows);
       if (rows.length < batchSize) return;
       const end = rows[rows.length - 1]!;

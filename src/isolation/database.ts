@@ -37,10 +37,14 @@ export function databaseStrategy(searchPath = SHARED_SEARCH_PATH): IsolationStra
         // Refused up front; from here on, every clean-up below drops only the database this call created.
         const { rows } = await maintenance.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [database]);
         if (rows.length > 0) {
-          throw new StratumError("CONFLICT", `Database ${placement}, the home of tenant ${tenant.id}, already exists; inspect it and drop it by hand if it is a leftover, then retry.`, {
-            tenantId: tenant.id,
-            home: placement,
-          });
+          throw new StratumError(
+            "CONFLICT",
+            `Database ${placement}, the home of tenant ${tenant.id}, already exists; inspect it and drop it by hand if it is a leftover, then retry.`,
+            {
+              tenantId: tenant.id,
+              home: placement,
+            },
+          );
         }
         await maintenance.query(`CREATE DATABASE ${ident(database)}`);
       } finally {
@@ -56,7 +60,12 @@ export function databaseStrategy(searchPath = SHARED_SEARCH_PATH): IsolationStra
         const enums = await tenantEnumsDdl(source, ctx.tenantTables);
         await source.query("COMMIT");
         await target.query("BEGIN");
-        for (const sql of [...tenantDatabaseBaseDdl(ctx.appRole), ...enums, ...tables, ...tenantSecurityDdl(ctx.tenantTables, "public", ctx.appRole, false, tenant.id)]) {
+        for (const sql of [
+          ...tenantDatabaseBaseDdl(ctx.appRole),
+          ...enums,
+          ...tables,
+          ...tenantSecurityDdl(ctx.tenantTables, "public", ctx.appRole, false, tenant.id),
+        ]) {
           await target.query(sql);
         }
         await copyScopeKeys(source, target, tenant.id);

@@ -117,7 +117,8 @@ export async function tenantTablesDdl(source: pg.Client, tables: readonly Tenant
   const statements: string[] = [];
   for (const table of names) {
     const cols = columns.filter((c) => c.table_name === table);
-    if (cols.length === 0) throw new StratumError("MIGRATION_FAILED", `stratum: tenant table public.${table} does not exist; run the migrations first`, { table });
+    if (cols.length === 0)
+      throw new StratumError("MIGRATION_FAILED", `stratum: tenant table public.${table} does not exist; run the migrations first`, { table });
     const body = cols.map(columnSql);
     for (const k of constraints.filter((k) => k.table_name === table && k.type !== "f")) body.push(`CONSTRAINT ${ident(k.name)} ${k.definition}`);
     statements.push(`CREATE TABLE IF NOT EXISTS ${ident(target)}.${ident(table)} (\n  ${body.join(",\n  ")}\n)`);
@@ -153,7 +154,10 @@ export function syncPlan(template: TableCatalog, home: TableCatalog, names: read
   for (const table of names) {
     const cols = template.columns.filter((c) => c.table_name === table);
     if (!homeTables.has(table)) {
-      const body = [...cols.map(columnSql), ...template.constraints.filter((k) => k.table_name === table && k.type !== "f").map((k) => `CONSTRAINT ${ident(k.name)} ${k.definition}`)];
+      const body = [
+        ...cols.map(columnSql),
+        ...template.constraints.filter((k) => k.table_name === table && k.type !== "f").map((k) => `CONSTRAINT ${ident(k.name)} ${k.definition}`),
+      ];
       statements.push(`CREATE TABLE ${ident(target)}.${ident(table)} (\n  ${body.join(",\n  ")}\n)`);
       for (const c of cols.filter((c) => c.default_expr && /nextval\(/.test(c.default_expr))) statements.push(...sequenceSql(table, c, target));
       continue;
@@ -229,7 +233,8 @@ export const HOME_CHECK = "stratum_home_tenant";
  * written since it exists was checked, and a fresh home starts empty.
  */
 function homeCheckSql(t: TenantTable, target: string, tenantId: string): string {
-  if (!/^[0-9a-f-]{36}$/i.test(tenantId)) throw new StratumError("INVALID_TENANT_ID", `stratum: ${JSON.stringify(tenantId)} is not a tenant id (a uuid)`, { tenantId });
+  if (!/^[0-9a-f-]{36}$/i.test(tenantId))
+    throw new StratumError("INVALID_TENANT_ID", `stratum: ${JSON.stringify(tenantId)} is not a tenant id (a uuid)`, { tenantId });
   const table = `${ident(target)}.${ident(t.table)}`;
   return `ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${HOME_CHECK}, ADD CONSTRAINT ${HOME_CHECK} CHECK (${ident(t.tenantColumn)} = '${tenantId.toLowerCase()}') NOT VALID`;
 }

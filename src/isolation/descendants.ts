@@ -60,7 +60,8 @@ let batchSize = DEFAULT_HOME_BATCH;
 
 /** Homes per statement of a batched descendants read (tests set a small one to exercise batching). */
 export function setHomeBatchSize(size: number): void {
-  if (!Number.isInteger(size) || size < 1) throw new StratumError("VALIDATION_FAILED", `The descendants home batch size must be a positive integer, not ${size}.`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new StratumError("VALIDATION_FAILED", `The descendants home batch size must be a positive integer, not ${size}.`);
   batchSize = size;
 }
 

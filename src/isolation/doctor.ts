@@ -80,9 +80,12 @@ export function connectionProblems(facts: ConnectionFacts): string[] {
   if (facts.bypassrls) problems.push(`role ${facts.role} has BYPASSRLS`);
   if (facts.owned.length) problems.push(`role ${facts.role} owns tenant tables (${facts.owned.join(", ")})`);
   if (facts.dangerous.length) problems.push(`role ${facts.role} holds ${facts.dangerous.join(", ")}`);
-  if (facts.unprotected.length) problems.push(`tenant tables without ENABLE + FORCE ROW LEVEL SECURITY: ${facts.unprotected.join(", ")} (apply the migrations)`);
+  if (facts.unprotected.length)
+    problems.push(`tenant tables without ENABLE + FORCE ROW LEVEL SECURITY: ${facts.unprotected.join(", ")} (apply the migrations)`);
   if (facts.leaky_views.length) {
-    problems.push(`views owned by a superuser or BYPASSRLS role read past row-level security: ${facts.leaky_views.join(", ")} (recreate them WITH (security_invoker = true))`);
+    problems.push(
+      `views owned by a superuser or BYPASSRLS role read past row-level security: ${facts.leaky_views.join(", ")} (recreate them WITH (security_invoker = true))`,
+    );
   }
   const session = facts.session_privileges ?? [];
   if (session.length) {

@@ -92,7 +92,10 @@ export function probeDriver(driver: PgModuleLike = pg as unknown as PgModuleLike
   else {
     try {
       // Constructing a client opens nothing: the socket connects only in connect().
-      const client = new (driver.Client as unknown as Ctor)({}) as { _txStatus?: unknown; connection?: { parsedStatements?: unknown } & Record<string, unknown> };
+      const client = new (driver.Client as unknown as Ctor)({}) as {
+        _txStatus?: unknown;
+        connection?: { parsedStatements?: unknown } & Record<string, unknown>;
+      };
       if (!("_txStatus" in client)) problems.push("client._txStatus");
       const conn = client.connection;
       if (!conn || typeof conn.parsedStatements !== "object" || conn.parsedStatements === null) problems.push("client.connection.parsedStatements");

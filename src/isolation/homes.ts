@@ -77,7 +77,12 @@ export async function dependencyOrder(main: pg.Client, tables: readonly TenantTa
   const placed = new Set<string>();
   while (ordered.length < tables.length) {
     const next = tables.find((t) => !placed.has(t.table) && edges.every((e) => e.child !== t.table || placed.has(e.parent)));
-    if (!next) throw new StratumError("VALIDATION_FAILED", `stratum: foreign keys between tenant tables form a cycle (${names.join(", ")}); a tenant home cannot be built in order.`, { tables: names });
+    if (!next)
+      throw new StratumError(
+        "VALIDATION_FAILED",
+        `stratum: foreign keys between tenant tables form a cycle (${names.join(", ")}); a tenant home cannot be built in order.`,
+        { tables: names },
+      );
     ordered.push(next);
     placed.add(next.table);
   }

@@ -84,15 +84,31 @@ export function createIsolationMover(deps: MoveDeps) {
   }
 
   async function openJournal(main: pg.Client, tenantId: string): Promise<IsolationMove | null> {
-    const { rows } = await main.query("SELECT * FROM public.stratum_isolation_moves WHERE tenant_id = $1::uuid AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1", [tenantId]);
+    const { rows } = await main.query(
+      "SELECT * FROM public.stratum_isolation_moves WHERE tenant_id = $1::uuid AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1",
+      [tenantId],
+    );
     return (rows[0] as IsolationMove | undefined) ?? null;
   }
 
-  async function setStep(main: pg.Client, journal: IsolationMove, step: string, extra: { row_counts?: Record<string, number>; to_placement?: string | null; error?: string; finished?: boolean } = {}): Promise<void> {
+  async function setStep(
+    main: pg.Client,
+    journal: IsolationMove,
+    step: string,
+    extra: { row_counts?: Record<string, number>; to_placement?: string | null; error?: string; finished?: boolean } = {},
+  ): Promise<void> {
     await main.query(
       `UPDATE public.stratum_isolation_moves SET step = $2, row_counts = coalesce($3::jsonb, row_counts), to_placement = CASE WHEN $4 THEN $5 ELSE to_placement END,
               error = $6, finished_at = CASE WHEN $7 THEN now() ELSE NULL END WHERE id = $1::uuid`,
-      [journal.id, step, extra.row_counts ? JSON.stringify(extra.row_counts) : null, "to_placement" in extra, extra.to_placement ?? null, extra.error ?? null, !!extra.finished],
+      [
+        journal.id,
+        step,
+        extra.row_counts ? JSON.stringify(extra.row_counts) : null,
+        "to_placement" in extra,
+        extra.to_placement ?? null,
+        extra.error ?? null,
+        !!extra.finished,
+      ],
     );
     journal.step = step;
     if (extra.row_counts) journal.row_counts = extra.row_counts;
@@ -108,7 +124,11 @@ export function createIsolationMover(deps: MoveDeps) {
 
   function interrupt(step: string, options: z.output<typeof SetIsolationOptions>, journal: IsolationMove): void {
     if (options.interruptBefore === step) {
-      throw new StratumError("ISOLATION_MOVE_FAILED", `Move of tenant ${journal.tenant_id} interrupted before "${step}" (at step ${journal.step}). Call resumeIsolationMove() or rollbackIsolationMove().`, { step: journal.step });
+      throw new StratumError(
+        "ISOLATION_MOVE_FAILED",
+        `Move of tenant ${journal.tenant_id} interrupted before "${step}" (at step ${journal.step}). Call resumeIsolationMove() or rollbackIsolationMove().`,
+        { step: journal.step },
+      );
     }
   }
 
@@ -125,7 +145,15 @@ export function createIsolationMover(deps: MoveDeps) {
       try {
         await setStep(main, journal, "copied", { row_counts: counts });
         interrupt("flip", options, journal);
-        await flipRoute({ main, tenantId: tenant.id, from: fromOf(journal), to: toOf(journal), moveId: journal.id, audit: deps.audit, ...(deps.bus ? { bus: deps.bus } : {}) });
+        await flipRoute({
+          main,
+          tenantId: tenant.id,
+          from: fromOf(journal),
+          to: toOf(journal),
+          moveId: journal.id,
+          audit: deps.audit,
+          ...(deps.bus ? { bus: deps.bus } : {}),
+        });
         journal.step = "flipped";
         deps.router.forget(tenant.id);
         interrupt("clean", options, journal);
@@ -158,7 +186,15 @@ export function createIsolationMover(deps: MoveDeps) {
   /** Undoes a move that has not been cleaned up: route back to the old home, new copy removed. */
   async function undo(main: pg.Client, journal: IsolationMove, tenant: TenantRoute, reason: string): Promise<void> {
     if (journal.step === "flipped") {
-      await flipRoute({ main, tenantId: tenant.id, from: toOf(journal), to: fromOf(journal), moveId: journal.id, audit: deps.audit, ...(deps.bus ? { bus: deps.bus } : {}) });
+      await flipRoute({
+        main,
+        tenantId: tenant.id,
+        from: toOf(journal),
+        to: fromOf(journal),
+        moveId: journal.id,
+        audit: deps.audit,
+        ...(deps.bus ? { bus: deps.bus } : {}),
+      });
       deps.router.forget(tenant.id);
     }
     if (journal.to_placement !== null || journal.to_strategy === "SHARED_RLS") {
@@ -184,10 +220,15 @@ export function createIsolationMover(deps: MoveDeps) {
     const options = validate(SetIsolationOptions, input, "setIsolation options");
     return withMain(async (main) => {
       const tenant = await route(main, tenantId);
-      if (tenant.status === "archived") throw new StratumError("TENANT_ARCHIVED", `Tenant ${tenantId} is archived; restore it before moving its data.`, { tenantId });
+      if (tenant.status === "archived")
+        throw new StratumError("TENANT_ARCHIVED", `Tenant ${tenantId} is archived; restore it before moving its data.`, { tenantId });
       const open = await openJournal(main, tenantId);
       if (open) {
-        throw new StratumError("ISOLATION_MOVE_IN_PROGRESS", `Tenant ${tenantId} has an unfinished move (step ${open.step}); call resumeIsolationMove() or rollbackIsolationMove() first.`, { tenantId, step: open.step });
+        throw new StratumError(
+          "ISOLATION_MOVE_IN_PROGRESS",
+          `Tenant ${tenantId} has an unfinished move (step ${open.step}); call resumeIsolationMove() or rollbackIsolationMove() first.`,
+          { tenantId, step: open.step },
+        );
       }
       const here: HomeAddress = { strategy: tenant.isolation_strategy, placement: tenant.placement };
       const sameServer = placementSatisfies(tenant.placement, options.server, deps.admin.placement?.() ?? {});
@@ -205,7 +246,9 @@ export function createIsolationMover(deps: MoveDeps) {
         if (options.interruptBefore) throw error;
         if (journal.step !== "flipped") await undo(main, journal, tenant, (error as Error).message).catch(() => undefined);
         else await setStep(main, journal, journal.step, { error: (error as Error).message });
-        throw error instanceof StratumError ? error : new StratumError("ISOLATION_MOVE_FAILED", `Moving tenant ${tenantId} to ${to} failed: ${(error as Error).message}`, { tenantId }, { cause: error });
+        throw error instanceof StratumError
+          ? error
+          : new StratumError("ISOLATION_MOVE_FAILED", `Moving tenant ${tenantId} to ${to} failed: ${(error as Error).message}`, { tenantId }, { cause: error });
       } finally {
         deps.router.thaw(tenantId);
       }

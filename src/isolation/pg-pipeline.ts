@@ -41,7 +41,6 @@ export interface StratumPgClientOptions {
   readOnly?: boolean;
 }
 
-
 /**
  * Where a raw statement left this session: "statement" when it ran outside a transaction (reset
  * right after it), "transaction" when it ran inside one (reset when the transaction ends).
@@ -64,8 +63,7 @@ const RESET_INSIDE_TRANSACTION = ["ROLLBACK", "DISCARD ALL"];
  * piece by piece before that transaction ends, while the pooler still holds the same server.
  * Temporary objects need no step: the app role cannot create them.
  */
-const POOLER_RESET =
-  "SELECT pg_catalog.pg_advisory_unlock_all(); DEALLOCATE ALL; CLOSE ALL; UNLISTEN *; DISCARD SEQUENCES; RESET ALL";
+const POOLER_RESET = "SELECT pg_catalog.pg_advisory_unlock_all(); DEALLOCATE ALL; CLOSE ALL; UNLISTEN *; DISCARD SEQUENCES; RESET ALL";
 const POOLER_SAVEPOINT = "stratum_raw";
 
 /**
@@ -150,8 +148,7 @@ export class StratumPgClient extends pg.Client {
         this.query(config, Array.isArray(values) ? values : undefined, done);
       }) as never;
     }
-    const normalized: ScopedConfig =
-      typeof config === "string" ? { text: config } : { ...(config as ScopedConfig) };
+    const normalized: ScopedConfig = typeof config === "string" ? { text: config } : { ...(config as ScopedConfig) };
     const marked = normalized[SCOPE];
     const scope = marked === NO_SCOPE ? undefined : (marked ?? currentScope());
     if (Array.isArray(values)) normalized.values = values;
@@ -273,8 +270,14 @@ export class StratumPgClient extends pg.Client {
         // pg reports a statement's error before the server's ReadyForQuery, so the transaction
         // status is not known yet: an error means the transaction this client opened is aborted.
         const close = err
-          ? nested ? [`ROLLBACK TO SAVEPOINT ${POOLER_SAVEPOINT}`, `RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`] : ["ROLLBACK"]
-          : !this.inTransaction() ? [] : nested ? [`RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`] : [];
+          ? nested
+            ? [`ROLLBACK TO SAVEPOINT ${POOLER_SAVEPOINT}`, `RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`]
+            : ["ROLLBACK"]
+          : !this.inTransaction()
+            ? []
+            : nested
+              ? [`RELEASE SAVEPOINT ${POOLER_SAVEPOINT}`]
+              : [];
         const commit = !err && !nested && this.inTransaction() ? ["COMMIT"] : [];
         await simple([...close, POOLER_RESET, ...commit].join("; "));
         this.scopeDirty = false; // RESET ALL cleared the scope's settings too

@@ -63,9 +63,7 @@ export class PoolCache {
   /** Closes least recently used idle pools until the cache is within its bound. */
   private evictIdle(): void {
     if (this.entries.size <= this.options.maxPools) return;
-    const idle = [...this.entries.entries()]
-      .filter(([, e]) => e.leases === 0)
-      .sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    const idle = [...this.entries.entries()].filter(([, e]) => e.leases === 0).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
     for (const [key, entry] of idle) {
       if (this.entries.size <= this.options.maxPools) break;
       this.entries.delete(key);

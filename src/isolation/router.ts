@@ -114,7 +114,9 @@ export class IsolationRouter {
     } else route = await cached.route;
     if (!route) {
       this.routes.delete(tenantId);
-      throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist. Check the id, or create it with prisma.$stratum.createTenant().`, { tenantId });
+      throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist. Check the id, or create it with prisma.$stratum.createTenant().`, {
+        tenantId,
+      });
     }
     return route;
   }
@@ -159,13 +161,19 @@ export class IsolationRouter {
 
   private scopeOf(tenantId: string, route: TenantRoute, request: ScopeRequest & { write: boolean }): TenantScope {
     if (route.status === "archived") {
-      throw new StratumError("TENANT_ARCHIVED", `Tenant ${tenantId} is archived; restore it with prisma.$stratum.restoreTenant() to query its data.`, { tenantId });
+      throw new StratumError("TENANT_ARCHIVED", `Tenant ${tenantId} is archived; restore it with prisma.$stratum.restoreTenant() to query its data.`, {
+        tenantId,
+      });
     }
     if (route.status === "suspended" && request.write) {
       throw new StratumError("TENANT_SUSPENDED", `Tenant ${tenantId} is suspended; its data is read-only until it is restored.`, { tenantId });
     }
     if (request.write && this.frozen.has(tenantId)) {
-      throw new StratumError("ISOLATION_MOVE_IN_PROGRESS", `Tenant ${tenantId} is moving between isolation strategies; writes are frozen until the move finishes. Retry shortly.`, { tenantId });
+      throw new StratumError(
+        "ISOLATION_MOVE_IN_PROGRESS",
+        `Tenant ${tenantId} is moving between isolation strategies; writes are frozen until the move finishes. Retry shortly.`,
+        { tenantId },
+      );
     }
     return this.strategy(route.isolation_strategy).scope(route, request, this.options.sign);
   }

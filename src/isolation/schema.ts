@@ -48,10 +48,14 @@ export function schemaStrategy(tenantTables: readonly string[]): IsolationStrate
         // was there before; CREATE SCHEMA would also fail, inside the transaction.
         const { rows } = await client.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", [schema]);
         if (rows.length > 0) {
-          throw new StratumError("CONFLICT", `Schema ${schema}, the home of tenant ${tenant.id}, already exists; inspect it and drop it by hand if it is a leftover, then retry.`, {
-            tenantId: tenant.id,
-            home: schema,
-          });
+          throw new StratumError(
+            "CONFLICT",
+            `Schema ${schema}, the home of tenant ${tenant.id}, already exists; inspect it and drop it by hand if it is a leftover, then retry.`,
+            {
+              tenantId: tenant.id,
+              home: schema,
+            },
+          );
         }
         await client.query("BEGIN");
         await client.query(`CREATE SCHEMA ${ident(schema)}`);

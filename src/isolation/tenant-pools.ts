@@ -99,7 +99,8 @@ export class TenantPools {
   }
 
   async acquire(placement: string): Promise<Lease> {
-    if (this.closed) throw new StratumError("CONNECTION_LOST", "The tenant-database pools are closed (the client was disconnected).", { mayHaveCommitted: false });
+    if (this.closed)
+      throw new StratumError("CONNECTION_LOST", "The tenant-database pools are closed (the client was disconnected).", { mayHaveCommitted: false });
     const server = serverOf(placement);
     const budget = await this.budgetOf(server, placement);
     const entry = this.entries.get(placement) ?? this.create(placement, server);
@@ -125,7 +126,9 @@ export class TenantPools {
 
   async closeAll(): Promise<void> {
     this.closed = true;
-    const reason = new StratumError("CONNECTION_LOST", "The tenant-database pools were closed while this call waited for a connection.", { mayHaveCommitted: false });
+    const reason = new StratumError("CONNECTION_LOST", "The tenant-database pools were closed while this call waited for a connection.", {
+      mayHaveCommitted: false,
+    });
     for (const budget of this.ready.values()) budget.abandon(reason);
     const all = [...this.entries.values()];
     this.entries.clear();
@@ -217,8 +220,8 @@ export class TenantPools {
     this.forget(entry);
     const slots = entry.slots;
     this.incoming.set(entry.server, (this.incoming.get(entry.server) ?? 0) + slots);
-    void entry.pool!
-      .close()
+    void entry
+      .pool!.close()
       .catch(() => undefined)
       .then(() => {
         this.incoming.set(entry.server, (this.incoming.get(entry.server) ?? 0) - slots);

@@ -82,12 +82,13 @@ export async function readTemplate(main: pg.Client, deps: FleetDeps): Promise<Fl
     const catalog = await describeTables(main, "public", names);
     const enums = await tenantEnumsDdl(main, deps.tenantTables);
     const keys = (await main.query<{ id: number; key: string }>("SELECT id, key FROM public.stratum_scope_keys ORDER BY id")).rows;
-    const migration = (
-      await main.query<{ name: string | null }>(
-        `SELECT CASE WHEN to_regclass('public._prisma_migrations') IS NULL THEN NULL ELSE
+    const migration =
+      (
+        await main.query<{ name: string | null }>(
+          `SELECT CASE WHEN to_regclass('public._prisma_migrations') IS NULL THEN NULL ELSE
            (SELECT max(migration_name) FROM public._prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL) END AS name`,
-      )
-    ).rows[0]?.name ?? null;
+        )
+      ).rows[0]?.name ?? null;
     await main.query("COMMIT");
     return { catalog, enums, keys, migration, fingerprint: fingerprints(catalog, enums, keys, deps) };
   } catch (error) {

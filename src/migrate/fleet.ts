@@ -15,7 +15,16 @@ import { performance } from "node:perf_hooks";
 import type pg from "pg";
 import { z } from "zod";
 import { validate } from "../core/validate.js";
-import { type FleetDeps, type FleetHome, type FleetTemplate, type HomeMarker, type HomeStrategy, listHomes, readMarkers, readTemplate } from "./fleet-catalog.js";
+import {
+  type FleetDeps,
+  type FleetHome,
+  type FleetTemplate,
+  type HomeMarker,
+  type HomeStrategy,
+  listHomes,
+  readMarkers,
+  readTemplate,
+} from "./fleet-catalog.js";
 import { syncHome } from "./fleet-home.js";
 
 export type { FleetDeps, FleetHome, HomeMarker, HomeStrategy } from "./fleet-catalog.js";
@@ -119,7 +128,15 @@ export async function migrateFleet(deps: FleetDeps, input: FleetOptions = {}): P
     for (const home of homes) {
       const marker = markers.get(home.tenant_id) ?? null;
       const current = !verify && marker?.fingerprint === template.fingerprint[home.strategy];
-      reports.set(home.tenant_id, { tenant_id: home.tenant_id, strategy: home.strategy, placement: home.placement, status: current ? "current" : "pending", applied: [], drift: [], marker });
+      reports.set(home.tenant_id, {
+        tenant_id: home.tenant_id,
+        strategy: home.strategy,
+        placement: home.placement,
+        status: current ? "current" : "pending",
+        applied: [],
+        drift: [],
+        marker,
+      });
       if (!current) toRun.push(home);
     }
     onPlan?.({ total: homes.length, current: homes.length - toRun.length, toRun: toRun.length, dryRun: options.dryRun, migration: template.migration });
@@ -139,7 +156,9 @@ export async function migrateFleet(deps: FleetDeps, input: FleetOptions = {}): P
       });
     };
     const run = (home: FleetHome, slot: LaneSlot) => runHome(deps, template, options, home, slot, unreachable);
-    await Promise.all([...lanes(toRun).values()].map((lane) => runLane(lane, options.concurrency, async (home, slot) => finish(home, await run(home, slot)), signal)));
+    await Promise.all(
+      [...lanes(toRun).values()].map((lane) => runLane(lane, options.concurrency, async (home, slot) => finish(home, await run(home, slot)), signal)),
+    );
     return fleetReport([...reports.values()], options.dryRun, template, performance.now() - started);
   } finally {
     await main.end().catch(() => undefined); // also releases the advisory lock
@@ -161,7 +180,12 @@ interface LaneSlot {
   client?: pg.Client;
 }
 
-async function runLane(homes: readonly FleetHome[], slots: number, run: (home: FleetHome, slot: LaneSlot) => Promise<void>, signal?: AbortSignal): Promise<void> {
+async function runLane(
+  homes: readonly FleetHome[],
+  slots: number,
+  run: (home: FleetHome, slot: LaneSlot) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(slots, homes.length) }, async () => {
@@ -177,7 +201,14 @@ async function runLane(homes: readonly FleetHome[], slots: number, run: (home: F
 
 type RunOptions = z.output<typeof FleetOptionsSchema>;
 
-async function runHome(deps: FleetDeps, template: FleetTemplate, options: RunOptions, home: FleetHome, slot: LaneSlot, unreachable: ReadonlyMap<string, string>): Promise<Partial<HomeReport>> {
+async function runHome(
+  deps: FleetDeps,
+  template: FleetTemplate,
+  options: RunOptions,
+  home: FleetHome,
+  slot: LaneSlot,
+  unreachable: ReadonlyMap<string, string>,
+): Promise<Partial<HomeReport>> {
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
   const down = home.server !== null ? unreachable.get(home.server) : undefined;

@@ -41,7 +41,9 @@ interface WasmModule {
   readonly __wasmModule: unique symbol;
 }
 interface WasmApi {
-  Module: (new (bytes: Uint8Array) => WasmModule) & {
+  Module: (new (
+    bytes: Uint8Array,
+  ) => WasmModule) & {
     imports(module: WasmModule): Array<{ module: string; name: string; kind: string }>;
   };
   Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
@@ -129,8 +131,7 @@ function loadGlue(): Promise<{ glue: Glue; info: SchemaEngineInfo }> {
       if (!existsSync(wasmPath)) continue;
       const module = new WebAssembly.Module(readFileSync(wasmPath));
       const imports = WebAssembly.Module.imports(module);
-      const compatible =
-        wasmPath === packageWasm || imports.every((i) => i.module === "./schema_engine_bg.js" && glueExports.has(i.name));
+      const compatible = wasmPath === packageWasm || imports.every((i) => i.module === "./schema_engine_bg.js" && glueExports.has(i.name));
       if (!compatible) continue;
       const instance = new WebAssembly.Instance(module, {
         "./schema_engine_bg.js": glue as unknown as Record<string, unknown>,
@@ -282,11 +283,7 @@ export async function openSchemaEngine(url: string | null, files: SchemaContaine
   const factory = bindSqlAdapterFactory(pool ? catalogAwarePg(pool) : offlineAdapterFactory());
   let engine: SchemaEngine;
   try {
-    engine = await glue.SchemaEngine.new(
-      { datamodels: files.map((f) => [f.path, f.content] as [string, string]) },
-      (line: string) => log?.(line),
-      factory,
-    );
+    engine = await glue.SchemaEngine.new({ datamodels: files.map((f) => [f.path, f.content] as [string, string]) }, (line: string) => log?.(line), factory);
   } catch (error) {
     await pool?.end().catch(() => undefined);
     throw error;

@@ -211,7 +211,6 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
     });
   }
 
-
   return {
     cache,
     close() {
@@ -224,11 +223,10 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
         const grants = await chainGrants(tx, tenant, parsed.key);
         const own = grants.find((g) => g.is_self && g.revoked_at === null);
         if (own) {
-          throw new StratumError(
-            "CONFLICT",
-            `Tenant ${tenant.slug} already grants "${parsed.key}"; use updatePermission to change it.`,
-            { key: parsed.key, tenantId },
-          );
+          throw new StratumError("CONFLICT", `Tenant ${tenant.slug} already grants "${parsed.key}"; use updatePermission to change it.`, {
+            key: parsed.key,
+            tenantId,
+          });
         }
         const delegatedFrom = checkWrite(tenant, parsed.key, parsed.mode, grants);
         const rows = await tx.query<Permission>(
@@ -286,10 +284,7 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
       validate(KEY, key, "permission key");
       return mutate(tenantId, async (tx, tenant) => {
         const own = (
-          await tx.query<Permission>(`SELECT ${COLUMNS} FROM public.stratum_permissions WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [
-            tenant.id,
-            key,
-          ])
+          await tx.query<Permission>(`SELECT ${COLUMNS} FROM public.stratum_permissions WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [tenant.id, key])
         )[0];
         if (!own) {
           throw new StratumError(
@@ -313,7 +308,8 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
             removed = await tx.execute(`DELETE FROM public.stratum_permissions WHERE id = $1::uuid`, [own.id]);
             break;
           case "CASCADE":
-            removed = (await tx.execute(subtree, [tenant.id, key])) + (await tx.execute(`DELETE FROM public.stratum_permissions WHERE id = $1::uuid`, [own.id]));
+            removed =
+              (await tx.execute(subtree, [tenant.id, key])) + (await tx.execute(`DELETE FROM public.stratum_permissions WHERE id = $1::uuid`, [own.id]));
             break;
           case "PERMANENT":
             removed = (await tx.execute(subtree, [tenant.id, key])) + 1;

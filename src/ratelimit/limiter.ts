@@ -128,14 +128,28 @@ type WithCommand = Redis & { [COMMAND](numKeys: number, ...args: Array<string | 
 
 const ruleSchema = z.object({
   limit: z.number().int().min(1).max(1_000_000),
-  windowMs: z.number().int().min(1).max(7 * 24 * 3600 * 1000),
+  windowMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600 * 1000),
 });
 const rulesSchema = z.union([ruleSchema, z.object({ apiKey: ruleSchema, tenant: ruleSchema })]);
 const keySchema = z
   .object({
     apiKey: z.string().min(1).max(1000).optional(),
-    tenantId: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.-]+$/, "letters, digits and _ . -").optional(),
-    scope: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, "letters, digits and _ . -").optional(),
+    tenantId: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits and _ . -")
+      .optional(),
+    scope: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits and _ . -")
+      .optional(),
   })
   .refine((k) => k.apiKey !== undefined || k.tenantId !== undefined, "give an apiKey, a tenantId or both");
 
@@ -157,7 +171,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   // Without an onError, one warning per outage (not one per refused or waved-through request).
   const outage = outageReporter(
     "rate limiter",
-    options.failMode === "closed" ? "Requests are refused with RATE_LIMITED (failMode \"closed\") until it is back." : "Requests go through uncounted (failMode \"open\", results marked degraded) until it is back.",
+    options.failMode === "closed"
+      ? 'Requests are refused with RATE_LIMITED (failMode "closed") until it is back.'
+      : 'Requests go through uncounted (failMode "open", results marked degraded) until it is back.',
   );
   const onError = options.onError ?? ((error: unknown) => outage.down(error));
   const owned = !isRedis(options.redis);
@@ -202,7 +218,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (failMode === "closed") {
       throw new StratumError(
         "RATE_LIMITED",
-        "The rate limiter is unavailable (Redis did not answer) and failMode is \"closed\", so the request is refused. Retry shortly; check Redis.",
+        'The rate limiter is unavailable (Redis did not answer) and failMode is "closed", so the request is refused. Retry shortly; check Redis.',
         { reason: "limiter_unavailable", retryAfterMs: 1000 },
         { cause },
       );

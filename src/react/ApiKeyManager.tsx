@@ -32,7 +32,10 @@ export function ApiKeyManager({ client, tenantId, tenantName, className }: ApiKe
   const [shown, setShown] = useState<{ label: string; key: string } | null>(null);
 
   const create = async () => {
-    const created = await write.run(() => client.createApiKey({ name: name.trim(), scopes: DEFAULT_SCOPES, tenant_id: tenantId, environment: "test" }), (k) => `Created key ${k.name}.`);
+    const created = await write.run(
+      () => client.createApiKey({ name: name.trim(), scopes: DEFAULT_SCOPES, tenant_id: tenantId, environment: "test" }),
+      (k) => `Created key ${k.name}.`,
+    );
     if (created) {
       setName("");
       setShown({ label: `New key ${created.name}`, key: created.key });
@@ -53,7 +56,11 @@ export function ApiKeyManager({ client, tenantId, tenantName, className }: ApiKe
       {shown ? <SecretOnce label={shown.label} secret={shown.key} onDone={() => setShown(null)} /> : null}
       {write.error ? <ErrorMessage error={write.error} /> : null}
       {!keys.data ? (
-        keys.error ? <ErrorMessage error={keys.error} onRetry={() => void keys.reload()} /> : <Loading label="Loading API keys…" />
+        keys.error ? (
+          <ErrorMessage error={keys.error} onRetry={() => void keys.reload()} />
+        ) : (
+          <Loading label="Loading API keys…" />
+        )
       ) : keys.data.length === 0 ? (
         <p className="stratum-empty">No API keys are limited to {tenantName}.</p>
       ) : (
@@ -83,10 +90,22 @@ export function ApiKeyManager({ client, tenantId, tenantName, className }: ApiKe
                   <td className="stratum-actions">
                     {k.revoked_at ? null : (
                       <>
-                        <button type="button" className="stratum-button" disabled={write.pending} aria-label={`Rotate ${k.name}`} onClick={() => void rotate(k)}>
+                        <button
+                          type="button"
+                          className="stratum-button"
+                          disabled={write.pending}
+                          aria-label={`Rotate ${k.name}`}
+                          onClick={() => void rotate(k)}
+                        >
                           Rotate
                         </button>
-                        <button type="button" className="stratum-button stratum-button--danger" disabled={write.pending} aria-label={`Revoke ${k.name}`} onClick={() => revoke(k)}>
+                        <button
+                          type="button"
+                          className="stratum-button stratum-button--danger"
+                          disabled={write.pending}
+                          aria-label={`Revoke ${k.name}`}
+                          onClick={() => revoke(k)}
+                        >
                           Revoke
                         </button>
                       </>
@@ -106,7 +125,13 @@ export function ApiKeyManager({ client, tenantId, tenantName, className }: ApiKe
           void create();
         }}
       >
-        <TextField label="New key name" value={name} onChange={setName} help={`Scopes: ${DEFAULT_SCOPES.join(", ")}; limited to ${tenantName} and below.`} maxLength={200} />
+        <TextField
+          label="New key name"
+          value={name}
+          onChange={setName}
+          help={`Scopes: ${DEFAULT_SCOPES.join(", ")}; limited to ${tenantName} and below.`}
+          maxLength={200}
+        />
         <button type="submit" className="stratum-button stratum-button--primary" disabled={!name.trim() || write.pending}>
           Create key
         </button>

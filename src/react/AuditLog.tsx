@@ -67,9 +67,12 @@ export function AuditLog({ client, tenantId, tenantName, nameOf, pageSize, class
     const marker = end.current;
     if (!marker || !hasMore || loadingMore || typeof IntersectionObserver === "undefined") return;
     // Re-armed after each page: if the marker is still in view (a short page), the next one loads too.
-    const observer = new IntersectionObserver((seen) => {
-      if (seen.some((e) => e.isIntersecting)) void loadMore();
-    }, { rootMargin: "200px 0px" });
+    const observer = new IntersectionObserver(
+      (seen) => {
+        if (seen.some((e) => e.isIntersecting)) void loadMore();
+      },
+      { rootMargin: "200px 0px" },
+    );
     observer.observe(marker);
     return () => observer.disconnect();
   }, [hasMore, loadingMore, loadMore]);

@@ -34,23 +34,23 @@ export function ConfigEditor({ client, tenantId, className }: ConfigEditorProps)
         <p className="stratum-empty">No config: {name} and its ancestors set no keys.</p>
       ) : (
         <div className="stratum-table-wrap">
-        <table className="stratum-table">
-          <caption>{`Config of ${name}`}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Value</th>
-              <th scope="col">Source</th>
-              <th scope="col">Lock</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((row) => (
-              <ConfigRow key={row.key} client={client} tenantId={tenantId} row={row} onChanged={changed} />
-            ))}
-          </tbody>
-        </table>
+          <table className="stratum-table">
+            <caption>{`Config of ${name}`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Value</th>
+                <th scope="col">Source</th>
+                <th scope="col">Lock</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <ConfigRow key={row.key} client={client} tenantId={tenantId} row={row} onChanged={changed} />
+              ))}
+            </tbody>
+          </table>
         </div>
       )}
       <ConfigAddForm client={client} tenantId={tenantId} onAdded={changed} />

@@ -63,7 +63,14 @@ export function ConfigRow({ client, tenantId, row, onChanged }: ConfigRowProps) 
               if (event.key === "Escape") setEditing(false);
             }}
           >
-            <JsonInput label={`Value of ${row.key}`} text={text} onChange={setText} disabled={action.pending} autoFocus placeholder={row.redacted ? "new secret value (JSON)" : undefined} />
+            <JsonInput
+              label={`Value of ${row.key}`}
+              text={text}
+              onChange={setText}
+              disabled={action.pending}
+              autoFocus
+              placeholder={row.redacted ? "new secret value (JSON)" : undefined}
+            />
             <button type="submit" className="stratum-button" disabled={!parsed.ok || action.pending}>
               Save
             </button>{" "}
@@ -82,12 +89,13 @@ export function ConfigRow({ client, tenantId, row, onChanged }: ConfigRowProps) 
       </td>
       <td>{row.isOwn ? "Own value" : `Inherited from ${row.sourceName}`}</td>
       <td>
-        {row.lockedAbove ? (
-          <Badge tone="danger">{`Locked by ${row.sourceName}`}</Badge>
-        ) : row.locked ? (
-          <Badge tone="warn">Locked for descendants</Badge>
+        {row.lockedAbove ? <Badge tone="danger">{`Locked by ${row.sourceName}`}</Badge> : row.locked ? <Badge tone="warn">Locked for descendants</Badge> : null}
+        {row.sensitive ? (
+          <>
+            {" "}
+            <Badge tone="info">sensitive</Badge>
+          </>
         ) : null}
-        {row.sensitive ? <> <Badge tone="info">sensitive</Badge></> : null}
       </td>
       <td className="stratum-actions">
         {row.lockedAbove ? (
@@ -96,7 +104,13 @@ export function ConfigRow({ client, tenantId, row, onChanged }: ConfigRowProps) 
             {row.own ? (
               <>
                 {" "}
-                <button type="button" className="stratum-button" disabled={action.pending} aria-label={`Delete own value of ${row.key}`} onClick={() => void write(() => client.deleteConfig(tenantId, row.key))}>
+                <button
+                  type="button"
+                  className="stratum-button"
+                  disabled={action.pending}
+                  aria-label={`Delete own value of ${row.key}`}
+                  onClick={() => void write(() => client.deleteConfig(tenantId, row.key))}
+                >
                   Delete own value
                 </button>
               </>
@@ -118,7 +132,13 @@ export function ConfigRow({ client, tenantId, row, onChanged }: ConfigRowProps) 
             >
               {row.locked ? "Unlock" : "Lock"}
             </button>{" "}
-            <button type="button" className="stratum-button" aria-label={`Delete override of ${row.key}`} disabled={action.pending} onClick={() => void write(() => client.deleteConfig(tenantId, row.key))}>
+            <button
+              type="button"
+              className="stratum-button"
+              aria-label={`Delete override of ${row.key}`}
+              disabled={action.pending}
+              onClick={() => void write(() => client.deleteConfig(tenantId, row.key))}
+            >
               Delete
             </button>
           </>

@@ -27,7 +27,13 @@ export function CreateTenantDialog({ client, parent, onClose, onCreated }: Creat
   const write = useMutation(client, ["tenants", "overview"]);
   const submit = async () => {
     const created = await write.run(
-      () => client.createTenant({ name: name.trim(), parent_id: parent.id, isolation_strategy: strategy as "SHARED_RLS", ...(slug.trim() ? { slug: slug.trim() } : {}) }),
+      () =>
+        client.createTenant({
+          name: name.trim(),
+          parent_id: parent.id,
+          isolation_strategy: strategy as "SHARED_RLS",
+          ...(slug.trim() ? { slug: slug.trim() } : {}),
+        }),
       (t) => `Created ${t.name} under ${parent.name}.`,
     );
     if (!created) return;
@@ -43,7 +49,13 @@ export function CreateTenantDialog({ client, parent, onClose, onCreated }: Creat
         }}
       >
         <TextField label="Name" value={name} onChange={setName} required maxLength={200} />
-        <TextField label="Slug (optional)" value={slug} onChange={setSlug} help="Lowercase letters, digits and _; derived from the name when empty." maxLength={63} />
+        <TextField
+          label="Slug (optional)"
+          value={slug}
+          onChange={setSlug}
+          help="Lowercase letters, digits and _; derived from the name when empty."
+          maxLength={63}
+        />
         <SelectField label="Isolation" value={strategy} options={STRATEGIES} onChange={setStrategy} />
         {write.error ? <ErrorMessage error={write.error} /> : null}
         <div className="stratum-dialog-actions">

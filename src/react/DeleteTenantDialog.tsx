@@ -23,7 +23,10 @@ export function DeleteTenantDialog({ client, tenant, onClose, onDeleted }: Delet
   const write = useMutation(client, ["tenants", "overview", "keys", "webhooks"]);
   const confirmed = typed === tenant.slug;
   const submit = async () => {
-    const result = await write.run(() => client.deleteTenant(tenant.id, { cascade }), (r) => `Deleted ${tenant.name}${r.deleted.length > 1 ? ` and ${r.deleted.length - 1} descendants` : ""}.`);
+    const result = await write.run(
+      () => client.deleteTenant(tenant.id, { cascade }),
+      (r) => `Deleted ${tenant.name}${r.deleted.length > 1 ? ` and ${r.deleted.length - 1} descendants` : ""}.`,
+    );
     if (!result) return;
     onDeleted?.(result.deleted);
     onClose();

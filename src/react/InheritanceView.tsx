@@ -66,10 +66,24 @@ export function InheritanceView({ client, tenantId, className }: InheritanceView
             </p>
             <ol className="stratum-chain" aria-label={`Chain of ${key}, root first`}>
               {steps.map((step) => (
-                <li key={step.tenant.id} className={`stratum-chain-step stratum-chain-step--${step.kind}`} aria-current={step.tenant.id === tenantId ? "true" : undefined}>
+                <li
+                  key={step.tenant.id}
+                  className={`stratum-chain-step stratum-chain-step--${step.kind}`}
+                  aria-current={step.tenant.id === tenantId ? "true" : undefined}
+                >
                   <span className="stratum-chain-tenant">{step.tenant.name}</span>: <span className="stratum-chain-what">{describe(step)}</span>
-                  {step.locks ? <> <Badge tone="warn">locks</Badge></> : null}
-                  {step.effective ? <> <Badge tone="ok">effective</Badge></> : null}
+                  {step.locks ? (
+                    <>
+                      {" "}
+                      <Badge tone="warn">locks</Badge>
+                    </>
+                  ) : null}
+                  {step.effective ? (
+                    <>
+                      {" "}
+                      <Badge tone="ok">effective</Badge>
+                    </>
+                  ) : null}
                 </li>
               ))}
             </ol>

@@ -63,7 +63,13 @@ export function IsolationPanel({ client, tenantId, className }: IsolationPanelPr
         aria-label="Move to another strategy"
         onSubmit={(event) => {
           event.preventDefault();
-          if (target) void write.run(() => client.setIsolation(tenantId, { strategy: target as "SCHEMA" }), (r) => `Moved to ${r.to.strategy}: ${Object.values(r.row_counts).reduce((a, b) => a + b, 0)} rows copied and verified.`).then(() => setTarget(""));
+          if (target)
+            void write
+              .run(
+                () => client.setIsolation(tenantId, { strategy: target as "SCHEMA" }),
+                (r) => `Moved to ${r.to.strategy}: ${Object.values(r.row_counts).reduce((a, b) => a + b, 0)} rows copied and verified.`,
+              )
+              .then(() => setTarget(""));
         }}
       >
         <SelectField label="Move to" value={target} options={options} onChange={setTarget} disabled={write.pending} />
@@ -95,7 +101,11 @@ export function IsolationPanel({ client, tenantId, className }: IsolationPanelPr
                   <td>
                     <code>{m.step}</code> <Badge tone={stepTone(m.step).tone}>{stepTone(m.step).text}</Badge>
                   </td>
-                  <td>{Object.entries(m.row_counts).map(([t, n]) => `${t}: ${n}`).join(", ")}</td>
+                  <td>
+                    {Object.entries(m.row_counts)
+                      .map(([t, n]) => `${t}: ${n}`)
+                      .join(", ")}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -22,7 +22,10 @@ export function MoveTenantDialog({ client, tenant, onClose }: MoveTenantDialogPr
   const [parentId, setParentId] = useState("");
   const write = useMutation(client, ["tenants", "config", "permissions", "overview"]);
   const targets = (all.data ?? []).filter((t) => !t.path.includes(tenant.id) && t.id !== tenant.parent_id);
-  const options = [{ value: "", label: all.data ? "Choose the new parent…" : "Loading tenants…", disabled: true }, ...targets.map((t) => ({ value: t.id, label: `${"\u00a0\u00a0".repeat(t.depth)}${t.name}` }))];
+  const options = [
+    { value: "", label: all.data ? "Choose the new parent…" : "Loading tenants…", disabled: true },
+    ...targets.map((t) => ({ value: t.id, label: `${"\u00a0\u00a0".repeat(t.depth)}${t.name}` })),
+  ];
   const target = targets.find((t) => t.id === parentId);
   return (
     <Dialog title={`Move ${tenant.name}`} onClose={onClose}>

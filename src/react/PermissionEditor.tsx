@@ -57,23 +57,23 @@ export function PermissionEditor({ client, tenantId, className }: PermissionEdit
         <p className="stratum-empty">{`${name} holds no permissions.`}</p>
       ) : (
         <div className="stratum-table-wrap">
-        <table className="stratum-table">
-          <caption>{`Permissions of ${name}`}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Value</th>
-              <th scope="col">Mode</th>
-              <th scope="col">Source</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((row) => (
-              <PermissionRow key={row.key} row={row} busy={confirming !== null || revoke.pending} onRevoke={startRevoke} />
-            ))}
-          </tbody>
-        </table>
+          <table className="stratum-table">
+            <caption>{`Permissions of ${name}`}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Value</th>
+                <th scope="col">Mode</th>
+                <th scope="col">Source</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <PermissionRow key={row.key} row={row} busy={confirming !== null || revoke.pending} onRevoke={startRevoke} />
+              ))}
+            </tbody>
+          </table>
         </div>
       )}
       {confirming ? (
@@ -91,7 +91,9 @@ export function PermissionEditor({ client, tenantId, className }: PermissionEdit
             // This table first (the notice below must describe what is on screen), then every other panel.
             await state.reload();
             invalidate(client, "permissions");
-            setNotice(`Revoked ${result.key} (${result.revocation_mode}): ${result.removed} grant${result.removed === 1 ? "" : "s"} removed${result.tombstone ? ", tombstone left" : ""}.`);
+            setNotice(
+              `Revoked ${result.key} (${result.revocation_mode}): ${result.removed} grant${result.removed === 1 ? "" : "s"} removed${result.tombstone ? ", tombstone left" : ""}.`,
+            );
           }}
         />
       ) : null}
@@ -104,7 +106,8 @@ export function PermissionEditor({ client, tenantId, className }: PermissionEdit
                 <code>{g.key}</code>
                 {g.revoked_at ? (
                   <>
-                    : permanently revoked here on <time dateTime={g.revoked_at}>{formatDate(g.revoked_at, locale)}</time>; it cannot be granted here or below again
+                    : permanently revoked here on <time dateTime={g.revoked_at}>{formatDate(g.revoked_at, locale)}</time>; it cannot be granted here or below
+                    again
                   </>
                 ) : (
                   `: outranked by a LOCKED grant at ${tenantName(data.chain, data.resolved[g.key]?.source_tenant_id ?? "")}`

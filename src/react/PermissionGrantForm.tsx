@@ -61,7 +61,12 @@ export function PermissionGrantForm({ client, tenantId, onGranted }: PermissionG
       </div>
       <div className="stratum-field">
         <label htmlFor={`${id}-revocation`}>Revocation mode</label>
-        <select id={`${id}-revocation`} value={revocation} onChange={(event) => setRevocation(event.target.value as RevocationMode)} aria-describedby={`${id}-revocation-help`}>
+        <select
+          id={`${id}-revocation`}
+          value={revocation}
+          onChange={(event) => setRevocation(event.target.value as RevocationMode)}
+          aria-describedby={`${id}-revocation-help`}
+        >
           {REVOCATION_MODES.map((m) => (
             <option key={m} value={m}>
               {m}

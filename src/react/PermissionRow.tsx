@@ -23,7 +23,12 @@ export function PermissionRow({ row, busy, onRevoke }: PermissionRowProps) {
       </td>
       <td>
         <Badge tone={row.mode === "LOCKED" ? "danger" : row.mode === "DELEGATED" ? "info" : "neutral"}>{row.mode}</Badge>
-        {row.delegated && row.mode !== "DELEGATED" ? <> <Badge tone="info">re-granted</Badge></> : null}
+        {row.delegated && row.mode !== "DELEGATED" ? (
+          <>
+            {" "}
+            <Badge tone="info">re-granted</Badge>
+          </>
+        ) : null}
       </td>
       <td>{row.isOwn ? "Own grant" : `Inherited from ${row.sourceName}`}</td>
       <td className="stratum-actions">

@@ -21,7 +21,12 @@ export function RenameTenantDialog({ client, tenant, onClose }: RenameTenantDial
       <form
         onSubmit={(event) => {
           event.preventDefault();
-          void write.run(() => client.updateTenant(tenant.id, { name: name.trim() }), (t) => `Renamed to ${t.name}.`).then((t) => t && onClose());
+          void write
+            .run(
+              () => client.updateTenant(tenant.id, { name: name.trim() }),
+              (t) => `Renamed to ${t.name}.`,
+            )
+            .then((t) => t && onClose());
         }}
       >
         <TextField label="New name" value={name} onChange={setName} required maxLength={200} />

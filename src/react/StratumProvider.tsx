@@ -25,12 +25,15 @@ export function StratumProvider({ client, theme = "light", locale, styles = true
   const [toasts, setToasts] = useState<Toast[]>([]);
   const next = useRef(0);
   const dismiss = useCallback((id: number) => setToasts((list) => list.filter((t) => t.id !== id)), []);
-  const toast = useCallback((message: string, tone: ToastTone = "ok") => {
-    const id = ++next.current;
-    // At most three on screen, each for a few seconds: the form behind them must stay usable.
-    setToasts((list) => [...list.slice(-2), { id, message, tone }]);
-    setTimeout(() => dismiss(id), TOAST_MS);
-  }, [dismiss]);
+  const toast = useCallback(
+    (message: string, tone: ToastTone = "ok") => {
+      const id = ++next.current;
+      // At most three on screen, each for a few seconds: the form behind them must stay usable.
+      setToasts((list) => [...list.slice(-2), { id, message, tone }]);
+      setTimeout(() => dismiss(id), TOAST_MS);
+    },
+    [dismiss],
+  );
   const value = useMemo(() => ({ client, locale, theme, toast }), [client, locale, theme, toast]);
   return (
     <StratumContext.Provider value={value}>

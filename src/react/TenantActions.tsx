@@ -26,7 +26,8 @@ export function TenantActions({ client, tenant, onCreated, onDeleted, className 
   const [open, setOpen] = useState<Open>(null);
   const status = useMutation(client, ["tenants", "overview", "config", "permissions"]);
   const close = () => setOpen(null);
-  const setStatus = (verb: "suspend" | "archive" | "restore", done: string) => void status.run(() => client.setTenantStatus(tenant.id, verb), `${tenant.name} ${done}.`);
+  const setStatus = (verb: "suspend" | "archive" | "restore", done: string) =>
+    void status.run(() => client.setTenantStatus(tenant.id, verb), `${tenant.name} ${done}.`);
   return (
     <div className={["stratum-toolbar", className].filter(Boolean).join(" ")} role="toolbar" aria-label={`Actions for ${tenant.name}`}>
       <button type="button" className="stratum-button stratum-button--primary" onClick={() => setOpen("create")}>

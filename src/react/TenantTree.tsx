@@ -157,23 +157,23 @@ export function TenantTree({ client, rootId, selectedId = null, onSelect, onMove
 
   return (
     <>
-    <ul
-      role="tree"
-      aria-label={label}
-      className={["stratum-tree", className].filter(Boolean).join(" ")}
-      onKeyDown={onKeyDown}
-      onFocus={(event) => {
-        const id = (event.target as HTMLElement).dataset["tenantId"];
-        if (id) setFocusedId(id);
-      }}
-    >
-      {renderLevel(roots, 1)}
-    </ul>
-    {onMove ? (
-      <p role="status" aria-live="polite" className="stratum-visually-hidden">
-        {move.announcement}
-      </p>
-    ) : null}
+      <ul
+        role="tree"
+        aria-label={label}
+        className={["stratum-tree", className].filter(Boolean).join(" ")}
+        onKeyDown={onKeyDown}
+        onFocus={(event) => {
+          const id = (event.target as HTMLElement).dataset["tenantId"];
+          if (id) setFocusedId(id);
+        }}
+      >
+        {renderLevel(roots, 1)}
+      </ul>
+      {onMove ? (
+        <p role="status" aria-live="polite" className="stratum-visually-hidden">
+          {move.announcement}
+        </p>
+      ) : null}
     </>
   );
 }

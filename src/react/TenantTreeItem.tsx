@@ -41,7 +41,14 @@ export function TenantTreeItem(props: TenantTreeItemProps) {
       role="treeitem"
       ref={(element) => props.register(tenant.id, element)}
       data-tenant-id={tenant.id}
-      className={["stratum-tree-item", selected && "stratum-tree-item--selected", props.moving && "stratum-tree-item--moving", props.dropTarget && "stratum-tree-item--drop"].filter(Boolean).join(" ")}
+      className={[
+        "stratum-tree-item",
+        selected && "stratum-tree-item--selected",
+        props.moving && "stratum-tree-item--moving",
+        props.dropTarget && "stratum-tree-item--drop",
+      ]
+        .filter(Boolean)
+        .join(" ")}
       aria-labelledby={labelId}
       aria-describedby={badgesId}
       aria-level={props.level}
@@ -73,8 +80,12 @@ export function TenantTreeItem(props: TenantTreeItemProps) {
         <span id={badgesId} className="stratum-tree-badges">
           <span className="stratum-visually-hidden">{`${tenant.status}, ${ISOLATION_LABEL[tenant.isolation_strategy]}`}</span>
           {/* Drawn only when not the usual (active, shared): a column of identical pills would crowd out the names. */}
-          {tenant.status !== "active" ? <span aria-hidden="true" className={`stratum-badge stratum-badge--${STATUS_TONE[tenant.status]}`} data-badge={tenant.status} /> : null}
-          {tenant.isolation_strategy !== "SHARED_RLS" ? <span aria-hidden="true" className="stratum-badge stratum-badge--info" data-badge={ISOLATION_LABEL[tenant.isolation_strategy]} /> : null}
+          {tenant.status !== "active" ? (
+            <span aria-hidden="true" className={`stratum-badge stratum-badge--${STATUS_TONE[tenant.status]}`} data-badge={tenant.status} />
+          ) : null}
+          {tenant.isolation_strategy !== "SHARED_RLS" ? (
+            <span aria-hidden="true" className="stratum-badge stratum-badge--info" data-badge={ISOLATION_LABEL[tenant.isolation_strategy]} />
+          ) : null}
         </span>
       </div>
       {/* Only a first load shows its row: a re-read after a write keeps the children on screen

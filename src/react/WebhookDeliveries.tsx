@@ -36,21 +36,35 @@ export function WebhookDeliveries({ client, tenantId, webhook, className }: Webh
         Delivery log <span className="stratum-url">{webhook.url}</span>
       </h3>
       <div className="stratum-toolbar">
-        <button type="button" className="stratum-button" disabled={write.pending} onClick={() => void write.run(() => client.sendTestWebhook(tenantId, webhook.id), "Test event queued.")}>
+        <button
+          type="button"
+          className="stratum-button"
+          disabled={write.pending}
+          onClick={() => void write.run(() => client.sendTestWebhook(tenantId, webhook.id), "Test event queued.")}
+        >
           Send test event
         </button>
         <button
           type="button"
           className="stratum-button"
           disabled={write.pending || dead === 0}
-          onClick={() => void write.run(() => client.retryDeadDeliveries(tenantId, webhook.id), (r) => `Retrying ${r.retried} dead deliveries.`)}
+          onClick={() =>
+            void write.run(
+              () => client.retryDeadDeliveries(tenantId, webhook.id),
+              (r) => `Retrying ${r.retried} dead deliveries.`,
+            )
+          }
         >
           Retry all dead
         </button>
       </div>
       {write.error ? <ErrorMessage error={write.error} /> : null}
       {!log.data ? (
-        log.error ? <ErrorMessage error={log.error} onRetry={() => void log.reload()} /> : <Loading label="Loading deliveries…" />
+        log.error ? (
+          <ErrorMessage error={log.error} onRetry={() => void log.reload()} />
+        ) : (
+          <Loading label="Loading deliveries…" />
+        )
       ) : log.data.length === 0 ? (
         <p className="stratum-empty">No deliveries yet: send a test event, or wait for one of its events.</p>
       ) : (
@@ -75,7 +89,8 @@ export function WebhookDeliveries({ client, tenantId, webhook, className }: Webh
                   </th>
                   {/* Attempts ride with the status: one column fewer keeps the log whole on a tablet. */}
                   <td>
-                    <Badge tone={STATUS_TONE[d.status]}>{d.status}</Badge> <span className="stratum-help">{`${d.attempts} ${d.attempts === 1 ? "attempt" : "attempts"}`}</span>
+                    <Badge tone={STATUS_TONE[d.status]}>{d.status}</Badge>{" "}
+                    <span className="stratum-help">{`${d.attempts} ${d.attempts === 1 ? "attempt" : "attempts"}`}</span>
                   </td>
                   <td className="stratum-value">{d.last_error ?? "—"}</td>
                   <td>

@@ -32,7 +32,10 @@ export function WebhookEditor({ client, tenantId, tenantName, className }: Webho
   // One delivery log open at a time, under the table: a log per row would bury the other rows.
   const [logOf, setLogOf] = useState<string | null>(null);
   const logged = hooks.data?.find((h) => h.id === logOf);
-  const eventList = events.split(",").map((e) => e.trim()).filter(Boolean);
+  const eventList = events
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean);
 
   const create = async () => {
     const made = await write.run(() => client.createWebhook(tenantId, { url: url.trim(), events: eventList }), "Webhook registered.");
@@ -51,7 +54,11 @@ export function WebhookEditor({ client, tenantId, tenantName, className }: Webho
       {secret ? <SecretOnce label="Signing secret" secret={secret} onDone={() => setSecret(null)} /> : null}
       {write.error ? <ErrorMessage error={write.error} /> : null}
       {!hooks.data ? (
-        hooks.error ? <ErrorMessage error={hooks.error} onRetry={() => void hooks.reload()} /> : <Loading label="Loading webhooks…" />
+        hooks.error ? (
+          <ErrorMessage error={hooks.error} onRetry={() => void hooks.reload()} />
+        ) : (
+          <Loading label="Loading webhooks…" />
+        )
       ) : hooks.data.length === 0 ? (
         <p className="stratum-empty">{tenantName} has no webhooks.</p>
       ) : (
@@ -87,13 +94,25 @@ export function WebhookEditor({ client, tenantId, tenantName, className }: Webho
                     >
                       Delivery log
                     </button>
-                    <button type="button" className="stratum-button" disabled={write.pending} onClick={() => void write.run(() => client.updateWebhook(tenantId, h.id, { active: !h.active }), h.active ? "Webhook paused." : "Webhook resumed.")}>
+                    <button
+                      type="button"
+                      className="stratum-button"
+                      disabled={write.pending}
+                      onClick={() =>
+                        void write.run(() => client.updateWebhook(tenantId, h.id, { active: !h.active }), h.active ? "Webhook paused." : "Webhook resumed.")
+                      }
+                    >
                       {h.active ? "Pause" : "Resume"}
                     </button>
                     <button type="button" className="stratum-button" disabled={write.pending} onClick={() => void rotate(h)}>
                       Rotate secret
                     </button>
-                    <button type="button" className="stratum-button stratum-button--danger" disabled={write.pending} onClick={() => void write.run(() => client.deleteWebhook(tenantId, h.id), "Webhook deleted.")}>
+                    <button
+                      type="button"
+                      className="stratum-button stratum-button--danger"
+                      disabled={write.pending}
+                      onClick={() => void write.run(() => client.deleteWebhook(tenantId, h.id), "Webhook deleted.")}
+                    >
                       Delete
                     </button>
                   </td>

@@ -4,7 +4,7 @@ import type { JsonValue } from "./client/types.js";
 export type ParsedJson = { ok: true; value: JsonValue } | { ok: false; message: string };
 
 export function parseJson(text: string): ParsedJson {
-  if (text.trim() === "") return { ok: false, message: "Enter a JSON value, e.g. 100, true, \"dark\" or {\"a\": 1}." };
+  if (text.trim() === "") return { ok: false, message: 'Enter a JSON value, e.g. 100, true, "dark" or {"a": 1}.' };
   try {
     return { ok: true, value: JSON.parse(text) as JsonValue };
   } catch (error) {

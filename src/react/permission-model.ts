@@ -30,7 +30,12 @@ export interface PermissionRowModel {
   grant: PermissionRecord | undefined;
 }
 
-export function permissionRows(tenantId: string, resolved: ResolvedPermissions, grants: readonly PermissionRecord[], chain: readonly TenantRecord[]): PermissionRowModel[] {
+export function permissionRows(
+  tenantId: string,
+  resolved: ResolvedPermissions,
+  grants: readonly PermissionRecord[],
+  chain: readonly TenantRecord[],
+): PermissionRowModel[] {
   return Object.values(resolved)
     .map((p) => ({
       key: p.key,

@@ -39,7 +39,11 @@ export interface TreeMove {
   rowProps(tenant: TenantRecord): HTMLAttributes<HTMLDivElement>;
 }
 
-export function useTreeMove(tenants: Readonly<Record<string, TenantRecord>>, onMove: TenantMoveHandler | undefined, onMoved: (tenant: TenantRecord, parent: TenantRecord) => void): TreeMove {
+export function useTreeMove(
+  tenants: Readonly<Record<string, TenantRecord>>,
+  onMove: TenantMoveHandler | undefined,
+  onMoved: (tenant: TenantRecord, parent: TenantRecord) => void,
+): TreeMove {
   const [movingId, setMovingId] = useState<string | null>(null);
   const [dropTargetId, setDropTargetId] = useState<string | null>(null);
   const [announcement, setAnnouncement] = useState("");

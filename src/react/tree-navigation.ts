@@ -7,11 +7,7 @@ export interface VisibleItem {
   level: number;
 }
 
-export function visibleItems(
-  roots: readonly string[],
-  nodes: Readonly<Record<string, TreeNodeState>>,
-  expanded: ReadonlySet<string>,
-): VisibleItem[] {
+export function visibleItems(roots: readonly string[], nodes: Readonly<Record<string, TreeNodeState>>, expanded: ReadonlySet<string>): VisibleItem[] {
   const out: VisibleItem[] = [];
   const walk = (ids: readonly string[], parentId: string | null, level: number) => {
     for (const id of ids) {

@@ -129,8 +129,12 @@ export function roleDefinitions(permissions: PermissionService): Definitions {
 }
 
 function roleNotOwned(tenantId: string, name: string): StratumError {
-  return new StratumError("PERMISSION_NOT_FOUND", `Tenant ${tenantId} has no own definition of role "${name}"; define it there first (an inherited role is changed where it is defined).`, {
-    key: roleKey(name),
-    tenantId,
-  });
+  return new StratumError(
+    "PERMISSION_NOT_FOUND",
+    `Tenant ${tenantId} has no own definition of role "${name}"; define it there first (an inherited role is changed where it is defined).`,
+    {
+      key: roleKey(name),
+      tenantId,
+    },
+  );
 }

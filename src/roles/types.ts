@@ -29,9 +29,7 @@ export const Scope = z
   .max(100)
   .regex(/^[A-Za-z0-9_*][A-Za-z0-9_.:*/-]*$/, "letters, digits and _ . : / - * (not starting with a symbol)");
 export const Scopes = z.array(Scope).min(1).max(100);
-export const PrincipalSchema = z
-  .object({ type: z.enum(PrincipalTypes), id: z.string().trim().min(1).max(255) })
-  .strict();
+export const PrincipalSchema = z.object({ type: z.enum(PrincipalTypes), id: z.string().trim().min(1).max(255) }).strict();
 
 /** What the permission row stores as its value. */
 export const RoleValue = z.object({ scopes: Scopes, description: z.string().max(500).optional() }).strict();

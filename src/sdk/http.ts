@@ -97,7 +97,9 @@ export function createTransport(options: TransportOptions): Transport {
     const body = parseJson(text);
     if (response.ok) {
       if (body === NOT_JSON) {
-        throw new StratumTransportError("BAD_RESPONSE", `${spec.method} ${spec.path}: HTTP ${response.status} with a body that is not JSON.`, { status: response.status });
+        throw new StratumTransportError("BAD_RESPONSE", `${spec.method} ${spec.path}: HTTP ${response.status} with a body that is not JSON.`, {
+          status: response.status,
+        });
       }
       return body as T;
     }
@@ -130,9 +132,17 @@ export function createTransport(options: TransportOptions): Transport {
       let response: Response;
       let text: string;
       try {
-        response = await doFetch(url, { method: spec.method, headers: headersFor(spec), body: spec.body === undefined ? null : JSON.stringify(spec.body), signal: controller.signal });
+        response = await doFetch(url, {
+          method: spec.method,
+          headers: headersFor(spec),
+          body: spec.body === undefined ? null : JSON.stringify(spec.body),
+          signal: controller.signal,
+        });
         if (response.ok) {
-          if (!response.body) throw new StratumTransportError("BAD_RESPONSE", `${spec.method} ${spec.path}: HTTP ${response.status} without a body.`, { status: response.status });
+          if (!response.body)
+            throw new StratumTransportError("BAD_RESPONSE", `${spec.method} ${spec.path}: HTTP ${response.status} without a body.`, {
+              status: response.status,
+            });
           return response.body;
         }
         // Error answers are small JSON documents, read under the same deadline as the headers.

@@ -41,7 +41,8 @@ export async function checkImpersonation<Req>(
     throw notPermitted(input.caller.id);
   }
   assertTenantId(input.targetId, "The impersonation header");
-  const denied = () => refuse(403, "FORBIDDEN", `Cannot act as tenant ${input.targetId}: it does not exist or is not a descendant of tenant ${input.caller.id}.`);
+  const denied = () =>
+    refuse(403, "FORBIDDEN", `Cannot act as tenant ${input.targetId}: it does not exist or is not a descendant of tenant ${input.caller.id}.`);
   let target: TenantRecord;
   try {
     target = await lookUp(client, input.targetId);

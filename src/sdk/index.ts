@@ -12,7 +12,16 @@ export type { TenantsApi, TenantBatchResult, TenantContext } from "./resources/t
 export type { ConfigApi } from "./resources/config.js";
 export type { PermissionsApi, PoliciesApi, EvaluateInput } from "./resources/permissions.js";
 export type { OperationsApi, RetentionPolicyInput, KeyRotationRecord, FanOutRecord } from "./resources/operations.js";
-export type { RolesApi, RoleRecord, RoleAssignmentRecord, DefineRoleInput, UpdateRoleInput, PrincipalRef, PrincipalScopes, ResolvedRole } from "./resources/roles.js";
+export type {
+  RolesApi,
+  RoleRecord,
+  RoleAssignmentRecord,
+  DefineRoleInput,
+  UpdateRoleInput,
+  PrincipalRef,
+  PrincipalScopes,
+  ResolvedRole,
+} from "./resources/roles.js";
 export type { IsolationApi, AuditApi, ApiKeysApi, AppendAuditInput } from "./resources/admin.js";
 export type { ComplianceApi } from "./resources/compliance.js";
 export type { WebhooksApi, WebhookInput, WebhookRecord, DeliveryRecord, WebhookStatsRecord, WebhookEventType } from "./resources/webhooks.js";

@@ -43,7 +43,8 @@ export function createTokenVerifier(options: JwtOptions): TokenVerifier {
   };
   if (options.secret !== undefined) {
     const secret = typeof options.secret === "string" ? new TextEncoder().encode(options.secret) : options.secret;
-    if (secret.byteLength < 32) throw new StratumError("VALIDATION_FAILED", "jwt.secret must be at least 32 bytes: shorter HMAC secrets can be brute-forced.", { field: "jwt.secret" });
+    if (secret.byteLength < 32)
+      throw new StratumError("VALIDATION_FAILED", "jwt.secret must be at least 32 bytes: shorter HMAC secrets can be brute-forced.", { field: "jwt.secret" });
     // Pinned to HMAC: a token claiming another algorithm must not be checked against the secret as if it were a public key.
     const algorithms = options.algorithms ?? ["HS256", "HS384", "HS512"];
     return async (token) => (await (await jose()).jwtVerify(token, secret, { ...claimChecks, algorithms })).payload;

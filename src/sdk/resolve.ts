@@ -115,7 +115,10 @@ export function createTenantResolver<Req>(client: ResolverClient, options: Tenan
       const how = [headerName ? `the ${headerName} header` : null, verifyToken ? "a bearer token" : null].filter(Boolean).join(" or ");
       throw refuse(400, "NO_TENANT_CONTEXT", `No tenant: send ${how || "a tenant"}.`);
     }
-    assertTenantId(caller.id, caller.source === "header" ? `The ${headerName} header` : caller.source === "jwt" ? `The token's ${claimName} claim` : "resolveTenant's answer");
+    assertTenantId(
+      caller.id,
+      caller.source === "header" ? `The ${headerName} header` : caller.source === "jwt" ? `The token's ${claimName} claim` : "resolveTenant's answer",
+    );
     const own = await lookUp(client, caller.id);
     checkStatus(own);
     let tenant = own;

@@ -21,13 +21,7 @@ import type {
 } from "../permissions/service.js";
 
 /** A record as it arrives over JSON: every Date becomes an ISO string. */
-export type Wire<T> = T extends Date
-  ? string
-  : T extends Array<infer U>
-    ? Array<Wire<U>>
-    : T extends object
-      ? { [K in keyof T]: Wire<T[K]> }
-      : T;
+export type Wire<T> = T extends Date ? string : T extends Array<infer U> ? Array<Wire<U>> : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
 
 export type TenantRecord = Wire<Tenant>;
 export type ConfigRecord = Wire<ConfigEntry>;

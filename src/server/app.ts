@@ -74,7 +74,11 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
   void app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",
-      info: { title: "stratum control plane", version: VERSION, description: "Hierarchical multi-tenancy: tenants, config, permissions, isolation, audit, API keys, GDPR and consent." },
+      info: {
+        title: "stratum control plane",
+        version: VERSION,
+        description: "Hierarchical multi-tenancy: tenants, config, permissions, isolation, audit, API keys, GDPR and consent.",
+      },
       components: {
         securitySchemes: {
           apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
@@ -95,7 +99,18 @@ export function createControlPlane(options: ControlPlaneOptions): FastifyInstanc
   // Inside a plugin, so they are added after swagger's route collector is in place.
   void app.register(async (meta) => {
     registerHealthRoutes(meta, stratum, pingRedis);
-    meta.get("/openapi.json", { schema: { tags: ["meta"], summary: "The OpenAPI 3.1 document of this API", security: [], response: { 200: z.record(z.string(), z.unknown()).meta({ examples: [{ openapi: "3.1.0", info: { title: "stratum control plane" } }] }) } } }, async () => app.swagger());
+    meta.get(
+      "/openapi.json",
+      {
+        schema: {
+          tags: ["meta"],
+          summary: "The OpenAPI 3.1 document of this API",
+          security: [],
+          response: { 200: z.record(z.string(), z.unknown()).meta({ examples: [{ openapi: "3.1.0", info: { title: "stratum control plane" } }] }) },
+        },
+      },
+      async () => app.swagger(),
+    );
   });
   // The probes under /api/v1 too, where clients of the API look for them; still without a key.
   void app.register(async (meta) => registerHealthRoutes(meta, stratum, pingRedis), { prefix: API_PREFIX });

@@ -24,7 +24,9 @@ export interface AuthFailureGate {
 
 export function createAuthFailureGate(rule: AuthFailureLimit, now: () => number = Date.now): AuthFailureGate {
   if (!Number.isInteger(rule.limit) || rule.limit < 1 || !(rule.windowMs > 0)) {
-    throw new StratumError("VALIDATION_FAILED", "createControlPlane: authFailureLimit needs a positive whole limit and a positive windowMs.", { field: "authFailureLimit" });
+    throw new StratumError("VALIDATION_FAILED", "createControlPlane: authFailureLimit needs a positive whole limit and a positive windowMs.", {
+      field: "authFailureLimit",
+    });
   }
   // Bounded: a flood from many addresses evicts the oldest sources instead of growing memory.
   const failures = new LRUCache<string, number[]>({ max: 50_000 });

@@ -64,7 +64,8 @@ export interface ErrorPayload {
 
 /** Server-side failures keep their code but not their message: it may quote SQL or a driver. */
 const SERVER_MESSAGES: Partial<Record<ErrorCode, string>> = {
-  ISOLATION_MOVE_FAILED: "The isolation move did not complete; its journal is kept. Inspect GET /api/v1/tenants/{id}/isolation/moves, then resume or roll back.",
+  ISOLATION_MOVE_FAILED:
+    "The isolation move did not complete; its journal is kept. Inspect GET /api/v1/tenants/{id}/isolation/moves, then resume or roll back.",
   UNSAFE_CONNECTION: "The server's database connection failed stratum's safety check; the operator must fix it (stratum doctor).",
 };
 
@@ -85,14 +86,18 @@ function fromStratumError(error: StratumError): { status: number; payload: Error
 function fromFastifyError(error: FastifyError): { status: number; payload: ErrorPayload } | null {
   const status = error.statusCode;
   if (!status || status < 400 || status >= 500) return null;
-  const code: ErrorCode = status === 404 ? "NOT_FOUND" : status === 401 ? "UNAUTHORIZED" : status === 403 ? "FORBIDDEN" : status === 429 ? "RATE_LIMITED" : "VALIDATION_FAILED";
+  const code: ErrorCode =
+    status === 404 ? "NOT_FOUND" : status === 401 ? "UNAUTHORIZED" : status === 403 ? "FORBIDDEN" : status === 429 ? "RATE_LIMITED" : "VALIDATION_FAILED";
   return { status, payload: errorPayload(code, error.message) };
 }
 
 export function describeError(error: unknown): { status: number; payload: ErrorPayload } {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = (error as { validationContext?: string }).validationContext ?? "request";
-    const issues = error.validation.map((issue) => ({ path: issue.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(root)", message: issue.message ?? "invalid" }));
+    const issues = error.validation.map((issue) => ({
+      path: issue.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(root)",
+      message: issue.message ?? "invalid",
+    }));
     const summary = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
     return { status: 400, payload: errorPayload("VALIDATION_FAILED", `Invalid ${where}: ${summary}.`, { in: where, issues }) };
   }
@@ -113,6 +118,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.code(status).send(payload);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorPayload("NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0]}. The API lives under /api/v1; see GET /openapi.json.`)),
+    reply
+      .code(404)
+      .send(errorPayload("NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0]}. The API lives under /api/v1; see GET /openapi.json.`)),
   );
 }

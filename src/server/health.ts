@@ -50,11 +50,7 @@ export async function readiness(stratum: StratumServices, pingRedis: (() => Prom
   return { status: checks.every((c) => c.ok) ? "ready" : "not_ready", checks };
 }
 
-export function registerHealthRoutes(
-  app: FastifyInstance,
-  stratum: StratumServices,
-  pingRedis: (() => Promise<void>) | null,
-): void {
+export function registerHealthRoutes(app: FastifyInstance, stratum: StratumServices, pingRedis: (() => Promise<void>) | null): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.get(
     "/health",

@@ -12,7 +12,10 @@ const REWRITES: ReadonlyArray<readonly [RegExp, string]> = [
   [/the next_cursor of a previous listTenants\(\) page/g, "the next_cursor of a previous page"],
   [/\(setConfig with locked: false\)/g, "(PUT /api/v1/tenants/{id}/config/{key} with locked: false, on that tenant)"],
   [/[Cc]all resumeIsolationMove\(\) or rollbackIsolationMove\(\)/g, "POST /api/v1/tenants/{id}/isolation/resume or /isolation/rollback"],
-  [/Webhooks are not configured: pass stratum\(\{ webhooks: \{ redis \} \}\)\./g, "Webhooks are not enabled on this server: its operator must configure them (a Redis URL for deliveries)."],
+  [
+    /Webhooks are not configured: pass stratum\(\{ webhooks: \{ redis \} \}\)\./g,
+    "Webhooks are not enabled on this server: its operator must configure them (a Redis URL for deliveries).",
+  ],
 ];
 
 /** Library calls left in a message after the rewrites: `name()` or `{ option: value }`. */

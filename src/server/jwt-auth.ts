@@ -59,7 +59,11 @@ export function createJwtAuthenticator(options: ControlPlaneJwtOptions): (token:
     } catch (error) {
       if (isStratumError(error, "PEER_DEPENDENCY_MISSING")) throw error;
       const code = (error as { code?: unknown }).code;
-      throw new StratumError("UNAUTHORIZED", "The bearer token is not valid (signature, issuer, audience or expiry): sign in again.", typeof code === "string" ? { reason: code } : {});
+      throw new StratumError(
+        "UNAUTHORIZED",
+        "The bearer token is not valid (signature, issuer, audience or expiry): sign in again.",
+        typeof code === "string" ? { reason: code } : {},
+      );
     }
     if (typeof claims.sub !== "string" || claims.sub.length === 0) throw refused("it has no subject (sub).");
     const mapped: { scopes: string[]; tenantId: unknown } = options.map

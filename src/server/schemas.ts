@@ -130,7 +130,17 @@ export const ConfigEntry = named(
     updated_at: Timestamp,
     redacted: z.literal(true).optional(),
   }),
-  { id: "5e0f3c1a-8d2b-4f6e-a1c7-3b9d2e4f6a81", tenant_id: EXAMPLE_TENANT, key: "max_users", value: 1000, locked: false, sensitive: false, version: 1, created_at: EXAMPLE_TIME, updated_at: EXAMPLE_TIME },
+  {
+    id: "5e0f3c1a-8d2b-4f6e-a1c7-3b9d2e4f6a81",
+    tenant_id: EXAMPLE_TENANT,
+    key: "max_users",
+    value: 1000,
+    locked: false,
+    sensitive: false,
+    version: 1,
+    created_at: EXAMPLE_TIME,
+    updated_at: EXAMPLE_TIME,
+  },
 );
 
 export const Permission = named(

@@ -31,8 +31,12 @@ export const SCOPE_TOKEN_TABLE = "stratum_scope_tokens";
  */
 export function signScope(key: string, tenantId: string, mode: ScopeMode): string {
   const message = `${tenantId}.${mode}`;
-  const inner = createHash("sha256").update(key + message, "utf8").digest("hex");
-  const signature = createHash("sha256").update(key + inner, "utf8").digest("hex");
+  const inner = createHash("sha256")
+    .update(key + message, "utf8")
+    .digest("hex");
+  const signature = createHash("sha256")
+    .update(key + inner, "utf8")
+    .digest("hex");
   return `${message}.${signature}`;
 }
 

@@ -34,7 +34,6 @@ export interface SecuritySqlOptions {
   userGlobalTables?: readonly string[];
 }
 
-
 export function ident(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(name)) {
     throw new Error(`refusing to quote unsafe SQL identifier ${JSON.stringify(name)}`);
@@ -345,9 +344,13 @@ CREATE POLICY stratum_tenant_isolation ON ${t} AS PERMISSIVE FOR ALL TO PUBLIC
   USING (${col} = ${SCOPE_TENANT})
   WITH CHECK (${col} = ${SCOPE_TENANT});
 ${subtreeSql(t, schema, table, col, role, homeTenant)}DROP POLICY IF EXISTS stratum_shared_home ON ${t};
-${sharedHome ? `CREATE POLICY stratum_shared_home ON ${t} AS RESTRICTIVE FOR INSERT TO PUBLIC
+${
+  sharedHome
+    ? `CREATE POLICY stratum_shared_home ON ${t} AS RESTRICTIVE FOR INSERT TO PUBLIC
   WITH CHECK ((SELECT public.stratum_scope_in_shared_home()));
-` : ""}REVOKE ALL ON ${t} FROM ${role};
+`
+    : ""
+}REVOKE ALL ON ${t} FROM ${role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ${t} TO ${role};
 `;
 }

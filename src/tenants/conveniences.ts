@@ -66,25 +66,37 @@ export function tenantConveniences(db: Db, deps: { audit: AuditSink; bus?: Chang
         { slug },
       );
     }
-    const after = await db.transaction(async (tx) => {
-      const before = (await tx.query<TenantRow>(`SELECT ${COLUMNS} FROM public.stratum_tenants WHERE id = $1::uuid FOR UPDATE`, [id]))[0];
-      if (!before) throw notFound(id);
-      if (before.status === "archived") {
-        throw new StratumError("TENANT_ARCHIVED", `Tenant ${before.slug} (${id}) is archived; restore it before changing its slug.`, { tenantId: id });
-      }
-      if (before.slug === slug) return toTenant(before);
-      const taken = await tx.query(`SELECT 1 FROM public.stratum_tenants WHERE slug = $1 AND id <> $2::uuid`, [slug, id]);
-      if (taken.length) throw slugTaken(slug);
-      const rows = await tx.query<TenantRow>(`UPDATE public.stratum_tenants SET slug = $2, updated_at = now() WHERE id = $1::uuid RETURNING ${COLUMNS}`, [id, slug]);
-      await deps.audit.record(tx, { tenantId: id, action: "tenant.slug_change", targetType: "tenant", targetId: id, before: { slug: before.slug }, after: { slug } });
-      await deps.bus?.publish(tx, { kind: "tenant", tenantId: id, subtree: false });
-      return toTenant(rows[0]!);
-    }).catch((error: unknown) => {
-      // Two renames to one slug at once: the unique index refuses the second (Prisma reports 23505).
-      const text = error instanceof StratumError ? "" : String((error as { message?: unknown })?.message ?? "");
-      if (/23505/.test(text) && /slug/.test(text)) throw slugTaken(slug);
-      throw error;
-    });
+    const after = await db
+      .transaction(async (tx) => {
+        const before = (await tx.query<TenantRow>(`SELECT ${COLUMNS} FROM public.stratum_tenants WHERE id = $1::uuid FOR UPDATE`, [id]))[0];
+        if (!before) throw notFound(id);
+        if (before.status === "archived") {
+          throw new StratumError("TENANT_ARCHIVED", `Tenant ${before.slug} (${id}) is archived; restore it before changing its slug.`, { tenantId: id });
+        }
+        if (before.slug === slug) return toTenant(before);
+        const taken = await tx.query(`SELECT 1 FROM public.stratum_tenants WHERE slug = $1 AND id <> $2::uuid`, [slug, id]);
+        if (taken.length) throw slugTaken(slug);
+        const rows = await tx.query<TenantRow>(`UPDATE public.stratum_tenants SET slug = $2, updated_at = now() WHERE id = $1::uuid RETURNING ${COLUMNS}`, [
+          id,
+          slug,
+        ]);
+        await deps.audit.record(tx, {
+          tenantId: id,
+          action: "tenant.slug_change",
+          targetType: "tenant",
+          targetId: id,
+          before: { slug: before.slug },
+          after: { slug },
+        });
+        await deps.bus?.publish(tx, { kind: "tenant", tenantId: id, subtree: false });
+        return toTenant(rows[0]!);
+      })
+      .catch((error: unknown) => {
+        // Two renames to one slug at once: the unique index refuses the second (Prisma reports 23505).
+        const text = error instanceof StratumError ? "" : String((error as { message?: unknown })?.message ?? "");
+        if (/23505/.test(text) && /slug/.test(text)) throw slugTaken(slug);
+        throw error;
+      });
     deps.changed?.([id]);
     return after;
   }

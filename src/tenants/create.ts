@@ -54,7 +54,11 @@ export async function insertTenant(tx: Db, t: NewTenant): Promise<Tenant> {
     }
     const depth = Number(why.depth) + 1;
     if (depth >= MAX_DEPTH) {
-      throw new StratumError("MAX_DEPTH_EXCEEDED", `A tenant under ${t.parentId} would be at depth ${depth}; the tree allows ${MAX_DEPTH} levels (depth 0-${MAX_DEPTH - 1}).`, { parentId: t.parentId });
+      throw new StratumError(
+        "MAX_DEPTH_EXCEEDED",
+        `A tenant under ${t.parentId} would be at depth ${depth}; the tree allows ${MAX_DEPTH} levels (depth 0-${MAX_DEPTH - 1}).`,
+        { parentId: t.parentId },
+      );
     }
     if (why.path === locked && why.taken) throw slugTaken(t.slug);
     // Otherwise the parent moved after it was locked: lock its new chain and try again.

@@ -50,7 +50,10 @@ export async function moveSubtree(tx: Db, id: string, newParentId: string | null
   if (newParentId !== null) {
     if (!parent_found) throw notFound(newParentId);
     if (inside) {
-      throw new StratumError("CYCLE_DETECTED", `Cannot move tenant ${id} under ${newParentId}: the new parent is inside the tenant's own subtree.`, { tenantId: id, newParentId });
+      throw new StratumError("CYCLE_DETECTED", `Cannot move tenant ${id} under ${newParentId}: the new parent is inside the tenant's own subtree.`, {
+        tenantId: id,
+        newParentId,
+      });
     }
     if (parent_status === "archived") {
       throw new StratumError("TENANT_ARCHIVED", `Tenant ${newParentId} is archived; restore it before moving tenants under it.`, { tenantId: newParentId });
@@ -59,7 +62,11 @@ export async function moveSubtree(tx: Db, id: string, newParentId: string | null
   }
   const deepest = parentDepth + 1 + Number(height);
   if (deepest >= MAX_DEPTH) {
-    throw new StratumError("MAX_DEPTH_EXCEEDED", `Moving tenant ${id} there would put its deepest descendant at depth ${deepest}; the tree allows ${MAX_DEPTH} levels.`, { tenantId: id, newParentId });
+    throw new StratumError(
+      "MAX_DEPTH_EXCEEDED",
+      `Moving tenant ${id} there would put its deepest descendant at depth ${deepest}; the tree allows ${MAX_DEPTH} levels.`,
+      { tenantId: id, newParentId },
+    );
   }
   const [after] = await tx.query<TenantRow>(REWRITE, [id, newParentId]);
   return { before, after: toTenant(after!) };

@@ -13,15 +13,7 @@ import { assertTenantId, validate } from "../core/validate.js";
 import { insertTenant, slugTaken } from "./create.js";
 import type { EraseTransaction } from "./erase.js";
 import { columns, COLUMNS, toTenant, type TenantRow } from "./rows.js";
-import {
-  CreateTenantInput,
-  UpdateTenantInput,
-  DeleteTenantInput,
-  isReservedSlug,
-  ListTenantsInput,
-  SLUG_PATTERN,
-  slugFromName,
-} from "./schemas.js";
+import { CreateTenantInput, UpdateTenantInput, DeleteTenantInput, isReservedSlug, ListTenantsInput, SLUG_PATTERN, slugFromName } from "./schemas.js";
 import { moveSubtree } from "./move.js";
 import { lockSubtree } from "./tree-locks.js";
 
@@ -190,7 +182,14 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     const moved = await db.transaction(async (tx) => {
       const { before, after } = await moveSubtree(tx, id, newParentId);
       if (after === before) return after;
-      await deps.audit.record(tx, { tenantId: id, action: "tenant.move", targetType: "tenant", targetId: id, before: { parent_id: before.parent_id }, after: { parent_id: newParentId } });
+      await deps.audit.record(tx, {
+        tenantId: id,
+        action: "tenant.move",
+        targetType: "tenant",
+        targetId: id,
+        before: { parent_id: before.parent_id },
+        after: { parent_id: newParentId },
+      });
       await publish(tx, id, true);
       return after;
     });
@@ -264,10 +263,15 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
         [id],
       );
       if (rows.length > 1 && !cascade) {
-        throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} has ${rows.length - 1} descendant(s); delete them first or pass { cascade: true }.`, { tenantId: id });
+        throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} has ${rows.length - 1} descendant(s); delete them first or pass { cascade: true }.`, {
+          tenantId: id,
+        });
       }
       const ids = rows.map((r) => r.id);
-      const [moving] = await tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM public.stratum_isolation_moves WHERE tenant_id = ANY($1::uuid[]) AND finished_at IS NULL LIMIT 1`, [ids]);
+      const [moving] = await tx.query<{ tenant_id: string }>(
+        `SELECT tenant_id FROM public.stratum_isolation_moves WHERE tenant_id = ANY($1::uuid[]) AND finished_at IS NULL LIMIT 1`,
+        [ids],
+      );
       if (moving) {
         throw new StratumError(
           "ISOLATION_MOVE_IN_PROGRESS",
@@ -293,13 +297,21 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   }
 
   /** One tenant, in one transaction: its home, its shared rows, its row and what hangs off it. */
-  async function deleteOne(tx: Db, erase: (tenant: Tenant) => Promise<Record<string, number>>, id: string, cascade: boolean): Promise<Record<string, number> | null> {
+  async function deleteOne(
+    tx: Db,
+    erase: (tenant: Tenant) => Promise<Record<string, number>>,
+    id: string,
+    cascade: boolean,
+  ): Promise<Record<string, number> | null> {
     await lockSubtree(tx, id);
     const tenant = await find(tx, id);
     if (!tenant) return null;
     const [children] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.stratum_tenants WHERE parent_id = $1::uuid`, [id]);
     if ((children?.n ?? 0) > 0) {
-      throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} gained ${children!.n} child tenant(s) while it was being deleted; call deleteTenant again.`, { tenantId: id, cascade });
+      throw new StratumError("TENANT_HAS_CHILDREN", `Tenant ${id} gained ${children!.n} child tenant(s) while it was being deleted; call deleteTenant again.`, {
+        tenantId: id,
+        cascade,
+      });
     }
     // The home first (a failure leaves the tenant row, and a second delete finishes the job), then
     // the shared rows, under a short lock of the shared tables (erase.ts).
@@ -309,7 +321,13 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     await tx.execute(`DELETE FROM public.stratum_webhooks WHERE tenant_id = $1::uuid`, [id]);
     await tx.execute(`DELETE FROM public.stratum_api_keys WHERE tenant_id = $1::uuid`, [id]);
     await tx.execute(`DELETE FROM public.stratum_tenants WHERE id = $1::uuid`, [id]);
-    await deps.audit.record(tx, { tenantId: tenant.parent_id, action: "tenant.delete", targetType: "tenant", targetId: id, before: { ids: [id], slug: tenant.slug, rows } });
+    await deps.audit.record(tx, {
+      tenantId: tenant.parent_id,
+      action: "tenant.delete",
+      targetType: "tenant",
+      targetId: id,
+      before: { ids: [id], slug: tenant.slug, rows },
+    });
     await publish(tx, id, false);
     return rows;
   }

@@ -45,7 +45,8 @@ export function planSeeding(models: StratumModels, wanted: readonly string[], ov
       if (f.kind === "unsupported" && f.isRequired && !f.hasDefault) skipped[name] = `field ${f.name} has an unsupported type: pass options.data.${name}`;
     }
     for (const f of requiredParents(model)) {
-      if (!tenant.has(f.relation!.model)) skipped[name] = `required relation ${f.name} points at ${f.relation!.model}, not a tenant model: pass options.data.${name}`;
+      if (!tenant.has(f.relation!.model))
+        skipped[name] = `required relation ${f.name} points at ${f.relation!.model}, not a tenant model: pass options.data.${name}`;
     }
   }
   // Depth-first topological order over required relations.
@@ -54,7 +55,8 @@ export function planSeeding(models: StratumModels, wanted: readonly string[], ov
   const visit = (name: string, trail: string[]): boolean => {
     if (state.get(name) === "done") return true;
     if (state.get(name) === "visiting") {
-      for (const m of trail.slice(trail.indexOf(name))) skipped[m] ??= `required relations form a cycle (${[...trail.slice(trail.indexOf(name)), name].join(" → ")}): pass options.data`;
+      for (const m of trail.slice(trail.indexOf(name)))
+        skipped[m] ??= `required relations form a cycle (${[...trail.slice(trail.indexOf(name)), name].join(" → ")}): pass options.data`;
       return false;
     }
     if (skipped[name]) return false;
@@ -97,7 +99,9 @@ export function scalarValue(field: StratumField, tag: string): unknown {
     if (field.nativeType?.startsWith("Uuid")) return randomUUID();
     switch (field.type) {
       case "String":
-        return field.nativeType?.startsWith("Char(") ? tag.slice(0, charLength(field.nativeType)) : `${tag}_${field.name}`.slice(0, charLength(field.nativeType) ?? 200);
+        return field.nativeType?.startsWith("Char(")
+          ? tag.slice(0, charLength(field.nativeType))
+          : `${tag}_${field.name}`.slice(0, charLength(field.nativeType) ?? 200);
       case "Int":
         return 1 + Math.floor(Math.random() * 1_000_000);
       case "BigInt":
@@ -127,13 +131,7 @@ function charLength(nativeType: string | undefined): number | undefined {
 }
 
 /** The data for one new row of `model` for `tenantId`, its required parents given as rows. */
-export function rowData(
-  model: StratumModel,
-  tenantId: string,
-  tag: string,
-  parents: Readonly<Record<string, RowData>>,
-  override?: RowData,
-): RowData {
+export function rowData(model: StratumModel, tenantId: string, tag: string, parents: Readonly<Record<string, RowData>>, override?: RowData): RowData {
   const data: RowData = {};
   const fromRelations = relationScalars(model);
   for (const f of model.fields) {
@@ -162,5 +160,7 @@ export function primaryWhere(model: StratumModel, row: RowData): RowData | null 
 /** A scalar field an update can set without touching keys or relations (the kit writes its tag). */
 export function updatableField(model: StratumModel): StratumField | undefined {
   const keys = new Set([...model.primaryKey, ...model.uniques.flatMap((u) => u.fields), ...relationScalars(model), model.tenantField ?? ""]);
-  return model.fields.find((f) => f.kind === "scalar" && !f.isList && !keys.has(f.name) && (f.type === "String" && !f.nativeType?.startsWith("Uuid")) && !f.encrypted);
+  return model.fields.find(
+    (f) => f.kind === "scalar" && !f.isList && !keys.has(f.name) && f.type === "String" && !f.nativeType?.startsWith("Uuid") && !f.encrypted,
+  );
 }

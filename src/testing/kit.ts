@@ -109,7 +109,11 @@ export async function checkTenantIsolation(
   if (options.tenants) {
     tenants = options.tenants;
   } else {
-    if (!services?.createTenant) throw new StratumError("VALIDATION_FAILED", "stratum-prisma/testing: pass options.tenants, or a client extended with stratum() so the kit can create two tenants.");
+    if (!services?.createTenant)
+      throw new StratumError(
+        "VALIDATION_FAILED",
+        "stratum-prisma/testing: pass options.tenants, or a client extended with stratum() so the kit can create two tenants.",
+      );
     const tag = randomBytes(3).toString("hex");
     for (const label of ["a", "b"]) {
       const t = await services.createTenant({ name: `isolation kit ${label} ${tag}`, isolation_strategy: options.strategy ?? "SHARED_RLS" });
@@ -170,7 +174,8 @@ export async function checkTenantIsolation(
           const base = (prisma as unknown as Record<string, Delegate>)[lowerFirst(name)];
           if (!base) return `the client has no ${lowerFirst(name)} delegate`;
           const outcome = await settle(base.findMany());
-          if (outcome.ok) return foreignRows(outcome.value, model, "") ?? (outcome.value.length ? `unscoped findMany returned ${outcome.value.length} row(s)` : undefined);
+          if (outcome.ok)
+            return foreignRows(outcome.value, model, "") ?? (outcome.value.length ? `unscoped findMany returned ${outcome.value.length} row(s)` : undefined);
           return leaked(outcome.error, secrets);
         });
 
@@ -280,7 +285,10 @@ export async function checkTenantIsolation(
           const wrong = rows.filter((r) => r.t !== self);
           if (wrong.length) return `raw SELECT returned ${wrong.length} row(s) of tenant(s) ${[...new Set(wrong.map((r) => r.t))].join(", ")}`;
           if (rows.length < mine.length) return `raw SELECT returned ${rows.length} row(s), fewer than the ${mine.length} seeded`;
-          const n = await s.$queryRawUnsafe<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM "${model.table}" WHERE "${model.tenantColumn}"::text = $1`, other);
+          const n = await s.$queryRawUnsafe<Array<{ n: number }>>(
+            `SELECT count(*)::int AS n FROM "${model.table}" WHERE "${model.tenantColumn}"::text = $1`,
+            other,
+          );
           if (Number(n[0]?.n ?? 0) !== 0) return `raw WHERE tenant = other counted ${n[0]?.n}`;
           return undefined;
         });
@@ -312,7 +320,9 @@ export async function assertTenantIsolation(
   const report = await checkTenantIsolation(prisma, models, options);
   if (!report.ok) throw new TenantIsolationError(report);
   if (report.tested.length === 0) {
-    throw new StratumError("VALIDATION_FAILED", `stratum-prisma/testing: no tenant model could be seeded: ${JSON.stringify(report.skipped)}`, { skipped: report.skipped });
+    throw new StratumError("VALIDATION_FAILED", `stratum-prisma/testing: no tenant model could be seeded: ${JSON.stringify(report.skipped)}`, {
+      skipped: report.skipped,
+    });
   }
   return report;
 }

@@ -57,13 +57,16 @@ export function withWebhookEvents<A extends AuditSink>(audit: A, webhooks: Pick<
       await webhooks.emit(tx, {
         type,
         tenantId: entry.tenantId,
-        data: redact({
-          action: entry.action,
-          target_type: entry.targetType ?? null,
-          target_id: entry.targetId ?? null,
-          before: entry.before ?? null,
-          after: entry.after ?? null,
-        }, keys),
+        data: redact(
+          {
+            action: entry.action,
+            target_type: entry.targetType ?? null,
+            target_id: entry.targetId ?? null,
+            before: entry.before ?? null,
+            after: entry.after ?? null,
+          },
+          keys,
+        ),
       });
     },
   };

@@ -29,7 +29,9 @@ export interface Dispatcher {
 
 /** Errors that mean Redis could not be reached or did not answer (not a fault of the delivery). */
 function isRedisFailure(error: unknown): boolean {
-  return /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|Connection is closed|did not finish within|MaxRetriesPerRequest/i.test(String((error as Error)?.message ?? error));
+  return /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|Connection is closed|did not finish within|MaxRetriesPerRequest/i.test(
+    String((error as Error)?.message ?? error),
+  );
 }
 
 export function createDispatcher(
@@ -78,9 +80,7 @@ export function createDispatcher(
         [limit, secrets.heldVersions],
       );
       if (rows.length === 0) return 0;
-      await tx.execute(`UPDATE public.stratum_deliveries SET status = 'queued', next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [
-        rows.map((r) => r.id),
-      ]);
+      await tx.execute(`UPDATE public.stratum_deliveries SET status = 'queued', next_attempt_at = now() WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
       // Enqueued while the rows are still locked: a worker that picks a job up first waits on the
       // row lock, and a failed (or, Redis down, unanswered) enqueue rolls the rows back to pending
       // for the next poll; a job that still lands later is recognised as alive, not doubled.

@@ -35,16 +35,20 @@ export function matchingPatterns(type: string): string[] {
 }
 
 async function loadDelivery(q: Db, deliveryId: string): Promise<Delivery> {
-    validate(z.uuid(), deliveryId, "delivery id");
-    const rows = await q.query<Delivery>(`SELECT ${DELIVERY_COLUMNS} FROM public.stratum_deliveries WHERE id = $1::uuid`, [deliveryId]);
-    const row = rows[0];
-    if (!row) throw new StratumError("NOT_FOUND", `Delivery ${deliveryId} does not exist.`, { deliveryId });
-    return row;
-  }
-
+  validate(z.uuid(), deliveryId, "delivery id");
+  const rows = await q.query<Delivery>(`SELECT ${DELIVERY_COLUMNS} FROM public.stratum_deliveries WHERE id = $1::uuid`, [deliveryId]);
+  const row = rows[0];
+  if (!row) throw new StratumError("NOT_FOUND", `Delivery ${deliveryId} does not exist.`, { deliveryId });
+  return row;
+}
 
 /** `dispatchPending` is the dispatcher's: a replay tries to send at once. */
-export function createOutbox(db: Db, deps: Pick<WebhookServiceDeps, "audit">, dispatchPending: () => Promise<number>, onError: (error: unknown) => void): WebhookOutbox {
+export function createOutbox(
+  db: Db,
+  deps: Pick<WebhookServiceDeps, "audit">,
+  dispatchPending: () => Promise<number>,
+  onError: (error: unknown) => void,
+): WebhookOutbox {
   return {
     async emit(tx, event) {
       const e = validate(eventSchema, event, "webhook event");
@@ -93,11 +97,10 @@ export function createOutbox(db: Db, deps: Pick<WebhookServiceDeps, "audit">, di
         const row = rows[0];
         if (!row) {
           const current = await loadDelivery(tx, deliveryId);
-          throw new StratumError(
-            "CONFLICT",
-            `Delivery ${deliveryId} is ${current.status}; only dead or delivered deliveries can be replayed.`,
-            { deliveryId, status: current.status },
-          );
+          throw new StratumError("CONFLICT", `Delivery ${deliveryId} is ${current.status}; only dead or delivered deliveries can be replayed.`, {
+            deliveryId,
+            status: current.status,
+          });
         }
         await deps.audit.record(tx, { tenantId: row.tenant_id, action: "webhook.replay", targetType: "delivery", targetId: deliveryId });
         const { tenant_id: _tenant, ...delivery } = row;
@@ -112,11 +115,7 @@ export function createOutbox(db: Db, deps: Pick<WebhookServiceDeps, "audit">, di
 
     async listDeliveries(webhookId, filters = {}) {
       validate(z.uuid(), webhookId, "webhook id");
-      const f = validate(
-        z.object({ status: z.enum(STATUSES).optional(), limit: z.number().int().min(1).max(500).default(50) }),
-        filters,
-        "delivery filters",
-      );
+      const f = validate(z.object({ status: z.enum(STATUSES).optional(), limit: z.number().int().min(1).max(500).default(50) }), filters, "delivery filters");
       return db.query<Delivery>(
         `SELECT ${DELIVERY_COLUMNS} FROM public.stratum_deliveries
           WHERE webhook_id = $1::uuid AND ($2::text IS NULL OR status = $2)
@@ -125,6 +124,5 @@ export function createOutbox(db: Db, deps: Pick<WebhookServiceDeps, "audit">, di
         [webhookId, f.status ?? null, f.limit],
       );
     },
-
   };
 }

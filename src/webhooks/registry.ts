@@ -46,24 +46,25 @@ const eventsSchema = z
   .transform((events) => [...new Set(events)]);
 
 async function requireTenant(q: Db, tenantId: string): Promise<void> {
-    const rows = await q.query(`SELECT 1 AS ok FROM public.stratum_tenants WHERE id = $1::uuid`, [tenantId]);
-    if (rows.length === 0) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
-  }
+  const rows = await q.query(`SELECT 1 AS ok FROM public.stratum_tenants WHERE id = $1::uuid`, [tenantId]);
+  if (rows.length === 0) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
+}
 
 async function loadWebhook(q: Db, webhookId: string, lock = false): Promise<Webhook> {
-    validate(z.uuid(), webhookId, "webhook id");
-    const rows = await q.query<Webhook>(
-      `SELECT ${WEBHOOK_COLUMNS} FROM public.stratum_webhooks WHERE id = $1::uuid${lock ? " FOR UPDATE" : ""}`,
-      [webhookId],
-    );
-    const row = rows[0];
-    if (!row) throw new StratumError("NOT_FOUND", `Webhook ${webhookId} does not exist.`, { webhookId });
-    return row;
-  }
-
+  validate(z.uuid(), webhookId, "webhook id");
+  const rows = await q.query<Webhook>(`SELECT ${WEBHOOK_COLUMNS} FROM public.stratum_webhooks WHERE id = $1::uuid${lock ? " FOR UPDATE" : ""}`, [webhookId]);
+  const row = rows[0];
+  if (!row) throw new StratumError("NOT_FOUND", `Webhook ${webhookId} does not exist.`, { webhookId });
+  return row;
+}
 
 /** `egress` is the service's policy: the registry refuses literal private addresses with it. */
-export function createWebhookRegistry(db: Db, deps: Pick<WebhookServiceDeps, "audit" | "allowInsecure">, egress: EgressPolicy, secrets: SecretBox): WebhookRegistry {
+export function createWebhookRegistry(
+  db: Db,
+  deps: Pick<WebhookServiceDeps, "audit" | "allowInsecure">,
+  egress: EgressPolicy,
+  secrets: SecretBox,
+): WebhookRegistry {
   const url = urlSchema(deps.allowInsecure ?? false, egress);
   const inputSchema = z.object({ url, events: eventsSchema, active: z.boolean().optional() });
   const patchSchema = z.object({ url: url.optional(), events: eventsSchema.optional(), active: z.boolean().optional() });

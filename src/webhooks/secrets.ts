@@ -54,7 +54,11 @@ export function createSecretBox(cipher: ValueCipher | undefined): SecretBox {
     open(stored, tenantId, webhookId) {
       if (stored.startsWith(SECRET_PREFIX)) return stored;
       if (!cipher) {
-        throw new StratumError("DECRYPTION_FAILED", `Webhook ${webhookId} has an encrypted secret but no cipher is configured; pass the cipher it was sealed with.`, { webhookId });
+        throw new StratumError(
+          "DECRYPTION_FAILED",
+          `Webhook ${webhookId} has an encrypted secret but no cipher is configured; pass the cipher it was sealed with.`,
+          { webhookId },
+        );
       }
       return cipher.decrypt(stored, context(tenantId, webhookId));
     },

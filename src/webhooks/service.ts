@@ -38,11 +38,7 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
 
   // While Redis is unreachable: one warning, deliveries wait in the outbox (PostgreSQL), and the
   // poller keeps trying (each try bounded) so they go out once Redis is back. Nothing is lost.
-  const outage = outageReporter(
-    "webhooks",
-    "Deliveries are recorded as pending in stratum_deliveries and sent when Redis is back; nothing is lost.",
-    deps.log,
-  );
+  const outage = outageReporter("webhooks", "Deliveries are recorded as pending in stratum_deliveries and sent when Redis is back; nothing is lost.", deps.log);
   const redisWaitMs = Math.max(2_000, pollIntervalMs);
   const queued = openDeliveryQueue(deps, outage);
   queued.catch(() => undefined); // reported by what needs the queue (dispatch, start, queue())
@@ -61,7 +57,13 @@ export function createWebhookService(db: Db, deps: WebhookServiceDeps): WebhookS
       worker = queued.then(
         (q) => {
           if (closed) return undefined;
-          const settings = { maxAttempts, timeoutMs: deps.timeoutMs ?? 10_000, pollIntervalMs, concurrency: deps.concurrency ?? 5, fetch: deps.fetch ?? globalThis.fetch };
+          const settings = {
+            maxAttempts,
+            timeoutMs: deps.timeoutMs ?? 10_000,
+            pollIntervalMs,
+            concurrency: deps.concurrency ?? 5,
+            fetch: deps.fetch ?? globalThis.fetch,
+          };
           const deliver = createDelivery(db, deps, egress, secrets, settings, q.bull.UnrecoverableError);
           return startWorker(q, deliver, settings.concurrency, deps.backoff, outage);
         },

@@ -66,12 +66,7 @@ function header(headers: WebhookHeaders, name: string): string | undefined {
  * equal (constant-time) to HMAC-SHA256(secret, timestamp + "." + body). Pass the raw body bytes
  * or string exactly as received; a re-serialized JSON body will not verify.
  */
-export function verifyWebhookSignature(
-  secret: string,
-  headers: WebhookHeaders,
-  body: string | Uint8Array,
-  options: VerifyOptions = {},
-): WebhookVerification {
+export function verifyWebhookSignature(secret: string, headers: WebhookHeaders, body: string | Uint8Array, options: VerifyOptions = {}): WebhookVerification {
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const rawTimestamp = header(headers, WEBHOOK_HEADERS.timestamp);
   const rawSignature = header(headers, WEBHOOK_HEADERS.signature);

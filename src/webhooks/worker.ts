@@ -145,10 +145,9 @@ export function createDelivery(
       });
       const snippet = await readSnippet(response);
       if (response.status >= 200 && response.status < 300) {
-        await db.execute(
-          `UPDATE public.stratum_deliveries SET status = 'delivered', last_error = NULL, next_attempt_at = NULL WHERE id = $1::uuid`,
-          [deliveryId],
-        );
+        await db.execute(`UPDATE public.stratum_deliveries SET status = 'delivered', last_error = NULL, next_attempt_at = NULL WHERE id = $1::uuid`, [
+          deliveryId,
+        ]);
         return { status: "delivered" };
       }
       if (response.status === 410) {
@@ -197,19 +196,16 @@ export function createDelivery(
   }
 
   async function markDead(deliveryId: string, reason: string): Promise<void> {
-    await db.execute(`UPDATE public.stratum_deliveries SET status = 'dead', last_error = $2, next_attempt_at = NULL WHERE id = $1::uuid`, [
-      deliveryId,
-      reason,
-    ]);
+    await db.execute(`UPDATE public.stratum_deliveries SET status = 'dead', last_error = $2, next_attempt_at = NULL WHERE id = $1::uuid`, [deliveryId, reason]);
   }
 
   async function disableOnGone(webhookId: string, tenantId: string, deliveryId: string): Promise<void> {
     await db.transaction(async (tx) => {
       await tx.execute(`UPDATE public.stratum_webhooks SET active = false WHERE id = $1::uuid`, [webhookId]);
-      await tx.execute(
-        `UPDATE public.stratum_deliveries SET status = 'dead', last_error = $2, next_attempt_at = NULL WHERE id = $1::uuid`,
-        [deliveryId, "receiver answered 410 Gone; webhook disabled"],
-      );
+      await tx.execute(`UPDATE public.stratum_deliveries SET status = 'dead', last_error = $2, next_attempt_at = NULL WHERE id = $1::uuid`, [
+        deliveryId,
+        "receiver answered 410 Gone; webhook disabled",
+      ]);
       await deps.audit.record(tx, {
         tenantId,
         action: "webhook.disable",
@@ -224,7 +220,13 @@ export function createDelivery(
 }
 
 /** A BullMQ worker running `deliver` on the service's queue; its errors count towards the Redis outage. */
-export function startWorker(q: DeliveryQueue, deliver: (job: Job<DeliveryJob>) => Promise<unknown>, concurrency: number, backoff: BackoffOptions | undefined, outage: OutageReporter): Worker<DeliveryJob> {
+export function startWorker(
+  q: DeliveryQueue,
+  deliver: (job: Job<DeliveryJob>) => Promise<unknown>,
+  concurrency: number,
+  backoff: BackoffOptions | undefined,
+  outage: OutageReporter,
+): Worker<DeliveryJob> {
   const worker = new q.bull.Worker<DeliveryJob>(q.queueName, deliver, {
     ...q.options,
     concurrency,

@@ -36,10 +36,13 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
       const u = world.client.prisma.$tenant(o.tenant.id);
       const outcome = await failure(t.$transaction([t.user.findMany(), u.user.findMany()]));
       expect(codeOf(outcome)).toBe("TENANT_SCOPE_VIOLATION");
-      expectOnlyTenant(outcome, self, others.filter((x) => x !== o));
+      expectOnlyTenant(
+        outcome,
+        self,
+        others.filter((x) => x !== o),
+      );
     }
   });
-
 });
 
 describe("mixed tenants in the app's own batch transaction", () => {
@@ -47,7 +50,9 @@ describe("mixed tenants in the app's own batch transaction", () => {
     const p = world.client.prisma;
     const [a, b] = world.rls;
     const [s] = world.schema;
-    const outcome = await failure(p.$transaction([p.$tenant(a.tenant.id).user.findMany(), p.$tenant(b.tenant.id).ticket.findMany(), p.$tenant(s.tenant.id).user.findMany()]));
+    const outcome = await failure(
+      p.$transaction([p.$tenant(a.tenant.id).user.findMany(), p.$tenant(b.tenant.id).ticket.findMany(), p.$tenant(s.tenant.id).user.findMany()]),
+    );
     expect(codeOf(outcome)).toBe("TENANT_SCOPE_VIOLATION");
     // One tenant per batch is fine, on the app client and on the scoped one.
     const [ra, rb] = await p.$transaction([p.$tenant(a.tenant.id).user.findMany(), p.$tenant(a.tenant.id).ticket.findMany()]);
@@ -61,7 +66,10 @@ describe("mixed tenants in the app's own batch transaction", () => {
     expect(codeOf(await failure(p.$transaction([p.$queryRawUnsafe("SELECT 1"), p.$tenant(a.tenant.id).user.findMany()])))).toBe("TENANT_SCOPE_VIOLATION");
     expect(codeOf(await failure(p.$transaction([p.$tenant(a.tenant.id).user.findMany(), p.$queryRawUnsafe("SELECT 1")])))).toBe("TENANT_SCOPE_VIOLATION");
     // Unscoped batches alone still work.
-    const [one, two] = await p.$transaction([p.$queryRawUnsafe<Array<{ x: number }>>("SELECT 1 AS x"), p.$queryRawUnsafe<Array<{ x: number }>>("SELECT 2 AS x")]);
+    const [one, two] = await p.$transaction([
+      p.$queryRawUnsafe<Array<{ x: number }>>("SELECT 1 AS x"),
+      p.$queryRawUnsafe<Array<{ x: number }>>("SELECT 2 AS x"),
+    ]);
     expect([one[0]!.x, two[0]!.x]).toEqual([1, 2]);
   });
 });

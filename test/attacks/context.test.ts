@@ -5,16 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runWithTenant } from "../../src/index.js";
-import {
-  codeOf,
-  createWorld,
-  expectClean,
-  expectOnlyTenant,
-  failure,
-  sleep,
-  targets,
-  type World,
-} from "./support.js";
+import { codeOf, createWorld, expectClean, expectOnlyTenant, failure, sleep, targets, type World } from "./support.js";
 
 let world: World;
 
@@ -93,7 +84,6 @@ describe("no context", () => {
   });
 });
 
-
 describe("stale context", () => {
   it.each(["SHARED_RLS", "SCHEMA"] as const)("%s: nothing survives a scoped transaction (interactive, batch, failed)", async (strategy) => {
     const [self, others] = pick(strategy);
@@ -110,31 +100,36 @@ describe("stale context", () => {
     expectOnlyTenant(users, self, others);
     expect(count).toBe(self.tickets.length);
     await expectClean(world.solo);
-    await failure(t.$transaction(async (tx) => {
-      await tx.user.findMany();
-      await tx.$queryRawUnsafe("SELECT 1/0");
-    }));
+    await failure(
+      t.$transaction(async (tx) => {
+        await tx.user.findMany();
+        await tx.$queryRawUnsafe("SELECT 1/0");
+      }),
+    );
     await expectClean(world.solo);
   });
 
-  it.each(["SHARED_RLS", "SCHEMA"] as const)("%s: DISCARD ALL / RESET ALL run as raw SQL inside a scope neither widen the scope nor linger", async (strategy) => {
-    const [self, others] = pick(strategy);
-    const t = world.solo.prisma.$tenant(self.tenant.id);
-    for (const statement of ["DISCARD ALL", "RESET ALL", "DISCARD PLANS", "RESET stratum.tenant_id", "RESET search_path"]) {
-      const outcome = await failure(t.$executeRawUnsafe(statement));
-      if (outcome) expectOnlyTenant(outcome, self, others);
-      // The next scoped call on the same connection still sees exactly its own rows.
-      const rows = await t.user.findMany({ orderBy: { email: "asc" } });
-      expectOnlyTenant(rows, self, others);
-      expect(rows).toHaveLength(self.users.length);
+  it.each(["SHARED_RLS", "SCHEMA"] as const)(
+    "%s: DISCARD ALL / RESET ALL run as raw SQL inside a scope neither widen the scope nor linger",
+    async (strategy) => {
+      const [self, others] = pick(strategy);
+      const t = world.solo.prisma.$tenant(self.tenant.id);
+      for (const statement of ["DISCARD ALL", "RESET ALL", "DISCARD PLANS", "RESET stratum.tenant_id", "RESET search_path"]) {
+        const outcome = await failure(t.$executeRawUnsafe(statement));
+        if (outcome) expectOnlyTenant(outcome, self, others);
+        // The next scoped call on the same connection still sees exactly its own rows.
+        const rows = await t.user.findMany({ orderBy: { email: "asc" } });
+        expectOnlyTenant(rows, self, others);
+        expect(rows).toHaveLength(self.users.length);
+        await expectClean(world.solo);
+      }
+      // Inside an interactive transaction DISCARD ALL is refused, and the rollback leaves nothing.
+      const inTx = await failure(t.$transaction(async (tx) => tx.$executeRawUnsafe("DISCARD ALL")));
+      expect(inTx).toBeDefined();
+      expectOnlyTenant(inTx, self, others);
       await expectClean(world.solo);
-    }
-    // Inside an interactive transaction DISCARD ALL is refused, and the rollback leaves nothing.
-    const inTx = await failure(t.$transaction(async (tx) => tx.$executeRawUnsafe("DISCARD ALL")));
-    expect(inTx).toBeDefined();
-    expectOnlyTenant(inTx, self, others);
-    await expectClean(world.solo);
-  });
+    },
+  );
 });
 
 describe("context across await, timers and lazy promises", () => {
@@ -169,7 +164,11 @@ describe("context across await, timers and lazy promises", () => {
     );
     for (const { s, rows } of await Promise.all(runs)) {
       expect((rows as unknown[]).length).toBe(s.users.length);
-      expectOnlyTenant(rows, s, world.all.filter((o) => o !== s));
+      expectOnlyTenant(
+        rows,
+        s,
+        world.all.filter((o) => o !== s),
+      );
     }
   });
 

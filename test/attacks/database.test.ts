@@ -105,14 +105,24 @@ describe("DATABASE tenant", () => {
     expectOnlyTenant(inTx, self, others);
     const joined = await failure(world.solo.prisma.$transaction(async (tx) => tx.$tenant(self.tenant.id).user.findMany()));
     expect(codeOf(joined)).toBe("TENANT_SCOPE_VIOLATION");
-    const mixed = await failure(world.client.prisma.$transaction([world.client.prisma.$tenant(self.tenant.id).user.count(), world.client.prisma.$tenant(world.rls[0].tenant.id).user.count()]));
+    const mixed = await failure(
+      world.client.prisma.$transaction([
+        world.client.prisma.$tenant(self.tenant.id).user.count(),
+        world.client.prisma.$tenant(world.rls[0].tenant.id).user.count(),
+      ]),
+    );
     expect(codeOf(mixed)).toBe("TENANT_SCOPE_VIOLATION");
-    expectNoLeak(mixed, others.filter((o) => o !== world.rls[0]));
+    expectNoLeak(
+      mixed,
+      others.filter((o) => o !== world.rls[0]),
+    );
     const before = await t.user.count();
-    await failure(t.$transaction(async (tx) => {
-      await tx.user.create({ data: { tenant_id: self.tenant.id, email: `rb-${uniq()}@x.test` } });
-      throw new Error("boom");
-    }));
+    await failure(
+      t.$transaction(async (tx) => {
+        await tx.user.create({ data: { tenant_id: self.tenant.id, email: `rb-${uniq()}@x.test` } });
+        throw new Error("boom");
+      }),
+    );
     expect(await t.user.count()).toBe(before);
   });
 
@@ -135,7 +145,9 @@ describe("DATABASE tenant", () => {
       expect(await t.user.updateMany({ where: { id: self.users[0]!.id }, data: { name: self.users[0]!.name } })).toEqual({ count: 1 });
     }
     await t.$transaction(async (tx) => tx.$executeRawUnsafe("SELECT set_config('stratum.tenant_id', current_setting('stratum.tenant_id'), false)"));
-    const state = await t.$queryRawUnsafe<Array<{ p: string; ro: string }>>("SELECT current_setting('search_path') AS p, current_setting('transaction_read_only') AS ro");
+    const state = await t.$queryRawUnsafe<Array<{ p: string; ro: string }>>(
+      "SELECT current_setting('search_path') AS p, current_setting('transaction_read_only') AS ro",
+    );
     expect(state[0]).toEqual({ p: SHARED_SEARCH_PATH, ro: "off" });
   });
 
@@ -173,13 +185,22 @@ describe("routing while pools are evicted", () => {
     for (let round = 0; round < 20; round++) {
       for (const s of tenants) {
         const t = client.prisma.$tenant(s.tenant.id);
-        const op = round % 3 === 0 ? t.user.findMany() : round % 3 === 1 ? t.ticket.findMany({ include: { author: true } }) : t.$queryRawUnsafe<Row[]>("SELECT tenant_id::text FROM users");
+        const op =
+          round % 3 === 0
+            ? t.user.findMany()
+            : round % 3 === 1
+              ? t.ticket.findMany({ include: { author: true } })
+              : t.$queryRawUnsafe<Row[]>("SELECT tenant_id::text FROM users");
         calls.push(Promise.resolve(op).then((rows) => ({ s, rows })));
       }
     }
     for (const { s, rows } of await Promise.all(calls)) {
       expect((rows as unknown[]).length).toBeGreaterThan(0);
-      expectOnlyTenant(rows, s, tenants.filter((o) => o !== s));
+      expectOnlyTenant(
+        rows,
+        s,
+        tenants.filter((o) => o !== s),
+      );
     }
     expect(client.adapter.openPools().length).toBeLessThanOrEqual(2 + 6);
     // Once idle, the LRU is back within its bound.
@@ -193,12 +214,15 @@ describe("routing while pools are evicted", () => {
     const churn = async () => {
       for (let i = 0; i < 10; i++) for (const s of extra) expectOnlyTenant(await client.prisma.$tenant(s.tenant.id).user.findMany(), s, [d1]);
     };
-    const result = await t.$transaction(async (tx) => {
-      const first = await tx.user.findMany();
-      await churn();
-      const second = await tx.ticket.findMany();
-      return [first, second];
-    }, { timeout: 20_000 });
+    const result = await t.$transaction(
+      async (tx) => {
+        const first = await tx.user.findMany();
+        await churn();
+        const second = await tx.ticket.findMany();
+        return [first, second];
+      },
+      { timeout: 20_000 },
+    );
     expectOnlyTenant(result, d1, extra);
   });
 });
@@ -211,12 +235,18 @@ describe("routing right after a move", () => {
     const others = world.all;
     // Prime the solo client's route cache with the old home.
     expectOnlyTenant(await world.solo.prisma.$tenant(tenant.id).user.findMany(), moving, others);
-    for (const [to, opts] of [["DATABASE", { server: "second" }], ["SHARED_RLS", {}]] as const) {
+    for (const [to, opts] of [
+      ["DATABASE", { server: "second" }],
+      ["SHARED_RLS", {}],
+    ] as const) {
       await p.$stratum.setIsolation(tenant.id, to, opts);
       const bursts = await Promise.all(
         Array.from({ length: 30 }, (_, i) => {
           const c = i % 2 === 0 ? world.client.prisma : world.solo.prisma;
-          return Promise.resolve(c.$tenant(tenant.id).user.findMany()).then((rows) => ({ i, rows }), (error: unknown) => ({ i, error }));
+          return Promise.resolve(c.$tenant(tenant.id).user.findMany()).then(
+            (rows) => ({ i, rows }),
+            (error: unknown) => ({ i, error }),
+          );
         }),
       );
       for (const b of bursts) {

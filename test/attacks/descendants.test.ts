@@ -16,9 +16,13 @@ const prisma = () => client.prisma;
 const t: Record<"msp" | "sharedClient" | "schemaClient" | "schemaMsp" | "underSchemaMsp" | "other" | "otherSchemaClient", Tenant> = {} as never;
 
 async function seed(tenant: Tenant, tickets: number): Promise<void> {
-  const user = await prisma().$tenant(tenant.id).user.create({ data: { tenant_id: tenant.id, email: `owner@${tenant.slug}.test` } });
+  const user = await prisma()
+    .$tenant(tenant.id)
+    .user.create({ data: { tenant_id: tenant.id, email: `owner@${tenant.slug}.test` } });
   for (let i = 0; i < tickets; i++) {
-    await prisma().$tenant(tenant.id).ticket.create({ data: { tenant_id: tenant.id, title: `${tenant.slug} #${i}`, author_id: user.id } });
+    await prisma()
+      .$tenant(tenant.id)
+      .ticket.create({ data: { tenant_id: tenant.id, title: `${tenant.slug} #${i}`, author_id: user.id } });
   }
 }
 
@@ -87,7 +91,10 @@ describe("descendants view across homes", () => {
       view.ticket.deleteMany({}),
       view.$executeRawUnsafe(`UPDATE tickets SET title = 'x'`),
     ]) {
-      const error = await Promise.resolve(write).then(() => null, (e: unknown) => e);
+      const error = await Promise.resolve(write).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(isStratumError(error) ? error.code : String(error)).toBe("READ_ONLY_SCOPE");
     }
     expect(await view.ticket.count({ where: { title: "x" } })).toBe(0);
@@ -98,7 +105,13 @@ describe("descendants view across homes", () => {
     const own = await prisma().$stratum.createTenant({ name: "Desc Own DB Client", parent_id: t.msp.id, isolation_strategy: "DATABASE", server: "main" });
     try {
       await seed(own, 1);
-      const error = await prisma().$tenant(t.msp.id, { descendants: true }).ticket.count().then(() => null, (e: unknown) => e);
+      const error = await prisma()
+        .$tenant(t.msp.id, { descendants: true })
+        .ticket.count()
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(isStratumError(error) && error.code).toBe("DESCENDANTS_OUT_OF_REACH");
       expect((error as Error).message).toContain(own.slug);
       const reachable = prisma().$tenant(t.msp.id, { descendants: "same-database" });

@@ -71,7 +71,13 @@ const STRATUM_TABLES = [
   ...new Set(
     readdirSync("prisma/migrations")
       .filter((d) => statSync(join("prisma/migrations", d)).isDirectory())
-      .flatMap((d) => [...readFileSync(join("prisma/migrations", d, "migration.sql"), "utf8").matchAll(/CREATE TABLE (?:IF NOT EXISTS )?(?:"?public"?\.)?"?(stratum_[a-z_]+)"?/g)].map((m) => m[1]!)),
+      .flatMap((d) =>
+        [
+          ...readFileSync(join("prisma/migrations", d, "migration.sql"), "utf8").matchAll(
+            /CREATE TABLE (?:IF NOT EXISTS )?(?:"?public"?\.)?"?(stratum_[a-z_]+)"?/g,
+          ),
+        ].map((m) => m[1]!),
+      ),
   ),
 ];
 const RELATION_USE = new RegExp(`\\b(FROM|JOIN|INTO|UPDATE|TABLE|TRUNCATE|USING|REFERENCES)\\s+("?(?:${STRATUM_TABLES.join("|")})\\b"?)`, "gi");
@@ -289,7 +295,12 @@ describe("a tenant's home accepts only that tenant's rows, whoever writes", () =
     const home = moved.to.placement!;
     expect(home).toBe(homeSchemaName(tenant.id));
     expect((await world.admin.query(`SELECT count(*)::int AS n FROM "${home}".users`)).rows[0].n).toBe(seeded.users.length);
-    const n = (await world.admin.query(`SELECT count(*)::int AS n FROM pg_constraint k JOIN pg_namespace s ON s.oid = k.connamespace WHERE k.conname = $1 AND s.nspname = $2`, [HOME_CHECK, home])).rows[0].n;
+    const n = (
+      await world.admin.query(
+        `SELECT count(*)::int AS n FROM pg_constraint k JOIN pg_namespace s ON s.oid = k.connamespace WHERE k.conname = $1 AND s.nspname = $2`,
+        [HOME_CHECK, home],
+      )
+    ).rows[0].n;
     expect(n).toBe(tenantTablesOf(stratumModels).length);
     await p.$tenant(tenant.id).user.create({ data: { tenant_id: tenant.id, email: `after-move-${uniq()}@x.test` } });
     await p.$stratum.deleteTenant(tenant.id, { cascade: true });
@@ -328,7 +339,8 @@ describe("tenant-chosen names never reach DDL", () => {
         RETURN NEW;
       END $fn$`);
     await world.admin.query("CREATE TRIGGER atk_refuse_create BEFORE INSERT ON public.stratum_audit FOR EACH ROW EXECUTE FUNCTION public.atk_refuse_create()");
-    const homesNow = async () => new Set((await world.admin.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")).rows.map((r: { nspname: string }) => r.nspname));
+    const homesNow = async () =>
+      new Set((await world.admin.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'")).rows.map((r: { nspname: string }) => r.nspname));
     try {
       const before = await homesNow();
       // The slug names the existing schema: a slug-named home would be that very schema.
@@ -337,7 +349,10 @@ describe("tenant-chosen names never reach DDL", () => {
       const message = render(error);
       expect(message).toMatch(/atk_refused homes=/);
       // The clean-up had a home of its own to remove (it existed when the create failed) ...
-      const during = /atk_refused homes=([^\s"\\]*)/.exec(message)![1]!.split(",").filter((h) => h && !before.has(h));
+      const during = /atk_refused homes=([^\s"\\]*)/
+        .exec(message)![1]!
+        .split(",")
+        .filter((h) => h && !before.has(h));
       expect(during).toHaveLength(1);
       // ... removed it, and nothing else.
       expect(await homesNow()).toEqual(before);

@@ -27,7 +27,10 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
       const fresh = await failure(t.user.create({ data: { id: randomUUID(), tenant_id: self.tenant.id, email: `fresh-${randomUUID()}@x.test` } }));
       const reused = await failure(t.user.create({ data: { id: o.users[0]!.id, tenant_id: self.tenant.id, email: `reuse-${randomUUID()}@x.test` } }));
       expect({ other: o.strategy, code: codeOf(reused) }).toEqual({ other: o.strategy, code: codeOf(fresh) });
-      const skipped = await t.user.createMany({ data: [{ id: o.users[1]!.id, tenant_id: self.tenant.id, email: `skip-${randomUUID()}@x.test` }], skipDuplicates: true });
+      const skipped = await t.user.createMany({
+        data: [{ id: o.users[1]!.id, tenant_id: self.tenant.id, email: `skip-${randomUUID()}@x.test` }],
+        skipDuplicates: true,
+      });
       expect({ other: o.strategy, count: skipped.count }).toEqual({ other: o.strategy, count: 1 });
     }
   });

@@ -26,9 +26,7 @@ beforeAll(async () => {
   admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
   for (let i = 0; i < 8; i++) {
     const t = await pooled.prisma.$stratum.createTenant({ name: `Pooled ${i}`, isolation_strategy: i % 2 ? "SCHEMA" : "SHARED_RLS" });
-    await pooled.prisma
-      .$tenant(t.id)
-      .user.createMany({ data: Array.from({ length: ROWS }, (_, j) => ({ tenant_id: t.id, email: `p${i}-${j}@pool.test` })) });
+    await pooled.prisma.$tenant(t.id).user.createMany({ data: Array.from({ length: ROWS }, (_, j) => ({ tenant_id: t.id, email: `p${i}-${j}@pool.test` })) });
     tenants.push(t);
   }
 });
@@ -43,9 +41,7 @@ afterAll(async () => {
 it("without pooler mode, the named prelude collides on the bouncer's shared sessions (why the mode exists)", async () => {
   const plain = attackClient(db, { appUrl: bouncer.through(db.appUrl), poolSize: 10 });
   try {
-    const outcomes = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => failure(plain.prisma.$tenant(tenants[i % tenants.length]!.id).user.findMany())),
-    );
+    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => failure(plain.prisma.$tenant(tenants[i % tenants.length]!.id).user.findMany())));
     const errors = outcomes.filter((e) => e !== undefined);
     expect(errors.length).toBeGreaterThan(0);
     // Told what happened and how to fix it, by code.

@@ -34,7 +34,9 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
     const users = await t.user.findMany({ include: { tickets: { include: { author: true } } }, orderBy: { email: "asc" } });
     expect(users).toHaveLength(self.users.length);
     expectOnlyTenant(users, self, others);
-    const tickets = await t.ticket.findMany({ select: { id: true, tenant_id: true, title: true, author: { select: { tenant_id: true, email: true, tickets: true } } } });
+    const tickets = await t.ticket.findMany({
+      select: { id: true, tenant_id: true, title: true, author: { select: { tenant_id: true, email: true, tickets: true } } },
+    });
     expect(tickets).toHaveLength(self.tickets.length);
     expectOnlyTenant(tickets, self, others);
     // Relation filters naming foreign values match nothing.
@@ -110,13 +112,16 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
 
   it("findUnique calls of many tenants in one tick are never batched together", async () => {
     const calls = world.all.flatMap((s) =>
-      s.users.map((u) => world.client.prisma.$tenant(s.tenant.id).user.findUnique({ where: { id: u.id } }).then((row) => ({ s, row }))),
+      s.users.map((u) =>
+        world.client.prisma
+          .$tenant(s.tenant.id)
+          .user.findUnique({ where: { id: u.id } })
+          .then((row) => ({ s, row })),
+      ),
     );
     // And each tenant asks for every other tenant's ids in the same tick.
     const foreign = world.all.flatMap((s) =>
-      world.all
-        .filter((o) => o !== s)
-        .flatMap((o) => o.users.map((u) => world.client.prisma.$tenant(s.tenant.id).user.findUnique({ where: { id: u.id } }))),
+      world.all.filter((o) => o !== s).flatMap((o) => o.users.map((u) => world.client.prisma.$tenant(s.tenant.id).user.findUnique({ where: { id: u.id } }))),
     );
     const [mine, theirs] = await Promise.all([Promise.all(calls), Promise.all(foreign)]);
     for (const { s, row } of mine) expect(row?.tenant_id).toBe(s.tenant.id);
@@ -130,7 +135,11 @@ describe("descendants view", () => {
     // a has no children: its descendants view is a alone.
     const view = world.solo.prisma.$tenant(a.tenant.id, { descendants: true });
     const rows = await view.user.findMany();
-    expectOnlyTenant(rows, a, world.all.filter((s) => s !== a));
+    expectOnlyTenant(
+      rows,
+      a,
+      world.all.filter((s) => s !== a),
+    );
     expect(codeOf(await failure(view.user.updateMany({ data: { name: "x" } })))).toBe("READ_ONLY_SCOPE");
     expect(codeOf(await failure(view.$executeRawUnsafe("UPDATE users SET name = 'x'")))).toBe("READ_ONLY_SCOPE");
     // A raw write smuggled through $queryRaw still hits the read-only transaction.

@@ -71,10 +71,7 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
     ];
     for (const forged of forgeries) {
       for (const local of [true, false]) {
-        const rows = await t.$queryRawUnsafe<Row[]>(
-          `SELECT u.tenant_id::text FROM (SELECT set_config('stratum.tenant_id', $1, ${local})) f, users u`,
-          forged,
-        );
+        const rows = await t.$queryRawUnsafe<Row[]>(`SELECT u.tenant_id::text FROM (SELECT set_config('stratum.tenant_id', $1, ${local})) f, users u`, forged);
         expect(rows, forged).toEqual([]);
         const admin = await t.$queryRawUnsafe<Array<{ n: number }>>(
           `SELECT count(*)::int AS n FROM (SELECT set_config('stratum.tenant_id', $1, ${local})) f, public.stratum_tenants`,
@@ -89,7 +86,11 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
   it("SET search_path to another tenant's schema or to public finds no foreign row", async () => {
     const { self, others, t } = ctx();
     for (const target of [...world.schema.map((s) => `"${s.tenant.placement}"`), "public", "pg_catalog, public", `"$user"`]) {
-      for (const statement of [`SET search_path TO ${target}`, `SET LOCAL search_path TO ${target}`, `SELECT set_config('search_path', '${target.replace(/'/g, "''")}', false)`]) {
+      for (const statement of [
+        `SET search_path TO ${target}`,
+        `SET LOCAL search_path TO ${target}`,
+        `SELECT set_config('search_path', '${target.replace(/'/g, "''")}', false)`,
+      ]) {
         const outcome = await failure(t.$executeRawUnsafe(statement));
         if (outcome) expectOnlyTenant(outcome, self, others);
         // In one transaction: the switch, then the read.

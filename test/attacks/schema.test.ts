@@ -29,7 +29,9 @@ type Row = { tenant_id: string };
 
 describe("views", () => {
   it("a security_invoker view over tenant tables filters like the tables (our rule 6)", async () => {
-    await owner.query("CREATE VIEW public.atk_invoker WITH (security_invoker = true) AS SELECT u.tenant_id, u.email, t.title FROM public.users u JOIN public.tickets t ON t.author_id = u.id AND t.tenant_id = u.tenant_id");
+    await owner.query(
+      "CREATE VIEW public.atk_invoker WITH (security_invoker = true) AS SELECT u.tenant_id, u.email, t.title FROM public.users u JOIN public.tickets t ON t.author_id = u.id AND t.tenant_id = u.tenant_id",
+    );
     await owner.query("GRANT SELECT ON public.atk_invoker TO stratum_app");
     const [a, b] = world.rls;
     const rows = await world.solo.prisma.$tenant(a.tenant.id).$queryRawUnsafe<Row[]>("SELECT tenant_id::text, email, title FROM public.atk_invoker");
@@ -44,7 +46,9 @@ describe("views", () => {
     const [a, b] = world.rls;
     const rows = await world.solo.prisma.$tenant(a.tenant.id).$queryRawUnsafe<Row[]>("SELECT tenant_id::text, email FROM public.atk_owner_definer");
     expectOnlyTenant(rows, a, [b, ...world.schema]);
-    const forced = await world.admin.query("SELECT bool_and(relforcerowsecurity) AS forced FROM pg_class WHERE oid IN ('public.users'::regclass, 'public.tickets'::regclass)");
+    const forced = await world.admin.query(
+      "SELECT bool_and(relforcerowsecurity) AS forced FROM pg_class WHERE oid IN ('public.users'::regclass, 'public.tickets'::regclass)",
+    );
     expect(forced.rows[0].forced).toBe(true);
   });
 
@@ -67,7 +71,11 @@ describe("views", () => {
     // A temporary view runs as the app role itself, so even if allowed it is filtered.
     if (!temp) {
       const rows = await world.solo.prisma.$tenant(a.tenant.id).$queryRawUnsafe<Row[]>("SELECT tenant_id::text FROM atk_temp");
-      expectOnlyTenant(rows, a, world.all.filter((s) => s !== a));
+      expectOnlyTenant(
+        rows,
+        a,
+        world.all.filter((s) => s !== a),
+      );
       await world.solo.prisma.$executeRawUnsafe("DISCARD TEMP");
     }
   });
@@ -77,7 +85,9 @@ describe("search_path fallback", () => {
   it("a SCHEMA tenant never reads public.users, even rows carrying its own tenant id", async () => {
     const [s, s2] = world.schema;
     // A stray row in public with the schema tenant's id (e.g. left by a botched move).
-    await world.admin.query("INSERT INTO public.users (id, tenant_id, email, name) VALUES (gen_random_uuid(), $1, 'stray@public.test', 'stray_in_public')", [s.tenant.id]);
+    await world.admin.query("INSERT INTO public.users (id, tenant_id, email, name) VALUES (gen_random_uuid(), $1, 'stray@public.test', 'stray_in_public')", [
+      s.tenant.id,
+    ]);
     try {
       const t = world.solo.prisma.$tenant(s.tenant.id);
       const users = await t.user.findMany();
@@ -101,7 +111,9 @@ describe("search_path fallback", () => {
     // public.tickets holds rows of RLS tenants and a row with this tenant's id.
     const author = seeded.users[0]!.id;
     const marker = `hollow_${uniq()}`;
-    await world.admin.query("INSERT INTO public.users (id, tenant_id, email) VALUES ($2, $1, 'hollow@public.test')", [tenant.id, author]).catch(() => undefined);
+    await world.admin
+      .query("INSERT INTO public.users (id, tenant_id, email) VALUES ($2, $1, 'hollow@public.test')", [tenant.id, author])
+      .catch(() => undefined);
     await world.admin.query("INSERT INTO public.tickets (id, tenant_id, title, author_id) VALUES (gen_random_uuid(), $1, $3, $2)", [tenant.id, author, marker]);
     try {
       const t = world.solo.prisma.$tenant(tenant.id);

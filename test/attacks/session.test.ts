@@ -174,7 +174,9 @@ describe("one transaction, one tenant", () => {
       await client.query("CREATE TEMP TABLE target (id int)");
       await client.query(`CREATE FUNCTION pg_temp.record() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN INSERT INTO pg_temp.seen VALUES (current_setting('stratum.tenant_id', true)); RETURN NULL; END $$`);
-      await client.query("CREATE CONSTRAINT TRIGGER at_commit AFTER INSERT ON pg_temp.target DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.record()");
+      await client.query(
+        "CREATE CONSTRAINT TRIGGER at_commit AFTER INSERT ON pg_temp.target DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.record()",
+      );
       await client.query("BEGIN");
       await client.query("SELECT set_config('stratum.tenant_id', 'tenant-a', true)");
       await client.query("INSERT INTO pg_temp.target VALUES (1)");

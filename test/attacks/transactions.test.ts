@@ -86,7 +86,11 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
     );
     expect(boom).toBeDefined();
     expect(String((boom as Error).message)).toContain("cannot join it");
-    expectOnlyTenant(boom, self, others.filter((o) => o !== other));
+    expectOnlyTenant(
+      boom,
+      self,
+      others.filter((o) => o !== other),
+    );
     expect({ self: await p.$tenant(self.tenant.id).user.count(), other: await p.$tenant(other.tenant.id).user.count() }).toEqual(before);
   });
 
@@ -125,7 +129,11 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
     // Clean up the skew rows, and every connection of the pool is clean.
     await t.ticket.deleteMany({ where: { title: { startsWith: "skew " } } });
     const states = await Promise.all(
-      Array.from({ length: 10 }, () => world.client.prisma.$queryRawUnsafe<Array<{ s: string; p: string }>>("SELECT coalesce(current_setting('stratum.tenant_id', true), '') AS s, current_setting('search_path') AS p")),
+      Array.from({ length: 10 }, () =>
+        world.client.prisma.$queryRawUnsafe<Array<{ s: string; p: string }>>(
+          "SELECT coalesce(current_setting('stratum.tenant_id', true), '') AS s, current_setting('search_path') AS p",
+        ),
+      ),
     );
     expect(states.every((r) => r[0]!.s === "" && r[0]!.p === '"$user", public')).toBe(true);
   });

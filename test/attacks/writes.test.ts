@@ -6,7 +6,19 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { codeOf, createWorld, expectClean, expectNoLeak, expectOnlyTenant, failure, rejectsClean, render, targets, type Seeded, type World } from "./support.js";
+import {
+  codeOf,
+  createWorld,
+  expectClean,
+  expectNoLeak,
+  expectOnlyTenant,
+  failure,
+  rejectsClean,
+  render,
+  targets,
+  type Seeded,
+  type World,
+} from "./support.js";
 
 let world: World;
 
@@ -27,9 +39,14 @@ afterEach(async () => {
 async function expectOthersIntact(): Promise<void> {
   for (const o of world.all) {
     const home = o.strategy === "SCHEMA" ? `"${o.tenant.placement}"` : "public";
-    const users = await world.admin.query(`SELECT id::text, tenant_id::text, email, name FROM ${home}.users WHERE id = ANY($1::uuid[]) ORDER BY id`, [o.users.map((u) => u.id)]);
+    const users = await world.admin.query(`SELECT id::text, tenant_id::text, email, name FROM ${home}.users WHERE id = ANY($1::uuid[]) ORDER BY id`, [
+      o.users.map((u) => u.id),
+    ]);
     expect(users.rows).toEqual(o.users.map((u) => ({ ...u, tenant_id: o.tenant.id })).sort((x, y) => x.id.localeCompare(y.id)));
-    const tickets = await world.admin.query(`SELECT id::text, title, author_id::text FROM ${home}.tickets WHERE id = ANY($1::uuid[]) AND tenant_id = $2 ORDER BY id`, [o.tickets.map((x) => x.id), o.tenant.id]);
+    const tickets = await world.admin.query(
+      `SELECT id::text, title, author_id::text FROM ${home}.tickets WHERE id = ANY($1::uuid[]) AND tenant_id = $2 ORDER BY id`,
+      [o.tickets.map((x) => x.id), o.tenant.id],
+    );
     expect(tickets.rows).toEqual([...o.tickets].sort((x, y) => x.id.localeCompare(y.id)));
   }
 }
@@ -100,10 +117,27 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
   it("createMany and createManyAndReturn insert for the tenant only; one foreign row fails the whole statement", async () => {
     const { self, others, t, tid, email } = ctx();
     const before = await t.user.count();
-    expect((await t.user.createMany({ data: [{ tenant_id: tid, email: email() }, { tenant_id: tid, email: email() }] })).count).toBe(2);
+    expect(
+      (
+        await t.user.createMany({
+          data: [
+            { tenant_id: tid, email: email() },
+            { tenant_id: tid, email: email() },
+          ],
+        })
+      ).count,
+    ).toBe(2);
     const returned = await t.user.createManyAndReturn({ data: [{ tenant_id: tid, email: email() }], select: { id: true, tenant_id: true, email: true } });
     expectOnlyTenant(returned, self, others);
-    await rejectsClean(t.user.createMany({ data: [{ tenant_id: tid, email: email() }, { tenant_id: foreign().tenant.id, email: email() }] }), others);
+    await rejectsClean(
+      t.user.createMany({
+        data: [
+          { tenant_id: tid, email: email() },
+          { tenant_id: foreign().tenant.id, email: email() },
+        ],
+      }),
+      others,
+    );
     await rejectsClean(t.user.createManyAndReturn({ data: [{ tenant_id: foreign().tenant.id, email: email() }] }), others);
     await rejectsClean(t.ticket.createMany({ data: [{ tenant_id: tid, title: "x", author_id: foreign().users[0]!.id }] }), others);
     expect(await t.user.count()).toBe(before + 3);
@@ -116,8 +150,12 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
     const foreignIds = others.flatMap((o) => [...o.users.map((u) => u.id)]);
     expect((await t.user.updateMany({ where: { id: { in: foreignIds } }, data: { name: "pwned" } })).count).toBe(0);
     expect((await t.ticket.deleteMany({ where: { id: { in: others.flatMap((o) => o.tickets.map((x) => x.id)) } } })).count).toBe(0);
-    expect((await t.ticket.updateMany({ where: { title: { in: others.flatMap((o) => o.tickets.map((x) => x.title)) } }, data: { title: { set: "x" } } })).count).toBe(0);
-    expect((await t.user.updateManyAndReturn({ where: { email: "shared@same.test" }, data: { name: self.users[1]!.name } })).map((u) => u.tenant_id)).toEqual([self.tenant.id]);
+    expect(
+      (await t.ticket.updateMany({ where: { title: { in: others.flatMap((o) => o.tickets.map((x) => x.title)) } }, data: { title: { set: "x" } } })).count,
+    ).toBe(0);
+    expect((await t.user.updateManyAndReturn({ where: { email: "shared@same.test" }, data: { name: self.users[1]!.name } })).map((u) => u.tenant_id)).toEqual([
+      self.tenant.id,
+    ]);
     for (const o of others) {
       const u = await rejectsClean(t.user.update({ where: { id: o.users[0]!.id }, data: { name: "pwned" } }), others);
       expect(codeOf(u)).toBe("P2025");
@@ -145,7 +183,10 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
     for (const o of others) {
       await rejectsClean(t.user.create({ data: { tenant_id: o.tenant.id, email: email() } }), others);
       await rejectsClean(t.ticket.create({ data: { tenant_id: o.tenant.id, title: "x", author_id: o.users[0]!.id } }), others);
-      await rejectsClean(t.$executeRawUnsafe("INSERT INTO users (id, tenant_id, email) VALUES (gen_random_uuid(), $1::uuid, 'raw@x.test')", o.tenant.id), others);
+      await rejectsClean(
+        t.$executeRawUnsafe("INSERT INTO users (id, tenant_id, email) VALUES (gen_random_uuid(), $1::uuid, 'raw@x.test')", o.tenant.id),
+        others,
+      );
     }
     await rejectsClean(t.user.create({ data: { email: email() } as never }), others);
     await rejectsClean(t.user.create({ data: { tenant_id: null, email: email() } as never }), others);
@@ -157,7 +198,13 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
   it("a ticket pointing at another tenant's user fails exactly like one pointing at nobody", async () => {
     const { others, t, tid } = ctx();
     const nobody = randomUUID();
-    const shape = (error: unknown, id: string) => ({ code: codeOf(error), text: render(error).split(id).join("<id>").replace(/\s+at .*$/gm, "") });
+    const shape = (error: unknown, id: string) => ({
+      code: codeOf(error),
+      text: render(error)
+        .split(id)
+        .join("<id>")
+        .replace(/\s+at .*$/gm, ""),
+    });
     const missing = await failure(t.ticket.create({ data: { tenant_id: tid, title: "fk", author_id: nobody } }));
     expect(missing).toBeDefined();
     for (const o of others) {
@@ -171,10 +218,24 @@ describe.each(["SHARED_RLS", "SCHEMA"] as const)("%s", (strategy) => {
       expect(codeOf(pair)).toBe(codeOf(pairNobody));
       expectNoLeak(pair, others);
       // Raw SQL: same error code for both.
-      const raw = await failure(t.$executeRawUnsafe("INSERT INTO tickets (id, tenant_id, title, author_id) VALUES (gen_random_uuid(), $1::uuid, 'fk', $2::uuid)", tid, o.users[0]!.id));
-      const rawNobody = await failure(t.$executeRawUnsafe("INSERT INTO tickets (id, tenant_id, title, author_id) VALUES (gen_random_uuid(), $1::uuid, 'fk', $2::uuid)", tid, nobody));
+      const raw = await failure(
+        t.$executeRawUnsafe("INSERT INTO tickets (id, tenant_id, title, author_id) VALUES (gen_random_uuid(), $1::uuid, 'fk', $2::uuid)", tid, o.users[0]!.id),
+      );
+      const rawNobody = await failure(
+        t.$executeRawUnsafe("INSERT INTO tickets (id, tenant_id, title, author_id) VALUES (gen_random_uuid(), $1::uuid, 'fk', $2::uuid)", tid, nobody),
+      );
       expect(codeOf(raw)).toBe(codeOf(rawNobody));
-      expect(render(raw).split(o.users[0]!.id).join("<id>").replace(/\s+at .*$/gm, "")).toBe(render(rawNobody).split(nobody).join("<id>").replace(/\s+at .*$/gm, ""));
+      expect(
+        render(raw)
+          .split(o.users[0]!.id)
+          .join("<id>")
+          .replace(/\s+at .*$/gm, ""),
+      ).toBe(
+        render(rawNobody)
+          .split(nobody)
+          .join("<id>")
+          .replace(/\s+at .*$/gm, ""),
+      );
     }
   });
 
@@ -196,7 +257,12 @@ describe("TRUNCATE", () => {
   it.each(["SHARED_RLS", "SCHEMA"] as const)("%s: the app role gets permission denied, scoped or not", async (strategy) => {
     const found = targets(world).find(([name]) => name === strategy)!;
     const t = world.solo.prisma.$tenant(found[1].tenant.id);
-    for (const statement of ["TRUNCATE users CASCADE", "TRUNCATE tickets", "TRUNCATE public.users, public.tickets", `TRUNCATE "${world.schema[1].tenant.placement}".tickets`]) {
+    for (const statement of [
+      "TRUNCATE users CASCADE",
+      "TRUNCATE tickets",
+      "TRUNCATE public.users, public.tickets",
+      `TRUNCATE "${world.schema[1].tenant.placement}".tickets`,
+    ]) {
       const scoped = await failure(t.$executeRawUnsafe(statement));
       expect(render(scoped), statement).toMatch(/permission denied|42501/);
       const unscoped = await failure(world.solo.prisma.$executeRawUnsafe(statement));
@@ -209,6 +275,7 @@ describe("TRUNCATE", () => {
         WHERE c.relname IN ('users', 'tickets') AND c.relkind = 'r'`,
     );
     expect(privileges.rows.length).toBeGreaterThanOrEqual(2 + 2 * world.schema.length);
-    for (const row of privileges.rows as Array<{ t: string; tr: boolean; rf: boolean; tg: boolean }>) expect({ ...row, tr: row.tr || row.rf || row.tg }).toEqual({ ...row, tr: false, rf: false, tg: false });
+    for (const row of privileges.rows as Array<{ t: string; tr: boolean; rf: boolean; tg: boolean }>)
+      expect({ ...row, tr: row.tr || row.rf || row.tg }).toEqual({ ...row, tr: false, rf: false, tg: false });
   });
 });

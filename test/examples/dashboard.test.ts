@@ -25,7 +25,11 @@ const get = (path: string, key: string | null = KEY) => fetch(`${url}${path}`, {
 const withSession = (path: string, session: string | null = cookie, init: RequestInit = {}) =>
   fetch(`${url}${path}`, { ...init, headers: { ...(session ? { cookie: session } : {}), ...(init.body ? { "content-type": "application/json" } : {}) } });
 async function signIn(password = DEMO_OPERATOR.password): Promise<Response> {
-  return fetch(`${url}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: DEMO_OPERATOR.email, password }) });
+  return fetch(`${url}/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: DEMO_OPERATOR.email, password }),
+  });
 }
 async function overview(slug: string, session: string = cookie): Promise<Overview> {
   const res = await withSession(`/dashboard/api/overview/${id(slug)}`, session);
@@ -100,7 +104,18 @@ describe("examples/dashboard", () => {
     expect(res.headers.get("content-type")).toMatch(/^text\/javascript/);
     const js = await res.text();
     expect(js.length).toBeGreaterThan(50_000);
-    for (const name of ["DashboardApp", "Console", "OverviewTab", "TenantTree", "ConfigEditor", "InheritanceView", "PermissionEditor", "ApiKeyManager", "AuditLog"]) expect(js).toContain(name);
+    for (const name of [
+      "DashboardApp",
+      "Console",
+      "OverviewTab",
+      "TenantTree",
+      "ConfigEditor",
+      "InheritanceView",
+      "PermissionEditor",
+      "ApiKeyManager",
+      "AuditLog",
+    ])
+      expect(js).toContain(name);
     // Bundled for the browser: React's production build inlined, no imports left to resolve, no key.
     expect(js).not.toMatch(/^import\s/m);
     expect(js).toContain("/dashboard/api/overview/");
@@ -137,7 +152,15 @@ describe("examples/dashboard", () => {
     const north = await overview("northstar_msp");
     expect(north.tenant.name).toBe("NorthStar MSP");
     expect(north.clients.map((c) => c.name).sort()).toEqual(["Client Alpha", "Client Beta", "Harbor Dental", "Keystone Legal"]);
-    expect(row(north, "client_alpha")).toMatchObject({ open: 3, closed: 1, total: 4, via: "descendants", depth: 1, overrides: ["max_users"], status: "active" });
+    expect(row(north, "client_alpha")).toMatchObject({
+      open: 3,
+      closed: 1,
+      total: 4,
+      via: "descendants",
+      depth: 1,
+      overrides: ["max_users"],
+      status: "active",
+    });
     expect(row(north, "harbor_dental")?.overrides).toEqual(["max_users", "sla_hours"]);
     expect(row(north, "keystone_legal")).toMatchObject({ status: "suspended", overrides: [] });
     // A client in its own schema is read through the same descendants scope.

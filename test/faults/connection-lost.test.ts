@@ -54,10 +54,9 @@ afterAll(async () => {
 
 /** Terminates every app-role backend of the test database (stratum's and the app's alike). */
 async function terminateAppBackends(): Promise<number> {
-  const { rows } = await admin.query(
-    "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND usename = 'stratum_app'",
-    [db.name],
-  );
+  const { rows } = await admin.query("SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND usename = 'stratum_app'", [
+    db.name,
+  ]);
   return rows[0].n as number;
 }
 

@@ -45,7 +45,8 @@ async function sharedRows(tenantId: string): Promise<number> {
 
 async function homeExists(tenant: Tenant): Promise<boolean> {
   if (tenant.isolation_strategy === "SCHEMA") return (await admin.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [tenant.placement])).rows.length > 0;
-  if (tenant.isolation_strategy === "DATABASE") return (await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [tenant.placement!.split("/")[1]])).rows.length > 0;
+  if (tenant.isolation_strategy === "DATABASE")
+    return (await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [tenant.placement!.split("/")[1]])).rows.length > 0;
   return false;
 }
 
@@ -84,12 +85,17 @@ describe("deleteTenant under load and mid-move", () => {
         const ok = await client.prisma
           .$tenant(tenant.id)
           .user.create({ data: { tenant_id: tenant.id, email: `w${i}@racing.test` } })
-          .then(() => true, () => false);
+          .then(
+            () => true,
+            () => false,
+          );
         if (ok) acked++;
         else stop = true; // the tenant is gone: every later write is refused too
       }
     })();
-    const doomed = await $().deleteTenant(tenant.id).finally(() => (stop = true));
+    const doomed = await $()
+      .deleteTenant(tenant.id)
+      .finally(() => (stop = true));
     await writer;
     // Every acknowledged write committed before the delete and was counted by it; none came after.
     expect(doomed.rows.users).toBe(2 + acked);
@@ -99,8 +105,15 @@ describe("deleteTenant under load and mid-move", () => {
   it("refuses while an isolation move is unfinished, and deletes once it is rolled back", async () => {
     const tenant = await $().createTenant({ name: "Half moved" });
     await seed(tenant, 1);
-    await $().setIsolation(tenant.id, "SCHEMA", { interruptBefore: "flip" }).catch(() => undefined);
-    const error = await $().deleteTenant(tenant.id).then(() => null, (e: unknown) => e);
+    await $()
+      .setIsolation(tenant.id, "SCHEMA", { interruptBefore: "flip" })
+      .catch(() => undefined);
+    const error = await $()
+      .deleteTenant(tenant.id)
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(isStratumError(error, "ISOLATION_MOVE_IN_PROGRESS")).toBe(true);
     await $().rollbackIsolationMove(tenant.id);
     await $().deleteTenant(tenant.id);

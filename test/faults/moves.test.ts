@@ -34,7 +34,11 @@ describe.each([1])("a tenant moving under load, pool of %i", (poolSize) => {
     clients.push(mover, other);
   });
 
-  it.each(STRATEGY_PAIRS.filter(([from, to]) => `${from}>${to}` === "SHARED_RLS>SCHEMA" || `${from}>${to}` === "SCHEMA>DATABASE" || `${from}>${to}` === "DATABASE>SHARED_RLS"))("%s → %s: reads see every committed row, writes are neither lost nor doubled", async (from, to) => {
+  it.each(
+    STRATEGY_PAIRS.filter(
+      ([from, to]) => `${from}>${to}` === "SHARED_RLS>SCHEMA" || `${from}>${to}` === "SCHEMA>DATABASE" || `${from}>${to}` === "DATABASE>SHARED_RLS",
+    ),
+  )("%s → %s: reads see every committed row, writes are neither lost nor doubled", async (from, to) => {
     await moveUnderLoad(db, admin, mover, other, from, to);
   });
 });

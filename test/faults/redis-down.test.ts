@@ -117,7 +117,9 @@ describe("Redis down", () => {
       const rule = { limit: 5, windowMs: 1000 };
       // Both connected first: a check before the connection is up counts as unavailable too.
       await waitFor("the limiters to connect", async () => ((await open.limit({ tenantId: "t1" }, rule)).degraded ? undefined : true));
-      await waitFor("the limiters to connect", async () => ((await closed.limit({ tenantId: "t2" }, rule).catch(() => ({ degraded: true }))).degraded ? undefined : true));
+      await waitFor("the limiters to connect", async () =>
+        (await closed.limit({ tenantId: "t2" }, rule).catch(() => ({ degraded: true }))).degraded ? undefined : true,
+      );
       warn.mockClear();
       stopRedis();
       for (let i = 0; i < 5; i++) expect((await open.limit({ tenantId: "t1" }, rule)).degraded).toBe(true);

@@ -129,7 +129,10 @@ describe("moves of sequence-backed keys", () => {
     } finally {
       await h.client.end();
     }
-    const error = await move.setIsolation(tenant.id, "SHARED_RLS").then(() => null, (e: unknown) => e);
+    const error = await move.setIsolation(tenant.id, "SHARED_RLS").then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isStratumError(error, "ISOLATION_MOVE_FAILED")).toBe(true);
     expect((error as Error).message).toMatch(/tallies have keys that other rows already use/);
     const after = await home(tenant);
@@ -138,6 +141,8 @@ describe("moves of sequence-backed keys", () => {
     } finally {
       await after.client.end();
     }
-    expect((await owner.query("SELECT count(*)::int AS n FROM stratum_isolation_moves WHERE tenant_id = $1 AND finished_at IS NULL", [tenant.id])).rows[0].n).toBe(0);
+    expect(
+      (await owner.query("SELECT count(*)::int AS n FROM stratum_isolation_moves WHERE tenant_id = $1 AND finished_at IS NULL", [tenant.id])).rows[0].n,
+    ).toBe(0);
   });
 });

@@ -105,7 +105,11 @@ describe("a live move to another server", () => {
     const load = Promise.all([read(mover), read(other), write()]);
     try {
       const result = await mover.prisma.$stratum.setIsolation(tenant.id, "DATABASE", { server: "remote" });
-      expect(result).toMatchObject({ moved: true, from: { strategy: "DATABASE" }, to: { strategy: "DATABASE", placement: `remote/${homeDatabaseName(tenant.id)}` } });
+      expect(result).toMatchObject({
+        moved: true,
+        from: { strategy: "DATABASE" },
+        to: { strategy: "DATABASE", placement: `remote/${homeDatabaseName(tenant.id)}` },
+      });
       // A few more rounds on the new home, through the stale client too.
       for (let i = 0; i < 3; i++) await other.prisma.$tenant(tenant.id).user.count();
     } finally {

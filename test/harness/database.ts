@@ -43,7 +43,12 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   const serverAdminUrl = requireInjected("stratumAdminUrl");
   const template = options.empty ? "template0" : (options.template ?? requireInjected("stratumTemplate"));
   const scopeKey = requireInjected("scopeKey");
-  const label = options.label ? `${options.label.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 20)}_` : "";
+  const label = options.label
+    ? `${options.label
+        .toLowerCase()
+        .replace(/[^a-z0-9_]/g, "_")
+        .slice(0, 20)}_`
+    : "";
   const name = `${TEST_DB_PREFIX}${label}${randomBytes(6).toString("hex")}`;
 
   const admin = new pg.Client({ connectionString: serverAdminUrl });

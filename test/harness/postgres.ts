@@ -78,11 +78,7 @@ export async function resolvePostgres(): Promise<PostgresTarget> {
   if (dockerEngineConfigured()) {
     try {
       const { PostgreSqlContainer } = await import("@testcontainers/postgresql");
-      const container = await new PostgreSqlContainer("postgres:16")
-        .withDatabase("test")
-        .withUsername("postgres")
-        .withPassword("postgres")
-        .start();
+      const container = await new PostgreSqlContainer("postgres:16").withDatabase("test").withUsername("postgres").withPassword("postgres").start();
       return { adminUrl: container.getConnectionUri(), source: "testcontainers", stop: async () => void (await container.stop()) };
     } catch (error) {
       throw new Error(
@@ -91,7 +87,9 @@ export async function resolvePostgres(): Promise<PostgresTarget> {
       );
     }
   }
-  throw new Error(`Tests: no PostgreSQL. DATABASE_URL is not set, 127.0.0.1:5432 does not answer (${localProblem}), and no Docker engine answers for Testcontainers. ${START_POSTGRES_HELP}`);
+  throw new Error(
+    `Tests: no PostgreSQL. DATABASE_URL is not set, 127.0.0.1:5432 does not answer (${localProblem}), and no Docker engine answers for Testcontainers. ${START_POSTGRES_HELP}`,
+  );
 }
 
 async function requireSuperuser(url: string): Promise<void> {
@@ -100,7 +98,9 @@ async function requireSuperuser(url: string): Promise<void> {
   try {
     const { rows } = await client.query<{ rolsuper: boolean; rolname: string }>("SELECT rolsuper, rolname FROM pg_roles WHERE rolname = current_user");
     if (!rows[0]?.rolsuper) {
-      throw new Error(`Tests: ${rows[0]?.rolname ?? "the DATABASE_URL user"} is not a superuser; the harness creates roles and databases. ${START_POSTGRES_HELP}`);
+      throw new Error(
+        `Tests: ${rows[0]?.rolname ?? "the DATABASE_URL user"} is not a superuser; the harness creates roles and databases. ${START_POSTGRES_HELP}`,
+      );
     }
   } finally {
     await client.end().catch(() => undefined);

@@ -11,7 +11,7 @@ import { injected } from "./context.js";
 export const LOCAL_REDIS_URL = "redis://127.0.0.1:6379";
 
 export const START_REDIS_HELP =
-  "Start one of: `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no " +
+  'Start one of: `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no ' +
   "--dir /var/lib/redis --logfile /var/log/redis/ci.log`, `docker compose up -d redis`, or set REDIS_URL.";
 
 export interface RedisTarget {
@@ -63,7 +63,9 @@ export async function resolveRedis(): Promise<RedisTarget> {
       );
     }
   }
-  throw new Error(`Tests: no Redis. REDIS_URL is not set, 127.0.0.1:6379 does not answer (${localProblem}), and no Docker engine answers for Testcontainers. ${START_REDIS_HELP}`);
+  throw new Error(
+    `Tests: no Redis. REDIS_URL is not set, 127.0.0.1:6379 does not answer (${localProblem}), and no Docker engine answers for Testcontainers. ${START_REDIS_HELP}`,
+  );
 }
 
 /** The run's Redis URL (inside tests); throws the reason when the run has no Redis. */

@@ -104,8 +104,20 @@ async function makeStandby(dir: string, primary: SecondPostgres): Promise<{ admi
   }
   // -R: standby.signal and primary_conninfo, so the copy starts as a standby of its source.
   await pgBin(bindir, "pg_basebackup", [
-    "-h", "127.0.0.1", "-p", String(primary.port), "-U", "postgres",
-    "-D", dataDir, "-R", "-X", "stream", "-c", "fast", "--no-sync",
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(primary.port),
+    "-U",
+    "postgres",
+    "-D",
+    dataDir,
+    "-R",
+    "-X",
+    "stream",
+    "-c",
+    "fast",
+    "--no-sync",
   ]);
   const port = await freePort();
   // A standby needs max_connections at least the primary's (60, second-postgres.ts).

@@ -109,10 +109,7 @@ export async function writeScopeKey(ownerDbUrl: string, key: string): Promise<vo
   const client = new pg.Client({ connectionString: ownerDbUrl });
   await client.connect();
   try {
-    await client.query(
-      "INSERT INTO stratum_scope_keys (id, key) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key",
-      [key],
-    );
+    await client.query("INSERT INTO stratum_scope_keys (id, key) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key", [key]);
   } finally {
     await client.end().catch(() => undefined);
   }

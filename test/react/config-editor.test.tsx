@@ -80,7 +80,7 @@ describe("ConfigEditor", () => {
     const edit = screen.getByLabelText("Value of max_users");
     expect((edit as HTMLTextAreaElement).value).toBe("42");
     await user.clear(edit);
-    await user.type(edit, "{{\"soft\": 40, \"hard\": 45}");
+    await user.type(edit, '{{"soft": 40, "hard": 45}');
     await user.click(screen.getByRole("button", { name: "Save" }));
     // jsonb stores object keys sorted, and the table shows what the server stored.
     await waitFor(async () => expect(within(await row("max_users")).queryByText('{"hard":45,"soft":40}')).toBeTruthy());
@@ -118,7 +118,13 @@ describe("ConfigEditor", () => {
     expect((await f.prisma.$stratum.resolveConfig(f.alpha.id)).region).toEqual({ value: "eu", inherited: true, locked: false, source_tenant_id: f.msp.id });
 
     await user.click(within(await row("region")).getByRole("button", { name: "Lock region" }));
-    await waitFor(async () => expect(within(await row("region")).getByRole("button", { name: "Unlock region" }).getAttribute("aria-pressed")).toBe("true"));
+    await waitFor(async () =>
+      expect(
+        within(await row("region"))
+          .getByRole("button", { name: "Unlock region" })
+          .getAttribute("aria-pressed"),
+      ).toBe("true"),
+    );
     expect((await f.prisma.$stratum.resolveConfig(f.alpha.id)).region?.locked).toBe(true);
     unmount();
 

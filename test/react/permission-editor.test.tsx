@@ -59,7 +59,14 @@ describe("PermissionEditor", () => {
     const billing = await row("billing");
     expect(within(billing).getByText("LOCKED")).toBeTruthy();
     expect(within(billing).getByText("revocation: PERMANENT")).toBeTruthy();
-    expect((await resolved(f.alpha.id)).billing).toEqual({ key: "billing", value: true, mode: "LOCKED", source_tenant_id: f.msp.id, locked: true, delegated: false });
+    expect((await resolved(f.alpha.id)).billing).toEqual({
+      key: "billing",
+      value: true,
+      mode: "LOCKED",
+      source_tenant_id: f.msp.id,
+      locked: true,
+      delegated: false,
+    });
     cleanup();
 
     render(<PermissionEditor client={f.client()} tenantId={f.alpha.id} />);
@@ -90,7 +97,14 @@ describe("PermissionEditor", () => {
     expect(screen.queryByRole("row", { name: /^export / })).toBeNull();
 
     expect((await resolved(f.msp.id)).export).toBeUndefined();
-    expect((await resolved(f.alpha.id)).export).toEqual({ key: "export", value: { limit: 10 }, mode: "INHERITED", source_tenant_id: f.alpha.id, locked: false, delegated: false });
+    expect((await resolved(f.alpha.id)).export).toEqual({
+      key: "export",
+      value: { limit: 10 },
+      mode: "INHERITED",
+      source_tenant_id: f.alpha.id,
+      locked: false,
+      delegated: false,
+    });
   });
 
   it("CASCADE chosen at confirmation (over the grant's SOFT) also deletes the child's override", async () => {
@@ -116,6 +130,8 @@ describe("PermissionEditor", () => {
     await user.click(screen.getByRole("button", { name: "Confirm revoke (PERMANENT)" }));
     await waitFor(() => expect(screen.getByRole("status").textContent).toContain("tombstone left"));
     expect(screen.getByText(/permanently revoked here on/)).toBeTruthy();
-    await expect(f.prisma.$stratum.createPermission(f.alpha.id, { key: "billing", value: true, mode: "INHERITED" })).rejects.toMatchObject({ code: "PERMISSION_REVOKED" });
+    await expect(f.prisma.$stratum.createPermission(f.alpha.id, { key: "billing", value: true, mode: "INHERITED" })).rejects.toMatchObject({
+      code: "PERMISSION_REVOKED",
+    });
   });
 });

@@ -131,7 +131,9 @@ describe("permissions and policies", () => {
       locked: true,
       delegated: false,
     });
-    expect(await failure(s.permissions.create(child.id, { key: "manage_users", value: false, mode: "INHERITED" }))).toMatchObject({ code: "PERMISSION_LOCKED" });
+    expect(await failure(s.permissions.create(child.id, { key: "manage_users", value: false, mode: "INHERITED" }))).toMatchObject({
+      code: "PERMISSION_LOCKED",
+    });
     expect((await s.permissions.update(root.id, "manage_users", { mode: "INHERITED" })).mode).toBe("INHERITED");
     expect((await s.permissions.list(root.id)).map((p) => p.key)).toEqual(["manage_users"]);
     expect(await s.permissions.revoke(root.id, "manage_users")).toMatchObject({ key: "manage_users", revocation_mode: "CASCADE", removed: 1 });
@@ -140,7 +142,12 @@ describe("permissions and policies", () => {
 
   it("manages and evaluates ABAC policies", async () => {
     const t = await s.tenants.create({ name: "Policy Tenant" });
-    const policy = await s.policies.create(t.id, { name: "read-own", effect: "allow", actions: ["read"], conditions: [{ attribute: "subject.role", op: "eq", value: "admin" }] });
+    const policy = await s.policies.create(t.id, {
+      name: "read-own",
+      effect: "allow",
+      actions: ["read"],
+      conditions: [{ attribute: "subject.role", op: "eq", value: "admin" }],
+    });
     expect(policy).toMatchObject({ name: "read-own", effect: "allow", actions: ["read"] });
     expect((await s.policies.evaluate(t.id, { subject: { role: "admin" }, action: "read", resource: {} })).allowed).toBe(true);
     expect((await s.policies.evaluate(t.id, { subject: { role: "guest" }, action: "read", resource: {} })).allowed).toBe(false);
@@ -214,7 +221,11 @@ describe("isolation, audit and API keys", () => {
   it("manages webhooks on a control plane that has them", async () => {
     const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: f.db.appUrl }) });
     const prisma = base.$extends(
-      stratumExtension({ models: stratumModels, scopeKey: f.db.scopeKey, webhooks: { redis: redisUrl(), queueName: `sdk-wh-${randomBytes(4).toString("hex")}`, allowHosts: ["127.0.0.1"], start: false } }),
+      stratumExtension({
+        models: stratumModels,
+        scopeKey: f.db.scopeKey,
+        webhooks: { redis: redisUrl(), queueName: `sdk-wh-${randomBytes(4).toString("hex")}`, allowHosts: ["127.0.0.1"], start: false },
+      }),
     );
     const app = createControlPlane({ prisma, bootstrapKey: BOOTSTRAP });
     try {

@@ -103,7 +103,11 @@ describe("Express middleware: resolution", () => {
   });
 
   it("a POST with a parsed JSON body writes inside the tenant's context", async () => {
-    const res = await fetch(`${base}/users`, { method: "POST", headers: { "x-tenant-id": w.beta.id, "content-type": "application/json" }, body: JSON.stringify({ email: "b2@beta.test" }) });
+    const res = await fetch(`${base}/users`, {
+      method: "POST",
+      headers: { "x-tenant-id": w.beta.id, "content-type": "application/json" },
+      body: JSON.stringify({ email: "b2@beta.test" }),
+    });
     expect(res.status).toBe(201);
     expect(((await res.json()) as { tenant_id: string }).tenant_id).toBe(w.beta.id);
     expect((await getJson(`${base}/users`, tenantHeader(w.beta.id))).body.emails).toEqual(["b1@beta.test", "b2@beta.test"]);
@@ -178,7 +182,11 @@ describe("Express middleware: impersonation", () => {
     expect(users.status).toBe(200);
     expect(users.body).toMatchObject({ tenant: w.alpha.id, emails: ["a1@alpha.test", "a2@alpha.test"], tenants: [w.alpha.id] });
     const dash = await getJson(`${base}/dashboard`, bearer(token, impersonate(w.beta.id)));
-    expect(dash.body).toMatchObject({ tenant: w.beta.id, source: "jwt", impersonation: { actor_tenant_id: w.msp.id, actor_source: "jwt", actor_subject: "operator-7" } });
+    expect(dash.body).toMatchObject({
+      tenant: w.beta.id,
+      source: "jwt",
+      impersonation: { actor_tenant_id: w.msp.id, actor_source: "jwt", actor_subject: "operator-7" },
+    });
   });
 
   it("refuses (403) without the claim, outside the caller's subtree, upward, sideways, itself, or unknown", async () => {

@@ -62,7 +62,11 @@ describe("Fastify plugin", () => {
   });
 
   it("runs handlers (and child plugins' handlers) inside the tenant's context: prisma.$tenant() with no argument", async () => {
-    expect((await getJson(`${base}/users`, tenantHeader(w.alpha.id))).body).toEqual({ tenant: w.alpha.id, emails: ["a1@alpha.test", "a2@alpha.test"], tenants: [w.alpha.id] });
+    expect((await getJson(`${base}/users`, tenantHeader(w.alpha.id))).body).toEqual({
+      tenant: w.alpha.id,
+      emails: ["a1@alpha.test", "a2@alpha.test"],
+      tenants: [w.alpha.id],
+    });
     expect((await getJson(`${base}/nested/users`, tenantHeader(w.other.id))).body).toEqual({ count: 1 });
     const order = [w.alpha, w.beta, w.other, w.beta, w.alpha, w.other];
     const answers = await Promise.all(order.map((t) => getJson(`${base}/users`, tenantHeader(t.id))));
@@ -70,7 +74,11 @@ describe("Fastify plugin", () => {
   });
 
   it("keeps the context across body parsing: a POST writes to the request's tenant", async () => {
-    const res = await fetch(`${base}/users`, { method: "POST", headers: { "x-tenant-id": w.alpha.id, "content-type": "application/json" }, body: JSON.stringify({ email: "a3@alpha.test" }) });
+    const res = await fetch(`${base}/users`, {
+      method: "POST",
+      headers: { "x-tenant-id": w.alpha.id, "content-type": "application/json" },
+      body: JSON.stringify({ email: "a3@alpha.test" }),
+    });
     expect(res.status).toBe(201);
     expect(((await res.json()) as { tenant_id: string }).tenant_id).toBe(w.alpha.id);
     expect((await getJson(`${base}/users`, tenantHeader(w.alpha.id))).body.emails).toEqual(["a1@alpha.test", "a2@alpha.test", "a3@alpha.test"]);
@@ -104,7 +112,9 @@ describe("Fastify plugin", () => {
     expect(users.body.tenants).toEqual([w.beta.id]);
     const upward = await getJson(`${base}/users`, { headers: { authorization: `Bearer ${token}`, "x-impersonate-tenant": w.root.id } });
     expect([upward.status, upward.body.error?.code]).toEqual([403, "FORBIDDEN"]);
-    const noClaim = await getJson(`${base}/users`, { headers: { authorization: `Bearer ${await signToken({ tenant_id: w.msp.id })}`, "x-impersonate-tenant": w.beta.id } });
+    const noClaim = await getJson(`${base}/users`, {
+      headers: { authorization: `Bearer ${await signToken({ tenant_id: w.msp.id })}`, "x-impersonate-tenant": w.beta.id },
+    });
     expect(noClaim.status).toBe(403);
   });
 

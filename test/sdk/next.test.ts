@@ -28,11 +28,23 @@ describe("withTenant (route handlers)", () => {
     const { withTenant } = nextTenant(s);
     const GET = withTenant<{ params: Promise<{ slug: string }> }>(async (req, { tenant, params }) => {
       const users = await f.prisma.$tenant().user.findMany({ orderBy: { email: "asc" } });
-      return Response.json({ tenant: tenant.tenant_id, slug: (await params).slug, url: req.url, emails: users.map((u) => u.email), theme: tenant.resolved_config?.theme?.value });
+      return Response.json({
+        tenant: tenant.tenant_id,
+        slug: (await params).slug,
+        url: req.url,
+        emails: users.map((u) => u.email),
+        theme: tenant.resolved_config?.theme?.value,
+      });
     });
     const res = await GET(request({ "x-tenant-id": w.alpha.id }), { params: Promise.resolve({ slug: "users" }) });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ tenant: w.alpha.id, slug: "users", url: "http://app.local/api/users", emails: ["a1@alpha.test", "a2@alpha.test"], theme: "dark" });
+    expect(await res.json()).toEqual({
+      tenant: w.alpha.id,
+      slug: "users",
+      url: "http://app.local/api/users",
+      emails: ["a1@alpha.test", "a2@alpha.test"],
+      theme: "dark",
+    });
     const beta = await GET(request({ "x-tenant-id": w.beta.id }), { params: Promise.resolve({ slug: "x" }) });
     expect(((await beta.json()) as { emails: string[] }).emails).toEqual(["b1@beta.test"]);
   });
@@ -73,7 +85,9 @@ describe("withTenant (route handlers)", () => {
 
   it("impersonation works through the same options", async () => {
     const { withTenant } = nextTenant(s, { jwt: { secret: JWT_SECRET }, impersonation: {} });
-    const GET = withTenant(async (_req, { tenant }) => Response.json({ tenant: tenant.tenant_id, by: tenant.impersonation?.actor_tenant_id, count: await f.prisma.$tenant().user.count() }));
+    const GET = withTenant(async (_req, { tenant }) =>
+      Response.json({ tenant: tenant.tenant_id, by: tenant.impersonation?.actor_tenant_id, count: await f.prisma.$tenant().user.count() }),
+    );
     const token = await signToken({ tenant_id: w.msp.id, stratum_impersonate: true });
     const res = await GET(request({ authorization: `Bearer ${token}`, "x-impersonate-tenant": w.beta.id }), undefined);
     expect(await res.json()).toEqual({ tenant: w.beta.id, by: w.msp.id, count: 1 });
@@ -103,7 +117,9 @@ describe("server actions", () => {
     expect(isStratumError(error, "NO_TENANT_CONTEXT")).toBe(true);
     expect((error as { details: Record<string, unknown> }).details.http_status).toBe(400);
     // A plain { get } works as a header source too.
-    const unknown = await runAsTenant({ get: (name) => (name === "x-tenant-id" ? "00000000-0000-4000-8000-00000000beef" : null) }, () => "never").catch((e: unknown) => e);
+    const unknown = await runAsTenant({ get: (name) => (name === "x-tenant-id" ? "00000000-0000-4000-8000-00000000beef" : null) }, () => "never").catch(
+      (e: unknown) => e,
+    );
     expect(isStratumError(unknown, "TENANT_NOT_FOUND")).toBe(true);
   });
 });

@@ -44,12 +44,18 @@ export async function buildWorld(f: SdkFixture, s: StratumSdk, prefix: string): 
 }
 
 export async function signToken(claims: JWTPayload, options: { expires?: string | number; secret?: string } = {}): Promise<string> {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setIssuedAt().setExpirationTime(options.expires ?? "5m");
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt()
+    .setExpirationTime(options.expires ?? "5m");
   return jwt.sign(options.secret ? new TextEncoder().encode(options.secret) : secretBytes);
 }
 
 /** A JSON answer: status and parsed body. */
-export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }> {
+export async function getJson(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }> {
   const res = await fetch(url, init);
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };

@@ -10,7 +10,13 @@ import { createControlPlane } from "../../src/server/index.js";
 import { redisUrl } from "../harness/redis.js";
 import { BOOTSTRAP, expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface Key { id: string; key: string; expires_at: string | null; rate_limit: number | null; last_used_at: string | null }
+interface Key {
+  id: string;
+  key: string;
+  expires_at: string | null;
+  rate_limit: number | null;
+  last_used_at: string | null;
+}
 
 let f: ServerFixture;
 const apps: FastifyInstance[] = [];
@@ -93,7 +99,12 @@ describe("per-key rate limits", () => {
     const app = createControlPlane({
       prisma: f.prisma,
       bootstrapKey: BOOTSTRAP,
-      rateLimit: { redis: redisUrl(), failMode: "closed", rules: { limit: 100, windowMs: 60_000 }, prefix: `stratum-keylimit-${randomBytes(4).toString("hex")}` },
+      rateLimit: {
+        redis: redisUrl(),
+        failMode: "closed",
+        rules: { limit: 100, windowMs: 60_000 },
+        prefix: `stratum-keylimit-${randomBytes(4).toString("hex")}`,
+      },
     });
     apps.push(app);
     await app.ready();
@@ -113,7 +124,12 @@ describe("SDK", () => {
     apps.push(app);
     const url = await app.listen({ port: 0, host: "127.0.0.1" });
     const s = sdk({ controlPlaneUrl: url, apiKey: BOOTSTRAP });
-    const created = await s.apiKeys.create({ name: "sdk", scopes: ["tenants:read"], expires_at: new Date(Date.now() + 3_600_000).toISOString(), rate_limit: 10 });
+    const created = await s.apiKeys.create({
+      name: "sdk",
+      scopes: ["tenants:read"],
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      rate_limit: 10,
+    });
     expect(created.rate_limit).toBe(10);
     const { key, previous } = await s.apiKeys.rotate(created.id, { grace_seconds: 60, environment: "test" });
     expect(key.key.startsWith("sk_test_")).toBe(true);

@@ -9,7 +9,15 @@ import { stratum as sdk, type StratumSdk } from "../../src/sdk/index.js";
 import { createControlPlane } from "../../src/server/index.js";
 import { BOOTSTRAP, expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface Entry { id: string; tenant_id: string; action: string; actor: { id: string; type: string }; target_type: string | null; target_id: string | null; created_at: string }
+interface Entry {
+  id: string;
+  tenant_id: string;
+  action: string;
+  actor: { id: string; type: string };
+  target_type: string | null;
+  target_id: string | null;
+  created_at: string;
+}
 
 let f: ServerFixture;
 let root: string;
@@ -68,18 +76,27 @@ describe("the app's own events", () => {
 describe("listing and export", () => {
   it("lists the subtree with filters and pages; exports every match as NDJSON", async () => {
     for (let i = 0; i < 5; i++) {
-      expectStatus(await f.call("POST", `/api/v1/tenants/${i % 2 ? child : root}/audit`, { actor: { id: `u${i}`, type: "admin" }, action: "app.step", after: { i } }), 201);
+      expectStatus(
+        await f.call("POST", `/api/v1/tenants/${i % 2 ? child : root}/audit`, { actor: { id: `u${i}`, type: "admin" }, action: "app.step", after: { i } }),
+        201,
+      );
     }
     const page1 = expectStatus<{ entries: Entry[]; next_cursor: string }>(await f.call("GET", `/api/v1/tenants/${root}/audit?action=app.*&limit=3`), 200);
     expect(page1.entries).toHaveLength(3);
-    const page2 = expectStatus<{ entries: Entry[]; next_cursor: string | null }>(await f.call("GET", `/api/v1/tenants/${root}/audit?action=app.*&limit=3&cursor=${page1.next_cursor}`), 200);
+    const page2 = expectStatus<{ entries: Entry[]; next_cursor: string | null }>(
+      await f.call("GET", `/api/v1/tenants/${root}/audit?action=app.*&limit=3&cursor=${page1.next_cursor}`),
+      200,
+    );
     expect(page2.entries).toHaveLength(2);
     expect(page2.next_cursor).toBeNull();
 
     const res = await f.app.inject({ method: "GET", url: `/api/v1/tenants/${root}/audit/export?action=app.*`, headers: { "x-api-key": BOOTSTRAP } });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toContain("application/x-ndjson");
-    const lines = res.body.trimEnd().split("\n").map((l) => JSON.parse(l) as Entry);
+    const lines = res.body
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Entry);
     expect(lines.map((l) => l.id)).toEqual([...page1.entries, ...page2.entries].map((e) => e.id));
     expect(new Set(lines.map((l) => l.tenant_id))).toEqual(new Set([root, child]));
     expect((await f.call("GET", `/api/v1/tenants/${root}/audit/export?actor=admin:u1`)).body.trimEnd().split("\n")).toHaveLength(1);
@@ -90,6 +107,11 @@ describe("listing and export", () => {
     expect((await s.audit.get(root, entry.id)).action).toBe("app.sdk");
     const stream = await s.audit.exportStream(root, { action: "app.sdk" });
     const text = await new Response(stream).text();
-    expect(text.trimEnd().split("\n").map((l) => (JSON.parse(l) as Entry).id)).toEqual([entry.id]);
+    expect(
+      text
+        .trimEnd()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as Entry).id),
+    ).toEqual([entry.id]);
   });
 });

@@ -3,8 +3,15 @@ import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface Created { id: string; key: string; scopes: string[]; tenant_id: string | null }
-interface ErrorBody { error: { code: string; message: string } }
+interface Created {
+  id: string;
+  key: string;
+  scopes: string[];
+  tenant_id: string | null;
+}
+interface ErrorBody {
+  error: { code: string; message: string };
+}
 
 let f: ServerFixture;
 let root: string;
@@ -17,7 +24,10 @@ async function tenant(name: string, parent?: string): Promise<string> {
 }
 
 async function key(scopes: string[], tenantId?: string): Promise<Created> {
-  return expectStatus<Created>(await f.call("POST", "/api/v1/api-keys", { name: `k-${scopes.join("+")}`, scopes, ...(tenantId ? { tenant_id: tenantId } : {}) }), 201);
+  return expectStatus<Created>(
+    await f.call("POST", "/api/v1/api-keys", { name: `k-${scopes.join("+")}`, scopes, ...(tenantId ? { tenant_id: tenantId } : {}) }),
+    201,
+  );
 }
 
 beforeAll(async () => {
@@ -69,7 +79,10 @@ describe("a key limited to tenant A's subtree", () => {
     expectStatus(await f.call("GET", `/api/v1/tenants/${a}`, undefined, scoped.key), 200);
     expectStatus(await f.call("GET", `/api/v1/tenants/${aChild}/config`, undefined, scoped.key), 200);
     expectStatus(await f.call("PUT", `/api/v1/tenants/${aChild}/config/color`, { value: "red" }, scoped.key), 200);
-    const grandchild = expectStatus<{ parent_id: string }>(await f.call("POST", "/api/v1/tenants", { name: "A Grandchild", parent_id: aChild }, scoped.key), 201);
+    const grandchild = expectStatus<{ parent_id: string }>(
+      await f.call("POST", "/api/v1/tenants", { name: "A Grandchild", parent_id: aChild }, scoped.key),
+      201,
+    );
     expect(grandchild.parent_id).toBe(aChild);
   });
 
@@ -112,9 +125,15 @@ describe("a key limited to tenant A's subtree", () => {
   });
 
   it("pages its subtree listing by cursor", async () => {
-    const first = expectStatus<{ data: Array<{ id: string }>; next_cursor: string | null }>(await f.call("GET", "/api/v1/tenants?limit=1", undefined, scoped.key), 200);
+    const first = expectStatus<{ data: Array<{ id: string }>; next_cursor: string | null }>(
+      await f.call("GET", "/api/v1/tenants?limit=1", undefined, scoped.key),
+      200,
+    );
     expect(first.data.map((t) => t.id)).toEqual([a]);
-    const second = expectStatus<{ data: Array<{ id: string }> }>(await f.call("GET", `/api/v1/tenants?limit=1&cursor=${first.next_cursor}`, undefined, scoped.key), 200);
+    const second = expectStatus<{ data: Array<{ id: string }> }>(
+      await f.call("GET", `/api/v1/tenants?limit=1&cursor=${first.next_cursor}`, undefined, scoped.key),
+      200,
+    );
     expect(second.data.map((t) => t.id)).toEqual([aChild]);
   });
 });
@@ -153,7 +172,9 @@ describe("API keys", () => {
     const revoked = expectStatus<{ revoked_at: string | null }>(await f.call("DELETE", `/api/v1/api-keys/${created.id}`), 200);
     expect(revoked.revoked_at).not.toBeNull();
     expect(expectStatus<ErrorBody>(await f.call("GET", `/api/v1/tenants/${root}`, undefined, created.key), 401).error.code).toBe("UNAUTHORIZED");
-    const rows = await f.ownerQuery<{ n: number }>(`SELECT count(*)::int AS n FROM stratum_audit WHERE action = 'api_key.revoke' AND target_id = $1`, [created.id]);
+    const rows = await f.ownerQuery<{ n: number }>(`SELECT count(*)::int AS n FROM stratum_audit WHERE action = 'api_key.revoke' AND target_id = $1`, [
+      created.id,
+    ]);
     expect(rows[0]!.n).toBe(1);
     const active = expectStatus<Array<{ id: string }>>(await f.call("GET", "/api/v1/api-keys"), 200);
     expect(active.map((k) => k.id)).not.toContain(created.id);
@@ -164,10 +185,15 @@ describe("API keys", () => {
 
   it("a key cannot grant scopes it lacks, and a tenant key manages only keys in its subtree", async () => {
     const admin = await key(["keys:admin", "tenants:read"], a);
-    expect(expectStatus<ErrorBody>(await f.call("POST", "/api/v1/api-keys", { name: "x", scopes: ["*"], tenant_id: a }, admin.key), 403).error.message).toContain("*");
+    expect(
+      expectStatus<ErrorBody>(await f.call("POST", "/api/v1/api-keys", { name: "x", scopes: ["*"], tenant_id: a }, admin.key), 403).error.message,
+    ).toContain("*");
     expect((await f.call("POST", "/api/v1/api-keys", { name: "x", scopes: ["tenants:read"] }, admin.key)).statusCode).toBe(403);
     expect((await f.call("POST", "/api/v1/api-keys", { name: "x", scopes: ["tenants:read"], tenant_id: b }, admin.key)).statusCode).toBe(403);
-    const child = expectStatus<Created>(await f.call("POST", "/api/v1/api-keys", { name: "child", scopes: ["tenants:read"], tenant_id: aChild, environment: "test" }, admin.key), 201);
+    const child = expectStatus<Created>(
+      await f.call("POST", "/api/v1/api-keys", { name: "child", scopes: ["tenants:read"], tenant_id: aChild, environment: "test" }, admin.key),
+      201,
+    );
     expect(child.key.startsWith("sk_test_")).toBe(true);
 
     const foreign = await key(["tenants:read"], b);
@@ -184,9 +210,13 @@ describe("API keys", () => {
   });
 
   it("validates key creation: unknown scopes, empty names, unknown tenants", async () => {
-    expect(expectStatus<ErrorBody>(await f.call("POST", "/api/v1/api-keys", { name: "x", scopes: ["root:everything"] }), 400).error.code).toBe("VALIDATION_FAILED");
+    expect(expectStatus<ErrorBody>(await f.call("POST", "/api/v1/api-keys", { name: "x", scopes: ["root:everything"] }), 400).error.code).toBe(
+      "VALIDATION_FAILED",
+    );
     expect((await f.call("POST", "/api/v1/api-keys", { name: "", scopes: ["*"] })).statusCode).toBe(400);
-    expect(expectStatus<ErrorBody>(await f.call("POST", "/api/v1/api-keys", { name: "x", scopes: ["*"], tenant_id: randomUUID() }), 404).error.code).toBe("TENANT_NOT_FOUND");
+    expect(expectStatus<ErrorBody>(await f.call("POST", "/api/v1/api-keys", { name: "x", scopes: ["*"], tenant_id: randomUUID() }), 404).error.code).toBe(
+      "TENANT_NOT_FOUND",
+    );
   });
 
   it("deleting a tenant removes its keys", async () => {

@@ -97,7 +97,9 @@ describe("doctor", () => {
     let out = "";
     vi.spyOn(console, "log").mockImplementation((s: string) => void (out += s));
     // The owner owns the tenant tables: doctor prints the report, then fails.
-    await expect(buildProgram().parseAsync(["node", "stratum-prisma", "doctor", "--url", f.db.ownerUrl, "--tables", "users,tickets,users", "--json"])).rejects.toThrow(/problem/);
+    await expect(
+      buildProgram().parseAsync(["node", "stratum-prisma", "doctor", "--url", f.db.ownerUrl, "--tables", "users,tickets,users", "--json"]),
+    ).rejects.toThrow(/problem/);
     const parsed = JSON.parse(out) as { ok: boolean; problems: string[] };
     expect(parsed.ok).toBe(false);
     const owned = parsed.problems.find((p) => p.includes("owns tenant tables"))!;

@@ -3,9 +3,19 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface TenantBody { id: string; slug: string; parent_id: string | null; placement: string | null }
-interface Created { id: string; key: string }
-interface ErrorBody { error: { code: string; message: string; details?: Record<string, unknown> } }
+interface TenantBody {
+  id: string;
+  slug: string;
+  parent_id: string | null;
+  placement: string | null;
+}
+interface Created {
+  id: string;
+  key: string;
+}
+interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
 interface ExportDoc {
   format: string;
   tenant_id: string;
@@ -14,7 +24,15 @@ interface ExportDoc {
   sources: Record<string, Record<string, Array<Record<string, unknown>>>>;
   counts: Record<string, number>;
 }
-interface Consent { id: string; tenant_id: string; subject_id: string; purpose: string; granted: boolean; source: string | null; created_at: string }
+interface Consent {
+  id: string;
+  tenant_id: string;
+  subject_id: string;
+  purpose: string;
+  granted: boolean;
+  source: string | null;
+  created_at: string;
+}
 
 let f: ServerFixture;
 // The superuser: the owner role is under FORCE ROW LEVEL SECURITY and would see no tenant rows at all.
@@ -32,7 +50,10 @@ async function tenant(name: string, parent?: string, strategy?: string): Promise
 }
 
 async function key(scopes: string[], tenantId?: string): Promise<string> {
-  return expectStatus<Created>(await f.call("POST", "/api/v1/api-keys", { name: `k-${scopes.join("+")}`, scopes, ...(tenantId ? { tenant_id: tenantId } : {}) }), 201).key;
+  return expectStatus<Created>(
+    await f.call("POST", "/api/v1/api-keys", { name: `k-${scopes.join("+")}`, scopes, ...(tenantId ? { tenant_id: tenantId } : {}) }),
+    201,
+  ).key;
 }
 
 /** Two users with one ticket each; returns the user ids. */
@@ -103,7 +124,7 @@ describe("scopes and subtree limits", () => {
   it("refuses a key of tenant A for sibling B's export, purge, subjects and consents, exactly like an unknown tenant", async () => {
     const aKey = await key(["gdpr:export", "gdpr:erase", "consent:read", "consent:write"], a.id);
     const before = await counts(b.id);
-    const attempts: Array<[("GET" | "POST" | "DELETE"), string, unknown?]> = [
+    const attempts: Array<["GET" | "POST" | "DELETE", string, unknown?]> = [
       ["GET", `/api/v1/tenants/${b.id}/export`],
       ["POST", `/api/v1/tenants/${b.id}/purge`, { confirm: b.slug }],
       ["GET", `/api/v1/tenants/${b.id}/subjects/s1/export`],
@@ -130,7 +151,7 @@ describe("scopes and subtree limits", () => {
 
   it("answers 403 with the missing scope named, and `*` covers the new scopes", async () => {
     const reader = await key(["tenants:read", "consent:read"]);
-    const cases: Array<[("GET" | "POST" | "DELETE"), string, string, unknown?]> = [
+    const cases: Array<["GET" | "POST" | "DELETE", string, string, unknown?]> = [
       ["GET", `/api/v1/tenants/${a.id}/export`, "gdpr:export"],
       ["GET", `/api/v1/tenants/${a.id}/subjects/s1/export`, "gdpr:export"],
       ["POST", `/api/v1/tenants/${a.id}/purge`, "gdpr:erase", { confirm: a.slug }],
@@ -219,7 +240,10 @@ describe("POST /tenants/:id/purge", () => {
     );
     expect(gone.counts[`schema:${dropped.placement}.users`]).toBe(2);
     expect(gone.home_removed).not.toBeNull();
-    const held = expectStatus<{ home_removed: string | null }>(await f.call("POST", `/api/v1/tenants/${kept.id}/purge`, { confirm: kept.slug, keep_home: true }), 200);
+    const held = expectStatus<{ home_removed: string | null }>(
+      await f.call("POST", `/api/v1/tenants/${kept.id}/purge`, { confirm: kept.slug, keep_home: true }),
+      200,
+    );
     expect(held.home_removed).toBeNull();
     const schemas = await query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname = ANY($1)`, [[dropped.placement, kept.placement]]);
     expect(schemas.map((s) => s.nspname)).toEqual([kept.placement]);
@@ -251,7 +275,10 @@ describe("subject rights", () => {
     const doc = JSON.parse(res.body) as Record<string, unknown>;
     expect(doc).toBeTypeOf("object");
 
-    const erased = expectStatus<{ counts: Record<string, number> }>(await f.call("DELETE", `/api/v1/tenants/${t.id}/subjects/${alice}?keep_consents=true`), 200);
+    const erased = expectStatus<{ counts: Record<string, number> }>(
+      await f.call("DELETE", `/api/v1/tenants/${t.id}/subjects/${alice}?keep_consents=true`),
+      200,
+    );
     expect(erased.counts["shared.users"]).toBe(1);
     expect(erased.counts["shared.tickets"]).toBe(1);
     const left = await query<{ id: string }>(`SELECT id::text FROM users WHERE tenant_id = $1`, [t.id]);
@@ -282,7 +309,10 @@ describe("consents", () => {
     expect(granted.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expectStatus(await f.call("POST", url, { purpose: "analytics", granted: true }), 201);
     // The service's ConsentInput shape is accepted too, when its subject matches the path.
-    const withdrawn = expectStatus<Consent>(await f.call("POST", url, { subject_id: "cust-42", purpose: "marketing_email", granted: false, source: "settings_page" }), 201);
+    const withdrawn = expectStatus<Consent>(
+      await f.call("POST", url, { subject_id: "cust-42", purpose: "marketing_email", granted: false, source: "settings_page" }),
+      201,
+    );
     expect(withdrawn.granted).toBe(false);
 
     const current = expectStatus<Consent[]>(await f.call("GET", url), 200);

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createControlPlane } from "../../src/server/index.js";
 import { BOOTSTRAP, expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface ErrorBody { error: { code: string; message: string; details?: { issues?: Array<{ path: string; message: string }>; in?: string } } }
+interface ErrorBody {
+  error: { code: string; message: string; details?: { issues?: Array<{ path: string; message: string }>; in?: string } };
+}
 
 let f: ServerFixture;
 let root: string;
@@ -19,7 +21,11 @@ afterAll(async () => {
 function expectErrorShape(body: unknown, code: string): ErrorBody {
   const e = body as ErrorBody;
   expect(Object.keys(e)).toEqual(["error"]);
-  expect(Object.keys(e.error).filter((k) => k !== "details").sort()).toEqual(["code", "message"]);
+  expect(
+    Object.keys(e.error)
+      .filter((k) => k !== "details")
+      .sort(),
+  ).toEqual(["code", "message"]);
   expect(e.error.code).toBe(code);
   expect(e.error.message.length).toBeGreaterThan(0);
   return e;
@@ -50,16 +56,29 @@ describe("errors", () => {
     expect(extra.error.message).toContain("owner");
     const missing = expectErrorShape(expectStatus(await f.call("POST", "/api/v1/tenants", { slug: "no_name" }), 400), "VALIDATION_FAILED");
     expect(missing.error.details?.issues?.map((i) => i.path)).toEqual(["name"]);
-    const badKey = expectErrorShape(expectStatus(await f.call("PUT", `/api/v1/tenants/${root}/config/${encodeURIComponent("-bad")}`, { value: 1 }), 400), "VALIDATION_FAILED");
+    const badKey = expectErrorShape(
+      expectStatus(await f.call("PUT", `/api/v1/tenants/${root}/config/${encodeURIComponent("-bad")}`, { value: 1 }), 400),
+      "VALIDATION_FAILED",
+    );
     expect(badKey.error.details?.issues?.[0]?.path).toBe("key");
     expectErrorShape(expectStatus(await f.call("PUT", `/api/v1/tenants/${root}/config/k`, { locked: true }), 400), "VALIDATION_FAILED");
   });
 
   it("malformed JSON and a wrong media type are VALIDATION_FAILED too", async () => {
-    const badJson = await f.app.inject({ method: "POST", url: "/api/v1/tenants", headers: { "x-api-key": BOOTSTRAP, "content-type": "application/json" }, payload: "{ not json" });
+    const badJson = await f.app.inject({
+      method: "POST",
+      url: "/api/v1/tenants",
+      headers: { "x-api-key": BOOTSTRAP, "content-type": "application/json" },
+      payload: "{ not json",
+    });
     expect(badJson.statusCode).toBe(400);
     expectErrorShape(badJson.json(), "VALIDATION_FAILED");
-    const xml = await f.app.inject({ method: "POST", url: "/api/v1/tenants", headers: { "x-api-key": BOOTSTRAP, "content-type": "application/xml" }, payload: "<name>x</name>" });
+    const xml = await f.app.inject({
+      method: "POST",
+      url: "/api/v1/tenants",
+      headers: { "x-api-key": BOOTSTRAP, "content-type": "application/xml" },
+      payload: "<name>x</name>",
+    });
     expect(xml.statusCode).toBe(415);
     expectErrorShape(xml.json(), "VALIDATION_FAILED");
   });
@@ -95,7 +114,10 @@ describe("OpenAPI", () => {
     await app.ready();
     const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json<{
       openapi: string;
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> } }>>;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> } }>
+      >;
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     }>();
     await app.close();

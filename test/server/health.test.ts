@@ -11,7 +11,10 @@ import { redisUrl } from "../harness/redis.js";
 import { stratumTestClient } from "../support/stratum-client.js";
 import { BOOTSTRAP, expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface Ready { status: string; checks: Array<{ name: string; ok: boolean; message: string }> }
+interface Ready {
+  status: string;
+  checks: Array<{ name: string; ok: boolean; message: string }>;
+}
 
 let f: ServerFixture;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -111,7 +114,11 @@ describe("browser surface", () => {
     });
     expect(preflight.statusCode).toBe(204);
     expect(preflight.headers["access-control-allow-origin"]).toBe("https://dash.example.com");
-    const foreign = await app.inject({ method: "OPTIONS", url: "/api/v1/tenants", headers: { origin: "https://evil.example", "access-control-request-method": "GET" } });
+    const foreign = await app.inject({
+      method: "OPTIONS",
+      url: "/api/v1/tenants",
+      headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
+    });
     expect(foreign.headers["access-control-allow-origin"]).toBeUndefined();
 
     const health = await app.inject({ method: "GET", url: "/health" });

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIBRARY_CALL } from "../../src/server/http-wording.js";
 import { expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface ErrorBody { error: { code: string; message: string } }
+interface ErrorBody {
+  error: { code: string; message: string };
+}
 
 let f: ServerFixture;
 let root: string;

@@ -25,7 +25,13 @@ const AUDIENCE = "stratum-control-plane";
 const api = "/api/v1";
 
 async function token(claims: JWTPayload, key: Key = signing, kid = "k1", expires = "5m"): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid }).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime(expires).sign(key);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "RS256", kid })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(expires)
+    .sign(key);
 }
 const bearer = (t: string, url: string, method: "GET" | "POST" = "GET", payload?: object) =>
   app.inject({ method, url, headers: { authorization: `Bearer ${t}` }, ...(payload ? { payload } : {}) });
@@ -72,7 +78,11 @@ describe("bearer JWT sign-in", () => {
     const expired = await token({ sub: "alice", scope: "tenants:read", tenant_id: msp }, signing, "k1", "-1m");
     expect((await bearer(expired, `${api}/tenants/${leaf}`)).statusCode).toBe(401);
     const otherAudience = await new SignJWT({ sub: "alice", scope: "tenants:read", tenant_id: msp })
-      .setProtectedHeader({ alg: "RS256", kid: "k1" }).setIssuer(ISSUER).setAudience("another-app").setExpirationTime("5m").sign(signing);
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(ISSUER)
+      .setAudience("another-app")
+      .setExpirationTime("5m")
+      .sign(signing);
     expect((await bearer(otherAudience, `${api}/tenants/${leaf}`)).statusCode).toBe(401);
     const noTenant = await bearer(await token({ sub: "alice", scope: "*" }), `${api}/tenants`);
     expect([noTenant.statusCode, noTenant.json().error.message]).toEqual([401, expect.stringContaining("names no tenant")]);
@@ -94,8 +104,14 @@ describe("bearer JWT sign-in", () => {
 
   it("audits a write made with a token as the user, and API keys keep working beside tokens", async () => {
     const t = await token({ sub: "dave", scope: "config:write config:read", tenant_id: msp });
-    expectStatus(await app.inject({ method: "PUT", url: `${api}/tenants/${leaf}/config/theme`, headers: { authorization: `Bearer ${t}` }, payload: { value: "dark" } }), 200);
-    const rows = await f.ownerQuery<{ actor: string }>(`SELECT actor FROM stratum_audit WHERE tenant_id = $1 AND action LIKE 'config.%' ORDER BY id DESC LIMIT 1`, [leaf]);
+    expectStatus(
+      await app.inject({ method: "PUT", url: `${api}/tenants/${leaf}/config/theme`, headers: { authorization: `Bearer ${t}` }, payload: { value: "dark" } }),
+      200,
+    );
+    const rows = await f.ownerQuery<{ actor: string }>(
+      `SELECT actor FROM stratum_audit WHERE tenant_id = $1 AND action LIKE 'config.%' ORDER BY id DESC LIMIT 1`,
+      [leaf],
+    );
     expect(rows[0]?.actor).toBe("user:dave");
     expectStatus(await app.inject({ method: "GET", url: `${api}/tenants/${leaf}`, headers: { authorization: `Bearer ${BOOTSTRAP}` } }), 200);
   });

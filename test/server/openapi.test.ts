@@ -91,7 +91,10 @@ describe("the OpenAPI document", () => {
       expect(op.summary, where).toBeTruthy();
       expect(op.tags?.length, where).toBeGreaterThan(0);
       const codes = Object.keys(op.responses ?? {});
-      expect(codes.some((c) => c.startsWith("2")), where).toBe(true);
+      expect(
+        codes.some((c) => c.startsWith("2")),
+        where,
+      ).toBe(true);
       // Keyless probes (security: []) cannot answer 401/403; every keyed route documents its errors.
       if (path.startsWith("/api/v1/") && op.security?.length !== 0) {
         for (const code of ["400", "401", "403", "429"]) expect(codes, where).toContain(code);

@@ -25,7 +25,12 @@ describe("POST /ops/retention", () => {
     await scoped.ticket.create({ data: { tenant_id: tenant, title: "old", author_id: author.id, created_at: new Date(Date.now() - 40 * 86_400_000) } });
     await scoped.ticket.create({ data: { tenant_id: tenant, title: "new", author_id: author.id } });
     const res = expectStatus<{ results: Array<{ table: string; tenant_id: string | null; deleted: number }> }>(
-      await f.call("POST", `${api}/ops/retention`, { policies: [{ table: "tickets", timestamp_column: "created_at", days: 30, tenant_id: tenant }] }, await key(["ops:retention"])),
+      await f.call(
+        "POST",
+        `${api}/ops/retention`,
+        { policies: [{ table: "tickets", timestamp_column: "created_at", days: 30, tenant_id: tenant }] },
+        await key(["ops:retention"]),
+      ),
       200,
     );
     expect(res.results).toEqual([{ table: "tickets", tenant_id: tenant, deleted: 1 }]);
@@ -38,7 +43,9 @@ describe("POST /ops/retention", () => {
     const body = { policies: [{ table: "tickets", timestamp_column: "created_at", days: 30 }] };
     expect((await f.call("POST", `${api}/ops/retention`, body, await key(["ops:keys"]))).statusCode).toBe(403);
     expect((await f.call("POST", `${api}/ops/retention`, body, await key(["ops:retention"], tenant))).statusCode).toBe(403);
-    const bad = await f.call("POST", `${api}/ops/retention`, { policies: [{ table: 'tickets"; drop table users; --', timestamp_column: "created_at", days: 1 }] });
+    const bad = await f.call("POST", `${api}/ops/retention`, {
+      policies: [{ table: 'tickets"; drop table users; --', timestamp_column: "created_at", days: 1 }],
+    });
     expect([bad.statusCode, bad.json().error.code]).toEqual([400, "VALIDATION_FAILED"]);
   });
 });
@@ -72,7 +79,9 @@ describe("s.ops in the SDK", () => {
     const app = createControlPlane({ prisma: f.prisma, bootstrapKey: BOOTSTRAP });
     try {
       const s = sdk({ controlPlaneUrl: await app.listen({ port: 0, host: "127.0.0.1" }), apiKey: BOOTSTRAP, retries: 0 });
-      expect(await s.ops.runRetention([{ table: "tickets", timestamp_column: "created_at", days: 3650, tenant_id: tenant }])).toEqual({ results: [{ table: "tickets", tenant_id: tenant, deleted: 0 }] });
+      expect(await s.ops.runRetention([{ table: "tickets", timestamp_column: "created_at", days: 3650, tenant_id: tenant }])).toEqual({
+        results: [{ table: "tickets", tenant_id: tenant, deleted: 0 }],
+      });
       expect((await s.ops.rotateEncryptionKey()).remaining).toBe(0);
       expect((await s.ops.migrateTenantHomes({ dry_run: true })).dry_run).toBe(true);
     } finally {

@@ -82,7 +82,12 @@ describe("no escalation through roles", () => {
     expect(widen.statusCode).toBe(201);
     expect((await f.call("PATCH", `${api}/tenants/${msp}/roles/reader`, { scopes: ["tenants:write"] }, admin.key)).statusCode).toBe(403);
     const other = await newKey({ name: "target", scopes: ["tenants:read"], tenant_id: leaf });
-    const assign = await f.call("POST", `${api}/tenants/${msp}/role-assignments`, { principal_type: "api_key", principal_id: other.id, role: "auditor" }, admin.key);
+    const assign = await f.call(
+      "POST",
+      `${api}/tenants/${msp}/role-assignments`,
+      { principal_type: "api_key", principal_id: other.id, role: "auditor" },
+      admin.key,
+    );
     expect([assign.statusCode, assign.json().error.message]).toEqual([403, expect.stringContaining("audit:read")]);
   });
 

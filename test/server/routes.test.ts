@@ -8,7 +8,9 @@ import { createControlPlane } from "../../src/server/index.js";
 import { redisUrl } from "../harness/redis.js";
 import { BOOTSTRAP, expectStatus, serverFixture, type ServerFixture } from "./support.js";
 
-interface ErrorBody { error: { code: string; message: string } }
+interface ErrorBody {
+  error: { code: string; message: string };
+}
 
 let f: ServerFixture;
 let root: string;
@@ -39,7 +41,10 @@ describe("permissions", () => {
     const resolved = expectStatus<Record<string, unknown>>(await f.call("GET", `/api/v1/tenants/${client}/permissions`), 200);
     expect(resolved.manage_users).toEqual({ key: "manage_users", value: true, mode: "LOCKED", source_tenant_id: root, locked: true, delegated: false });
 
-    const refused = expectStatus<ErrorBody>(await f.call("POST", `/api/v1/tenants/${msp}/permissions`, { key: "manage_users", value: false, mode: "INHERITED" }), 409);
+    const refused = expectStatus<ErrorBody>(
+      await f.call("POST", `/api/v1/tenants/${msp}/permissions`, { key: "manage_users", value: false, mode: "INHERITED" }),
+      409,
+    );
     expect(refused.error.code).toBe("PERMISSION_LOCKED");
 
     expectStatus(await f.call("POST", `/api/v1/tenants/${msp}/permissions`, { key: "billing", value: "read", mode: "DELEGATED" }), 201);
@@ -147,7 +152,11 @@ describe("webhooks", () => {
   it("registers (secret once), lists, updates, rotates and deletes; another tenant's webhook id is not found", async () => {
     const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: f.db.appUrl }) });
     const prisma = base.$extends(
-      stratum({ models: stratumModels, scopeKey: f.db.scopeKey, webhooks: { redis: redisUrl(), queueName: `srv-wh-${randomBytes(4).toString("hex")}`, allowHosts: ["127.0.0.1"], start: false } }),
+      stratum({
+        models: stratumModels,
+        scopeKey: f.db.scopeKey,
+        webhooks: { redis: redisUrl(), queueName: `srv-wh-${randomBytes(4).toString("hex")}`, allowHosts: ["127.0.0.1"], start: false },
+      }),
     );
     const app = createControlPlane({ prisma, bootstrapKey: BOOTSTRAP });
     const call = (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: object) =>
@@ -161,7 +170,9 @@ describe("webhooks", () => {
       const listed = expectStatus<Array<Record<string, unknown>>>(await call("GET", `/api/v1/tenants/${msp}/webhooks`), 200);
       expect(listed.map((w) => w.id)).toEqual([registered.webhook.id]);
       expect(JSON.stringify(listed)).not.toContain(registered.secret);
-      expect(expectStatus<{ active: boolean }>(await call("PATCH", `/api/v1/tenants/${msp}/webhooks/${registered.webhook.id}`, { active: false }), 200).active).toBe(false);
+      expect(
+        expectStatus<{ active: boolean }>(await call("PATCH", `/api/v1/tenants/${msp}/webhooks/${registered.webhook.id}`, { active: false }), 200).active,
+      ).toBe(false);
       const rotated = expectStatus<{ secret: string }>(await call("POST", `/api/v1/tenants/${msp}/webhooks/${registered.webhook.id}/rotate-secret`), 200);
       expect(rotated.secret).not.toBe(registered.secret);
       expect(expectStatus<ErrorBody>(await call("DELETE", `/api/v1/tenants/${root}/webhooks/${registered.webhook.id}`), 404).error.code).toBe("NOT_FOUND");

@@ -30,10 +30,18 @@ afterAll(async () => {
 describe("stratum serve", () => {
   it("answers the seed's curl requests over HTTP", async () => {
     const headers = { "X-API-Key": "sk_test_bootstrap", "Content-Type": "application/json" };
-    const rootRes = await fetch(`${running.url}/api/v1/tenants`, { method: "POST", headers, body: JSON.stringify({ name: "AcmeSec", slug: "acmesec", isolation_strategy: "SHARED_RLS" }) });
+    const rootRes = await fetch(`${running.url}/api/v1/tenants`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "AcmeSec", slug: "acmesec", isolation_strategy: "SHARED_RLS" }),
+    });
     expect(rootRes.status).toBe(201);
     const root = (await rootRes.json()) as { id: string };
-    const childRes = await fetch(`${running.url}/api/v1/tenants`, { method: "POST", headers, body: JSON.stringify({ name: "NorthStar MSP", slug: "northstar_msp", parent_id: root.id }) });
+    const childRes = await fetch(`${running.url}/api/v1/tenants`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ name: "NorthStar MSP", slug: "northstar_msp", parent_id: root.id }),
+    });
     const child = (await childRes.json()) as { id: string; parent_id: string };
     expect(child.parent_id).toBe(root.id);
     const config = await fetch(`${running.url}/api/v1/tenants/${child.id}/config`, { headers: { "X-API-Key": "sk_test_bootstrap" } });

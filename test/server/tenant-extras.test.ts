@@ -47,7 +47,11 @@ describe("batch create", () => {
       { name: "Batch Two", slug: "batch_two", parent_id: root },
     ]);
     expect(result).toMatchObject({ created: 2, failed: 1 });
-    expect(result.results.map((r) => [r.index, r.ok])).toEqual([[0, true], [1, false], [2, true]]);
+    expect(result.results.map((r) => [r.index, r.ok])).toEqual([
+      [0, true],
+      [1, false],
+      [2, true],
+    ]);
     expect(result.results[1]!.error?.code).toBe("SLUG_TAKEN");
     expect((await s.tenants.children(root)).map((t) => t.slug)).toEqual(expect.arrayContaining(["batch_one", "batch_two"]));
   });

@@ -60,7 +60,10 @@ describe("descendants and ancestors in pages", () => {
   it("ancestors come root first, a page at a time; a tenant key sees only those inside its subtree", async () => {
     const c = chain[3]!;
     expect((await collect(`/tenants/${c}/ancestors/page`, 1)).flat()).toEqual(chain.slice(0, 3));
-    const key = expectStatus<{ key: string }>(await f.call("POST", `${api}/api-keys`, { name: "a key", scopes: ["tenants:read"], tenant_id: chain[1] }), 201).key;
+    const key = expectStatus<{ key: string }>(
+      await f.call("POST", `${api}/api-keys`, { name: "a key", scopes: ["tenants:read"], tenant_id: chain[1] }),
+      201,
+    ).key;
     expect((await collect(`/tenants/${c}/ancestors/page`, 5, key)).flat()).toEqual([chain[1], chain[2]]);
   });
 
@@ -75,7 +78,10 @@ describe("descendants and ancestors in pages", () => {
 describe("root and slug", () => {
   it("the root of a deep tenant; for a tenant key, the top of what it sees", async () => {
     expect(expectStatus<T>(await f.call("GET", `${api}/tenants/${chain[3]}/root`), 200).id).toBe(root);
-    const key = expectStatus<{ key: string }>(await f.call("POST", `${api}/api-keys`, { name: "b key", scopes: ["tenants:read"], tenant_id: chain[2] }), 201).key;
+    const key = expectStatus<{ key: string }>(
+      await f.call("POST", `${api}/api-keys`, { name: "b key", scopes: ["tenants:read"], tenant_id: chain[2] }),
+      201,
+    ).key;
     expect(expectStatus<T>(await f.call("GET", `${api}/tenants/${chain[3]}/root`, undefined, key), 200).id).toBe(chain[2]);
   });
 
@@ -89,7 +95,10 @@ describe("root and slug", () => {
     expect([taken.statusCode, taken.json().error.code]).toEqual([409, "SLUG_TAKEN"]);
     const invalid = await f.call("PUT", `${api}/tenants/${id}/slug`, { slug: "stratum_x" });
     expect(invalid.json().error.code).toBe("INVALID_SLUG");
-    const audit = await f.ownerQuery<{ before: { slug: string }; after: { slug: string } }>(`SELECT before, after FROM stratum_audit WHERE action = 'tenant.slug_change' AND target_id = $1`, [id]);
+    const audit = await f.ownerQuery<{ before: { slug: string }; after: { slug: string } }>(
+      `SELECT before, after FROM stratum_audit WHERE action = 'tenant.slug_change' AND target_id = $1`,
+      [id],
+    );
     expect(audit).toEqual([{ before: { slug: old }, after: { slug: "renamed_sluggy" } }]);
   });
 });

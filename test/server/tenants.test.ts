@@ -24,17 +24,11 @@ afterAll(async () => {
 
 describe("the seed's REST quick start", () => {
   it("creates a root and a child with the bootstrap key, then resolves the child's config with inheritance", async () => {
-    const root = expectStatus<TenantBody>(
-      await f.call("POST", "/api/v1/tenants", { name: "AcmeSec", slug: "acmesec", isolation_strategy: "SHARED_RLS" }),
-      201,
-    );
+    const root = expectStatus<TenantBody>(await f.call("POST", "/api/v1/tenants", { name: "AcmeSec", slug: "acmesec", isolation_strategy: "SHARED_RLS" }), 201);
     expect(root).toMatchObject({ name: "AcmeSec", slug: "acmesec", parent_id: null, depth: 0, isolation_strategy: "SHARED_RLS", status: "active" });
     expect(root.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
 
-    const child = expectStatus<TenantBody>(
-      await f.call("POST", "/api/v1/tenants", { name: "NorthStar MSP", slug: "northstar_msp", parent_id: root.id }),
-      201,
-    );
+    const child = expectStatus<TenantBody>(await f.call("POST", "/api/v1/tenants", { name: "NorthStar MSP", slug: "northstar_msp", parent_id: root.id }), 201);
     expect(child).toMatchObject({ parent_id: root.id, depth: 1, path: [root.id, child.id] });
 
     expectStatus(await f.call("PUT", `/api/v1/tenants/${root.id}/config/max_users`, { value: 1000, locked: false }), 200);
@@ -95,7 +89,10 @@ describe("tenant routes", () => {
   });
 
   it("renames and retags in place (PATCH), refuses what PATCH cannot change, and lists top-level tenants with roots=true", async () => {
-    const renamed = expectStatus<TenantBody & { metadata: unknown }>(await f.call("PATCH", `/api/v1/tenants/${b.id}`, { name: "Branch B2", metadata: { region: "eu" } }), 200);
+    const renamed = expectStatus<TenantBody & { metadata: unknown }>(
+      await f.call("PATCH", `/api/v1/tenants/${b.id}`, { name: "Branch B2", metadata: { region: "eu" } }),
+      200,
+    );
     expect(renamed).toMatchObject({ id: b.id, name: "Branch B2", slug: "branch_b", metadata: { region: "eu" } });
     expect(expectStatus<TenantBody>(await f.call("GET", `/api/v1/tenants/${b.id}`), 200).name).toBe("Branch B2");
     expectStatus(await f.call("PATCH", `/api/v1/tenants/${b.id}`, { slug: "other" }), 400);
@@ -109,9 +106,11 @@ describe("tenant routes", () => {
   it("walks the tree: children, ancestors, descendants", async () => {
     expect(expectStatus<TenantBody[]>(await f.call("GET", `/api/v1/tenants/${a.id}/children`), 200).map((t) => t.id)).toEqual([leaf.id]);
     expect(expectStatus<TenantBody[]>(await f.call("GET", `/api/v1/tenants/${leaf.id}/ancestors`), 200).map((t) => t.id)).toEqual([root.id, a.id]);
-    expect(expectStatus<TenantBody[]>(await f.call("GET", `/api/v1/tenants/${root.id}/descendants`), 200).map((t) => t.id).sort()).toEqual(
-      [a.id, b.id, leaf.id].sort(),
-    );
+    expect(
+      expectStatus<TenantBody[]>(await f.call("GET", `/api/v1/tenants/${root.id}/descendants`), 200)
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual([a.id, b.id, leaf.id].sort());
   });
 
   it("moves a subtree, refuses a cycle, and changes status", async () => {
@@ -122,7 +121,10 @@ describe("tenant routes", () => {
 
     expect(expectStatus<TenantBody>(await f.call("POST", `/api/v1/tenants/${leaf.id}/suspend`), 200).status).toBe("suspended");
     expect(expectStatus<TenantBody>(await f.call("POST", `/api/v1/tenants/${leaf.id}/archive`), 200).status).toBe("archived");
-    const archivedParent = expectStatus<{ error: { code: string } }>(await f.call("POST", "/api/v1/tenants", { name: "Under Archived", parent_id: leaf.id }), 409);
+    const archivedParent = expectStatus<{ error: { code: string } }>(
+      await f.call("POST", "/api/v1/tenants", { name: "Under Archived", parent_id: leaf.id }),
+      409,
+    );
     expect(archivedParent.error.code).toBe("TENANT_ARCHIVED");
     expect(expectStatus<TenantBody>(await f.call("POST", `/api/v1/tenants/${leaf.id}/restore`), 200).status).toBe("active");
   });
@@ -137,8 +139,12 @@ describe("tenant routes", () => {
   });
 
   it("refuses a taken slug and an invalid one with their codes", async () => {
-    expect(expectStatus<{ error: { code: string } }>(await f.call("POST", "/api/v1/tenants", { name: "X", slug: "tree_root" }), 409).error.code).toBe("SLUG_TAKEN");
-    expect(expectStatus<{ error: { code: string } }>(await f.call("POST", "/api/v1/tenants", { name: "X", slug: "Bad-Slug" }), 400).error.code).toBe("INVALID_SLUG");
+    expect(expectStatus<{ error: { code: string } }>(await f.call("POST", "/api/v1/tenants", { name: "X", slug: "tree_root" }), 409).error.code).toBe(
+      "SLUG_TAKEN",
+    );
+    expect(expectStatus<{ error: { code: string } }>(await f.call("POST", "/api/v1/tenants", { name: "X", slug: "Bad-Slug" }), 400).error.code).toBe(
+      "INVALID_SLUG",
+    );
   });
 });
 

@@ -25,7 +25,10 @@ describe("request spans", () => {
     try {
       await app.ready();
       const call = (url: string) => app.inject({ method: "GET", url, headers: { "x-api-key": BOOTSTRAP } });
-      const root = expectStatus<{ id: string }>(await app.inject({ method: "POST", url: "/api/v1/tenants", headers: { "x-api-key": BOOTSTRAP }, payload: { name: "Traced" } }), 201).id;
+      const root = expectStatus<{ id: string }>(
+        await app.inject({ method: "POST", url: "/api/v1/tenants", headers: { "x-api-key": BOOTSTRAP }, payload: { name: "Traced" } }),
+        201,
+      ).id;
       expectStatus(await call(`/api/v1/tenants/${root}/config`), 200);
       const unknown = randomUUID();
       expect((await call(`/api/v1/tenants/${unknown}`)).statusCode).toBe(404);

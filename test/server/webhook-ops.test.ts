@@ -16,7 +16,13 @@ import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-r
 import { BOOTSTRAP, expectStatus, serverFixture, type ServerFixture } from "./support.js";
 import { waitFor } from "../support/wait.js";
 
-interface Delivery { id: string; status: string; event: string; attempts: number; webhook_id: string }
+interface Delivery {
+  id: string;
+  status: string;
+  event: string;
+  attempts: number;
+  webhook_id: string;
+}
 
 let f: ServerFixture;
 let receiver: WebhookReceiver;
@@ -27,7 +33,6 @@ let s: StratumSdk;
 
 const call = (method: "GET" | "POST", url: string, payload?: object) =>
   app.inject({ method, url, headers: { "x-api-key": BOOTSTRAP }, ...(payload ? { payload } : {}) });
-
 
 beforeAll(async () => {
   f = await serverFixture("srv_wh_ops");
@@ -68,7 +73,12 @@ afterAll(async () => {
 describe("webhook operations", () => {
   it("lists the event catalogue, including the test event", async () => {
     const events = expectStatus<Array<{ type: string; emitted_on: string }>>(await call("GET", "/api/v1/webhook-events"), 200);
-    expect(events).toEqual(expect.arrayContaining([{ type: "tenant.created", emitted_on: "tenant.create" }, { type: "webhook.test", emitted_on: "test send" }]));
+    expect(events).toEqual(
+      expect.arrayContaining([
+        { type: "tenant.created", emitted_on: "tenant.create" },
+        { type: "webhook.test", emitted_on: "test send" },
+      ]),
+    );
   });
 
   it("a test send reaches this webhook only, signed; the log and the stats show it", async () => {
@@ -83,8 +93,10 @@ describe("webhook operations", () => {
     expect(JSON.parse(request.body)).toMatchObject({ type: "webhook.test", tenant_id: tenant, data: { test: true } });
     expect(verifyWebhookSignature(hook.secret, request.headers as Record<string, string>, request.body).ok).toBe(true);
 
-    await waitFor("delivered", async () =>
-      expectStatus<Delivery[]>(await call("GET", `/api/v1/tenants/${tenant}/webhooks/${hook.webhook.id}/deliveries?status=delivered`), 200).length === 1,
+    await waitFor(
+      "delivered",
+      async () =>
+        expectStatus<Delivery[]>(await call("GET", `/api/v1/tenants/${tenant}/webhooks/${hook.webhook.id}/deliveries?status=delivered`), 200).length === 1,
     );
     const stats = expectStatus<{ total: number; by_status: Record<string, number>; last_delivered_at: string | null }>(
       await call("GET", `/api/v1/tenants/${tenant}/webhooks/${hook.webhook.id}/stats`),

@@ -23,7 +23,11 @@ beforeAll(async () => {
   second = await secondServer();
   setup = attackClient(db, { poolSize: 4, servers: { second } });
   const p = setup.prisma;
-  const plan: Array<[IsolationStrategyName, number]> = [["SHARED_RLS", 30], ["SCHEMA", 15], ["DATABASE", 5]];
+  const plan: Array<[IsolationStrategyName, number]> = [
+    ["SHARED_RLS", 30],
+    ["SCHEMA", 15],
+    ["DATABASE", 5],
+  ];
   const created = await Promise.all(
     plan.flatMap(([strategy, n]) =>
       Array.from({ length: n }, async () => {
@@ -40,7 +44,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const s of tenants.filter((t) => t.strategy === "DATABASE")) await setup.prisma.$stratum.deleteTenant(s.tenant.id, { cascade: true }).catch(() => undefined);
+  for (const s of tenants.filter((t) => t.strategy === "DATABASE"))
+    await setup.prisma.$stratum.deleteTenant(s.tenant.id, { cascade: true }).catch(() => undefined);
   await setup?.close();
   await db?.drop();
 });
@@ -58,13 +63,16 @@ async function operation(client: AttackClient, s: Seeded, i: number): Promise<[u
     case 3:
       return [[{ tenant_id: s.tenant.id, n: await t.ticket.count() }], -1];
     case 4:
-      return [await t.$queryRaw<Array<{ tenant_id: string }>>`SELECT tenant_id::text FROM users UNION ALL SELECT tenant_id::text FROM tickets`, s.users.length + s.tickets.length];
+      return [
+        await t.$queryRaw<Array<{ tenant_id: string }>>`SELECT tenant_id::text FROM users UNION ALL SELECT tenant_id::text FROM tickets`,
+        s.users.length + s.tickets.length,
+      ];
     case 5:
       return [await t.user.findMany({ where: { email: "shared@same.test" }, include: { tickets: true } }), 1];
     case 6:
       return [await t.$transaction([t.user.findMany(), t.ticket.findMany()]).then((r) => r.flat()), s.users.length + s.tickets.length];
     case 7:
-      return [(await t.user.groupBy({ by: ["tenant_id"], _count: { _all: true } })), 1];
+      return [await t.user.groupBy({ by: ["tenant_id"], _count: { _all: true } }), 1];
     case 8:
       return [await t.user.findUnique({ where: { id: s.users[0]!.id } }).tickets(), -1];
     default:

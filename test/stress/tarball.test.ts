@@ -76,7 +76,10 @@ async function ownClosureKb(project: string): Promise<number> {
       return; // optional, or nested under its parent (counted with it)
     }
     seen.add(name);
-    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
     for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dep);
   };
   visit("stratum-prisma");
@@ -144,96 +147,112 @@ afterAll(async () => {
 });
 
 describe("the packed tarball in a new project", () => {
-  it("runs every command of the README's 'Use it in your project'", async () => {
-    const started = Date.now();
-    const lap = (what: string) => console.log(`[tarball] ${what} at ${Math.round((Date.now() - started) / 1000)} s`);
+  it(
+    "runs every command of the README's 'Use it in your project'",
+    async () => {
+      const started = Date.now();
+      const lap = (what: string) => console.log(`[tarball] ${what} at ${Math.round((Date.now() - started) / 1000)} s`);
 
-    // 1. build + pack, as a release would (STRATUM_TARBALL: test a tarball packed already)
-    let tarball = process.env.STRATUM_TARBALL ?? "";
-    if (tarball === "") {
-      await exec("npm", ["run", "build"], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
-      const packed = await exec("npm", ["pack", "--pack-destination", work], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
-      tarball = join(work, packed.stdout.trim().split("\n").pop() ?? "");
-    }
-    lap(`built and packed ${basename(tarball)}`);
-
-    // 2. a Prisma 7 project as the README describes its starting point
-    const project = join(work, "myapp");
-    mkdirSync(join(project, "prisma", "schema"), { recursive: true });
-    writeFileSync(join(project, "package.json"), PACKAGE_JSON);
-    writeFileSync(join(project, "prisma", "schema", "schema.prisma"), SCHEMA);
-    writeFileSync(join(project, "prisma.config.ts"), PRISMA_CONFIG);
-    copyFileSync(tarball, join(project, basename(tarball)));
-    const readme = readFileSync(join(repo, "README.md"), "utf8");
-    writeFileSync(join(project, "app.ts"), readmeBlock(readme, "Use it in your project", "ts", "`app.ts` (ESM):"));
-    writeFileSync(join(project, "app.cts"), readmeBlock(readme, "Use it in your project", "ts", "`app.cts` (CommonJS):"));
-
-    pg = await startScratchPostgres();
-    const servePort = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(pg.port), PGUSER: "postgres", PORT: String(servePort), NO_COLOR: "1" };
-    for (const name of ["PRISMA_SCHEMA_ENGINE_BINARY", "DATABASE_URL", "STRATUM_OWNER_URL", "STRATUM_SCOPE_KEY", "STRATUM_ENCRYPTION_KEY", "HOST"]) delete env[name];
-
-    const commands = commandsOf(readmeBlock(readme, "Use it in your project", "sh")).map((c) =>
-      c.replaceAll("localhost:5432", `127.0.0.1:${pg!.port}`).replaceAll("localhost:3001", `127.0.0.1:${servePort}`),
-    );
-    expect(commands[0]).toBe(`npm install ./${basename(tarball)}`);
-
-    // 3. the library alone: what a user who only queries installs
-    const install = await bash(`set -euo pipefail\n${commands[0]} --no-audit --no-fund`, project, env);
-    expect(install.code, install.output).toBe(0);
-    const libraryKb = await sizeKb(join(project, "node_modules"));
-    const ownKb = await ownClosureKb(project);
-    console.log(`[tarball] node_modules after \`${commands[0]}\`: ${(libraryKb / 1024).toFixed(0)} MB, of which stratum-prisma and its own dependencies ${(ownKb / 1024).toFixed(1)} MB (the rest: prisma and @prisma/client, the peers)`);
-    lap("installed the library");
-
-    // 4. the rest, in one shell (the exports carry over); a command ending in & runs in the
-    //    background and the next one waits until the server answers.
-    const script = ["set -euo pipefail"];
-    for (const command of commands.slice(1)) {
-      if (command.endsWith("&")) {
-        script.push(command, `for _ in $(seq 1 600); do curl -sf 127.0.0.1:${servePort}/health >/dev/null && break; kill -0 $! || exit 1; sleep 0.2; done`);
-      } else {
-        script.push(command.startsWith("npm install") ? `${command} --no-audit --no-fund` : command);
+      // 1. build + pack, as a release would (STRATUM_TARBALL: test a tarball packed already)
+      let tarball = process.env.STRATUM_TARBALL ?? "";
+      if (tarball === "") {
+        await exec("npm", ["run", "build"], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
+        const packed = await exec("npm", ["pack", "--pack-destination", work], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
+        tarball = join(work, packed.stdout.trim().split("\n").pop() ?? "");
       }
-    }
-    const run = await bash(script.join("\n"), project, env);
-    expect(run.code, run.output).toBe(0);
-    const fullKb = await sizeKb(join(project, "node_modules"));
-    console.log(`[tarball] node_modules with tsx and the server's optional peers: ${(fullKb / 1024).toFixed(0)} MB`);
-    lap("ran the README's commands");
+      lap(`built and packed ${basename(tarball)}`);
 
-    expect(run.output).toContain("wrote prisma/migrations/");
-    expect(run.output).toMatch(/renamed|_stratum_security/);
-    expect(run.output).toContain("wrote STRATUM_SCOPE_KEY to .env");
-    expect(readFileSync(join(project, ".env"), "utf8")).toMatch(/^STRATUM_SCOPE_KEY=[0-9a-f]{64}$/m);
-    expect(run.output).toContain("ok: stratum_app cannot bypass tenant isolation");
-    expect(run.output).toContain("[ { title: 'hello from Alpha' } ]");
-    expect(run.output).toContain("[ 'Client Alpha' ]");
-    expect(run.output).toMatch(/"slug":"acmesec"[^}]*"isolation_strategy":"SCHEMA"/);
-    // the security migration sorts after the table migration it secures
-    const migrations = readdirSync(join(project, "prisma", "migrations")).filter((n) => /^\d{14}_/.test(n)).sort();
-    expect(migrations.map((n) => n.replace(/^\d{14}_/, ""))).toEqual(["init", "stratum_security"]);
+      // 2. a Prisma 7 project as the README describes its starting point
+      const project = join(work, "myapp");
+      mkdirSync(join(project, "prisma", "schema"), { recursive: true });
+      writeFileSync(join(project, "package.json"), PACKAGE_JSON);
+      writeFileSync(join(project, "prisma", "schema", "schema.prisma"), SCHEMA);
+      writeFileSync(join(project, "prisma.config.ts"), PRISMA_CONFIG);
+      copyFileSync(tarball, join(project, basename(tarball)));
+      const readme = readFileSync(join(repo, "README.md"), "utf8");
+      writeFileSync(join(project, "app.ts"), readmeBlock(readme, "Use it in your project", "ts", "`app.ts` (ESM):"));
+      writeFileSync(join(project, "app.cts"), readmeBlock(readme, "Use it in your project", "ts", "`app.cts` (CommonJS):"));
 
-    // 5. what the block does not show
-    const cli = (args: string, extraEnv: NodeJS.ProcessEnv = {}) => bash(`npx stratum-prisma ${args}`, project, { ...env, ...extraEnv });
-    const version = await cli("--version");
-    expect(version.output.trim()).toBe((JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string }).version);
-    const superuser = await cli("serve", { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pg.port}/myapp` });
-    expect(superuser.code).toBe(1);
-    expect(superuser.output).toContain("Role postgres is a superuser");
-    const missing = await cli("serve", { DATABASE_URL: `postgresql://stratum_app:app-secret@127.0.0.1:${pg.port}/no_such_db` });
-    expect(missing.code).toBe(1);
-    expect(missing.output).toContain('Database "no_such_db" does not exist');
-    const help = await cli("serve --help");
-    expect(help.output).toContain("--owner-url");
-    expect(help.output).toContain("STRATUM_ENCRYPTION_KEY");
-    // a CommonJS app: require() of the ESM entry (Node >= 20.19), and import()
-    writeFileSync(
-      join(project, "check.cjs"),
-      'const s = require("stratum-prisma");\nimport("stratum-prisma").then((m) => console.log(typeof s.stratum, typeof m.createRateLimiter, typeof s.verifyWebhookSignature));\n',
-    );
-    const cjs = await bash("node check.cjs", project, env);
-    expect(cjs.output).toContain("function function function");
-    lap("done");
-  }, 30 * 60_000);
+      pg = await startScratchPostgres();
+      const servePort = await freePort();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PGHOST: "127.0.0.1",
+        PGPORT: String(pg.port),
+        PGUSER: "postgres",
+        PORT: String(servePort),
+        NO_COLOR: "1",
+      };
+      for (const name of ["PRISMA_SCHEMA_ENGINE_BINARY", "DATABASE_URL", "STRATUM_OWNER_URL", "STRATUM_SCOPE_KEY", "STRATUM_ENCRYPTION_KEY", "HOST"])
+        delete env[name];
+
+      const commands = commandsOf(readmeBlock(readme, "Use it in your project", "sh")).map((c) =>
+        c.replaceAll("localhost:5432", `127.0.0.1:${pg!.port}`).replaceAll("localhost:3001", `127.0.0.1:${servePort}`),
+      );
+      expect(commands[0]).toBe(`npm install ./${basename(tarball)}`);
+
+      // 3. the library alone: what a user who only queries installs
+      const install = await bash(`set -euo pipefail\n${commands[0]} --no-audit --no-fund`, project, env);
+      expect(install.code, install.output).toBe(0);
+      const libraryKb = await sizeKb(join(project, "node_modules"));
+      const ownKb = await ownClosureKb(project);
+      console.log(
+        `[tarball] node_modules after \`${commands[0]}\`: ${(libraryKb / 1024).toFixed(0)} MB, of which stratum-prisma and its own dependencies ${(ownKb / 1024).toFixed(1)} MB (the rest: prisma and @prisma/client, the peers)`,
+      );
+      lap("installed the library");
+
+      // 4. the rest, in one shell (the exports carry over); a command ending in & runs in the
+      //    background and the next one waits until the server answers.
+      const script = ["set -euo pipefail"];
+      for (const command of commands.slice(1)) {
+        if (command.endsWith("&")) {
+          script.push(command, `for _ in $(seq 1 600); do curl -sf 127.0.0.1:${servePort}/health >/dev/null && break; kill -0 $! || exit 1; sleep 0.2; done`);
+        } else {
+          script.push(command.startsWith("npm install") ? `${command} --no-audit --no-fund` : command);
+        }
+      }
+      const run = await bash(script.join("\n"), project, env);
+      expect(run.code, run.output).toBe(0);
+      const fullKb = await sizeKb(join(project, "node_modules"));
+      console.log(`[tarball] node_modules with tsx and the server's optional peers: ${(fullKb / 1024).toFixed(0)} MB`);
+      lap("ran the README's commands");
+
+      expect(run.output).toContain("wrote prisma/migrations/");
+      expect(run.output).toMatch(/renamed|_stratum_security/);
+      expect(run.output).toContain("wrote STRATUM_SCOPE_KEY to .env");
+      expect(readFileSync(join(project, ".env"), "utf8")).toMatch(/^STRATUM_SCOPE_KEY=[0-9a-f]{64}$/m);
+      expect(run.output).toContain("ok: stratum_app cannot bypass tenant isolation");
+      expect(run.output).toContain("[ { title: 'hello from Alpha' } ]");
+      expect(run.output).toContain("[ 'Client Alpha' ]");
+      expect(run.output).toMatch(/"slug":"acmesec"[^}]*"isolation_strategy":"SCHEMA"/);
+      // the security migration sorts after the table migration it secures
+      const migrations = readdirSync(join(project, "prisma", "migrations"))
+        .filter((n) => /^\d{14}_/.test(n))
+        .sort();
+      expect(migrations.map((n) => n.replace(/^\d{14}_/, ""))).toEqual(["init", "stratum_security"]);
+
+      // 5. what the block does not show
+      const cli = (args: string, extraEnv: NodeJS.ProcessEnv = {}) => bash(`npx stratum-prisma ${args}`, project, { ...env, ...extraEnv });
+      const version = await cli("--version");
+      expect(version.output.trim()).toBe((JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string }).version);
+      const superuser = await cli("serve", { DATABASE_URL: `postgresql://postgres@127.0.0.1:${pg.port}/myapp` });
+      expect(superuser.code).toBe(1);
+      expect(superuser.output).toContain("Role postgres is a superuser");
+      const missing = await cli("serve", { DATABASE_URL: `postgresql://stratum_app:app-secret@127.0.0.1:${pg.port}/no_such_db` });
+      expect(missing.code).toBe(1);
+      expect(missing.output).toContain('Database "no_such_db" does not exist');
+      const help = await cli("serve --help");
+      expect(help.output).toContain("--owner-url");
+      expect(help.output).toContain("STRATUM_ENCRYPTION_KEY");
+      // a CommonJS app: require() of the ESM entry (Node >= 20.19), and import()
+      writeFileSync(
+        join(project, "check.cjs"),
+        'const s = require("stratum-prisma");\nimport("stratum-prisma").then((m) => console.log(typeof s.stratum, typeof m.createRateLimiter, typeof s.verifyWebhookSignature));\n',
+      );
+      const cjs = await bash("node check.cjs", project, env);
+      expect(cjs.output).toContain("function function function");
+      lap("done");
+    },
+    30 * 60_000,
+  );
 });

@@ -57,9 +57,11 @@ export async function createComplianceDb(): Promise<ComplianceDb> {
 
 /** Inserts a tenant (the path trigger fills path and depth) and returns its id. */
 export async function insertTenant(db: Db, slug: string, parentId: string | null = null, strategy = "SHARED_RLS"): Promise<string> {
-  const rows = await db.query<{ id: string }>(
-    `INSERT INTO stratum_tenants (slug, name, parent_id, isolation_strategy) VALUES ($1, $2, $3, $4) RETURNING id`,
-    [slug, `Tenant ${slug}`, parentId, strategy],
-  );
+  const rows = await db.query<{ id: string }>(`INSERT INTO stratum_tenants (slug, name, parent_id, isolation_strategy) VALUES ($1, $2, $3, $4) RETURNING id`, [
+    slug,
+    `Tenant ${slug}`,
+    parentId,
+    strategy,
+  ]);
   return rows[0]!.id;
 }

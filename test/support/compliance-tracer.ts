@@ -42,7 +42,13 @@ export interface FinishedSpan {
 class MemorySpan implements Span {
   readonly record: FinishedSpan;
   private readonly ctx: SpanContext;
-  constructor(name: string, tracer: string, parent: SpanContext | undefined, attributes: Attributes, private readonly sink: FinishedSpan[]) {
+  constructor(
+    name: string,
+    tracer: string,
+    parent: SpanContext | undefined,
+    attributes: Attributes,
+    private readonly sink: FinishedSpan[],
+  ) {
     this.ctx = {
       traceId: parent?.traceId ?? randomBytes(16).toString("hex"),
       spanId: randomBytes(8).toString("hex"),
@@ -72,7 +78,10 @@ class MemorySpan implements Span {
     return this;
   }
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput): this {
-    const attributes = attributesOrTime && typeof attributesOrTime === "object" && !(attributesOrTime instanceof Date) && !Array.isArray(attributesOrTime) ? (attributesOrTime as Attributes) : undefined;
+    const attributes =
+      attributesOrTime && typeof attributesOrTime === "object" && !(attributesOrTime instanceof Date) && !Array.isArray(attributesOrTime)
+        ? (attributesOrTime as Attributes)
+        : undefined;
     this.record.events.push(attributes ? { name, attributes } : { name });
     return this;
   }
@@ -105,7 +114,10 @@ class MemorySpan implements Span {
 }
 
 class MemoryTracer implements Tracer {
-  constructor(private readonly name: string, private readonly sink: FinishedSpan[]) {}
+  constructor(
+    private readonly name: string,
+    private readonly sink: FinishedSpan[],
+  ) {}
   startSpan(name: string, options: SpanOptions = {}, ctx: Context = contextApi.active()): Span {
     const parent = options.root ? undefined : trace.getSpan(ctx)?.spanContext();
     return new MemorySpan(name, this.name, parent, options.attributes ?? {}, this.sink);

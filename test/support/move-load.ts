@@ -60,7 +60,10 @@ async function reader(client: Client, tenant: Tenant, load: Load, done: () => bo
   for (let round = 0; round < MAX_ROUNDS && !done(); round++) {
     const floor = SEED + load.acked;
     try {
-      const seen = round % 2 === 0 ? await client.prisma.$tenant(tenant.id).user.count() : (await client.prisma.$tenant(tenant.id).user.findMany({ select: { id: true } })).length;
+      const seen =
+        round % 2 === 0
+          ? await client.prisma.$tenant(tenant.id).user.count()
+          : (await client.prisma.$tenant(tenant.id).user.findMany({ select: { id: true } })).length;
       load.reads++;
       if (seen < floor) load.problems.push(`read ${seen} rows, ${floor} were committed before it started`);
     } catch (error) {
@@ -84,8 +87,14 @@ async function writer(client: Client, tenant: Tenant, load: Load, tag: string, d
 /** Moves a fresh tenant from `from` to `to` under load; `mover` moves it, `other` holds a stale route. */
 export async function moveUnderLoad(db: TestDatabase, admin: pg.Pool, mover: Client, other: Client, from: Strategy, to: Strategy): Promise<void> {
   const poolSize = mover.adapter.options.pool?.max ?? 10;
-  const tenant = await mover.prisma.$stratum.createTenant({ name: `Load ${from} ${to} ${poolSize}`, isolation_strategy: from, ...(from === "DATABASE" ? { server: "main" } : {}) });
-  await mover.prisma.$tenant(tenant.id).user.createMany({ data: Array.from({ length: SEED }, (_, i) => ({ tenant_id: tenant.id, email: `seed${i}@load.test`, name: "seed" })) });
+  const tenant = await mover.prisma.$stratum.createTenant({
+    name: `Load ${from} ${to} ${poolSize}`,
+    isolation_strategy: from,
+    ...(from === "DATABASE" ? { server: "main" } : {}),
+  });
+  await mover.prisma
+    .$tenant(tenant.id)
+    .user.createMany({ data: Array.from({ length: SEED }, (_, i) => ({ tenant_id: tenant.id, email: `seed${i}@load.test`, name: "seed" })) });
   // Both clients hold the route to the old home before the move starts.
   expect(await other.prisma.$tenant(tenant.id).user.count()).toBe(SEED);
   expect(await mover.prisma.$tenant(tenant.id).user.count()).toBe(SEED);

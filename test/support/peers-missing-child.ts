@@ -46,7 +46,8 @@ result.webhookDispatch = await outcome(() => webhooks.dispatchPending());
 webhooks.start({ dispatcher: false });
 result.webhookClose = await outcome(() => webhooks.close());
 const reported = errors[0] as { code?: string } | undefined;
-result.webhookStartReported = reported?.code === "PEER_DEPENDENCY_MISSING" ? { ok: true } : { ok: false, code: reported?.code, message: String(reported), details: null };
+result.webhookStartReported =
+  reported?.code === "PEER_DEPENDENCY_MISSING" ? { ok: true } : { ok: false, code: reported?.code, message: String(reported), details: null };
 
 const { createTokenVerifier } = await import("../../src/sdk/jwt.js");
 const verify = createTokenVerifier({ secret: "s".repeat(32) });

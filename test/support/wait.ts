@@ -13,7 +13,11 @@ export interface WaitOptions {
 }
 
 /** Resolves with the first truthy value `probe` returns; rejects naming `what` on timeout. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, options: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  options: WaitOptions = {},
+): Promise<T> {
   try {
     return (await vi.waitUntil(probe, { timeout: options.timeoutMs ?? 20_000, interval: options.intervalMs ?? 20 })) as T;
   } catch (error) {

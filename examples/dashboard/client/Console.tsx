@@ -32,7 +32,15 @@ export function Console({ session, theme, onTheme, onSession, onSignedOut }: Con
       <a className="skip-link" href="#tenant-main">
         Skip to tenant details
       </a>
-      <TopBar client={client} session={session} theme={theme} onTheme={onTheme} selectedId={selected?.id ?? null} onSelect={setSelected} onSignedOut={onSignedOut} />
+      <TopBar
+        client={client}
+        session={session}
+        theme={theme}
+        onTheme={onTheme}
+        selectedId={selected?.id ?? null}
+        onSelect={setSelected}
+        onSignedOut={onSignedOut}
+      />
       {session.view_as ? (
         <div className="impersonation" role="region" aria-label="Impersonation">
           <span className="impersonation-label">Viewing as {session.view_as.name}</span>

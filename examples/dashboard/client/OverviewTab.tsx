@@ -80,9 +80,15 @@ export function OverviewTab({ client, tenant, onSelect }: OverviewTabProps) {
               <th scope="col">Health</th>
               <th scope="col">Isolation</th>
               <th scope="col">Overrides</th>
-              <th scope="col" className="num">Open</th>
-              <th scope="col" className="num">Closed</th>
-              <th scope="col" className="num">Total</th>
+              <th scope="col" className="num">
+                Open
+              </th>
+              <th scope="col" className="num">
+                Closed
+              </th>
+              <th scope="col" className="num">
+                Total
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -96,7 +102,9 @@ export function OverviewTab({ client, tenant, onSelect }: OverviewTabProps) {
                 <td>
                   <Badge tone={STATUS_TONE[c.status]}>{c.status}</Badge>
                 </td>
-                <td title={c.via === "own_scope" ? "Own database: counted in its own scope" : "Counted through the descendants scope"}>{c.isolation_strategy}</td>
+                <td title={c.via === "own_scope" ? "Own database: counted in its own scope" : "Counted through the descendants scope"}>
+                  {c.isolation_strategy}
+                </td>
                 <td>
                   {c.overrides.length ? (
                     <span className="override-list">

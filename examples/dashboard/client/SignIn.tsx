@@ -42,11 +42,27 @@ export function SignIn({ theme, onSignedIn }: { theme: StratumTheme; onSignedIn(
         >
           <div className="stratum-field">
             <label htmlFor="signin-email">Work email</label>
-            <input id="signin-email" className="stratum-input" type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required />
+            <input
+              id="signin-email"
+              className="stratum-input"
+              type="email"
+              autoComplete="username"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              required
+            />
           </div>
           <div className="stratum-field">
             <label htmlFor="signin-password">Password</label>
-            <input id="signin-password" className="stratum-input" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+            <input
+              id="signin-password"
+              className="stratum-input"
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+            />
           </div>
           {error ? (
             <div role="alert" className="stratum-error">

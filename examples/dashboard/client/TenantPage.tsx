@@ -38,10 +38,14 @@ const STATUS_TONE = { active: "ok", suspended: "warn", archived: "neutral" } as 
 export function TenantPage({ client, tenantId, impersonating, onViewAs, onSelect, onGone }: TenantPageProps) {
   const [tab, setTab] = useState("overview");
   // Re-read after tenant writes: a rename or a move shows here at once.
-  const state = useAsync(async () => {
-    const [tenant, ancestors] = await Promise.all([client.getTenant(tenantId), client.getAncestors(tenantId)]);
-    return { tenant, ancestors };
-  }, [client, tenantId], useRevision(client, "tenants"));
+  const state = useAsync(
+    async () => {
+      const [tenant, ancestors] = await Promise.all([client.getTenant(tenantId), client.getAncestors(tenantId)]);
+      return { tenant, ancestors };
+    },
+    [client, tenantId],
+    useRevision(client, "tenants"),
+  );
   if (!state.data) return state.error ? <ErrorMessage error={state.error} onRetry={() => void state.reload()} /> : <Loading label="Loading tenant…" />;
   const { tenant, ancestors } = state.data;
   const name = tenant.name;

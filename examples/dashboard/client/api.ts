@@ -9,7 +9,11 @@ export interface SessionInfo {
 }
 
 async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(path, { ...init, credentials: "same-origin", headers: { accept: "application/json", ...(init.body ? { "content-type": "application/json" } : {}) } });
+  const res = await fetch(path, {
+    ...init,
+    credentials: "same-origin",
+    headers: { accept: "application/json", ...(init.body ? { "content-type": "application/json" } : {}) },
+  });
   const body = (await res.json().catch(() => ({}))) as T | { error?: { code: string; message: string } };
   if (!res.ok) {
     const error = (body as { error?: { code: string; message: string } }).error;

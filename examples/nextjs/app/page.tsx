@@ -86,8 +86,7 @@ export default async function Page() {
       <ul>
         {tickets.map((t) => (
           <li key={t.id}>
-            {t.status === "closed" ? <s>{t.title}</s> : t.title} <small>by {t.author_email}</small>{" "}
-            {t.status === "open" ? <CloseButton id={t.id} /> : null}
+            {t.status === "closed" ? <s>{t.title}</s> : t.title} <small>by {t.author_email}</small> {t.status === "open" ? <CloseButton id={t.id} /> : null}
           </li>
         ))}
       </ul>

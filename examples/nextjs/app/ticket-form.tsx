@@ -18,8 +18,7 @@ export function TicketForm() {
   const [state, action, pending] = useActionState(createTicketAction, initial);
   return (
     <form action={action}>
-      <input name="title" placeholder="Title" required maxLength={200} />{" "}
-      <input name="email" type="email" placeholder="Your email" required />{" "}
+      <input name="title" placeholder="Title" required maxLength={200} /> <input name="email" type="email" placeholder="Your email" required />{" "}
       <button disabled={pending}>{pending ? "Creating…" : "Create ticket"}</button>
       <Status state={state} />
     </form>

@@ -94,7 +94,7 @@ async function postAction(base: string, field: string, values: Record<string, st
 
 function tenantCookie(response: Response): string {
   const set = response.headers.getSetCookie().find((c) => c.startsWith("stratum_tenant="));
-  return set ? set.split(";")[0] ?? "" : "";
+  return set ? (set.split(";")[0] ?? "") : "";
 }
 
 async function smoke(mode: "start" | "dev", env: NodeJS.ProcessEnv, tenants: Map<string, string>): Promise<void> {
@@ -105,7 +105,10 @@ async function smoke(mode: "start" | "dev", env: NodeJS.ProcessEnv, tenants: Map
   try {
     const picker = await fetch(`${base}/`);
     const pickerHtml = await picker.text();
-    check(picker.status === 200 && pickerHtml.includes("Pick a tenant") && pickerHtml.includes("Client Alpha"), `next ${mode}: no tenant → 200 with the picker`);
+    check(
+      picker.status === 200 && pickerHtml.includes("Pick a tenant") && pickerHtml.includes("Client Alpha"),
+      `next ${mode}: no tenant → 200 with the picker`,
+    );
 
     const alpha = tenants.get("Client Alpha")!;
     const chosen = await postAction(base, actionField(pickerHtml, "Act as this tenant"), { tenant_id: alpha }, "");
@@ -115,7 +118,10 @@ async function smoke(mode: "start" | "dev", env: NodeJS.ProcessEnv, tenants: Map
     check(alphaHtml.includes("<h1>Client Alpha</h1>"), `next ${mode}: the next page shows Client Alpha`);
 
     const forgotten = await postAction(base, actionField(alphaHtml, "Switch tenant"), {}, cookie);
-    check(forgotten.status === 303 && /stratum_tenant=;/.test(forgotten.headers.getSetCookie().join("\n")), `next ${mode}: "Switch tenant" answers 303 and clears the cookie`);
+    check(
+      forgotten.status === 303 && /stratum_tenant=;/.test(forgotten.headers.getSetCookie().join("\n")),
+      `next ${mode}: "Switch tenant" answers 303 and clears the cookie`,
+    );
     const againHtml = await (await fetch(`${base}/`)).text();
     const beta = tenants.get("Client Beta")!;
     const switched = await postAction(base, actionField(againHtml, "Act as this tenant"), { tenant_id: beta }, "");

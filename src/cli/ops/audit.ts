@@ -22,7 +22,8 @@ export function registerAudit(program: Command): void {
     .addHelpText("after", HELP)
     .action(async (tenantId: string, o: OpsOptions & { limit: string; action?: string; actor?: string }) => {
       const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new StratumError("VALIDATION_FAILED", `--limit must be 1-500, got ${JSON.stringify(o.limit)}.`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+        throw new StratumError("VALIDATION_FAILED", `--limit must be 1-500, got ${JSON.stringify(o.limit)}.`);
       const page = await sdkFor(o).audit.list(tenantId, { limit, ...(o.action ? { action: o.action } : {}), ...(o.actor ? { actor: o.actor } : {}) });
       const entries = [...page.entries].reverse();
       print(o, entries, () => (entries.length ? entries.map(line) : ["(no entries)"]));

@@ -14,7 +14,10 @@ export async function health(options: OpsOptions): Promise<ReadyReport> {
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
   } catch (error) {
-    throw new StratumError("VALIDATION_FAILED", `The control plane at ${serverUrl(options)} does not answer (${(error as Error).message}). Is \`stratum-prisma serve\` running? Pass --server or set STRATUM_URL.`);
+    throw new StratumError(
+      "VALIDATION_FAILED",
+      `The control plane at ${serverUrl(options)} does not answer (${(error as Error).message}). Is \`stratum-prisma serve\` running? Pass --server or set STRATUM_URL.`,
+    );
   }
   if (response.status !== 200 && response.status !== 503) {
     throw new StratumError("VALIDATION_FAILED", `${url} answered ${response.status}: is this a stratum control plane?`);
@@ -34,6 +37,13 @@ export function registerHealth(program: Command): void {
     .action(async (options: OpsOptions) => {
       const report = await health(options);
       print(options, report, () => [...report.checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.message}`), report.status]);
-      if (report.status !== "ready") throw new StratumError("VALIDATION_FAILED", `not ready: ${report.checks.filter((c) => !c.ok).map((c) => c.name).join(", ")}.`);
+      if (report.status !== "ready")
+        throw new StratumError(
+          "VALIDATION_FAILED",
+          `not ready: ${report.checks
+            .filter((c) => !c.ok)
+            .map((c) => c.name)
+            .join(", ")}.`,
+        );
     });
 }

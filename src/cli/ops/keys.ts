@@ -6,7 +6,14 @@ import type { ApiKeyRecord } from "../../sdk/index.js";
 import { print, sdkFor, withConnection, type OpsOptions } from "./connection.js";
 
 function scopesOf(value: string): ApiKeyScope[] {
-  const scopes = [...new Set(value.split(",").map((s) => s.trim()).filter(Boolean))];
+  const scopes = [
+    ...new Set(
+      value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   const unknown = scopes.filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
   if (unknown.length || !scopes.length) {
     throw new StratumError("VALIDATION_FAILED", `Unknown scope(s) ${unknown.join(", ") || "(none given)"}; use: ${API_KEY_SCOPES.join(", ")}.`);
@@ -60,7 +67,10 @@ export function registerKeys(program: Command): void {
     .option("--test", "the new key is an sk_test_ key")
     .addHelpText("after", HELP)
     .action(async (keyId: string, o: OpsOptions & { grace?: string; test?: boolean }) => {
-      const rotated = await sdkFor(o).apiKeys.rotate(keyId, { ...(o.grace !== undefined ? { grace_seconds: whole(o.grace, "--grace") } : {}), environment: o.test ? "test" : "live" });
+      const rotated = await sdkFor(o).apiKeys.rotate(keyId, {
+        ...(o.grace !== undefined ? { grace_seconds: whole(o.grace, "--grace") } : {}),
+        environment: o.test ? "test" : "live",
+      });
       print(o, rotated, () => [line(rotated.key), `key: ${rotated.key.key}`, `old key ${rotated.previous.id} works until ${rotated.previous.expires_at}`]);
     });
 

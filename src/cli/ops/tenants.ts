@@ -25,7 +25,14 @@ async function roots(s: StratumSdk): Promise<TenantRecord[]> {
 
 /** Nests `tenants` under their parents; `top` are the starting points, in order. */
 export function buildTree(top: readonly TenantRecord[], tenants: readonly TenantRecord[]): TreeNode[] {
-  const node = (t: TenantRecord): TreeNode => ({ id: t.id, slug: t.slug, name: t.name, status: t.status, isolation_strategy: t.isolation_strategy, children: [] });
+  const node = (t: TenantRecord): TreeNode => ({
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    status: t.status,
+    isolation_strategy: t.isolation_strategy,
+    children: [],
+  });
   const nodes = new Map(tenants.map((t) => [t.id, node(t)]));
   for (const t of top) nodes.set(t.id, nodes.get(t.id) ?? node(t));
   for (const t of tenants) if (t.parent_id && nodes.has(t.parent_id)) nodes.get(t.parent_id)!.children.push(nodes.get(t.id)!);

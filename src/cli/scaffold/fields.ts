@@ -52,7 +52,8 @@ function parseOne(item: string): FieldSpec {
     refuse(`Field name "${name}" is not valid: start with a lowercase letter, then letters, digits or _ (at most 63), e.g. "due_date" or "dueDate".`);
   }
   const match = /^([A-Za-z]+)(\[\]|\?)?((?:@[A-Za-z]+)*)$/.exec(rest);
-  if (!match) refuse(`Field ${name}: cannot read type "${rest}". ${USAGE}; append ? for optional, [] for a list, @encrypted / @subject / @unique for stratum's tags.`);
+  if (!match)
+    refuse(`Field ${name}: cannot read type "${rest}". ${USAGE}; append ? for optional, [] for a list, @encrypted / @subject / @unique for stratum's tags.`);
   const type = match[1] ?? "";
   if (!isScalar(type)) {
     const hint = PRISMA_SCALARS.find((s) => s.toLowerCase() === type.toLowerCase());
@@ -75,10 +76,14 @@ function parseOne(item: string): FieldSpec {
     unique: modifiers.includes("unique"),
   };
   if (spec.encrypted && (spec.type !== "String" || spec.list)) {
-    refuse(`Field ${name}: @encrypted needs a String field (it stores ciphertext), not ${type}${spec.list ? "[]" : ""}. Store the value as a string (e.g. ${name}:String@encrypted) and convert in your code.`);
+    refuse(
+      `Field ${name}: @encrypted needs a String field (it stores ciphertext), not ${type}${spec.list ? "[]" : ""}. Store the value as a string (e.g. ${name}:String@encrypted) and convert in your code.`,
+    );
   }
   if (spec.encrypted && spec.unique) {
-    refuse(`Field ${name}: @encrypted and @unique cannot go together: ciphertext is randomized, so equal values never collide. Keep a keyed hash of the value in a separate @unique field if you need lookups.`);
+    refuse(
+      `Field ${name}: @encrypted and @unique cannot go together: ciphertext is randomized, so equal values never collide. Keep a keyed hash of the value in a separate @unique field if you need lookups.`,
+    );
   }
   if (spec.unique && (spec.list || spec.type === "Json")) {
     refuse(`Field ${name}: @unique needs a single, comparable value; ${type}${spec.list ? "[]" : ""} is not one.`);

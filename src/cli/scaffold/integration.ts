@@ -88,7 +88,11 @@ function findTargets(cwd: string, options: ScaffoldIntegrationOptions): Targets 
   }
   const client = scan?.generators.find((g) => g.provider === "prisma-client" || g.provider === "prisma-client-js");
   const clientModule =
-    client?.provider === "prisma-client-js" ? (client.output ? join(client.output, "index") : "@prisma/client") : join(client?.output ?? join(cwd, "generated", "prisma"), "client");
+    client?.provider === "prisma-client-js"
+      ? client.output
+        ? join(client.output, "index")
+        : "@prisma/client"
+      : join(client?.output ?? join(cwd, "generated", "prisma"), "client");
   const stratumOut = scan?.generators.find((g) => g.name === "stratum")?.output ?? join(cwd, "generated", "stratum");
 
   const tenantModels = (scan?.entities ?? []).filter((e) => isTenantScoped(e) && !e.name.startsWith("Stratum"));
@@ -96,12 +100,21 @@ function findTargets(cwd: string, options: ScaffoldIntegrationOptions): Targets 
   if (model !== undefined) {
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(model)) refuse(`--model ${JSON.stringify(model)} is not a model name.`);
     const entity = scan?.entities.find((e) => e.name === model);
-    if (scan && !entity) refuse(`--model ${model}: no such model in ${posixRelative(cwd, scan.dir)}/*.prisma${tenantModels.length > 0 ? ` (tenant-scoped models there: ${tenantModels.map((e) => e.name).join(", ")})` : ""}.`);
-    if (entity && !isTenantScoped(entity)) refuse(`--model ${model} is not tenant-scoped (no tenant_id, or /// @stratum.global); the example routes show tenant isolation, so pick a model with tenant_id.`);
+    if (scan && !entity)
+      refuse(
+        `--model ${model}: no such model in ${posixRelative(cwd, scan.dir)}/*.prisma${tenantModels.length > 0 ? ` (tenant-scoped models there: ${tenantModels.map((e) => e.name).join(", ")})` : ""}.`,
+      );
+    if (entity && !isTenantScoped(entity))
+      refuse(
+        `--model ${model} is not tenant-scoped (no tenant_id, or /// @stratum.global); the example routes show tenant isolation, so pick a model with tenant_id.`,
+      );
   } else {
     model = tenantModels[0]?.name;
     if (model === undefined) {
-      if (scan) refuse(`No tenant-scoped model in ${posixRelative(cwd, scan.dir)}/*.prisma for the example routes: scaffold one first (\`stratum scaffold model <Name>\`) or pass --model <Name>.`);
+      if (scan)
+        refuse(
+          `No tenant-scoped model in ${posixRelative(cwd, scan.dir)}/*.prisma for the example routes: scaffold one first (\`stratum scaffold model <Name>\`) or pass --model <Name>.`,
+        );
       model = "User";
     }
   }
@@ -127,7 +140,8 @@ function templateInput(file: string, targets: Targets, stratumImport: string, cw
 export function scaffoldIntegration(options: ScaffoldIntegrationOptions): ScaffoldIntegrationResult {
   const cwd = resolve(options.cwd ?? process.cwd());
   const framework = options.framework;
-  if (!isFramework(framework)) refuse(`Unknown integration "${framework}". Choose one of: ${FRAMEWORKS.join(", ")} (e.g. \`stratum scaffold integration express\`).`);
+  if (!isFramework(framework))
+    refuse(`Unknown integration "${framework}". Choose one of: ${FRAMEWORKS.join(", ")} (e.g. \`stratum scaffold integration express\`).`);
   const stratumImport = options.stratumImport ?? "stratum-prisma";
   const targets = findTargets(cwd, options);
   const out = resolve(cwd, options.out ?? (framework === "next" ? "." : "src"));
@@ -149,7 +163,9 @@ export function scaffoldIntegration(options: ScaffoldIntegrationOptions): Scaffo
 
   const existing = files.filter((f) => existsSync(f.path)).map((f) => posixRelative(cwd, f.path));
   if (existing.length > 0 && !options.force) {
-    refuse(`${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; nothing was written. Move ${existing.length === 1 ? "it" : "them"} aside, choose another --out, or pass --force to overwrite.`);
+    refuse(
+      `${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; nothing was written. Move ${existing.length === 1 ? "it" : "them"} aside, choose another --out, or pass --force to overwrite.`,
+    );
   }
 
   const nextSteps = nextStepsFor(framework, files, cwd);
@@ -174,7 +190,10 @@ function nextStepsFor(framework: Framework, files: readonly ScaffoldedFile[], cw
       "APP_DATABASE_URL (the app role) and STRATUM_SCOPE_KEY in .env.local",
     );
   } else {
-    steps.push(`APP_DATABASE_URL=<app role url> STRATUM_SCOPE_KEY=… npx tsx ${first}`, "put authentication in front of it: X-Tenant-ID names a tenant, it does not prove membership");
+    steps.push(
+      `APP_DATABASE_URL=<app role url> STRATUM_SCOPE_KEY=… npx tsx ${first}`,
+      "put authentication in front of it: X-Tenant-ID names a tenant, it does not prove membership",
+    );
   }
   return steps;
 }

@@ -88,16 +88,22 @@ function planRelation(targetName: string, model: string, tenant: boolean, scan: 
   const dir = posixRelative(cwd, scan.dir);
   if (!target || target.kind !== "model") {
     const known = scan.entities.filter((e) => e.kind === "model" && !e.name.startsWith("Stratum")).map((e) => e.name);
-    refuse(`--relation ${targetName}: no model ${targetName} in ${dir}/*.prisma${known.length > 0 ? ` (models there: ${known.join(", ")})` : ""}. Scaffold or write it first.`);
+    refuse(
+      `--relation ${targetName}: no model ${targetName} in ${dir}/*.prisma${known.length > 0 ? ` (models there: ${known.join(", ")})` : ""}. Scaffold or write it first.`,
+    );
   }
   if (targetName === model) refuse(`--relation ${targetName}: a model relating to itself needs a named relation; add it by hand after scaffolding.`);
   const id = target.idField;
   if (!id) {
-    refuse(`--relation ${targetName}: ${describeModel(cwd, target)} has no single-field @id to reference. Add the relation by hand, referencing its key together with tenant_id.`);
+    refuse(
+      `--relation ${targetName}: ${describeModel(cwd, target)} has no single-field @id to reference. Add the relation by hand, referencing its key together with tenant_id.`,
+    );
   }
   const targetTenant = isTenantScoped(target);
   if (!tenant && targetTenant) {
-    refuse(`--relation ${targetName}: a global model cannot point at tenant-scoped ${targetName}; its rows are shared by every tenant, ${targetName}'s are not. Put the relation on the tenant side (scaffold the tenant model with --relation ${model}).`);
+    refuse(
+      `--relation ${targetName}: a global model cannot point at tenant-scoped ${targetName}; its rows are shared by every tenant, ${targetName}'s are not. Put the relation on the tenant side (scaffold the tenant model with --relation ${model}).`,
+    );
   }
   const snake = snakeCase(targetName);
   const field = camelCase(snake);
@@ -123,7 +129,15 @@ function planRelation(targetName: string, model: string, tenant: boolean, scan: 
       });
     }
     return {
-      relation: { field, foreignKey, foreignKeyType: id.type, foreignKeyNative: native, target: targetName, fields: ["tenant_id", foreignKey], references: [tf, id.name] },
+      relation: {
+        field,
+        foreignKey,
+        foreignKeyType: id.type,
+        foreignKeyNative: native,
+        target: targetName,
+        fields: ["tenant_id", foreignKey],
+        references: [tf, id.name],
+      },
       edits,
     };
   }
@@ -160,7 +174,14 @@ export function scaffoldModel(options: ScaffoldModelOptions): ScaffoldModelResul
   if (clash) refuse(`${describeModel(cwd, clash)} already uses the name ${name}; pick another name.`);
   const table = pluralize(snakeCase(name));
 
-  const relationNames = [...new Set((options.relations ?? []).flatMap((r) => r.split(",")).map((r) => r.trim()).filter((r) => r !== ""))];
+  const relationNames = [
+    ...new Set(
+      (options.relations ?? [])
+        .flatMap((r) => r.split(","))
+        .map((r) => r.trim())
+        .filter((r) => r !== ""),
+    ),
+  ];
   const planned = relationNames.map((r) => planRelation(r, name, tenant, scan, cwd));
 
   const taken = new Map<string, string>(RESERVED_FIELD_NAMES.map((f) => [f, "part of every scaffolded model"]));
@@ -171,14 +192,24 @@ export function scaffoldModel(options: ScaffoldModelOptions): ScaffoldModelResul
   const fields = parseFields(options.fields, taken);
   if (global) {
     const encrypted = fields.filter((f) => f.encrypted).map((f) => f.name);
-    if (encrypted.length > 0) refuse(`@encrypted (${encrypted.join(", ")}) needs a tenant-scoped model: the ciphertext is bound to its tenant. Drop --global or @encrypted.`);
+    if (encrypted.length > 0)
+      refuse(`@encrypted (${encrypted.join(", ")}) needs a tenant-scoped model: the ciphertext is bound to its tenant. Drop --global or @encrypted.`);
   }
 
-  const content = renderModel({ name, table, command: commandLine(options), global, audit: options.audit === true, fields, relations: planned.map((p) => p.relation) });
+  const content = renderModel({
+    name,
+    table,
+    command: commandLine(options),
+    global,
+    audit: options.audit === true,
+    fields,
+    relations: planned.map((p) => p.relation),
+  });
   const edits = planned.flatMap((p) => p.edits);
 
   const nextSteps: string[] = [];
-  if (!scan.generators.some((g) => g.name === "stratum")) nextSteps.push("`npx stratum-prisma init`: the schema folder has no stratum generator yet, so nothing would check or protect this model");
+  if (!scan.generators.some((g) => g.name === "stratum"))
+    nextSteps.push("`npx stratum-prisma init`: the schema folder has no stratum generator yet, so nothing would check or protect this model");
   for (const edit of edits) nextSteps.push(`in ${edit.file}, model ${edit.model}, add \`${edit.line}\` (${edit.why})`);
   const migration = `add_${table}`;
   nextSteps.push(

@@ -122,14 +122,20 @@ function stringValue(body: string, key: string): string | undefined {
 export function scanSchemaFolder(dir: string): SchemaScan {
   const entities: ScannedEntity[] = [];
   const generators: ScannedGenerator[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith(".prisma")).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith(".prisma"))
+    .sort()) {
     const file = join(dir, name);
     const text = readFileSync(file, "utf8");
     for (const block of findBlocks(text)) {
       if (block.kind === "generator") {
         const body = blockText(text, block);
         const output = stringValue(body, "output");
-        generators.push({ name: block.name, provider: stringValue(body, "provider"), output: output === undefined ? undefined : resolve(dirname(file), output) });
+        generators.push({
+          name: block.name,
+          provider: stringValue(body, "provider"),
+          output: output === undefined ? undefined : resolve(dirname(file), output),
+        });
       } else if (block.kind === "model" || block.kind === "view" || block.kind === "enum" || block.kind === "type") {
         entities.push(scanEntity(text, block, file));
       }

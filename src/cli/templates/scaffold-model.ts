@@ -54,7 +54,8 @@ function renderRows(rows: Row[]): string[] {
   const out: string[] = [];
   for (const row of rows) {
     for (const doc of row.docs ?? []) out.push(`  ${doc}`);
-    const line = row.attributes === "" ? `  ${row.name.padEnd(nameWidth)} ${row.type}` : `  ${row.name.padEnd(nameWidth)} ${row.type.padEnd(typeWidth)} ${row.attributes}`;
+    const line =
+      row.attributes === "" ? `  ${row.name.padEnd(nameWidth)} ${row.type}` : `  ${row.name.padEnd(nameWidth)} ${row.type.padEnd(typeWidth)} ${row.attributes}`;
     out.push(line);
   }
   return out;

@@ -47,7 +47,14 @@ export function Dialog({ title, role = "dialog", onClose, children, className }:
 
   return (
     <div className="stratum-dialog-backdrop">
-      <div ref={box} role={role} aria-modal="true" aria-labelledby={`${id}-title`} className={["stratum-dialog", className].filter(Boolean).join(" ")} onKeyDown={trap}>
+      <div
+        ref={box}
+        role={role}
+        aria-modal="true"
+        aria-labelledby={`${id}-title`}
+        className={["stratum-dialog", className].filter(Boolean).join(" ")}
+        onKeyDown={trap}
+      >
         <h2 id={`${id}-title`} className="stratum-dialog-title">
           {title}
         </h2>

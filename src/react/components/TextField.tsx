@@ -15,7 +15,15 @@ export function TextField({ label, value, onChange, help, ...rest }: TextFieldPr
   return (
     <div className="stratum-field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} className="stratum-input" value={value} onChange={(event) => onChange(event.target.value)} aria-describedby={help ? `${id}-help` : undefined} autoComplete="off" {...rest} />
+      <input
+        id={id}
+        className="stratum-input"
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+        aria-describedby={help ? `${id}-help` : undefined}
+        autoComplete="off"
+        {...rest}
+      />
       {help ? (
         <p id={`${id}-help`} className="stratum-help">
           {help}

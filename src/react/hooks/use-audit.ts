@@ -29,7 +29,12 @@ const PAGE = 25;
 
 export function useAudit(client: StratumOperatorClient, tenantId: string, filter: AuditFilter = {}, pageSize = PAGE): AuditState {
   const { action, actor } = filter;
-  const query = (cursor?: string): AuditQuery => ({ limit: pageSize, ...(action ? { action } : {}), ...(actor ? { actor } : {}), ...(cursor ? { cursor } : {}) });
+  const query = (cursor?: string): AuditQuery => ({
+    limit: pageSize,
+    ...(action ? { action } : {}),
+    ...(actor ? { actor } : {}),
+    ...(cursor ? { cursor } : {}),
+  });
   const [older, setOlder] = useState<{ entries: AuditEntryRecord[]; cursor: string | null } | null>(null);
   const [moreError, setMoreError] = useState<AdminError | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);

@@ -11,8 +11,12 @@ export interface ConfigData {
 }
 
 export function useConfig(client: StratumAdminClient, tenantId: string): AsyncState<ConfigData> {
-  return useAsync(async () => {
-    const [chain, resolved, own] = await Promise.all([loadChain(client, tenantId), client.resolveConfig(tenantId), client.getOwnConfig(tenantId)]);
-    return { chain, resolved, own };
-  }, [client, tenantId], useRevision(client, "config"));
+  return useAsync(
+    async () => {
+      const [chain, resolved, own] = await Promise.all([loadChain(client, tenantId), client.resolveConfig(tenantId), client.getOwnConfig(tenantId)]);
+      return { chain, resolved, own };
+    },
+    [client, tenantId],
+    useRevision(client, "config"),
+  );
 }

@@ -11,11 +11,15 @@ export interface InheritanceData {
 }
 
 export function useInheritance(client: StratumAdminClient, tenantId: string): AsyncState<InheritanceData> {
-  return useAsync(async () => {
-    const [chain, resolved] = await Promise.all([loadChain(client, tenantId), client.resolveConfig(tenantId)]);
-    // One request per chain member (at most 21): the tree is at most 20 deep.
-    const owns = await Promise.all(chain.map((t) => client.getOwnConfig(t.id)));
-    const ownByTenant = Object.fromEntries(chain.map((t, i) => [t.id, owns[i] ?? {}]));
-    return { chain, ownByTenant, resolved };
-  }, [client, tenantId], useRevision(client, "config"));
+  return useAsync(
+    async () => {
+      const [chain, resolved] = await Promise.all([loadChain(client, tenantId), client.resolveConfig(tenantId)]);
+      // One request per chain member (at most 21): the tree is at most 20 deep.
+      const owns = await Promise.all(chain.map((t) => client.getOwnConfig(t.id)));
+      const ownByTenant = Object.fromEntries(chain.map((t, i) => [t.id, owns[i] ?? {}]));
+      return { chain, ownByTenant, resolved };
+    },
+    [client, tenantId],
+    useRevision(client, "config"),
+  );
 }

@@ -19,7 +19,7 @@ export function useMutation(client: object, resources: readonly StratumResource[
   const toast = context?.toast;
   const key = resources.join(",");
   const run = useCallback(
-    async <T,>(write: () => Promise<T>, done?: string | ((result: T) => string)): Promise<T | null> => {
+    async <T>(write: () => Promise<T>, done?: string | ((result: T) => string)): Promise<T | null> => {
       let result: T | undefined;
       const ok = await action.run(async () => {
         result = await write();

@@ -11,8 +11,12 @@ export interface PermissionData {
 }
 
 export function usePermissions(client: StratumAdminClient, tenantId: string): AsyncState<PermissionData> {
-  return useAsync(async () => {
-    const [chain, resolved, grants] = await Promise.all([loadChain(client, tenantId), client.resolvePermissions(tenantId), client.listPermissions(tenantId)]);
-    return { chain, resolved, grants };
-  }, [client, tenantId], useRevision(client, "permissions"));
+  return useAsync(
+    async () => {
+      const [chain, resolved, grants] = await Promise.all([loadChain(client, tenantId), client.resolvePermissions(tenantId), client.listPermissions(tenantId)]);
+      return { chain, resolved, grants };
+    },
+    [client, tenantId],
+    useRevision(client, "permissions"),
+  );
 }

@@ -4,7 +4,16 @@
  */
 import type { SdkCache } from "../cache.js";
 import { seg, type Transport } from "../http.js";
-import type { ConfigBatchEntry, ConfigBatchOutcome, ConfigDiff, ConfigRecord, JsonValue, ResolvedConfig, ResolvedConfigEntry, SetConfigInput } from "../types.js";
+import type {
+  ConfigBatchEntry,
+  ConfigBatchOutcome,
+  ConfigDiff,
+  ConfigRecord,
+  JsonValue,
+  ResolvedConfig,
+  ResolvedConfigEntry,
+  SetConfigInput,
+} from "../types.js";
 
 export interface ConfigApi {
   /** Every key the tenant sees, with where each value comes from. Cached. */

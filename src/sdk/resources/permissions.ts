@@ -54,7 +54,8 @@ export function permissionsApi(http: Transport, cache: SdkCache): PermissionsApi
   }
 
   return {
-    resolve: (tenantId) => cache.read("permissions", tenantId, () => http.request<ResolvedPermissions>({ method: "GET", path: `${base(tenantId)}/permissions` })),
+    resolve: (tenantId) =>
+      cache.read("permissions", tenantId, () => http.request<ResolvedPermissions>({ method: "GET", path: `${base(tenantId)}/permissions` })),
     list: (tenantId) => http.request({ method: "GET", path: `${base(tenantId)}/permission-grants` }),
     create: (tenantId, input) => write(tenantId, () => http.request({ method: "POST", path: `${base(tenantId)}/permissions`, body: input })),
     update: (tenantId, key, patch) => write(tenantId, () => http.request({ method: "PATCH", path: `${base(tenantId)}/permissions/${seg(key)}`, body: patch })),

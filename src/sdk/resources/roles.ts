@@ -43,7 +43,11 @@ export function rolesApi(http: Transport, cache: SdkCache): RolesApi {
     update: (tenantId, name, patch) => write(tenantId, () => http.request({ method: "PATCH", path: `${base(tenantId)}/roles/${seg(name)}`, body: patch })),
     delete: (tenantId, name) => write(tenantId, () => http.request({ method: "DELETE", path: `${base(tenantId)}/roles/${seg(name)}` })),
     assignments: (tenantId, principal) =>
-      http.request({ method: "GET", path: `${base(tenantId)}/role-assignments`, query: principal ? { principal_type: principal.type, principal_id: principal.id } : {} }),
+      http.request({
+        method: "GET",
+        path: `${base(tenantId)}/role-assignments`,
+        query: principal ? { principal_type: principal.type, principal_id: principal.id } : {},
+      }),
     assign: (tenantId, principal, role) =>
       http.request({ method: "POST", path: `${base(tenantId)}/role-assignments`, body: { principal_type: principal.type, principal_id: principal.id, role } }),
     unassign: async (tenantId, principal, role) =>

@@ -28,7 +28,13 @@ const CreateBody = z
 const KeyParams = z.object({ keyId: z.uuid() });
 const RotateBody = z
   .object({
-    grace_seconds: z.number().int().min(0).max(MAX_ROTATION_GRACE_SECONDS).optional().describe("How long the old key keeps working; default 3600, 0 ends it now."),
+    grace_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ROTATION_GRACE_SECONDS)
+      .optional()
+      .describe("How long the old key keeps working; default 3600, 0 ends it now."),
     environment: z.enum(["live", "test"]).optional().describe("The new key's prefix; default live."),
   })
   .strict();
@@ -62,7 +68,15 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
 
   app.post(
     "/api-keys",
-    { schema: { tags, summary: "Create an API key", description: "Scope: keys:admin. The answer holds the plaintext key, once.", body: CreateBody, response: { 201: CreatedKey, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Create an API key",
+        description: "Scope: keys:admin. The answer holds the plaintext key, once.",
+        body: CreateBody,
+        response: { 201: CreatedKey, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       const principal = body.tenant_id
@@ -78,7 +92,15 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
 
   app.get(
     "/api-keys",
-    { schema: { tags, summary: "List API keys (never their secrets)", description: "Scope: keys:admin. A tenant key sees the keys of its subtree.", querystring: ListQuery, response: { 200: z.array(ApiKey), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "List API keys (never their secrets)",
+        description: "Scope: keys:admin. A tenant key sees the keys of its subtree.",
+        querystring: ListQuery,
+        response: { 200: z.array(ApiKey), ...errorResponses },
+      },
+    },
     async (request) => {
       const q = request.query;
       const principal = guard.scope(request, "keys:admin");
@@ -113,7 +135,8 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
       schema: {
         tags,
         summary: "Rotate an API key: a new key now, the old one valid for a grace period",
-        description: "Scope: keys:admin. The new key copies name, scopes, tenant, expiry and rate limit; its plaintext is shown once. The old key's expires_at becomes now + grace_seconds (or stays, if sooner).",
+        description:
+          "Scope: keys:admin. The new key copies name, scopes, tenant, expiry and rate limit; its plaintext is shown once. The old key's expires_at becomes now + grace_seconds (or stays, if sooner).",
         params: KeyParams,
         body: RotateBody,
         response: { 201: z.object({ key: CreatedKey, previous: ApiKey }), ...errorResponses },
@@ -122,7 +145,10 @@ export const apiKeyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
     async (request, reply) => {
       await mayManage(request, request.params.keyId, "rotate");
       const { grace_seconds, environment } = request.body ?? {};
-      const rotated = await stratum.rotateApiKey(request.params.keyId, { ...(grace_seconds !== undefined ? { graceSeconds: grace_seconds } : {}), ...(environment ? { environment } : {}) });
+      const rotated = await stratum.rotateApiKey(request.params.keyId, {
+        ...(grace_seconds !== undefined ? { graceSeconds: grace_seconds } : {}),
+        ...(environment ? { environment } : {}),
+      });
       return reply.code(201).send(rotated);
     },
   );

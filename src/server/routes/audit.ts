@@ -16,7 +16,10 @@ const AuditQuery = z
     since: z.iso.datetime({ offset: true }).optional(),
     until: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    cursor: z.string().regex(/^[0-9]{1,19}$/, "a next_cursor from a previous page").optional(),
+    cursor: z
+      .string()
+      .regex(/^[0-9]{1,19}$/, "a next_cursor from a previous page")
+      .optional(),
   })
   .strict();
 
@@ -25,9 +28,21 @@ const EntryParams = TenantParams.extend({ entryId: z.string().regex(/^[0-9]{1,19
 
 const AppEvent = z
   .object({
-    actor: z.object({ id: z.string().min(1).max(200), type: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/).optional().describe("Default user.") }).strict(),
+    actor: z
+      .object({
+        id: z.string().min(1).max(200),
+        type: z
+          .string()
+          .regex(/^[a-z][a-z0-9_]{0,39}$/)
+          .optional()
+          .describe("Default user."),
+      })
+      .strict(),
     action: z.string().min(3).max(100).describe("A dotted verb outside stratum's namespaces (tenant., config., …), e.g. report.export."),
-    resource: z.object({ type: z.string().min(1).max(100), id: z.string().min(1).max(500) }).strict().optional(),
+    resource: z
+      .object({ type: z.string().min(1).max(100), id: z.string().min(1).max(500) })
+      .strict()
+      .optional(),
     before: z.unknown().optional(),
     after: z.unknown().optional(),
     occurred_at: z.iso.datetime({ offset: true }).optional().describe("When it happened; default now."),
@@ -35,36 +50,56 @@ const AppEvent = z
   .strict()
   .meta({ examples: [{ actor: { id: "user_42" }, action: "report.export", resource: { type: "report", id: "q4-usage" } }] });
 
-const AuditEntry = z.object({
-  id: z.string(),
-  tenant_id: z.string().nullable(),
-  actor: z.object({ id: z.string(), type: z.string() }),
-  action: z.string(),
-  target_type: z.string().nullable(),
-  target_id: z.string().nullable(),
-  before: z.unknown(),
-  after: z.unknown(),
-  request_id: z.string().nullable(),
-  created_at: Timestamp,
-}).meta({
-  examples: [
-    {
-      id: "1042",
-      tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
-      actor: { id: "3c2b1a09-8f7e-4d6c-b5a4-93827160f5e4", type: "api_key" },
-      action: "config.set",
-      target_type: "config",
-      target_id: "max_users",
-      before: { value: 500 },
-      after: { value: 1000 },
-      request_id: "req-7",
-      created_at: "2026-12-06T09:30:00.000Z",
-    },
-  ],
-});
+const AuditEntry = z
+  .object({
+    id: z.string(),
+    tenant_id: z.string().nullable(),
+    actor: z.object({ id: z.string(), type: z.string() }),
+    action: z.string(),
+    target_type: z.string().nullable(),
+    target_id: z.string().nullable(),
+    before: z.unknown(),
+    after: z.unknown(),
+    request_id: z.string().nullable(),
+    created_at: Timestamp,
+  })
+  .meta({
+    examples: [
+      {
+        id: "1042",
+        tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
+        actor: { id: "3c2b1a09-8f7e-4d6c-b5a4-93827160f5e4", type: "api_key" },
+        action: "config.set",
+        target_type: "config",
+        target_id: "max_users",
+        before: { value: 500 },
+        after: { value: 1000 },
+        request_id: "req-7",
+        created_at: "2026-12-06T09:30:00.000Z",
+      },
+    ],
+  });
 
 const AuditPage = z.object({ entries: z.array(AuditEntry), next_cursor: z.string().nullable() }).meta({
-  examples: [{ entries: [{ id: "1042", tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", actor: { id: "user_42", type: "user" }, action: "report.export", target_type: "report", target_id: "q4-usage", before: null, after: null, request_id: null, created_at: "2026-12-06T09:30:00.000Z" }], next_cursor: "1041" }],
+  examples: [
+    {
+      entries: [
+        {
+          id: "1042",
+          tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
+          actor: { id: "user_42", type: "user" },
+          action: "report.export",
+          target_type: "report",
+          target_id: "q4-usage",
+          before: null,
+          after: null,
+          request_id: null,
+          created_at: "2026-12-06T09:30:00.000Z",
+        },
+      ],
+      next_cursor: "1041",
+    },
+  ],
 });
 
 export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratum, guard }) => {
@@ -120,7 +155,15 @@ export const auditRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { strat
 
   app.get(
     "/tenants/:id/audit/:entryId",
-    { schema: { tags: ["audit"], summary: "One audit entry of the tenant's subtree", description: "Scope: audit:read.", params: EntryParams, response: { 200: AuditEntry, ...errorResponses } } },
+    {
+      schema: {
+        tags: ["audit"],
+        summary: "One audit entry of the tenant's subtree",
+        description: "Scope: audit:read.",
+        params: EntryParams,
+        response: { 200: AuditEntry, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "audit:read", request.params.id);
       return stratum.getAuditEntry(request.params.id, request.params.entryId);

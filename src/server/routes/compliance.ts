@@ -57,17 +57,33 @@ const PurgeResult = z.object({
 const EraseQuery = z
   .object({ keep_consents: QueryBoolean.default(false).describe("Keep the subject's consent history (proof of lawful processing).") })
   .strict();
-const EraseResult = z.object({ counts: z.record(z.string(), z.number()) }).meta({ examples: [{ counts: { "shared.tickets": 3, "shared.users": 1, "stratum.stratum_consents": 2 } }] });
+const EraseResult = z
+  .object({ counts: z.record(z.string(), z.number()) })
+  .meta({ examples: [{ counts: { "shared.tickets": 3, "shared.users": 1, "stratum.stratum_consents": 2 } }] });
 
-const Consent = z.object({
-  id: z.string(),
-  tenant_id: z.string(),
-  subject_id: z.string(),
-  purpose: z.string(),
-  granted: z.boolean(),
-  source: z.string().nullable(),
-  created_at: Timestamp,
-}).meta({ examples: [{ id: "a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d", tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10", subject_id: "user_42", purpose: "marketing_email", granted: true, source: "signup_form", created_at: "2026-12-06T09:30:00.000Z" }] });
+const Consent = z
+  .object({
+    id: z.string(),
+    tenant_id: z.string(),
+    subject_id: z.string(),
+    purpose: z.string(),
+    granted: z.boolean(),
+    source: z.string().nullable(),
+    created_at: Timestamp,
+  })
+  .meta({
+    examples: [
+      {
+        id: "a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d",
+        tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
+        subject_id: "user_42",
+        purpose: "marketing_email",
+        granted: true,
+        source: "signup_form",
+        created_at: "2026-12-06T09:30:00.000Z",
+      },
+    ],
+  });
 
 const ConsentBody = z
   .object({

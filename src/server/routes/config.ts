@@ -20,7 +20,12 @@ const SetBody = z
   .strict();
 
 const BatchBody = z
-  .object({ entries: z.array(SetBody.extend({ key: ConfigKey })).min(1).max(500) })
+  .object({
+    entries: z
+      .array(SetBody.extend({ key: ConfigKey }))
+      .min(1)
+      .max(500),
+  })
   .strict();
 
 const BatchOutcome = z.object({
@@ -95,19 +100,40 @@ export const configRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
 
   app.get(
     "/tenants/:id/config/:key",
-    { schema: { tags, summary: "One resolved key", description: "Scope: config:read.", params: KeyParams, response: { 200: ResolvedConfigEntry, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "One resolved key",
+        description: "Scope: config:read.",
+        params: KeyParams,
+        response: { 200: ResolvedConfigEntry, ...errorResponses },
+      },
+    },
     async (request) => {
       const { id, key } = request.params;
       await guard.tenant(request, "config:read", id);
       const entry = await stratum.resolveConfigKey(id, key);
-      if (!entry) throw new StratumError("CONFIG_NOT_FOUND", `Tenant ${id} has no value for ${JSON.stringify(key)}, neither its own nor inherited.`, { tenantId: id, key });
+      if (!entry)
+        throw new StratumError("CONFIG_NOT_FOUND", `Tenant ${id} has no value for ${JSON.stringify(key)}, neither its own nor inherited.`, {
+          tenantId: id,
+          key,
+        });
       return entry;
     },
   );
 
   app.put(
     "/tenants/:id/config/:key",
-    { schema: { tags, summary: "Set a key", description: "Scope: config:write. Refused with CONFIG_LOCKED under an ancestor's lock.", params: KeyParams, body: SetBody, response: { 200: ConfigEntry, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Set a key",
+        description: "Scope: config:write. Refused with CONFIG_LOCKED under an ancestor's lock.",
+        params: KeyParams,
+        body: SetBody,
+        response: { 200: ConfigEntry, ...errorResponses },
+      },
+    },
     async (request) => {
       const { id, key } = request.params;
       await guard.tenant(request, "config:write", id);
@@ -135,7 +161,15 @@ export const configRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
 
   app.delete(
     "/tenants/:id/config/:key",
-    { schema: { tags, summary: "Delete the tenant's own value of a key", description: "Scope: config:write.", params: KeyParams, response: { 204: z.undefined(), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Delete the tenant's own value of a key",
+        description: "Scope: config:write.",
+        params: KeyParams,
+        response: { 204: z.undefined(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const { id, key } = request.params;
       await guard.tenant(request, "config:write", id);

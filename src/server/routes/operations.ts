@@ -53,7 +53,9 @@ const RotateAnswer = z
     remaining: z.number().int().describe("Values still under an older key: run again."),
     failed: z.array(Failure),
     skipped_tenants: z.array(z.string()),
-    targets: z.array(z.object({ tenant_id: z.string().nullable(), place: z.string(), table: z.string(), rotated: z.number().int(), remaining: z.number().int() })),
+    targets: z.array(
+      z.object({ tenant_id: z.string().nullable(), place: z.string(), table: z.string(), rotated: z.number().int(), remaining: z.number().int() }),
+    ),
   })
   .meta({ examples: [{ version: 2, aborted: false, rotated: 40, remaining: 0, failed: [], skipped_tenants: [], targets: [] }] });
 
@@ -72,14 +74,33 @@ const MigrateAnswer = z
     dry_run: z.boolean(),
     summary: z.record(z.string(), z.number()),
     migration: z.string().nullable(),
-    homes: z.array(z.object({ tenant_id: z.string(), strategy: z.string(), placement: z.string(), status: z.string(), applied: z.array(z.string()), drift: z.array(z.string()), error: z.string().optional() })),
+    homes: z.array(
+      z.object({
+        tenant_id: z.string(),
+        strategy: z.string(),
+        placement: z.string(),
+        status: z.string(),
+        applied: z.array(z.string()),
+        drift: z.array(z.string()),
+        error: z.string().optional(),
+      }),
+    ),
   })
   .meta({ examples: [{ ok: true, dry_run: false, summary: { total: 2, migrated: 1, current: 1 }, migration: "20261206145910_roles", homes: [] }] });
 
 export const operationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratum, guard }) => {
   app.post(
     "/ops/retention",
-    { schema: { tags, summary: "Delete rows older than a number of days, per policy", description: "Scope: ops:retention, on a key without a tenant. A tenant table is cleaned tenant by tenant in each tenant's home; audited gdpr.retention.", body: RetentionBody, response: { 200: RetentionAnswer, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Delete rows older than a number of days, per policy",
+        description:
+          "Scope: ops:retention, on a key without a tenant. A tenant table is cleaned tenant by tenant in each tenant's home; audited gdpr.retention.",
+        body: RetentionBody,
+        response: { 200: RetentionAnswer, ...errorResponses },
+      },
+    },
     async (request) => {
       guard.unrestricted(request, "ops:retention", "running retention");
       const policies = request.body.policies.map((p) => ({
@@ -96,7 +117,15 @@ export const operationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { s
 
   app.post(
     "/ops/encryption-key/rotate",
-    { schema: { tags, summary: "Re-encrypt every sealed value under the current encryption key", description: "Scope: ops:keys, on a key without a tenant. Stateless and resumable: run again while remaining > 0. Audited crypto.rotate.", body: RotateBody, response: { 200: RotateAnswer, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Re-encrypt every sealed value under the current encryption key",
+        description: "Scope: ops:keys, on a key without a tenant. Stateless and resumable: run again while remaining > 0. Audited crypto.rotate.",
+        body: RotateBody,
+        response: { 200: RotateAnswer, ...errorResponses },
+      },
+    },
     async (request) => {
       guard.unrestricted(request, "ops:keys", "rotating the encryption key");
       const { batch_size, tenant_ids } = request.body;
@@ -107,7 +136,15 @@ export const operationRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { s
 
   app.post(
     "/ops/tenant-homes/migrate",
-    { schema: { tags, summary: "Bring SCHEMA and DATABASE tenant homes level with the main database", description: "Scope: ops:migrate, on a key without a tenant. dry_run plans without writing.", body: MigrateBody, response: { 200: MigrateAnswer, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Bring SCHEMA and DATABASE tenant homes level with the main database",
+        description: "Scope: ops:migrate, on a key without a tenant. dry_run plans without writing.",
+        body: MigrateBody,
+        response: { 200: MigrateAnswer, ...errorResponses },
+      },
+    },
     async (request) => {
       guard.unrestricted(request, "ops:migrate", "migrating tenant homes");
       const { dry_run, tenant_ids, concurrency, verify } = request.body;

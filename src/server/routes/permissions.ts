@@ -50,7 +50,15 @@ export const permissionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
 
   app.get(
     "/tenants/:id/permission-grants",
-    { schema: { tags, summary: "The tenant's own grants (tombstones included)", description: "Scope: permissions:read.", params: TenantParams, response: { 200: z.array(Permission), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "The tenant's own grants (tombstones included)",
+        description: "Scope: permissions:read.",
+        params: TenantParams,
+        response: { 200: z.array(Permission), ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "permissions:read", request.params.id);
       return stratum.listPermissions(request.params.id);
@@ -59,7 +67,16 @@ export const permissionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
 
   app.post(
     "/tenants/:id/permissions",
-    { schema: { tags, summary: "Grant a permission", description: "Scope: permissions:write.", params: TenantParams, body: CreateBody, response: { 201: Permission, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Grant a permission",
+        description: "Scope: permissions:write.",
+        params: TenantParams,
+        body: CreateBody,
+        response: { 201: Permission, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await guard.tenant(request, "permissions:write", request.params.id);
       refuseRoleKey(request.body.key);
@@ -69,7 +86,16 @@ export const permissionRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { 
 
   app.patch(
     "/tenants/:id/permissions/:key",
-    { schema: { tags, summary: "Change a grant", description: "Scope: permissions:write.", params: KeyParams, body: UpdateBody, response: { 200: Permission, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Change a grant",
+        description: "Scope: permissions:write.",
+        params: KeyParams,
+        body: UpdateBody,
+        response: { 200: Permission, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "permissions:write", request.params.id);
       refuseRoleKey(request.params.key);

@@ -16,36 +16,50 @@ const PolicyFields = z.object({
 });
 const CreateBody = PolicyFields.extend({ name: Name })
   .strict()
-  .meta({ examples: [{ name: "analysts_read_reports", effect: "allow", actions: ["report.read"], resource_type: "report", conditions: [{ attribute: "subject.role", op: "eq", value: "analyst" }] }] });
-const PatchBody = PolicyFields.partial().strict().meta({ examples: [{ priority: 10 }] });
+  .meta({
+    examples: [
+      {
+        name: "analysts_read_reports",
+        effect: "allow",
+        actions: ["report.read"],
+        resource_type: "report",
+        conditions: [{ attribute: "subject.role", op: "eq", value: "analyst" }],
+      },
+    ],
+  });
+const PatchBody = PolicyFields.partial()
+  .strict()
+  .meta({ examples: [{ priority: 10 }] });
 
-const Policy = z.object({
-  id: z.string(),
-  tenant_id: z.string(),
-  name: z.string(),
-  effect: z.enum(["allow", "deny"]),
-  actions: z.array(z.string()),
-  resource_type: z.string().nullable(),
-  conditions: z.array(PolicyCondition),
-  priority: z.number().int(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-}).meta({
-  examples: [
-    {
-      id: "e5f6a7b8-c9d0-4e1f-a2b3-c4d5e6f7a8b9",
-      tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
-      name: "analysts_read_reports",
-      effect: "allow",
-      actions: ["report.read"],
-      resource_type: "report",
-      conditions: [],
-      priority: 0,
-      created_at: "2026-12-06T09:30:00.000Z",
-      updated_at: "2026-12-06T09:30:00.000Z",
-    },
-  ],
-});
+const Policy = z
+  .object({
+    id: z.string(),
+    tenant_id: z.string(),
+    name: z.string(),
+    effect: z.enum(["allow", "deny"]),
+    actions: z.array(z.string()),
+    resource_type: z.string().nullable(),
+    conditions: z.array(PolicyCondition),
+    priority: z.number().int(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({
+    examples: [
+      {
+        id: "e5f6a7b8-c9d0-4e1f-a2b3-c4d5e6f7a8b9",
+        tenant_id: "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10",
+        name: "analysts_read_reports",
+        effect: "allow",
+        actions: ["report.read"],
+        resource_type: "report",
+        conditions: [],
+        priority: 0,
+        created_at: "2026-12-06T09:30:00.000Z",
+        updated_at: "2026-12-06T09:30:00.000Z",
+      },
+    ],
+  });
 
 const EvaluateBody = z
   .object({
@@ -87,7 +101,16 @@ export const policyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
 
   app.post(
     "/tenants/:id/policies",
-    { schema: { tags, summary: "Create a policy", description: "Scope: permissions:write.", params: TenantParams, body: CreateBody, response: { 201: Policy, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Create a policy",
+        description: "Scope: permissions:write.",
+        params: TenantParams,
+        body: CreateBody,
+        response: { 201: Policy, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await guard.tenant(request, "permissions:write", request.params.id);
       return reply.code(201).send(await stratum.createPolicy(request.params.id, request.body));
@@ -96,7 +119,16 @@ export const policyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
 
   app.patch(
     "/tenants/:id/policies/:name",
-    { schema: { tags, summary: "Change a policy", description: "Scope: permissions:write.", params: NameParams, body: PatchBody, response: { 200: Policy, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Change a policy",
+        description: "Scope: permissions:write.",
+        params: NameParams,
+        body: PatchBody,
+        response: { 200: Policy, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "permissions:write", request.params.id);
       return stratum.updatePolicy(request.params.id, request.params.name, request.body);
@@ -105,7 +137,15 @@ export const policyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
 
   app.delete(
     "/tenants/:id/policies/:name",
-    { schema: { tags, summary: "Delete a policy", description: "Scope: permissions:write.", params: NameParams, response: { 204: z.undefined(), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Delete a policy",
+        description: "Scope: permissions:write.",
+        params: NameParams,
+        response: { 204: z.undefined(), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       await guard.tenant(request, "permissions:write", request.params.id);
       await stratum.deletePolicy(request.params.id, request.params.name);
@@ -115,7 +155,16 @@ export const policyRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stra
 
   app.post(
     "/tenants/:id/evaluate",
-    { schema: { tags, summary: "Evaluate an ABAC request", description: "Scope: permissions:read. Deny wins; no match denies.", params: TenantParams, body: EvaluateBody, response: { 200: Decision, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Evaluate an ABAC request",
+        description: "Scope: permissions:read. Deny wins; no match denies.",
+        params: TenantParams,
+        body: EvaluateBody,
+        response: { 200: Decision, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "permissions:read", request.params.id);
       const { subject, action, resource, context } = request.body;

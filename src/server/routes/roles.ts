@@ -18,7 +18,11 @@ const tags = ["roles"];
 const Mode = z.enum(["LOCKED", "INHERITED", "DELEGATED"]);
 const RevocationMode = z.enum(["CASCADE", "SOFT", "PERMANENT"]);
 const RoleName = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "a lower-case name: a letter, then letters, digits or _");
-const Scope = z.string().min(1).max(100).regex(/^[A-Za-z0-9_*][A-Za-z0-9_.:*/-]*$/);
+const Scope = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_*][A-Za-z0-9_.:*/-]*$/);
 const PrincipalType = z.enum(PrincipalTypes).describe("api_key: the key's id; user: the app's own user id.");
 
 const RoleParams = TenantParams.extend({ name: RoleName });
@@ -36,7 +40,12 @@ const DefineBody = z
   .strict()
   .meta({ examples: [{ name: "auditor", scopes: ["audit:read", "tenants:read"], description: "Reads the audit trail", mode: "LOCKED" }] });
 const UpdateBody = z
-  .object({ scopes: z.array(Scope).min(1).max(100).optional(), description: z.string().max(500).optional(), mode: Mode.optional(), revocation_mode: RevocationMode.optional() })
+  .object({
+    scopes: z.array(Scope).min(1).max(100).optional(),
+    description: z.string().max(500).optional(),
+    mode: Mode.optional(),
+    revocation_mode: RevocationMode.optional(),
+  })
   .strict()
   .refine((b) => Object.values(b).some((v) => v !== undefined), "give scopes, description, mode or revocation_mode")
   .meta({ examples: [{ scopes: ["audit:read"] }] });
@@ -58,12 +67,36 @@ const Role = z.object({
   updated_at: Timestamp,
 });
 const EXAMPLE_TENANT = "0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10";
-const ResolvedRole = z.object({ name: z.string(), scopes: z.array(z.string()), description: z.string().nullable(), mode: Mode, source_tenant_id: z.string(), locked: z.boolean(), delegated: z.boolean() });
-const ResolvedRoles = z
-  .array(ResolvedRole)
-  .meta({ examples: [[{ name: "auditor", scopes: ["audit:read"], description: null, mode: "LOCKED", source_tenant_id: EXAMPLE_TENANT, locked: true, delegated: false }]] });
-const Assignment = z.object({ id: z.string(), tenant_id: z.string(), principal_type: PrincipalType, principal_id: z.string(), role: z.string(), created_at: Timestamp });
-const AssignmentExample = { id: "6f1e2d3c-4b5a-4968-8776-655443322110", tenant_id: EXAMPLE_TENANT, principal_type: "user", principal_id: "user_42", role: "auditor", created_at: "2026-12-06T09:30:00.000Z" };
+const ResolvedRole = z.object({
+  name: z.string(),
+  scopes: z.array(z.string()),
+  description: z.string().nullable(),
+  mode: Mode,
+  source_tenant_id: z.string(),
+  locked: z.boolean(),
+  delegated: z.boolean(),
+});
+const ResolvedRoles = z.array(ResolvedRole).meta({
+  examples: [
+    [{ name: "auditor", scopes: ["audit:read"], description: null, mode: "LOCKED", source_tenant_id: EXAMPLE_TENANT, locked: true, delegated: false }],
+  ],
+});
+const Assignment = z.object({
+  id: z.string(),
+  tenant_id: z.string(),
+  principal_type: PrincipalType,
+  principal_id: z.string(),
+  role: z.string(),
+  created_at: Timestamp,
+});
+const AssignmentExample = {
+  id: "6f1e2d3c-4b5a-4968-8776-655443322110",
+  tenant_id: EXAMPLE_TENANT,
+  principal_type: "user",
+  principal_id: "user_42",
+  role: "auditor",
+  created_at: "2026-12-06T09:30:00.000Z",
+};
 const Assignments = z.array(Assignment).meta({ examples: [[AssignmentExample]] });
 const RemovedRole = z
   .object({ name: z.string(), revocation_mode: RevocationMode, removed: z.number().int(), tombstone: z.boolean() })
@@ -111,7 +144,15 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.get(
     "/tenants/:id/roles",
-    { schema: { tags, summary: "Roles as the tenant resolves them (own and inherited)", description: "Scope: roles:read.", params: TenantParams, response: { 200: ResolvedRoles, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Roles as the tenant resolves them (own and inherited)",
+        description: "Scope: roles:read.",
+        params: TenantParams,
+        response: { 200: ResolvedRoles, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "roles:read", request.params.id);
       return stratum.listRoles(request.params.id);
@@ -120,7 +161,16 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.post(
     "/tenants/:id/roles",
-    { schema: { tags, summary: "Define a role (a named set of scopes)", description: "Scope: roles:write; every scope must be the caller's own.", params: TenantParams, body: DefineBody, response: { 201: Role, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Define a role (a named set of scopes)",
+        description: "Scope: roles:write; every scope must be the caller's own.",
+        params: TenantParams,
+        body: DefineBody,
+        response: { 201: Role, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const principal = await guard.tenant(request, "roles:write", request.params.id);
       refuseBeyond(principal, request.body.scopes, `Role "${request.body.name}"`);
@@ -130,7 +180,16 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.patch(
     "/tenants/:id/roles/:name",
-    { schema: { tags, summary: "Change a role's scopes, description or mode", description: "Scope: roles:write; every scope must be the caller's own.", params: RoleParams, body: UpdateBody, response: { 200: Role, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Change a role's scopes, description or mode",
+        description: "Scope: roles:write; every scope must be the caller's own.",
+        params: RoleParams,
+        body: UpdateBody,
+        response: { 200: Role, ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = await guard.tenant(request, "roles:write", request.params.id);
       refuseBeyond(principal, request.body.scopes ?? [], `Role "${request.params.name}"`);
@@ -140,7 +199,15 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.delete(
     "/tenants/:id/roles/:name",
-    { schema: { tags, summary: "Delete a role (by its revocation_mode)", description: "Scope: roles:write.", params: RoleParams, response: { 200: RemovedRole, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Delete a role (by its revocation_mode)",
+        description: "Scope: roles:write.",
+        params: RoleParams,
+        response: { 200: RemovedRole, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "roles:write", request.params.id);
       return stratum.deleteRole(request.params.id, request.params.name);
@@ -149,18 +216,37 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.get(
     "/tenants/:id/role-assignments",
-    { schema: { tags, summary: "Who holds which role at this tenant", description: "Scope: roles:read. Give principal_type and principal_id together to see one holder.", params: TenantParams, querystring: AssignmentQuery, response: { 200: Assignments, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Who holds which role at this tenant",
+        description: "Scope: roles:read. Give principal_type and principal_id together to see one holder.",
+        params: TenantParams,
+        querystring: AssignmentQuery,
+        response: { 200: Assignments, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "roles:read", request.params.id);
       const { principal_type: type, principal_id: id } = request.query;
-      if ((type === undefined) !== (id === undefined)) throw new StratumError("VALIDATION_FAILED", "Give principal_type and principal_id together, or neither.");
+      if ((type === undefined) !== (id === undefined))
+        throw new StratumError("VALIDATION_FAILED", "Give principal_type and principal_id together, or neither.");
       return stratum.listRoleAssignments(request.params.id, type && id ? { type, id } : undefined);
     },
   );
 
   app.post(
     "/tenants/:id/role-assignments",
-    { schema: { tags, summary: "Assign a role to an API key or a user", description: "Scope: roles:write (and keys:admin for an API key); the role's scopes must be the caller's own. Assigning twice is not an error.", params: TenantParams, body: AssignBody, response: { 201: Assignment, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Assign a role to an API key or a user",
+        description: "Scope: roles:write (and keys:admin for an API key); the role's scopes must be the caller's own. Assigning twice is not an error.",
+        params: TenantParams,
+        body: AssignBody,
+        response: { 201: Assignment, ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const { principal_type: type, principal_id: id, role } = request.body;
       const principal = await mayAssign(request, request.params.id, type, id);
@@ -172,7 +258,15 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.delete(
     "/tenants/:id/role-assignments/:principalType/:principalId/:role",
-    { schema: { tags, summary: "Take a role away", description: "Scope: roles:write (and keys:admin for an API key).", params: AssignmentParams, response: { 200: Unassigned, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Take a role away",
+        description: "Scope: roles:write (and keys:admin for an API key).",
+        params: AssignmentParams,
+        response: { 200: Unassigned, ...errorResponses },
+      },
+    },
     async (request) => {
       const { id: tenantId, principalType: type, principalId: id, role } = request.params;
       await mayAssign(request, tenantId, type, id);
@@ -182,7 +276,15 @@ export const roleRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, { stratu
 
   app.get(
     "/tenants/:id/principals/:principalType/:principalId/scopes",
-    { schema: { tags, summary: "Every scope a principal holds here through its roles (one call)", description: "Scope: roles:read.", params: PrincipalParams, response: { 200: PrincipalScopes, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Every scope a principal holds here through its roles (one call)",
+        description: "Scope: roles:read.",
+        params: PrincipalParams,
+        response: { 200: PrincipalScopes, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "roles:read", request.params.id);
       return stratum.resolvePrincipalScopes(request.params.id, { type: request.params.principalType, id: request.params.principalId });

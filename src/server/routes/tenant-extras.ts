@@ -25,7 +25,9 @@ const BatchItem = z
   .strict();
 const BatchBody = z.object({ tenants: z.array(BatchItem).min(1).max(100) }).strict();
 const BatchResult = z.object({
-  results: z.array(z.object({ index: z.number().int(), ok: z.boolean(), tenant: Tenant.optional(), error: z.object({ code: z.string(), message: z.string() }).optional() })),
+  results: z.array(
+    z.object({ index: z.number().int(), ok: z.boolean(), tenant: Tenant.optional(), error: z.object({ code: z.string(), message: z.string() }).optional() }),
+  ),
   created: z.number().int(),
   failed: z.number().int(),
 });
@@ -73,7 +75,15 @@ export const tenantExtraRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
 
   app.get(
     "/tenants/:id/root",
-    { schema: { tags, summary: "The root of the tenant's tree", description: "Scope: tenants:read. A tenant key gets the top of what it sees: its own tenant when the real root lies above it.", params: TenantParams, response: { 200: Tenant, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "The root of the tenant's tree",
+        description: "Scope: tenants:read. A tenant key gets the top of what it sees: its own tenant when the real root lies above it.",
+        params: TenantParams,
+        response: { 200: Tenant, ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = await guard.tenant(request, "tenants:read", request.params.id);
       const root = await stratum.getRoot(request.params.id);
@@ -83,7 +93,16 @@ export const tenantExtraRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
 
   app.put(
     "/tenants/:id/slug",
-    { schema: { tags, summary: "Change a tenant's slug", description: "Scope: tenants:write. The slug is a label: nothing is renamed or moved (homes are named from the id).", params: TenantParams, body: SlugBody, response: { 200: Tenant, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Change a tenant's slug",
+        description: "Scope: tenants:write. The slug is a label: nothing is renamed or moved (homes are named from the id).",
+        params: TenantParams,
+        body: SlugBody,
+        response: { 200: Tenant, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "tenants:write", request.params.id);
       return stratum.changeSlug(request.params.id, request.body.slug);
@@ -92,7 +111,16 @@ export const tenantExtraRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
 
   app.get(
     "/tenants/:id/descendants/page",
-    { schema: { tags, summary: "Descendants depth-first, a page at a time", description: "Scope: tenants:read.", params: TenantParams, querystring: PageQuery, response: { 200: TenantPage, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Descendants depth-first, a page at a time",
+        description: "Scope: tenants:read.",
+        params: TenantParams,
+        querystring: PageQuery,
+        response: { 200: TenantPage, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "tenants:read", request.params.id);
       return stratum.getDescendantsPage(request.params.id, { limit: request.query.limit, cursor: request.query.cursor ?? null });
@@ -101,7 +129,16 @@ export const tenantExtraRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, {
 
   app.get(
     "/tenants/:id/ancestors/page",
-    { schema: { tags, summary: "Ancestors root first, a page at a time", description: "Scope: tenants:read. A tenant key sees only the ancestors inside its subtree.", params: TenantParams, querystring: PageQuery, response: { 200: TenantPage, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Ancestors root first, a page at a time",
+        description: "Scope: tenants:read. A tenant key sees only the ancestors inside its subtree.",
+        params: TenantParams,
+        querystring: PageQuery,
+        response: { 200: TenantPage, ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = await guard.tenant(request, "tenants:read", request.params.id);
       const fromDepth = principal.tenantId ? (await stratum.getTenant(principal.tenantId)).depth : 0;

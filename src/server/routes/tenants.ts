@@ -71,7 +71,9 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
 
   app.post(
     "/tenants",
-    { schema: { tags, summary: "Create a tenant", description: "Scope: tenants:write.", body: CreateTenantBody, response: { 201: Tenant, ...errorResponses } } },
+    {
+      schema: { tags, summary: "Create a tenant", description: "Scope: tenants:write.", body: CreateTenantBody, response: { 201: Tenant, ...errorResponses } },
+    },
     async (request, reply) => {
       const body = request.body;
       if (body.parent_id) await guard.tenant(request, "tenants:write", body.parent_id);
@@ -82,7 +84,15 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
 
   app.get(
     "/tenants",
-    { schema: { tags, summary: "List tenants", description: "Scope: tenants:read. A tenant key sees its own subtree.", querystring: ListQuery, response: { 200: TenantList, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "List tenants",
+        description: "Scope: tenants:read. A tenant key sees its own subtree.",
+        querystring: ListQuery,
+        response: { 200: TenantList, ...errorResponses },
+      },
+    },
     async (request) => {
       const { roots, ...q } = request.query;
       const principal = guard.scope(request, "tenants:read");
@@ -97,7 +107,15 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
 
   app.get(
     "/tenants/by-slug/:slug",
-    { schema: { tags, summary: "Find a tenant by slug", description: "Scope: tenants:read.", params: z.object({ slug: z.string().min(1).max(63) }), response: { 200: Tenant, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Find a tenant by slug",
+        description: "Scope: tenants:read.",
+        params: z.object({ slug: z.string().min(1).max(63) }),
+        response: { 200: Tenant, ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = guard.scope(request, "tenants:read");
       try {
@@ -106,7 +124,10 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
       } catch (error) {
         if (!principal.tenantId || !isStratumError(error, "TENANT_NOT_FOUND")) throw error;
       }
-      throw new StratumError("FORBIDDEN", `This API key cannot read tenant ${JSON.stringify(request.params.slug)}: it does not exist or lies outside the key's subtree.`);
+      throw new StratumError(
+        "FORBIDDEN",
+        `This API key cannot read tenant ${JSON.stringify(request.params.slug)}: it does not exist or lies outside the key's subtree.`,
+      );
     },
   );
 
@@ -121,7 +142,16 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
 
   app.patch(
     "/tenants/:id",
-    { schema: { tags, summary: "Rename a tenant or replace its metadata", description: "Scope: tenants:write. The slug, parent and isolation strategy have their own operations.", params: TenantParams, body: UpdateBody, response: { 200: Tenant, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Rename a tenant or replace its metadata",
+        description: "Scope: tenants:write. The slug, parent and isolation strategy have their own operations.",
+        params: TenantParams,
+        body: UpdateBody,
+        response: { 200: Tenant, ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "tenants:write", request.params.id);
       return stratum.updateTenant(request.params.id, request.body);
@@ -130,7 +160,15 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
 
   app.get(
     "/tenants/:id/children",
-    { schema: { tags, summary: "Direct children", description: "Scope: tenants:read.", params: TenantParams, response: { 200: z.array(Tenant), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Direct children",
+        description: "Scope: tenants:read.",
+        params: TenantParams,
+        response: { 200: z.array(Tenant), ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "tenants:read", request.params.id);
       return stratum.getChildren(request.params.id);
@@ -139,7 +177,15 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
 
   app.get(
     "/tenants/:id/ancestors",
-    { schema: { tags, summary: "Ancestors, root first", description: "Scope: tenants:read. A tenant key sees only the ancestors inside its subtree.", params: TenantParams, response: { 200: z.array(Tenant), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Ancestors, root first",
+        description: "Scope: tenants:read. A tenant key sees only the ancestors inside its subtree.",
+        params: TenantParams,
+        response: { 200: z.array(Tenant), ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = await guard.tenant(request, "tenants:read", request.params.id);
       const ancestors = await stratum.getAncestors(request.params.id);
@@ -150,7 +196,15 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
 
   app.get(
     "/tenants/:id/descendants",
-    { schema: { tags, summary: "Descendants, depth-first", description: "Scope: tenants:read.", params: TenantParams, response: { 200: z.array(Tenant), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Descendants, depth-first",
+        description: "Scope: tenants:read.",
+        params: TenantParams,
+        response: { 200: z.array(Tenant), ...errorResponses },
+      },
+    },
     async (request) => {
       await guard.tenant(request, "tenants:read", request.params.id);
       return stratum.getDescendants(request.params.id);
@@ -159,7 +213,16 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
 
   app.post(
     "/tenants/:id/move",
-    { schema: { tags, summary: "Move a tenant (and its subtree) under another parent", description: "Scope: tenants:write.", params: TenantParams, body: MoveBody, response: { 200: Tenant, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Move a tenant (and its subtree) under another parent",
+        description: "Scope: tenants:write.",
+        params: TenantParams,
+        body: MoveBody,
+        response: { 200: Tenant, ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = await guard.tenant(request, "tenants:write", request.params.id);
       const to = request.body.parent_id;
@@ -176,7 +239,15 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
   ] as const) {
     app.post(
       `/tenants/:id/${verb}`,
-      { schema: { tags, summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} a tenant`, description: "Scope: tenants:write.", params: TenantParams, response: { 200: Tenant, ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} a tenant`,
+          description: "Scope: tenants:write.",
+          params: TenantParams,
+          response: { 200: Tenant, ...errorResponses },
+        },
+      },
       async (request) => {
         await guard.tenant(request, "tenants:write", request.params.id);
         return stratum[action](request.params.id);
@@ -193,7 +264,10 @@ export const tenantRoutes: FastifyPluginAsyncZod<RouteDeps> = async (app, deps) 
         description: "Scope: tenants:write. With cascade=true, its whole subtree (data, config, keys, webhooks).",
         params: TenantParams,
         querystring: DeleteQuery,
-        response: { 200: z.object({ deleted: z.array(z.string()) }).meta({ examples: [{ deleted: ["0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10"] }] }), ...errorResponses },
+        response: {
+          200: z.object({ deleted: z.array(z.string()) }).meta({ examples: [{ deleted: ["0b9c1f7e-6f0a-4c1e-9a39-2b1f4f3c9d10"] }] }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {

@@ -34,7 +34,13 @@ export async function captureAndCompare(page: Page, name: string): Promise<Visua
   await page.evaluate(() => document.fonts.ready.then(() => undefined));
   // Toasts come and go on their own schedule: not part of what a baseline pins down.
   await page.evaluate(() => document.querySelectorAll<HTMLElement>(".stratum-toasts").forEach((t) => (t.style.visibility = "hidden")));
-  const png = await page.screenshot({ fullPage: false, animations: "disabled", caret: "hide", mask: DYNAMIC.map((s) => page.locator(s)), maskColor: "#888888" });
+  const png = await page.screenshot({
+    fullPage: false,
+    animations: "disabled",
+    caret: "hide",
+    mask: DYNAMIC.map((s) => page.locator(s)),
+    maskColor: "#888888",
+  });
   await page.evaluate(() => document.querySelectorAll<HTMLElement>(".stratum-toasts").forEach((t) => (t.style.visibility = "")));
   await writeFile(join(CAPTURES, `${name}.png`), png);
   const baselinePath = join(BASELINES, `${name}.png`);
