@@ -32,6 +32,7 @@ import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
 import { seededRandom, shuffled } from "../support/order.js";
+import { withClient } from "../support/pg.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -51,16 +52,6 @@ const CAPS = { main: env("BENCH_CAP_MAIN", 56), second: env("BENCH_CAP_SECOND", 
 const ON_SECOND = Math.min(env("BENCH_ON_SECOND", 45), Math.floor(TENANTS / 2));
 
 const log = (line: string) => console.error(`[bench] ${line}`);
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 interface Server {
   name: string;

@@ -32,6 +32,7 @@ import { type FleetOptions, type FleetReport, migrateFleet } from "../../src/mig
 import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
+import { withClient } from "../support/pg.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MIGRATIONS_DIR = join(ROOT, "prisma", "migrations");
@@ -52,16 +53,6 @@ interface Server {
   name: string;
   /** Superuser URL of the server's `postgres` database. */
   adminUrl: string;
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 /** A second PostgreSQL (initdb + pg_ctl) through the test harness, outside vitest. */

@@ -19,7 +19,7 @@
  * tenants created through `$stratum.createTenant`, users seeded through `$tenant(id).user.createMany`.
  * Everything (tenant databases, the second instance) is dropped at the end, also on failure.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,7 @@ import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { isTracingEnabled, withSpan } from "../../src/telemetry/index.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
+import { withClient, randomHex } from "../support/pg.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MIGRATIONS_DIR = join(ROOT, "prisma", "migrations");
@@ -101,20 +102,6 @@ interface Server {
   name: string;
   /** Superuser URL of the server's `postgres` database. */
   adminUrl: string;
-}
-
-function randomHex(bytes: number): string {
-  return randomBytes(bytes).toString("hex");
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 /** A second PostgreSQL (initdb + pg_ctl) through the test harness, outside vitest. */

@@ -20,7 +20,7 @@
  * database and the PgBouncer are removed at the end, also on failure or Ctrl-C.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -36,6 +36,7 @@ import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { startPgBouncer } from "../../test/harness/pgbouncer.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
+import { withClient, randomHex } from "../support/pg.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MIGRATIONS_DIR = join(ROOT, "prisma", "migrations");
@@ -71,20 +72,6 @@ function percentile(sorted: Float64Array, q: number): number {
 
 interface Seeded {
   id: string;
-}
-
-function randomHex(bytes: number): string {
-  return randomBytes(bytes).toString("hex");
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }
 
 /** A stratum client on `appUrl` (direct, or a bouncer's `?pgbouncer=true` URL); admin work goes direct. */

@@ -36,6 +36,7 @@ import { INSTALL_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
 import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
+import { withClient } from "../support/pg.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MIGRATIONS_DIR = join(ROOT, "prisma", "migrations");
@@ -49,16 +50,6 @@ const CALLERS = 16;
 const POOL_MAX = 16;
 
 const log = (line: string) => console.error(`[bench] ${line}`);
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
