@@ -1,20 +1,23 @@
 /** Facts about Prisma operations the scoping layer needs. */
 import type { StratumModels } from "../core/models.js";
 
-const WRITES = new Set([
-  "create",
-  "createMany",
-  "createManyAndReturn",
-  "update",
-  "updateMany",
-  "updateManyAndReturn",
-  "upsert",
-  "delete",
-  "deleteMany",
-  "$executeRaw",
-  "$executeRawUnsafe",
-  "executeRaw",
+/** A model delegate's writes. */
+const MODEL_WRITES = ["create", "createMany", "createManyAndReturn", "update", "updateMany", "updateManyAndReturn", "upsert", "delete", "deleteMany"] as const;
+
+/** Every operation of a model delegate that `$tenant` scopes. */
+export const MODEL_OPERATIONS: ReadonlySet<string> = new Set([
+  "findUnique",
+  "findUniqueOrThrow",
+  "findFirst",
+  "findFirstOrThrow",
+  "findMany",
+  ...MODEL_WRITES,
+  "aggregate",
+  "groupBy",
+  "count",
 ]);
+
+const WRITES: ReadonlySet<string> = new Set([...MODEL_WRITES, "$executeRaw", "$executeRawUnsafe", "executeRaw"]);
 
 export function isWriteOperation(operation: string): boolean {
   return WRITES.has(operation);

@@ -21,7 +21,7 @@ import { currentScope, runInScope, type TenantScope } from "../isolation/scope.j
 import { withSpan } from "../telemetry/index.js";
 import { scopeCacheStrategy } from "./accelerate.js";
 import type { ModelHooks } from "./model-hooks.js";
-import { isWriteOperation, uniqueToFirst } from "./operations.js";
+import { isWriteOperation, MODEL_OPERATIONS, uniqueToFirst } from "./operations.js";
 import type { StratumRuntime } from "./runtime.js";
 import { hasHomeBatches, readInBatches, tooWide } from "../isolation/descendants-batches.js";
 import { lowerFirst, readOnly, unpackDataPath, type ScopedRunner, type ScopeRequest } from "./scoped.js";
@@ -59,26 +59,6 @@ interface Call {
 const NO_PATH: readonly string[] = [];
 
 const RAW_METHODS = new Set(["$queryRaw", "$executeRaw", "$queryRawUnsafe", "$executeRawUnsafe", "$queryRawTyped"]);
-
-const MODEL_OPERATIONS = new Set([
-  "findUnique",
-  "findUniqueOrThrow",
-  "findFirst",
-  "findFirstOrThrow",
-  "findMany",
-  "create",
-  "createMany",
-  "createManyAndReturn",
-  "update",
-  "updateMany",
-  "updateManyAndReturn",
-  "upsert",
-  "delete",
-  "deleteMany",
-  "aggregate",
-  "groupBy",
-  "count",
-]);
 
 /** Operations whose promise offers fluent relation calls (Prisma's list). */
 const FLUENT_OPERATIONS = new Set(["findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "create", "update", "upsert", "delete"]);
