@@ -6,7 +6,8 @@
  *   npx tsx examples/dashboard/server.ts          # embedded PGlite; DATABASE_URL=<owner url> for PostgreSQL
  *
  * The browser never sees an API key: operators sign in with email and password and get a signed
- * session cookie; the server adds the key when it forwards their calls (see session.ts, proxy.ts).
+ * session (a JWT in an HttpOnly cookie); the proxy passes it on to the control plane as a bearer
+ * token, which the control plane's JWT login verifies (see session.ts, proxy.ts).
  */
 import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
@@ -19,7 +20,7 @@ import { ticketOverview } from "./overview.js";
 import { dashboardPage } from "./page.js";
 import { registerProxy } from "./proxy.js";
 import { seedDashboard, type SeedOptions, type SeedResult } from "./seed.js";
-import { checkOperator, issueSession, readSession, sessionCookie, type Operator, type Session } from "./session.js";
+import { checkOperator, issueSession, readSession, SESSION_ISSUER, sessionCookie, type Operator, type Session } from "./session.js";
 
 export interface DashboardOptions {
   prisma: DashboardPrisma;
@@ -103,10 +104,19 @@ export async function createDashboard(options: DashboardOptions): Promise<Dashbo
   const seed = options.seed === false ? null : await seedDashboard(prisma, options.seed ?? {});
   // The control plane is a whole Fastify app (routes under /api/v1, its error format); the
   // dashboard's own routes are added to it, so both share one port and one error shape.
-  const app = createControlPlane({ prisma, bootstrapKey: apiKey, logger: options.logger ?? false });
+  // Operators sign in to the control plane with the dashboard's own session token (a JWT): every
+  // scope, bounded to the tenant they view as, if any. The bootstrap key stays for scripts.
+  const jwt = {
+    secret,
+    issuer: SESSION_ISSUER,
+    algorithms: ["HS256"],
+    allowUnrestricted: true,
+    map: (claims: Record<string, unknown>) => ({ scopes: ["*"], tenantId: typeof claims["as"] === "string" ? claims["as"] : null }),
+  };
+  const app = createControlPlane({ prisma, bootstrapKey: apiKey, jwt, logger: options.logger ?? false });
   const session = (request: FastifyRequest) => readSession(secret, request.headers.cookie);
   registerAuth(app, prisma, operators, secret, session);
-  registerProxy(app, { prisma, apiKey, session });
+  registerProxy(app, { signedIn: async (request) => (await session(request)) !== null });
 
   app.get("/", async (_request, reply) => reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(dashboardPage()));
 

@@ -10,7 +10,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 
 export const SESSION_COOKIE = "stratum_dashboard_session";
-const ISSUER = "stratum-dashboard";
+/** The session token's issuer; the control plane accepts only tokens from it (server.ts). */
+export const SESSION_ISSUER = "stratum-dashboard";
 /** A working day; sign in again after. */
 const TTL_SECONDS = 8 * 60 * 60;
 
@@ -44,7 +45,7 @@ export async function issueSession(secret: Uint8Array, session: Session): Promis
   return new SignJWT({ name: session.name, as: session.as })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(session.email)
-    .setIssuer(ISSUER)
+    .setIssuer(SESSION_ISSUER)
     .setIssuedAt()
     .setExpirationTime(`${TTL_SECONDS}s`)
     .sign(secret);
@@ -54,7 +55,7 @@ export async function readSession(secret: Uint8Array, cookieHeader: string | und
   const token = cookieValue(cookieHeader, SESSION_COOKIE);
   if (!token) return null;
   try {
-    const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, algorithms: ["HS256"] });
+    const { payload } = await jwtVerify(token, secret, { issuer: SESSION_ISSUER, algorithms: ["HS256"] });
     if (typeof payload.sub !== "string") return null;
     return {
       email: payload.sub,
@@ -65,6 +66,11 @@ export async function readSession(secret: Uint8Array, cookieHeader: string | und
     // Expired, forged or from another server: simply not signed in.
     return null;
   }
+}
+
+/** The signed session token itself, as the browser sent it (the proxy passes it on as a bearer token). */
+export function sessionToken(cookieHeader: string | undefined): string | null {
+  return cookieValue(cookieHeader, SESSION_COOKIE);
 }
 
 export function sessionCookie(token: string | null): string {

@@ -197,6 +197,18 @@ describe("examples/dashboard", () => {
     expect(alpha.totals).toEqual({ open: 3, closed: 1, total: 4 });
   });
 
+  it("signs the operator in to the control plane itself with the session JWT (no API key anywhere)", async () => {
+    const bearer = (session: string) => ({ authorization: `Bearer ${session.slice(session.indexOf("=") + 1)}` });
+    const direct = await fetch(`${url}/api/v1/tenants?roots=true`, { headers: bearer(cookie) });
+    expect(direct.status).toBe(200);
+    const viewAs = await withSession("/auth/view-as", cookie, { method: "POST", body: JSON.stringify({ tenant_id: id("northstar_msp") }) });
+    const as = viewAs.headers.get("set-cookie")!.split(";")[0]!;
+    // The token viewing as NorthStar is bounded by the control plane, not only by the proxy.
+    expect((await fetch(`${url}/api/v1/tenants/${id("southwind_msp")}`, { headers: bearer(as) })).status).toBe(403);
+    // A token the dashboard did not sign is refused.
+    expect((await fetch(`${url}/api/v1/tenants`, { headers: bearer(`${cookie.slice(0, -4)}AAAA`) })).status).toBe(401);
+  });
+
   it("the overview answers only to a signed-in operator", async () => {
     expect((await withSession(`/dashboard/api/overview/${id("acmesec")}`, null)).status).toBe(401);
     expect((await get(`/dashboard/api/overview/${id("acmesec")}`)).status).toBe(401);
