@@ -33,6 +33,7 @@ import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
 import { withClient } from "../support/pg.js";
+import { cleanupOnExit } from "../support/cleanup.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MIGRATIONS_DIR = join(ROOT, "prisma", "migrations");
@@ -133,20 +134,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const dbName = `bench_fleet_${randomBytes(6).toString("hex")}`;
   const scopeKey = randomBytes(32).toString("hex");
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
-    cleanups.length = 0;
-  };
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log("interrupted: cleaning up");
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const { cleanups, cleanup } = cleanupOnExit(log);
 
   try {
     await ensureRoles(SERVER_ADMIN_URL);

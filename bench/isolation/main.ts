@@ -36,6 +36,7 @@ import { isTracingEnabled, withSpan } from "../../src/telemetry/index.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
 import { withClient, randomHex } from "../support/pg.js";
+import { cleanupOnExit } from "../support/cleanup.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MIGRATIONS_DIR = join(ROOT, "prisma", "migrations");
@@ -199,20 +200,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const dbName = `bench_iso_${randomHex(6)}`;
   const scopeKey = randomHex(32);
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
-    cleanups.length = 0;
-  };
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log("interrupted: cleaning up");
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const { cleanups, cleanup } = cleanupOnExit(log);
 
   try {
     // --- databases and roles
@@ -469,8 +457,6 @@ async function main(): Promise<void> {
     console.log(lines.join("\n"));
   } finally {
     await cleanup();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
   }
 }
 

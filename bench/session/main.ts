@@ -37,6 +37,7 @@ import { startPgBouncer } from "../../test/harness/pgbouncer.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
 import { withClient, randomHex } from "../support/pg.js";
+import { cleanupOnExit } from "../support/cleanup.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MIGRATIONS_DIR = join(ROOT, "prisma", "migrations");
@@ -386,26 +387,11 @@ async function run(cleanups: Array<() => Promise<unknown>>): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
-    cleanups.length = 0;
-  };
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log("interrupted: cleaning up");
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const { cleanups, cleanup } = cleanupOnExit(log);
   try {
     await run(cleanups);
   } finally {
     await cleanup();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
   }
 }
 
