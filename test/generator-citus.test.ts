@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getDMMF } from "@prisma/get-dmmf";
-import type { DMMF, GeneratorOptions } from "@prisma/generator-helper";
+import type { DMMF } from "@prisma/generator-helper";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateStratum } from "../generators/core.js";
@@ -17,6 +17,7 @@ import { distributionOrder } from "../generators/sql/citus.js";
 import { isStratumError } from "../src/core/errors.js";
 import { attackClient, type AttackClient } from "./attacks/support.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
+import { generatorOptions } from "./support/generator-options.js";
 
 const root = join(import.meta.dirname, "..");
 const schemaDir = join(root, "prisma", "schema");
@@ -196,25 +197,8 @@ model Pinned {
   it("runGenerator writes it to <output>/citus.sql, never into the migrations folder", () => {
     const dir = mkdtempSync(join(tmpdir(), "stratum-citus-"));
     try {
-      const schemaFolder = join(dir, "prisma", "schema");
-      mkdirSync(schemaFolder, { recursive: true });
-      const options = {
-        generator: {
-          name: "stratum",
-          output: { value: join(dir, "generated", "stratum"), fromEnvVar: null },
-          provider: { value: "stratum-generator", fromEnvVar: null },
-          config: { citus: "true" },
-          binaryTargets: [],
-          previewFeatures: [],
-          sourceFilePath: join(schemaFolder, "schema.prisma"),
-        },
-        otherGenerators: [],
-        schemaPath: schemaFolder,
-        dmmf: dmmfWith(STRICT_APP),
-        datasources: [{ name: "db", provider: "postgresql", activeProvider: "postgresql", schemas: [], sourceFilePath: join(schemaFolder, "schema.prisma") }],
-        datamodel: "",
-        version: "test",
-      } satisfies GeneratorOptions;
+      mkdirSync(join(dir, "prisma", "schema"), { recursive: true });
+      const options = generatorOptions(dir, dmmfWith(STRICT_APP), { citus: "true" });
       runGenerator(options);
       expect(readFileSync(join(dir, "generated", "stratum", "citus.sql"), "utf8")).toBe(sql);
       const migrations = join(dir, "prisma", "migrations");

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync, existsSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getDMMF } from "@prisma/get-dmmf";
-import type { DMMF, GeneratorOptions } from "@prisma/generator-helper";
+import type { DMMF } from "@prisma/generator-helper";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { generateStratum } from "../generators/core.js";
 import { writeSecurityMigration } from "../generators/migration.js";
 import { runGenerator, assertGenerated, defaultMigrationsDir } from "../generators/run.js";
 import { isStratumError } from "../src/core/errors.js";
+import { generatorOptions } from "./support/generator-options.js";
 
 const root = join(import.meta.dirname, "..");
 const schemaDir = join(root, "prisma", "schema");
@@ -414,25 +415,8 @@ describe("the security migration on disk", () => {
 
   it("runGenerator writes index.ts and the migration from Prisma's generator options, then nothing new", () => {
     const dir = temp();
-    const schemaFolder = join(dir, "prisma", "schema");
-    mkdirSync(schemaFolder, { recursive: true });
-    const options = {
-      generator: {
-        name: "stratum",
-        output: { value: join(dir, "generated", "stratum"), fromEnvVar: null },
-        provider: { value: "stratum-generator", fromEnvVar: null },
-        config: { appRole: "app_rw" },
-        binaryTargets: [],
-        previewFeatures: [],
-        sourceFilePath: join(schemaFolder, "schema.prisma"),
-      },
-      otherGenerators: [],
-      schemaPath: schemaFolder,
-      dmmf: repoDmmf(),
-      datasources: [{ name: "db", provider: "postgresql", activeProvider: "postgresql", schemas: [], sourceFilePath: join(schemaFolder, "schema.prisma") }],
-      datamodel: "",
-      version: "test",
-    } satisfies GeneratorOptions;
+    mkdirSync(join(dir, "prisma", "schema"), { recursive: true });
+    const options = generatorOptions(dir, repoDmmf(), { appRole: "app_rw" });
     const first = runGenerator(options);
     expect(existsSync(join(dir, "generated", "stratum", "index.ts"))).toBe(true);
     expect(first.migration).toMatch(/prisma\/migrations\/\d{14}_stratum_security$/);
