@@ -43,25 +43,25 @@ export interface AppAuditEvent {
   request_id?: string;
 }
 
+/** An app event's actor type: a lower-case word (user, service, …); the HTTP schema uses it too. */
+export const APP_ACTOR_TYPE = /^[a-z][a-z0-9_]{0,39}$/;
+
+/** What an app event is about; the HTTP schema uses it too. */
+export const AppEventResource = z.object({ type: z.string().min(1).max(100), id: z.string().min(1).max(500) }).strict();
+
 const EventSchema = z
   .object({
     actor: z
       .object({
         id: z.string().min(1).max(200),
-        type: z
-          .string()
-          .regex(/^[a-z][a-z0-9_]{0,39}$/)
-          .default("user"),
+        type: z.string().regex(APP_ACTOR_TYPE).default("user"),
       })
       .strict(),
     action: z
       .string()
       .max(100)
       .regex(/^[a-z][a-zA-Z0-9_-]*(\.[a-zA-Z0-9_-]+)+$/, "a dotted verb like report.export"),
-    resource: z
-      .object({ type: z.string().min(1).max(100), id: z.string().min(1).max(500) })
-      .strict()
-      .optional(),
+    resource: AppEventResource.optional(),
     before: z.unknown().optional(),
     after: z.unknown().optional(),
     occurred_at: z.coerce.date().optional(),

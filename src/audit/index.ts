@@ -12,4 +12,4 @@ export {
   type AuditFilters,
   type AuditPage,
 } from "./service.js";
-export { appendAppAudit, getAuditEntry, RESERVED_AUDIT_NAMESPACES, type AppAuditEvent } from "./app-events.js";
+export { APP_ACTOR_TYPE, AppEventResource, appendAppAudit, getAuditEntry, RESERVED_AUDIT_NAMESPACES, type AppAuditEvent } from "./app-events.js";

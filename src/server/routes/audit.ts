@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { APP_ACTOR_TYPE, AppEventResource } from "../../audit/index.js";
 import { errorResponses, TenantParams, Timestamp } from "../schemas.js";
 import type { RouteDeps } from "../types.js";
 
@@ -31,18 +32,11 @@ const AppEvent = z
     actor: z
       .object({
         id: z.string().min(1).max(200),
-        type: z
-          .string()
-          .regex(/^[a-z][a-z0-9_]{0,39}$/)
-          .optional()
-          .describe("Default user."),
+        type: z.string().regex(APP_ACTOR_TYPE).optional().describe("Default user."),
       })
       .strict(),
     action: z.string().min(3).max(100).describe("A dotted verb outside stratum's namespaces (tenant., config., …), e.g. report.export."),
-    resource: z
-      .object({ type: z.string().min(1).max(100), id: z.string().min(1).max(500) })
-      .strict()
-      .optional(),
+    resource: AppEventResource.optional(),
     before: z.unknown().optional(),
     after: z.unknown().optional(),
     occurred_at: z.iso.datetime({ offset: true }).optional().describe("When it happened; default now."),
