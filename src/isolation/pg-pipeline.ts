@@ -22,6 +22,8 @@ const RAW = Symbol.for("stratum.raw-statement");
 type ScopedConfig = pg.QueryConfig & { [SCOPE]?: TenantScope | typeof NO_SCOPE; [CONTEXT]?: StatementContext; [RAW]?: boolean };
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|SET\s+TRANSACTION|PREPARE\s+TRANSACTION)\b/i;
+/** Statements that commit the open transaction: a connection lost under one leaves the outcome unknown. */
+const COMMITS = /^\s*(COMMIT|END)\b/i;
 
 export interface StratumPgClientOptions {
   /** search_path restored when an unscoped statement follows a scoped one in a transaction. */
@@ -159,8 +161,10 @@ export class StratumPgClient extends pg.Client {
     }
     if (raw && !this.taint) this.taint = this.inTransaction() ? "transaction" : "statement";
     this.boundName(normalized);
-    const wasInTransaction = this.inTransaction();
-    const cb: Callback = (err, result) => this.settle(wasInTransaction, err, result, given);
+    // Inside a transaction a lost connection means the server rolled it back — unless the
+    // statement was the COMMIT itself, which the server may have carried out before the break.
+    const committedNothing = this.inTransaction() && !COMMITS.test(normalized.text);
+    const cb: Callback = (err, result) => this.settle(committedNothing, err, result, given);
 
     let pipeline: Omit<Pipeline, "parse" | "named"> | undefined;
     if (!TRANSACTION_CONTROL.test(normalized.text)) {
@@ -182,8 +186,8 @@ export class StratumPgClient extends pg.Client {
    * Every statement ends here. A lost connection becomes CONNECTION_LOST; a session a raw
    * statement touched is reset before the caller (and so pg-pool's release) hears back.
    */
-  private settle(wasInTransaction: boolean, err: Error | null, result: pg.QueryResult | undefined, given: Callback): void {
-    const lost = err ? connectionLost(err, wasInTransaction) : undefined;
+  private settle(committedNothing: boolean, err: Error | null, result: pg.QueryResult | undefined, given: Callback): void {
+    const lost = err ? connectionLost(err, committedNothing) : undefined;
     if (lost) return given(lost, result);
     const pooled = err && !this.pooler && !this.taint ? poolerSuspected(err) : undefined;
     if (pooled) return given(pooled, result);
