@@ -24,6 +24,7 @@ import type { ModelHooks } from "./model-hooks.js";
 import { isWriteOperation, MODEL_OPERATIONS, uniqueToFirst } from "./operations.js";
 import type { StratumRuntime } from "./runtime.js";
 import { hasHomeBatches, readInBatches, tooWide } from "../isolation/descendants-batches.js";
+import { UniqueBatcher, uniqueLookup } from "./unique-batcher.js";
 import { lowerFirst, readOnly, unpackDataPath, type ScopedRunner, type ScopeRequest } from "./scoped.js";
 
 type Fn = (...args: unknown[]) => unknown;
@@ -130,6 +131,7 @@ export class ScopedClients {
   private readonly fluentClasses = new Map<string, typeof ScopedPromise>();
   private readonly delegateNames = new Map<string, string>();
   private readyPassed = false;
+  private readonly batcher = new UniqueBatcher();
 
   constructor(
     private readonly runtime: StratumRuntime,
@@ -280,13 +282,38 @@ export class ScopedClients {
   private inScope(ctx: Ctx, routed: TenantScope, call: Call, tx: BatchTransaction | undefined): Promise<unknown> {
     const scope = call.model ? routed : rawScope(routed);
     if (call.model && hasHomeBatches(scope)) return this.acrossHomeBatches(ctx, scope, { ...call, model: call.model }, tx);
+    if (!tx && call.operation === "findUnique" && call.dataPath.length === 0 && this.runner.isTenantModel(call.model)) {
+      const batched = this.batchedUnique(ctx, scope, { ...call, model: call.model! });
+      if (batched) return batched;
+    }
     return runInScope(scope, () => {
       // Prisma batches findUnique calls of one tick into one statement, across callers: for a
-      // scoped call that would mix tenants, so it runs as the equivalent findFirst instead.
+      // scoped call that would mix tenants, so it runs as the equivalent findFirst instead
+      // (batchedUnique batches them again, within one scope).
       const first = this.runner.isTenantModel(call.model) ? uniqueToFirst(this.models, call.model, call.operation, call.args) : null;
       if (first) return this.invoke(ctx, scope, call, first.operation, this.before(call, first.args, scope), tx);
       return this.invoke(ctx, scope, call, call.operation, this.before(call, call.args, scope), tx);
     });
+  }
+
+  /**
+   * A findUnique joining this tick's other findUnique calls of the same scope, model and shape
+   * (unique-batcher.ts); undefined when it cannot join one.
+   */
+  private batchedUnique(ctx: Ctx, scope: TenantScope, call: Call & { model: string }): Promise<unknown> | undefined {
+    const args = this.before(call, call.args, scope);
+    const lookup = uniqueLookup(this.models.models[call.model], call.operation, args);
+    if (!lookup) return undefined;
+    const many: Call = { ...call, operation: "findMany" };
+    return this.batcher.join(
+      ctx.target,
+      scope,
+      call.model,
+      lookup,
+      (s, manyArgs) => runInScope(s, () => this.invoke(ctx, s, many, "findMany", manyArgs, undefined)),
+      // Alone, it runs as the findFirst it always was (its where is one field: nothing to unfold).
+      () => runInScope(scope, () => this.invoke(ctx, scope, call, "findFirst", args, undefined)),
+    );
   }
 
   /**
