@@ -167,7 +167,9 @@ async function seedTenant(
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
-type Query = "findUnique" | "findMany";
+/** "findUnique, one tenant": 16 callers ask the same tenant at a time (where batching within a tenant can apply). */
+type Query = "findUnique" | "findMany" | "findUnique, one tenant";
+const QUERIES: readonly Query[] = ["findUnique", "findMany", "findUnique, one tenant"];
 
 interface Scenario {
   label: string;
@@ -177,6 +179,12 @@ interface Scenario {
   run: (query: Query, tenant: Seeded, userId: string) => Promise<unknown>;
   /** Checks the result shape once, before measuring. */
   check?: boolean;
+}
+
+/** Which tenant caller `c` queries on its `n`th call when all callers ask one tenant at a time (each its own user). */
+function pickShared(tenants: Seeded[], _callers: number, c: number, n: number): { tenant: Seeded; userId: string } {
+  const tenant = tenants[n % tenants.length]!;
+  return { tenant, userId: tenant.userIds[(n * 7 + c) % tenant.userIds.length]! };
 }
 
 /** Which tenant caller `c` queries on its `n`th call: 16 distinct tenants at a time, all of them over a run. */
@@ -282,10 +290,10 @@ async function main(): Promise<void> {
 
     const select = { id: true, tenant_id: true, email: true, name: true } as const;
     const unscoped = (client: PrismaClient) => (q: Query, t: Seeded, id: string) =>
-      q === "findUnique" ? client.user.findUnique({ where: { id }, select }) : client.user.findMany({ where: { tenant_id: t.id }, take: 20, select });
+      q !== "findMany" ? client.user.findUnique({ where: { id }, select }) : client.user.findMany({ where: { tenant_id: t.id }, take: 20, select });
     const scoped = (q: Query, t: Seeded, id: string) => {
       const c = prisma.$tenant(t.id);
-      return q === "findUnique" ? c.user.findUnique({ where: { id }, select }) : c.user.findMany({ where: { tenant_id: t.id }, take: 20, select });
+      return q !== "findMany" ? c.user.findUnique({ where: { id }, select }) : c.user.findMany({ where: { tenant_id: t.id }, take: 20, select });
     };
     // The adapter alone: the scope put in AsyncLocalStorage by hand, no `$tenant` extension on top.
     const rlsScopes = new Map(
@@ -296,7 +304,7 @@ async function main(): Promise<void> {
     );
     const adapterOnly = (q: Query, t: Seeded, id: string) =>
       runInScope(rlsScopes.get(t.id)!, () =>
-        (q === "findUnique"
+        (q !== "findMany"
           ? stratumBase.user.findFirst({ where: { id }, select })
           : stratumBase.user.findMany({ where: { tenant_id: t.id }, take: 20, select })
         ).then((x) => x),
@@ -342,10 +350,11 @@ async function main(): Promise<void> {
     const random = seededRandom(0x5eed);
     for (let round = 0; round < ROUNDS; round++) {
       const tr = performance.now();
-      for (const q of ["findUnique", "findMany"] as const) {
+      for (const q of QUERIES) {
+        const oneTenant = q === "findUnique, one tenant";
         // One caller: the scenarios take turns call by call, in a shuffled order, so whatever the
         // machine does meanwhile (autovacuum, a checkpoint, the other core's load) falls on all alike.
-        for (const s of scenarios) {
+        for (const s of oneTenant ? [] : scenarios) {
           await drive(1, 80, (c, n) => {
             const { tenant, userId } = pick(s.tenants, 1, c, n);
             return s.run(q, tenant, userId);
@@ -354,7 +363,7 @@ async function main(): Promise<void> {
         const lat = new Map(scenarios.map((s) => [s, [] as number[]]));
         const cpu = new Map(scenarios.map((s) => [s, 0]));
         const wall = new Map(scenarios.map((s) => [s, 0]));
-        for (let n = 0; n < ITER_1; n++) {
+        for (let n = 0; n < (oneTenant ? 0 : ITER_1); n++) {
           // A fresh order every call: a fixed cycle would always run each path right after the
           // same neighbour, and charge it whatever that neighbour leaves behind (the batch
           // pattern's COMMIT, its garbage).
@@ -372,13 +381,13 @@ async function main(): Promise<void> {
             cpu.set(s, cpu.get(s)! + c.user + c.system);
           }
         }
-        for (const s of scenarios) record(s, q, 1, lat.get(s)!, wall.get(s)!, cpu.get(s)!);
+        if (!oneTenant) for (const s of scenarios) record(s, q, 1, lat.get(s)!, wall.get(s)!, cpu.get(s)!);
         // Sixteen callers: one scenario at a time (they would compete for the pools otherwise),
         // in an order rotated each round.
         const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
         for (const s of order) {
           const op = (c: number, n: number) => {
-            const { tenant, userId } = pick(s.tenants, 16, c, n + round * OPS_PER_CALLER_16);
+            const { tenant, userId } = (oneTenant ? pickShared : pick)(s.tenants, 16, c, n + round * OPS_PER_CALLER_16);
             return s.run(q, tenant, userId);
           };
           await drive(16, Math.max(20, Math.round(OPS_PER_CALLER_16 / 10)), op); // warm-up (connections, plans, route cache)
@@ -412,20 +421,28 @@ async function main(): Promise<void> {
         `${ROUNDS} interleaved rounds; 1 caller: ${ROUNDS * ITER_1} samples, 16 callers: ${ROUNDS * 16 * OPS_PER_CALLER_16} samples per cell; pools of ${POOL_MAX} connections.`,
       "",
     );
-    for (const q of ["findUnique", "findMany"] as const) {
-      const title = q === "findUnique" ? "`user.findUnique({ where: { id } })`" : "`user.findMany({ where: { tenant_id }, take: 20 })`";
+    for (const q of QUERIES) {
+      const title = {
+        findUnique: "`user.findUnique({ where: { id } })`",
+        findMany: "`user.findMany({ where: { tenant_id }, take: 20 })`",
+        "findUnique, one tenant": "`user.findUnique({ where: { id } })`, the 16 callers asking one tenant at a time (1 caller: as above)",
+      }[q];
       lines.push(`#### ${title}`, "");
       lines.push(
         "| path | connects as | 1 caller p50 | p99 | ops/s | p50 vs baseline | Node CPU per op | 16 callers p50 | p99 | ops/s | p50 vs baseline | ops/s vs baseline |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
       );
-      const base1 = results.get(key(scenarios[0]!, q, 1))!;
+      const base1 = results.get(key(scenarios[0]!, q, 1));
       const base16 = results.get(key(scenarios[0]!, q, 16))!;
       for (const s of scenarios) {
-        const r1 = results.get(key(s, q, 1))!;
+        const r1 = results.get(key(s, q, 1));
         const r16 = results.get(key(s, q, 16))!;
+        const one =
+          r1 && base1
+            ? `${fmt(r1.p50)} | ${fmt(r1.p99)} | ${r1.opsPerSec.toFixed(0)} | ${ratio(r1.p50, base1.p50)} | ${r1.cpuUsPerOp.toFixed(0)} µs`
+            : "— | — | — | — | —";
         lines.push(
-          `| ${s.label} | ${s.role} | ${fmt(r1.p50)} | ${fmt(r1.p99)} | ${r1.opsPerSec.toFixed(0)} | ${ratio(r1.p50, base1.p50)} | ${r1.cpuUsPerOp.toFixed(0)} µs | ` +
+          `| ${s.label} | ${s.role} | ${one} | ` +
             `${fmt(r16.p50)} | ${fmt(r16.p99)} | ${r16.opsPerSec.toFixed(0)} | ${ratio(r16.p50, base16.p50)} | ${ratio(r16.opsPerSec, base16.opsPerSec)} |`,
         );
       }
