@@ -26,47 +26,46 @@ export interface UniqueLookup {
   /** The unique field the `where` names. */
   field: string;
   value: string | number;
-  /** The call's arguments without `where`: calls join a batch only when these are equal. */
-  rest: Record<string, unknown>;
-  /** `JSON.stringify(rest)`. */
-  shape: string;
+  /** The call's arguments as sent (after model hooks). */
+  args: Record<string, unknown>;
 }
 
 /** Runs a batch's statement: `findMany` with `args`, in `scope`. */
 export type RunMany = (scope: TenantScope, args: Record<string, unknown>) => Promise<unknown>;
 
-interface Member {
+/** One call waiting for the end of the tick. */
+interface Pending {
+  scope: TenantScope;
+  scopeKey: string;
+  model: string;
   lookup: UniqueLookup;
+  run: RunMany;
+  runOne: () => Promise<unknown>;
   resolve(row: unknown): void;
   reject(error: unknown): void;
 }
 
-interface Batch {
-  scope: TenantScope;
-  model: string;
-  members: Member[];
-  values: Set<string>;
-  run: RunMany;
-  runOne: () => Promise<unknown>;
-}
-
 /**
  * The lookup a `findUnique` call makes, or undefined when it must run alone. `args` are the
- * arguments as they will be sent (after model hooks).
+ * arguments as they will be sent (after model hooks). Kept cheap: every scoped findUnique asks.
  */
 export function uniqueLookup(model: StratumModel | undefined, operation: string, args: unknown): UniqueLookup | undefined {
   if (operation !== "findUnique" || !model || !args || typeof args !== "object") return undefined;
-  const { where, ...rest } = args as { where?: unknown } & Record<string, unknown>;
-  if ("omit" in rest || "cacheStrategy" in rest || !where || typeof where !== "object") return undefined;
-  const keys = Object.keys(where);
-  if (keys.length !== 1) return undefined;
-  const field = keys[0]!;
+  const given = args as Record<string, unknown>;
+  const where = given.where;
+  if ("omit" in given || "cacheStrategy" in given || !where || typeof where !== "object") return undefined;
+  let field: string | undefined;
+  for (const key in where) {
+    if (field !== undefined) return undefined;
+    field = key;
+  }
+  if (field === undefined) return undefined;
   const value = (where as Record<string, unknown>)[field];
   if (!isSingleFieldUnique(model, field) || !comparable(model, field, value)) return undefined;
   // The key must come back with each row to hand it to its caller; an explicit select may omit it.
-  const select = rest.select as Record<string, unknown> | undefined;
+  const select = given.select as Record<string, unknown> | undefined;
   if (select && typeof select === "object" && select[field] !== true) return undefined;
-  return { field, value: value as string | number, rest, shape: JSON.stringify(rest) };
+  return { field, value: value as string | number, args: given };
 }
 
 function isSingleFieldUnique(model: StratumModel, field: string): boolean {
@@ -86,66 +85,91 @@ function comparable(model: StratumModel, field: string, value: unknown): boolean
 }
 
 /** Scopes equal in everything the driver sends: the same statement may serve all of them. */
-function scopeKey(scope: TenantScope): string | undefined {
+function keyOfScope(scope: TenantScope): string | undefined {
   if (scope.mode !== "s" || scope.tableSources || scope.replica || scope.resetSession) return undefined;
   return `${scope.token}\u0000${scope.strategy}\u0000${scope.searchPath}\u0000${scope.placement ?? ""}\u0000${scope.readOnly}`;
 }
 
+/** The arguments besides `where`, as text: calls join one statement only when these are equal. */
+function shapeOf(args: Record<string, unknown>): string {
+  const { where: _where, ...rest } = args;
+  return JSON.stringify(rest);
+}
+
 export class UniqueBatcher {
-  /** Open batches of this tick: client → scope, model and shape → batch. */
-  private readonly open = new Map<object, Map<string, Batch>>();
+  /** Calls of this tick, per client they run on. */
+  private readonly pending = new Map<object, Pending[]>();
 
   /**
    * The call's row through a batch of its scope, or undefined when it cannot join one (the
-   * caller then runs it alone). `runOne` runs it alone, used when it ends up the batch's only member.
+   * caller then runs it alone). `runOne` runs it alone, used when it ends up the only one of its
+   * kind this tick — so a lone call pays no grouping work, only the wait for the tick's end.
    */
   join(client: object, scope: TenantScope, model: string, lookup: UniqueLookup, run: RunMany, runOne: () => Promise<unknown>): Promise<unknown> | undefined {
-    const scoped = scopeKey(scope);
-    if (scoped === undefined) return undefined;
-    const key = `${scoped}\u0000${model}\u0000${lookup.field}\u0000${lookup.shape}`;
-    let batches = this.open.get(client);
-    if (!batches) {
-      batches = new Map();
-      this.open.set(client, batches);
+    const scopeKey = keyOfScope(scope);
+    if (scopeKey === undefined) return undefined;
+    let calls = this.pending.get(client);
+    if (!calls) {
+      calls = [];
+      this.pending.set(client, calls);
       // Every call of this tick has joined by the time process.nextTick callbacks run.
       process.nextTick(() => this.flush(client));
     }
-    let batch = batches.get(key);
-    const value = String(lookup.value);
-    // The same row asked twice runs alone: each caller gets its own object, as from Prisma.
-    if (batch?.values.has(value)) return undefined;
-    if (!batch || batch.members.length >= MAX_BATCH) {
-      if (batch) this.send(batch);
-      batch = { scope, model, members: [], values: new Set(), run, runOne };
-      batches.set(key, batch);
-    }
-    batch.values.add(value);
-    return new Promise((resolve, reject) => batch.members.push({ lookup, resolve, reject }));
+    const list = calls;
+    return new Promise((resolve, reject) => list.push({ scope, scopeKey, model, lookup, run, runOne, resolve, reject }));
   }
 
   private flush(client: object): void {
-    const batches = this.open.get(client);
-    this.open.delete(client);
-    for (const batch of batches?.values() ?? []) this.send(batch);
-  }
-
-  private send(batch: Batch): void {
-    const { members } = batch;
-    if (members.length === 1) {
-      batch.runOne().then(members[0]!.resolve, members[0]!.reject);
-      return;
+    const calls = this.pending.get(client) ?? [];
+    this.pending.delete(client);
+    if (calls.length === 1) return alone(calls[0]!);
+    const groups = new Map<string, Pending[]>();
+    for (const call of calls) {
+      const key = `${call.scopeKey}\u0000${call.model}\u0000${call.lookup.field}\u0000${shapeOf(call.lookup.args)}`;
+      const group = groups.get(key);
+      if (group) group.push(call);
+      else groups.set(key, [call]);
     }
-    const first = members[0]!.lookup;
-    const args = { ...first.rest, where: { [first.field]: { in: members.map((m) => m.lookup.value) } } };
-    batch.run(batch.scope, args).then(
-      (rows) => {
-        const byValue = new Map<string, unknown>();
-        for (const row of rows as Record<string, unknown>[]) byValue.set(String(row[first.field]), row);
-        for (const m of members) m.resolve(byValue.get(String(m.lookup.value)) ?? null);
-      },
-      (error: unknown) => {
-        for (const m of members) m.reject(error);
-      },
-    );
+    for (const group of groups.values()) {
+      const values = new Set<string>();
+      let batch: Pending[] = [];
+      for (const call of group) {
+        const value = String(call.lookup.value);
+        // The same row asked twice runs alone: each caller gets its own object, as from Prisma.
+        if (values.has(value)) {
+          alone(call);
+          continue;
+        }
+        values.add(value);
+        batch.push(call);
+        if (batch.length === MAX_BATCH) {
+          send(batch);
+          batch = [];
+        }
+      }
+      if (batch.length) send(batch);
+    }
   }
+}
+
+function alone(call: Pending): void {
+  call.runOne().then(call.resolve, call.reject);
+}
+
+/** One findMany for the batch's calls (one scope, model and shape); each caller gets its row or null. */
+function send(batch: Pending[]): void {
+  if (batch.length === 1) return alone(batch[0]!);
+  const first = batch[0]!;
+  const { field } = first.lookup;
+  const args = { ...first.lookup.args, where: { [field]: { in: batch.map((c) => c.lookup.value) } } };
+  first.run(first.scope, args).then(
+    (rows) => {
+      const byValue = new Map<string, unknown>();
+      for (const row of rows as Record<string, unknown>[]) byValue.set(String(row[field]), row);
+      for (const call of batch) call.resolve(byValue.get(String(call.lookup.value)) ?? null);
+    },
+    (error: unknown) => {
+      for (const call of batch) call.reject(error);
+    },
+  );
 }
