@@ -337,8 +337,8 @@ CREATE POLICY stratum_tenant_isolation ON "public"."tickets" AS PERMISSIVE FOR A
   WITH CHECK ("tenant_id" = (SELECT v.tenant_id FROM public.stratum_scope_current v WHERE v.mode <> 'a'));
 DROP POLICY IF EXISTS stratum_subtree ON "public"."tickets";
 CREATE POLICY stratum_subtree ON "public"."tickets" AS PERMISSIVE FOR SELECT TO CURRENT_USER
-  USING ("tenant_id" = ANY ((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
-                FROM public.stratum_scope_current v WHERE v.mode <> 'a')::uuid[]));
+  USING ("tenant_id" IN (SELECT pg_catalog.unnest((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
+                FROM public.stratum_scope_current v WHERE v.mode <> 'a')::uuid[])));
 DROP VIEW IF EXISTS "public"."stratum_d_tickets";
 CREATE VIEW "public"."stratum_d_tickets" WITH (security_barrier) AS
   SELECT * FROM "public"."tickets" WHERE "tenant_id" = ANY ((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
@@ -364,8 +364,8 @@ CREATE POLICY stratum_tenant_isolation ON "public"."users" AS PERMISSIVE FOR ALL
   WITH CHECK ("tenant_id" = (SELECT v.tenant_id FROM public.stratum_scope_current v WHERE v.mode <> 'a'));
 DROP POLICY IF EXISTS stratum_subtree ON "public"."users";
 CREATE POLICY stratum_subtree ON "public"."users" AS PERMISSIVE FOR SELECT TO CURRENT_USER
-  USING ("tenant_id" = ANY ((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
-                FROM public.stratum_scope_current v WHERE v.mode <> 'a')::uuid[]));
+  USING ("tenant_id" IN (SELECT pg_catalog.unnest((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
+                FROM public.stratum_scope_current v WHERE v.mode <> 'a')::uuid[])));
 DROP VIEW IF EXISTS "public"."stratum_d_users";
 CREATE VIEW "public"."stratum_d_users" WITH (security_barrier) AS
   SELECT * FROM "public"."users" WHERE "tenant_id" = ANY ((SELECT CASE v.mode WHEN 'd' THEN public.stratum_scope_tenants() ELSE ARRAY[v.tenant_id] END
