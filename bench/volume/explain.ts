@@ -1,6 +1,6 @@
 /**
  * Plans for docs/isolation.md: a statement as the app role in a tenant's scope (its signed token
- * read from the token table as the superuser), `EXPLAIN (ANALYZE, COSTS OFF)`, run three times
+ * read from the token table as the superuser), `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)`, run three times
  * and the last plan kept (caches warm). Printed to stderr when BENCH_EXPLAIN=1.
  */
 import type { Db } from "./setup.js";
@@ -19,7 +19,7 @@ export async function explainAs(db: Db, tenantId: string, mode: "s" | "d", sql: 
     for (let i = 0; i < 3; i++) {
       await c.query("BEGIN");
       await c.query("SELECT pg_catalog.set_config('stratum.tenant_id', $1, true)", [token]);
-      plan = (await c.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, COSTS OFF) ${sql}`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+      plan = (await c.query<{ "QUERY PLAN": string }>(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
       await c.query("COMMIT");
     }
     return plan;

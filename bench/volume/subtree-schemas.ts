@@ -6,10 +6,9 @@
  * - as shipped: the app role through `$tenant(msp, { descendants: true })`;
  * - the floor: the same batched statements as the superuser on the tables themselves (no view, no
  *   policy) — what visiting that many relations costs at all;
- * - proposed (not shipped; applied to this scratch database only): `stratum_scope_covers` in
- *   PL/pgSQL (its plan cached per session, where a SQL function is planned again at every call
- *   site of every execution) and generic plans for the app role (no five custom plans of every
- *   batch statement on every connection).
+ * - generic plans (not shipped; applied to this scratch database only, `plan_cache_mode =
+ *   force_generic_plan` for the app role): no five custom plans of every batch statement on every
+ *   connection — what a prelude setting for descendants statements would give (docs/isolation.md).
  *
  * Per way: the first call on fresh connections, 40 concurrent counts (pool 16: wall time, errors),
  * then sequential `count()` and 20-row pages; and `count()` of one reseller (a quarter of the
@@ -92,15 +91,6 @@ async function floor(db: Db, homes: readonly string[]): Promise<number> {
   });
 }
 
-const PLPGSQL_COVERS = `
-CREATE OR REPLACE FUNCTION public.stratum_scope_covers(tid uuid) RETURNS boolean
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-BEGIN
-  RETURN EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode <> 'a' AND (v.tenant_id = tid OR (v.mode = 'd' AND EXISTS (
-    SELECT 1 FROM public.stratum_tenants r, public.stratum_tenants h
-     WHERE r.id = v.tenant_id AND h.id = tid AND h.status <> 'archived' AND h.path OPERATOR(public.<@) r.path))));
-END $fn$`;
-
 export async function schemaSubtree(scopeKey: string, cleanups: Cleanups): Promise<string[]> {
   const db = await scratchDb("msp", scopeKey, cleanups);
   const setup = clients(db, scopeKey);
@@ -109,9 +99,8 @@ export async function schemaSubtree(scopeKey: string, cleanups: Cleanups): Promi
   await setup.close();
   const shipped = await measureWay(db, scopeKey, tree, cleanups);
   const floorMs = await floor(db, tree.homes);
-  await withClient(db.ownerUrl, (c) => c.query(PLPGSQL_COVERS));
   await withClient(db.superUrl, (c) => c.query(`ALTER ROLE stratum_app IN DATABASE ${db.name} SET plan_cache_mode = force_generic_plan`));
-  const proposed = await measureWay(db, scopeKey, tree, cleanups);
+  const generic = await measureWay(db, scopeKey, tree, cleanups);
   const row = (label: string, w: Way) =>
     `| ${label} | ${(w.first / 1000).toFixed(1)} s | ${(w.c40.ms / 1000).toFixed(1)} s, ${w.c40.failed} errors${w.c40.first ? ` (${w.c40.first})` : ""} | ` +
     `${w.count.toFixed(0)} ms | ${w.page.toFixed(0)} ms | ${w.quarter.toFixed(0)} ms (${(w.count / w.quarter).toFixed(1)}×) |`;
@@ -119,7 +108,7 @@ export async function schemaSubtree(scopeKey: string, cleanups: Cleanups): Promi
     `| ${HOMES.toLocaleString("en")} SCHEMA clients, ${DEFAULT_HOME_BATCH} homes a statement | first call, fresh pool | 40 concurrent counts (pool ${POOL_MAX}) | then \`count()\` p50 | \`findMany({ take: 20, orderBy: { id } })\` p50 | \`count()\` of ${HOMES / RESELLERS} homes p50 (${HOMES} ÷ ${HOMES / RESELLERS}) |`,
     "|---|---:|---|---:|---:|---:|",
     row("as shipped", shipped),
-    row("proposed: `stratum_scope_covers` in PL/pgSQL, generic plans", proposed),
+    row("generic plans (`plan_cache_mode = force_generic_plan` for the app role; not shipped)", generic),
     `| floor: the same statements on the tables, superuser, warm | | | ${floorMs.toFixed(0)} ms | | |`,
   ];
 }
