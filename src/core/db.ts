@@ -2,9 +2,10 @@
  * The narrow handle every service receives. Services speak SQL (ltree and the resolvers need it
  * anyway) and never see the Prisma client, the adapter or each other's internals.
  *
- * Inside the extension a `Db` runs on the user's Prisma client under stratum's signed admin scope,
- * so it reaches stratum's own tables and no tenant's rows. `pgDb` wraps a plain `pg` pool or
- * client, for tooling and tests that connect as the owner.
+ * Inside the extension a `Db` runs under stratum's signed admin scope, so it reaches stratum's own
+ * tables and no tenant's rows: on the stratum driver's pool (extension/driver-db.ts), or through
+ * the user's Prisma client on other adapters (extension/prisma-db.ts). `pgDb` wraps a plain `pg`
+ * pool or client, for tooling and tests that connect as the owner.
  */
 import type pg from "pg";
 
@@ -14,18 +15,27 @@ export interface Db {
    * Statements whose result is `void` (pg_advisory_xact_lock, pg_notify) go through `execute`:
    * Prisma's raw queries cannot read a void column.
    */
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: StatementOptions): Promise<T[]>;
   /** Affected row count of one statement. */
   execute(sql: string, params?: readonly unknown[]): Promise<number>;
   /** Runs `fn` in one transaction on one connection; a throw rolls everything back. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
 }
 
+export interface StatementOptions {
+  /**
+   * Prepare the statement under this name, once per connection, where the backing driver can
+   * (pg; not behind a transaction pooler): for hot statements whose planning costs more than
+   * their execution (the resolves). One name, one text: never reuse a name for other SQL.
+   */
+  name?: string;
+}
+
 type Queryable = Pick<pg.Pool, "query"> | Pick<pg.PoolClient, "query">;
 
 export function pgDb(pool: pg.Pool): Db {
   return {
-    query: (sql, params) => run(pool, sql, params).then((r) => r.rows),
+    query: (sql, params, options) => run(pool, sql, params, options?.name).then((r) => r.rows),
     execute: (sql, params) => run(pool, sql, params).then((r) => r.rowCount ?? 0),
     async transaction(fn) {
       const client = await pool.connect();
@@ -47,9 +57,21 @@ export function pgDb(pool: pg.Pool): Db {
 /** A Db over one connection (already in a transaction, or not); nested transactions become savepoints. */
 export function clientDb(client: Pick<pg.PoolClient, "query">): Db {
   return savepointDb({
-    query: (sql, params) => run(client, sql, params).then((r) => r.rows),
+    query: (sql, params, options) => run(client, sql, params, options?.name).then((r) => r.rows),
     execute: (sql, params) => run(client, sql, params).then((r) => r.rowCount ?? 0),
   });
+}
+
+/**
+ * `db` with one statement text prepared under `name` wherever it runs (StatementOptions.name);
+ * every other text runs as it would. For services that hand their hot statement to shared code.
+ */
+export function preparedAs(db: Db, sql: string, name: string): Db {
+  return {
+    query: (text, params, options) => db.query(text, params, text === sql ? { ...options, name } : options),
+    execute: db.execute,
+    transaction: db.transaction,
+  };
 }
 
 /** Completes statements that already run inside one transaction into a Db: `transaction` nests as savepoints. */
@@ -76,6 +98,7 @@ export function savepointDb(statements: Pick<Db, "query" | "execute">): Db {
   return db;
 }
 
-function run(target: Queryable, sql: string, params?: readonly unknown[]) {
-  return target.query(sql, params ? [...params] : undefined) as Promise<pg.QueryResult<never>>;
+function run(target: Queryable, sql: string, params?: readonly unknown[], name?: string) {
+  const values = params ? [...params] : undefined;
+  return (name ? target.query({ name, text: sql, ...(values ? { values } : {}) }) : target.query(sql, values)) as Promise<pg.QueryResult<never>>;
 }

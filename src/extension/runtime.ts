@@ -6,6 +6,7 @@
 import { createAuditService, currentActor, encodeActor, SYSTEM_ACTOR, type AuditService } from "../audit/index.js";
 import { createWebhookService, withWebhookEvents, type WebhookService, type WebhookServiceDeps } from "../webhooks/index.js";
 import type { Db } from "../core/db.js";
+import { StratumError } from "../core/errors.js";
 import type { StratumModels } from "../core/models.js";
 import type { ChangeBus, ValueCipher } from "../core/ports.js";
 import type { IsolationStrategyName } from "../core/types.js";
@@ -19,7 +20,10 @@ import type { TenantTable } from "../isolation/ddl.js";
 import type { SubtreeMember } from "../isolation/descendants.js";
 import type { AdminAccess, IsolationStrategy, ProvisionContext, TenantRoute } from "../isolation/strategy.js";
 import { createAdminAccess, type AdminOptions } from "./admin.js";
+import { driverDb } from "./driver-db.js";
 import { prismaDb, type RawClient } from "./prisma-db.js";
+import type { StratumAdapterFactory } from "../isolation/adapter.js";
+import type { StratumPool } from "../isolation/pg-pipeline.js";
 import { buildStrategies, tenantColumnsOf, tenantTablesOf } from "./strategies.js";
 
 export interface StratumOptions {
@@ -117,7 +121,7 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     readOnly: false,
   };
   const base = baseClient as RawClient;
-  const db = prismaDb(base, adminScope);
+  const db = adminDb(base, adminScope);
   const tenantTables = tenantTablesOf(options.models);
   const strategies = buildStrategies(tenantTables.map((t) => t.table));
   const router = new IsolationRouter({
@@ -210,6 +214,27 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     keyReady,
     doctor,
   };
+}
+
+/**
+ * Stratum's own Db. On stratumAdapter over pg it runs on the driver's main pool directly (driver-db.ts);
+ * on anything else (a wrapped adapter such as PGlite, Accelerate over HTTP) through Prisma's raw
+ * queries and interactive transactions.
+ */
+function adminDb(base: RawClient, scope: TenantScope): Db {
+  const factory = (base as { _engineConfig?: { adapter?: Partial<StratumAdapterFactory> } })._engineConfig?.adapter;
+  if (typeof factory?.mainPool !== "function" || factory.options?.adapter) return prismaDb(base, scope);
+  const mainPool = factory.mainPool.bind(factory);
+  const pool = async (): Promise<StratumPool> => {
+    const connected = mainPool();
+    if (connected) return connected;
+    // Prisma connects its adapter on first use: make that happen, then use the pool it opened.
+    await (base as unknown as { $connect(): Promise<void> }).$connect();
+    const opened = mainPool();
+    if (!opened) throw new StratumError("ADAPTER_NOT_STRATUM", "Prisma connected, but stratumAdapter opened no pool for the main database.");
+    return opened;
+  };
+  return driverDb((): StratumPool | Promise<StratumPool> => mainPool() ?? pool(), scope);
 }
 
 function createWebhooks(db: Db, audit: AuditService, cipher: ValueCipher | undefined, config: StratumOptions["webhooks"]): WebhookService | undefined {

@@ -106,6 +106,11 @@ export interface StratumAdapterFactory extends SqlDriverAdapterFactory {
   openPools(): string[];
   /** The connection budget per server and its use (tests, the bench, monitoring). */
   tenantPoolStats(): TenantPoolStats | undefined;
+  /**
+   * The main database's scoped pool while Prisma holds this adapter connected (undefined before,
+   * after `$disconnect`, and when wrapping another adapter): stratum's services run on it directly.
+   */
+  mainPool(): StratumPool | undefined;
 }
 
 export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFactory {
@@ -120,12 +125,14 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
   const pooler = options.pooler ?? main.pooler;
   const pgOptions = options.preparedStatements === false || pooler ? undefined : { statementNameGenerator: statementName };
   let pools: TenantPools | undefined;
+  let connectedPool: StratumPool | undefined;
   const factory: StratumAdapterFactory = {
     options,
     provider: "postgres",
     adapterName: options.adapter?.adapterName ?? "@prisma/adapter-pg",
     openPools: () => pools?.keys() ?? [],
     tenantPoolStats: () => pools?.stats(),
+    mainPool: () => connectedPool,
     async connect() {
       if (options.adapter) {
         return new ScopedAdapter(await options.adapter.connect(), undefined, "generic");
@@ -135,6 +142,7 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
       await assertSupportedPrismaAdapter(PrismaPg);
       const mainPool = new StratumPool({ connectionString: main.url, ...options.pool, stratum: { defaultSearchPath: searchPath, pooler } });
       const mainAdapter = await new PrismaPg(mainPool, pgOptions).connect();
+      connectedPool = mainPool;
       // Standby pools: every statement read-only, as a hot standby demands (replica.ts).
       const openStandbyPool = async (url: string) => {
         const target = poolerUrl(url);
@@ -160,6 +168,7 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
         pools,
         "pg",
         async () => {
+          if (connectedPool === mainPool) connectedPool = undefined;
           await replicas?.closeAll();
           await pools?.closeAll();
           await mainPool.end();

@@ -18,8 +18,33 @@ const SCOPE = Symbol.for("stratum.scope");
 const NO_SCOPE = Symbol.for("stratum.no-scope");
 const CONTEXT = Symbol.for("stratum.statement-context");
 const RAW = Symbol.for("stratum.raw-statement");
+const BEGIN = Symbol.for("stratum.begin");
 
-type ScopedConfig = pg.QueryConfig & { [SCOPE]?: TenantScope | typeof NO_SCOPE; [CONTEXT]?: StatementContext; [RAW]?: boolean };
+type ScopedConfig = pg.QueryConfig & {
+  [SCOPE]?: TenantScope | typeof NO_SCOPE;
+  [CONTEXT]?: StatementContext;
+  [RAW]?: boolean;
+  [BEGIN]?: boolean;
+};
+
+/**
+ * A statement of stratum's own (never raw: no session reset after it) in `scope`, for a
+ * StratumPool or one of its clients: the scope rides in the config, not in AsyncLocalStorage.
+ * `begin` opens a transaction in the same round trip when the connection is not in one. `name`
+ * prepares it per connection (dropped behind a pooler or on a session a raw statement touched).
+ */
+export function scopedStatement(
+  text: string,
+  values: readonly unknown[] | undefined,
+  scope: TenantScope,
+  options: { name?: string | undefined; begin?: boolean } = {},
+): pg.QueryConfig {
+  const config: ScopedConfig = { text, [SCOPE]: scope, [RAW]: false, [CONTEXT]: statementContext() };
+  if (values) config.values = [...values];
+  if (options.name) config.name = options.name;
+  if (options.begin) config[BEGIN] = true;
+  return config;
+}
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|SET\s+TRANSACTION|PREPARE\s+TRANSACTION)\b/i;
 /** Statements that commit the open transaction: a connection lost under one leaves the outcome unknown. */
@@ -161,25 +186,34 @@ export class StratumPgClient extends pg.Client {
     }
     if (raw && !this.taint) this.taint = this.inTransaction() ? "transaction" : "statement";
     this.boundName(normalized);
+    const begin = normalized[BEGIN] === true && !this.inTransaction();
     // Inside a transaction a lost connection means the server rolled it back — unless the
     // statement was the COMMIT itself, which the server may have carried out before the break.
-    const committedNothing = this.inTransaction() && !COMMITS.test(normalized.text);
+    const committedNothing = (begin || this.inTransaction()) && !COMMITS.test(normalized.text);
     const cb: Callback = (err, result) => this.settle(committedNothing, err, result, given);
 
     let pipeline: Omit<Pipeline, "parse" | "named"> | undefined;
     if (!TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
         const context = normalized[CONTEXT] ?? statementContext();
-        pipeline = { values: [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId], postlude: raw };
-        this.scopeDirty = this.inTransaction();
+        const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId];
+        pipeline = { values, postlude: raw, ...(begin ? { begin } : {}) };
+        this.scopeDirty = begin || this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
         pipeline = { values: ["", this.defaultSearchPath, this.writeMode, "", ""], postlude: false };
         this.scopeDirty = false;
       }
     }
     if (pipeline) this.submitScoped(normalized, pipeline, cb, true);
+    else if (begin) this.beginThen(normalized, cb);
     else (super.query as (...a: unknown[]) => unknown)(normalized, cb);
     return undefined as never;
+  }
+
+  /** A BEGIN that could not ride with the statement (a SAVEPOINT, say): its own round trip first. */
+  private beginThen(config: ScopedConfig, cb: Callback): void {
+    const run = super.query.bind(this) as (...a: unknown[]) => unknown;
+    run({ text: "BEGIN" }, (err: Error | null) => (err ? cb(err) : run(config, cb)));
   }
 
   /**
@@ -228,14 +262,18 @@ export class StratumPgClient extends pg.Client {
     const query = new ScopedQuery(
       config,
       (err, result) => {
-        if (query.phase > 0 && named) this.preludePrepared = true;
+        if (query.preludeRan && named) this.preludePrepared = true;
         const code = (err as { code?: string } | null)?.code;
-        if (err && named && query.phase === 0 && retry && (code === PRELUDE_MISSING || code === PRELUDE_EXISTS)) {
+        if (err && named && !query.preludeRan && retry && (code === PRELUDE_MISSING || code === PRELUDE_EXISTS)) {
           this.preludePrepared = code === PRELUDE_EXISTS;
           // Unnamed this time: pg would record the query's name as parsed on the prelude's
           // ParseComplete, before the query's own Parse has been answered.
           const { name: _name, ...unnamed } = config;
-          this.submitScoped(unnamed, pipeline, done, false);
+          if (!pipeline.begin) return this.submitScoped(unnamed, pipeline, done, false);
+          // The BEGIN ran and its transaction is aborted: end it, then begin again.
+          (super.query as (...a: unknown[]) => unknown)({ text: "ROLLBACK" }, (rollbackError: Error | null) =>
+            rollbackError ? done(err, result) : this.submitScoped(unnamed, pipeline, done, false),
+          );
           return;
         }
         done(err, result);
