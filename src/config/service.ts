@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Db } from "../core/db.js";
+import { preparedAs, type Db } from "../core/db.js";
 import type { AuditSink, ChangeBus, ChangeEvent, CipherContext, ValueCipher } from "../core/ports.js";
 import { StratumError, isStratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
@@ -129,6 +129,8 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
   const cache = makeCache(deps.cache, deps.bus);
   const detach = cache && deps.bus ? cache.attach(deps.bus) : null;
   const schema: ConfigSchema | undefined = deps.schema;
+  // Prepared once per connection: at depth 20 planning the resolve cost more than running it.
+  const resolveDb = preparedAs(db, RESOLVE_CONFIG_SQL, "stratum_resolve_config");
 
   function cipherContext(tenantId: string, rowId: string): CipherContext {
     return { tenantId, table: "stratum_config", column: "value", rowId };
@@ -281,7 +283,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
   }
 
   function resolveRaw(tenantId: string): Promise<RawResolution> {
-    return resolveThroughCache<RawEntry, RawResolution>(db, cache, `config:${tenantId}`, RESOLVE_CONFIG_SQL, tenantId, (entries, chain) => ({
+    return resolveThroughCache<RawEntry, RawResolution>(resolveDb, cache, `config:${tenantId}`, RESOLVE_CONFIG_SQL, tenantId, (entries, chain) => ({
       tenantId,
       chain,
       entries,

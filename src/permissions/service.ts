@@ -17,7 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Db } from "../core/db.js";
+import { preparedAs, type Db } from "../core/db.js";
 import type { AuditSink, ChangeBus, ChangeEvent } from "../core/ports.js";
 import { StratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
@@ -143,6 +143,8 @@ interface ChainGrant extends Permission {
 export function createPermissionService(db: Db, deps: PermissionServiceDeps): PermissionService {
   const cache = makeCache(deps.cache, deps.bus);
   const detach = cache && deps.bus ? cache.attach(deps.bus) : null;
+  // Prepared once per connection: at depth 20 planning the resolve cost more than running it.
+  const resolveDb = preparedAs(db, RESOLVE_PERMISSIONS_SQL, "stratum_resolve_permissions");
 
   async function mutate<R>(tenantId: string, fn: (tx: Db, tenant: TenantRow) => Promise<R>): Promise<R> {
     assertTenantId(tenantId);
@@ -204,11 +206,18 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
   }
 
   function resolveRaw(tenantId: string): Promise<ResolvedPermissions> {
-    return resolveThroughCache<ResolvedPermission, ResolvedPermissions>(db, cache, `permissions:${tenantId}`, RESOLVE_PERMISSIONS_SQL, tenantId, (entries) => {
-      const out: ResolvedPermissions = {};
-      for (const entry of entries) out[entry.key] = Object.freeze(entry) as ResolvedPermission;
-      return out;
-    });
+    return resolveThroughCache<ResolvedPermission, ResolvedPermissions>(
+      resolveDb,
+      cache,
+      `permissions:${tenantId}`,
+      RESOLVE_PERMISSIONS_SQL,
+      tenantId,
+      (entries) => {
+        const out: ResolvedPermissions = {};
+        for (const entry of entries) out[entry.key] = Object.freeze(entry) as ResolvedPermission;
+        return out;
+      },
+    );
   }
 
   return {

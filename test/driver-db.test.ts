@@ -1,0 +1,194 @@
+/**
+ * `$stratum`'s services run on the stratum driver's pool (src/extension/driver-db.ts), not on
+ * Prisma's interactive transactions: same admin scope, one connection per transaction, BEGIN with
+ * the first statement, nothing written when the transaction fails, typed faults.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { stratumModels } from "../generated/stratum/index.js";
+import { isStratumError, stratum, stratumAdapter } from "../src/index.js";
+import type { Db } from "../src/core/db.js";
+import { driverDb } from "../src/extension/driver-db.js";
+import { SHARED_SEARCH_PATH } from "../src/isolation/names.js";
+import type { StratumPool } from "../src/isolation/pg-pipeline.js";
+import { ADMIN_TENANT_ID, signScope, type TenantScope } from "../src/isolation/scope.js";
+import { createTestDatabase, type TestDatabase } from "./harness/database.js";
+
+let db: TestDatabase;
+let admin: pg.Pool;
+let base: PrismaClient;
+let adapter: ReturnType<typeof stratumAdapter>;
+let prisma: ReturnType<typeof extend>;
+let transactions: ReturnType<typeof vi.spyOn>;
+
+function extend(client: PrismaClient) {
+  return client.$extends(stratum({ models: stratumModels, scopeKey: db.scopeKey, admin: { connectionString: db.ownerUrl } }));
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase({ label: "driverdb" });
+  admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  adapter = stratumAdapter({ connectionString: db.appUrl, pool: { max: 4 } });
+  base = new PrismaClient({ adapter });
+  // Every interactive transaction Prisma would open for a service goes through here.
+  transactions = vi.spyOn(base, "$transaction");
+  prisma = extend(base);
+});
+
+afterAll(async () => {
+  await base?.$disconnect();
+  await admin?.end();
+  await db?.drop();
+});
+
+/** A Db on the adapter's main pool under the admin scope, as the extension builds it. */
+function adminDb(): Db {
+  const scope: TenantScope = {
+    tenantId: ADMIN_TENANT_ID,
+    mode: "a",
+    strategy: "SHARED_RLS",
+    token: signScope(db.scopeKey, ADMIN_TENANT_ID, "a"),
+    searchPath: SHARED_SEARCH_PATH,
+    readOnly: false,
+  };
+  return driverDb(() => adapter.mainPool() as StratumPool, scope);
+}
+
+async function tenantsNamed(name: string): Promise<number> {
+  return (await admin.query("SELECT count(*)::int AS n FROM stratum_tenants WHERE name = $1", [name])).rows[0].n as number;
+}
+
+describe("services on the driver", () => {
+  it("create, config, permissions and audit open no Prisma interactive transaction", async () => {
+    const root = await prisma.$stratum.createTenant({ name: "Driver Root" });
+    const child = await prisma.$stratum.createTenant({ name: "Driver Child", parent_id: root.id });
+    await prisma.$stratum.setConfig(root.id, "theme", { value: "dark" });
+    await prisma.$stratum.createPermission(root.id, { key: "billing", value: true, mode: "INHERITED" });
+    expect(await prisma.$stratum.resolveConfig(child.id)).toMatchObject({ theme: { value: "dark" } });
+    expect(await prisma.$stratum.resolvePermissions(child.id)).toMatchObject({ billing: { value: true } });
+    const audit = await prisma.$stratum.listAudit(root.id);
+    expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(["tenant.create", "config.set", "permission.create"]));
+    expect(transactions).not.toHaveBeenCalled();
+  });
+
+  it("a transaction's statements share one connection and one transaction, under the signed admin scope", async () => {
+    type Facts = { pid: number; xact: string; scope: string; path: string };
+    const sql = "SELECT pg_backend_pid() AS pid, now()::text AS xact, current_setting('stratum.tenant_id') AS scope, current_setting('search_path') AS path";
+    const [first, second] = await adminDb().transaction(async (tx) => [(await tx.query<Facts>(sql))[0], (await tx.query<Facts>(sql))[0]]);
+    expect(second).toEqual(first);
+    expect(first?.scope).toBe(signScope(db.scopeKey, ADMIN_TENANT_ID, "a"));
+    expect(first?.path).toBe(SHARED_SEARCH_PATH);
+  });
+
+  it("a failed service transaction leaves nothing written", async () => {
+    // The row is inserted, then provisioning refuses the unknown server: all of it rolls back.
+    const failed = await prisma.$stratum.createTenant({ name: "Driver Nowhere", isolation_strategy: "DATABASE", server: "nowhere" }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isStratumError(failed) && failed.code).toBe("PLACEMENT_UNKNOWN");
+    expect(await tenantsNamed("Driver Nowhere")).toBe(0);
+    const audited = await admin.query("SELECT count(*)::int AS n FROM stratum_audit WHERE after->>'name' = 'Driver Nowhere'");
+    expect(audited.rows[0].n).toBe(0);
+  });
+
+  it("a throw after a write rolls it back; a nested throw rolls back only its savepoint", async () => {
+    const insert = "INSERT INTO public.stratum_tenants (id, slug, name, updated_at) VALUES (gen_random_uuid(), $1, $2, now())";
+    await expect(
+      adminDb().transaction(async (tx) => {
+        await tx.execute(insert, ["driver_thrown", "Driver Thrown"]);
+        throw new Error("after the write");
+      }),
+    ).rejects.toThrow("after the write");
+    expect(await tenantsNamed("Driver Thrown")).toBe(0);
+
+    await adminDb().transaction(async (tx) => {
+      await tx.execute(insert, ["driver_kept", "Driver Kept"]);
+      await tx
+        .transaction(async (inner) => {
+          await inner.execute(insert, ["driver_inner", "Driver Inner"]);
+          throw new Error("inner");
+        })
+        .catch(() => undefined);
+    });
+    expect(await tenantsNamed("Driver Kept")).toBe(1);
+    expect(await tenantsNamed("Driver Inner")).toBe(0);
+  });
+
+  it("a failed statement that was caught makes the commit refuse, not report success", async () => {
+    const failed = await adminDb()
+      .transaction(async (tx) => {
+        await tx.execute(
+          "INSERT INTO public.stratum_tenants (id, slug, name, updated_at) VALUES (gen_random_uuid(), 'driver_swallowed', 'Driver Swallowed', now())",
+        );
+        await tx.query("SELECT 1/0").catch(() => undefined);
+        return "done";
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(isStratumError(failed) && failed.code).toBe("INTERNAL");
+    expect(await tenantsNamed("Driver Swallowed")).toBe(0);
+  });
+
+  it("a connection killed mid-transaction fails CONNECTION_LOST, commits nothing, and the pool heals", async () => {
+    const failed = await adminDb()
+      .transaction(async (tx) => {
+        await tx.execute("INSERT INTO public.stratum_tenants (id, slug, name, updated_at) VALUES (gen_random_uuid(), 'driver_killed', 'Driver Killed', now())");
+        const [{ pid }] = (await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")) as [{ pid: number }];
+        await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+        await tx.query("SELECT 1");
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(isStratumError(failed) && failed.code).toBe("CONNECTION_LOST");
+    expect(isStratumError(failed) && failed.details).toMatchObject({ mayHaveCommitted: false });
+    expect(await tenantsNamed("Driver Killed")).toBe(0);
+    expect((await prisma.$stratum.createTenant({ name: "Driver Healed" })).name).toBe("Driver Healed");
+  });
+
+  it("after $disconnect the services reconnect Prisma's adapter and use its new pool", async () => {
+    const before = adapter.mainPool();
+    await base.$disconnect();
+    expect(adapter.mainPool()).toBeUndefined();
+    const tenant = await prisma.$stratum.getTenantBySlug("driver_root");
+    expect(tenant.name).toBe("Driver Root");
+    expect(adapter.mainPool()).toBeDefined();
+    expect(adapter.mainPool()).not.toBe(before);
+  });
+
+  describe.each([false, true])("resolves as named prepared statements, pooler %s", (pooler) => {
+    it("prepares the resolves by name on a direct connection only, and survives a raw statement's DISCARD ALL", async () => {
+      const one = stratumAdapter({ connectionString: db.appUrl, pool: { max: 1 }, pooler });
+      const oneBase = new PrismaClient({ adapter: one });
+      const onePrisma = extend(oneBase);
+      try {
+        const root = await onePrisma.$stratum.getTenantBySlug("driver_root");
+        const prepared = async () =>
+          (
+            await onePrisma.$queryRawUnsafe<Array<{ name: string }>>(
+              "SELECT name FROM pg_prepared_statements WHERE name LIKE 'stratum_resolve_%' ORDER BY name",
+            )
+          ).map((r) => r.name);
+        await onePrisma.$stratum.resolveConfig(root.id);
+        await onePrisma.$stratum.resolvePermissions(root.id);
+        // The raw statement sees the session as the resolves left it (the reset comes after it).
+        expect(await prepared()).toEqual(pooler ? [] : ["stratum_resolve_config", "stratum_resolve_permissions"]);
+        // That raw statement's reset (DISCARD ALL) dropped them: after a write (which empties the
+        // resolve cache) they are prepared again, not assumed.
+        const theme = pooler ? "pooled" : "direct";
+        await onePrisma.$stratum.setConfig(root.id, "theme", { value: theme });
+        await onePrisma.$stratum.createPermission(root.id, { key: `export_${theme}`, value: true, mode: "INHERITED" });
+        expect(await onePrisma.$stratum.resolveConfig(root.id)).toMatchObject({ theme: { value: theme } });
+        expect(await onePrisma.$stratum.resolvePermissions(root.id)).toMatchObject({ [`export_${theme}`]: { value: true } });
+        expect(await prepared()).toEqual(pooler ? [] : ["stratum_resolve_config", "stratum_resolve_permissions"]);
+      } finally {
+        await oneBase.$disconnect();
+      }
+    });
+  });
+});
