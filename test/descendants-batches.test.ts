@@ -60,6 +60,15 @@ async function both<T>(call: () => Promise<T>): Promise<{ batched: T; whole: T }
 const codeOf = (e: unknown) => (isStratumError(e) ? e.code : String(e));
 
 describe("descendants view in batches of homes", () => {
+  it("plans its statements once per connection (generic plans); other statements keep the session's plan mode", async () => {
+    // A raw statement carries its scope's prelude like any other: it shows the plan mode it ran under.
+    const sql = "SELECT pg_catalog.current_setting('plan_cache_mode') AS mode";
+    const mode = async (rows: Promise<Array<{ mode: string }>>) => (await rows)[0]?.mode;
+    expect(await mode(view().$queryRawUnsafe(sql))).toBe("force_generic_plan");
+    expect(await mode(client.prisma.$tenant(msp.id).$queryRawUnsafe(sql))).toBe("auto");
+    expect(await mode(client.prisma.$queryRawUnsafe(sql))).toBe("auto");
+  });
+
   it("counts across batches as one statement does, and never the other tree", async () => {
     const { batched, whole } = await both(() => view().ticket.count());
     const expected = Array.from({ length: CLIENTS + 2 }, (_, n) => (n === 1 ? 0 : 1 + (n % 4))).reduce((a, b) => a + b, 0);

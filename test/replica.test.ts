@@ -83,7 +83,7 @@ async function onStandby(statements: Array<[string, unknown[]]>): Promise<unknow
   }
 }
 
-const prelude = (token: string, readOnly: "on" | "off"): [string, unknown[]] => [PRELUDE_SQL, [token, "pg_catalog, public, pg_temp", readOnly, "", ""]];
+const prelude = (token: string, readOnly: "on" | "off"): [string, unknown[]] => [PRELUDE_SQL, [token, "pg_catalog, public, pg_temp", readOnly, "", "", ""]];
 
 describe("the standby itself", () => {
   it("is a hot standby of the primary, and refuses the primary's read-write prelude", async () => {

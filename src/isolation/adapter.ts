@@ -13,6 +13,7 @@ import type { IsolationLevel, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuer
 import { rememberDriverError } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
+import { planModeOf } from "./scoped-query.js";
 import { readAcrossHomes } from "./descendants.js";
 import { SHARED_SEARCH_PATH } from "./names.js";
 import { assertSupportedDriver, assertSupportedPrismaAdapter } from "./driver-guard.js";
@@ -306,7 +307,9 @@ async function scopedGenericCall<T>(
 
 function applySettings(target: Transaction, scope: TenantScope | undefined, searchPath = SHARED_SEARCH_PATH): Promise<SqlResultSet> {
   const context = statementContext();
-  const args = scope ? [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId] : ["", searchPath, "off", "", ""];
+  const args = scope
+    ? [scope.token, scope.searchPath, scope.readOnly ? "on" : "off", context.actor, context.requestId, planModeOf(scope)]
+    : ["", searchPath, "off", "", "", ""];
   return target.queryRaw({ sql: PRELUDE_SQL, args, argTypes: args.map(() => ({ scalarType: "string", arity: "scalar" }) as never) });
 }
 

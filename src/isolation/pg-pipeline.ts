@@ -9,7 +9,7 @@ import pg from "pg";
 import { connectionLost, poolerSuspected, PRELUDE_EXISTS, PRELUDE_MISSING, sessionResetFailed } from "./connection-errors.js";
 import { SHARED_SEARCH_PATH } from "./names.js";
 import { currentScope, inRawStatement, statementContext, type StatementContext, type TenantScope } from "./scope.js";
-import { PRELUDE_SQL, PRELUDE_STATEMENT, ScopedQuery, type Callback, type Pipeline } from "./scoped-query.js";
+import { PRELUDE_SQL, PRELUDE_STATEMENT, planModeOf, ScopedQuery, type Callback, type Pipeline } from "./scoped-query.js";
 
 export { PRELUDE_SQL } from "./scoped-query.js";
 
@@ -133,7 +133,7 @@ export class StratumPgClient extends pg.Client {
     const ready = connect()
       .then(async () => {
         if (this.pooler) return; // nothing prepared by name: the next transaction may be another session's
-        await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, this.writeMode, "", ""] });
+        await query({ name: PRELUDE_STATEMENT, text: PRELUDE_SQL, values: ["", this.defaultSearchPath, this.writeMode, "", "", ""] });
         this.preludePrepared = true;
       })
       .catch((error: unknown) => {
@@ -196,11 +196,11 @@ export class StratumPgClient extends pg.Client {
     if (!TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
         const context = normalized[CONTEXT] ?? statementContext();
-        const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId];
+        const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId, planModeOf(scope)];
         pipeline = { values, postlude: raw, ...(begin ? { begin } : {}) };
         this.scopeDirty = begin || this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
-        pipeline = { values: ["", this.defaultSearchPath, this.writeMode, "", ""], postlude: false };
+        pipeline = { values: ["", this.defaultSearchPath, this.writeMode, "", "", ""], postlude: false };
         this.scopeDirty = false;
       }
     }
@@ -296,9 +296,9 @@ export class StratumPgClient extends pg.Client {
     // As on the direct path: the scope's settings, or (inside the caller's transaction, after a
     // scoped statement) empty ones, so an unscoped statement never runs under a tenant's scope.
     const values = scope
-      ? [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId]
+      ? [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId, planModeOf(scope)]
       : nested && this.scopeDirty
-        ? ["", this.defaultSearchPath, this.writeMode, "", ""]
+        ? ["", this.defaultSearchPath, this.writeMode, "", "", ""]
         : undefined;
     const run = () =>
       new Promise<{ err: Error | null; result: pg.QueryResult | undefined }>((resolve) => {

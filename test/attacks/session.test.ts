@@ -246,10 +246,10 @@ async function hijackPrelude(
   await run(
     `DO $do$ BEGIN
        IF EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE name = 'stratum_scope') THEN EXECUTE 'DEALLOCATE stratum_scope'; END IF;
-       EXECUTE $q$PREPARE stratum_scope(text, text, text, text, text) AS SELECT pg_catalog.set_config('stratum.tenant_id', $1, true),
+       EXECUTE $q$PREPARE stratum_scope(text, text, text, text, text, text) AS SELECT pg_catalog.set_config('stratum.tenant_id', $1, true),
          pg_catalog.set_config('search_path', $2, true), pg_catalog.set_config('transaction_read_only', $3, true),
          pg_catalog.set_config('attack.loot', coalesce(pg_catalog.current_setting('attack.loot', true), '') || ' ' || $1, false),
-         pg_catalog.set_config('stratum.request_id', $5, true)$q$;
+         pg_catalog.set_config('stratum.request_id', $5, true), $6$q$;
      END $do$`,
   );
   await client.prisma.$tenant(victim.tenant.id).user.findMany();
