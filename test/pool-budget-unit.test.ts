@@ -113,6 +113,27 @@ describe("TenantPools", () => {
     busy.release();
   });
 
+  it("hands a warm pool's lease at once, and nothing else: a cold, closed or evicted pool waits in acquire", async () => {
+    const { pools, closed } = fakePools({ cap: 1, perTenant: 2 });
+    expect(pools.tryAcquire("s/a")).toBeUndefined(); // never opened
+    (await pools.acquire("s/a")).release();
+    const warm = pools.tryAcquire("s/a");
+    expect(warm?.adapter.adapterName).toBe("s/a");
+    // a second lease of the warm pool shares its connection (the budget has no second one free)
+    const again = pools.tryAcquire("s/a");
+    expect(pools.stats().servers.s).toMatchObject({ inUse: 1, waiting: 0 });
+    warm!.release();
+    again!.release();
+    again!.release(); // releasing twice counts once
+    // another tenant needs the only slot: the idle warm pool is closed, and is then cold again
+    const b = await pools.acquire("s/b");
+    expect(closed).toEqual(["s/a"]);
+    expect(pools.tryAcquire("s/a")).toBeUndefined();
+    b.release();
+    await pools.closeAll();
+    expect(pools.tryAcquire("s/b")).toBeUndefined();
+  });
+
   it("concurrent first callers of one tenant share its first slot", async () => {
     const { pools } = fakePools({ cap: 1 });
     const leases = await Promise.all(Array.from({ length: 5 }, () => pools.acquire("s/a")));

@@ -225,7 +225,10 @@ class ScopedAdapter implements SqlDriverAdapter {
     private readonly replicas?: ReplicaPools,
   ) {
     this.adapterName = main.adapterName;
+    this.mainLease = { adapter: main, release: () => undefined };
   }
+
+  private readonly mainLease: { adapter: SqlDriverAdapter; release: () => void };
 
   queryRaw(query: SqlQuery): Promise<SqlResultSet> {
     return this.run(query, (target, q) => target.queryRaw(q));
@@ -264,7 +267,7 @@ class ScopedAdapter implements SqlDriverAdapter {
   private async run<T>(query: SqlQuery, exec: (target: SqlDriverAdapter | Transaction, q: SqlQuery) => Promise<T>): Promise<T> {
     const scope = currentScope();
     const q = rewrite(query, scope);
-    const lease = await this.target(scope);
+    const lease = this.leaseNow(scope) ?? (await this.target(scope));
     try {
       if (scope && this.mode === "generic") return await scopedGenericCall(lease.adapter, scope, q, exec);
       return await runInScope(scope, () => exec(lease.adapter, q));
@@ -273,6 +276,13 @@ class ScopedAdapter implements SqlDriverAdapter {
     } finally {
       lease.release();
     }
+  }
+
+  /** The main database, or a warm tenant database's pool, without waiting; undefined when `target` must wait. */
+  private leaseNow(scope: TenantScope | undefined): { adapter: SqlDriverAdapter; release: () => void } | undefined {
+    if (scope?.replica) return undefined;
+    if (!scope?.placement) return this.mainLease;
+    return this.pools?.tryAcquire(scope.placement);
   }
 
   private async target(scope: TenantScope | undefined): Promise<{ adapter: SqlDriverAdapter; release: () => void }> {
