@@ -135,6 +135,39 @@ export default defineConfig({
 });
 `;
 
+/** Step 6: the SDK from the tarball, with its middleware in front of a plain node:http server. */
+const SDK_CHECK = `import http from "node:http";
+import { PrismaClient } from "./generated/prisma/client.js";
+import { stratumModels } from "./generated/stratum/index.js";
+import { stratum, stratumAdapter } from "stratum-prisma";
+import { createStratumSdk } from "stratum-prisma/sdk";
+
+const s = createStratumSdk({ controlPlaneUrl: process.env.CP_URL!, apiKey: "sk_test_bootstrap" });
+const prisma = new PrismaClient({ adapter: stratumAdapter({ connectionString: process.env.DATABASE_URL! }) }).$extends(
+  stratum({ models: stratumModels, scopeKey: process.env.STRATUM_SCOPE_KEY! }),
+);
+const tenant = await s.tenants.create({ name: "Sdk Co", slug: "sdk_co" });
+await s.config.set(tenant.id, "plan", { value: "gold" });
+await prisma.$tenant(tenant.id).note.create({ data: { tenant_id: tenant.id, title: "via the sdk" } });
+const middleware = s.middleware();
+const server = http.createServer((req, res) =>
+  middleware(req, res, async (error) => {
+    if (error) return res.writeHead(500).end(String(error));
+    const notes = await prisma.$tenant().note.findMany({ select: { title: true } });
+    const ctx = (req as unknown as { tenant: { resolved_config: Record<string, { value: unknown }> } }).tenant;
+    res.end(JSON.stringify({ plan: ctx.resolved_config.plan?.value, notes }));
+  }),
+);
+await new Promise<void>((ready) => server.listen(0, "127.0.0.1", ready));
+const url = \`http://127.0.0.1:\${(server.address() as { port: number }).port}/\`;
+const answer = await (await fetch(url, { headers: { "X-Tenant-ID": tenant.id } })).text();
+const refused = await fetch(url);
+console.log(\`sdk: \${answer} refused \${refused.status}\`);
+server.close();
+await prisma.$stratum.close();
+await prisma.$disconnect();
+`;
+
 let pg: ScratchPostgres | undefined;
 let work: string;
 
@@ -251,6 +284,28 @@ describe("the packed tarball in a new project", () => {
       );
       const cjs = await bash("node check.cjs", project, env);
       expect(cjs.output).toContain("function function function");
+
+      // 6. the SDK against `serve`, and its middleware in front of the app's own client: the
+      //    tenant the middleware sets is the one `prisma.$tenant()` finds (one context module
+      //    shared by the package's entry points, as installed).
+      writeFileSync(join(project, "sdk-check.ts"), SDK_CHECK);
+      const urls = {
+        DATABASE_URL: `postgresql://stratum_app:app-secret@127.0.0.1:${pg.port}/myapp`,
+        STRATUM_OWNER_URL: `postgresql://myapp_owner:owner-secret@127.0.0.1:${pg.port}/myapp`,
+        CP_URL: `http://127.0.0.1:${servePort}`,
+      };
+      const sdk = await bash(
+        [
+          "set -euo pipefail",
+          `npx stratum-prisma serve --owner-url "$STRATUM_OWNER_URL" --bootstrap-key sk_test_bootstrap &`,
+          `for _ in $(seq 1 600); do curl -sf 127.0.0.1:${servePort}/health >/dev/null && break; kill -0 $! || exit 1; sleep 0.2; done`,
+          "npx tsx --env-file=.env sdk-check.ts",
+        ].join("\n"),
+        project,
+        { ...env, ...urls },
+      );
+      expect(sdk.code, sdk.output).toBe(0);
+      expect(sdk.output).toContain('sdk: {"plan":"gold","notes":[{"title":"via the sdk"}]} refused 400');
       lap("done");
     },
     30 * 60_000,
