@@ -1,18 +1,15 @@
 /**
  * The descendants view over SCHEMA clients: an MSP in the shared tables, four resellers under it,
  * `HOMES` clients in schemas of their own under them (two tickets each), read 50 homes a
- * statement. Measured three ways in one run:
+ * statement (descendants statements run with generic plans, set by the scope prelude: planned
+ * once per connection — docs/isolation.md). Measured in one run:
  *
- * - as shipped: the app role through `$tenant(msp, { descendants: true })`;
+ * - as shipped, the app role through `$tenant(msp, { descendants: true })`: the first call on
+ *   fresh connections, 40 concurrent counts (pool 16: wall time, errors), then sequential
+ *   `count()` and 20-row pages, and `count()` of one reseller (a quarter of the homes), to see
+ *   how the cost grows with the subtree;
  * - the floor: the same batched statements as the superuser on the tables themselves (no view, no
- *   policy) — what visiting that many relations costs at all;
- * - generic plans (not shipped; applied to this scratch database only, `plan_cache_mode =
- *   force_generic_plan` for the app role): no five custom plans of every batch statement on every
- *   connection — what a prelude setting for descendants statements would give (docs/isolation.md).
- *
- * Per way: the first call on fresh connections, 40 concurrent counts (pool 16: wall time, errors),
- * then sequential `count()` and 20-row pages; and `count()` of one reseller (a quarter of the
- * homes), to see how the cost grows with the subtree.
+ *   policy) — what visiting that many relations costs at all.
  */
 import { performance } from "node:perf_hooks";
 import { DEFAULT_HOME_BATCH } from "../../src/isolation/descendants.js";
@@ -99,8 +96,6 @@ export async function schemaSubtree(scopeKey: string, cleanups: Cleanups): Promi
   await setup.close();
   const shipped = await measureWay(db, scopeKey, tree, cleanups);
   const floorMs = await floor(db, tree.homes);
-  await withClient(db.superUrl, (c) => c.query(`ALTER ROLE stratum_app IN DATABASE ${db.name} SET plan_cache_mode = force_generic_plan`));
-  const generic = await measureWay(db, scopeKey, tree, cleanups);
   const row = (label: string, w: Way) =>
     `| ${label} | ${(w.first / 1000).toFixed(1)} s | ${(w.c40.ms / 1000).toFixed(1)} s, ${w.c40.failed} errors${w.c40.first ? ` (${w.c40.first})` : ""} | ` +
     `${w.count.toFixed(0)} ms | ${w.page.toFixed(0)} ms | ${w.quarter.toFixed(0)} ms (${(w.count / w.quarter).toFixed(1)}×) |`;
@@ -108,7 +103,6 @@ export async function schemaSubtree(scopeKey: string, cleanups: Cleanups): Promi
     `| ${HOMES.toLocaleString("en")} SCHEMA clients, ${DEFAULT_HOME_BATCH} homes a statement | first call, fresh pool | 40 concurrent counts (pool ${POOL_MAX}) | then \`count()\` p50 | \`findMany({ take: 20, orderBy: { id } })\` p50 | \`count()\` of ${HOMES / RESELLERS} homes p50 (${HOMES} ÷ ${HOMES / RESELLERS}) |`,
     "|---|---:|---|---:|---:|---:|",
     row("as shipped", shipped),
-    row("generic plans (`plan_cache_mode = force_generic_plan` for the app role; not shipped)", generic),
     `| floor: the same statements on the tables, superuser, warm | | | ${floorMs.toFixed(0)} ms | | |`,
   ];
 }
