@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createConfigService } from "../src/config/index.js";
+import { subtreeLockKeySql } from "../src/core/locks.js";
 import { rejectsWithCode as rejects } from "./support/errors.js";
 import { countingDb, createScratchDb, insertChain, insertTenant, recordingAudit, testCipher, type ScratchDb } from "./support/config-db.js";
 
@@ -199,18 +200,18 @@ describe("config inheritance (seed quick start)", () => {
 });
 
 describe("config writes and tree moves", () => {
-  it("a config write waits while a tree mutation holds the tree, so it never locks a chain that is being moved", async () => {
+  it("a config write waits while an ancestor's move holds its subtree, so it never locks a chain that is being moved", async () => {
     const cfg = createConfigService(s.db, { audit: recordingAudit() });
     const root = await insertTenant(s.db, null);
     const child = await insertTenant(s.db, root);
-    // What the tenants service holds for the length of a move: the tree lock, exclusively.
+    // What the tenants service holds for the length of a move of root: root's subtree lock, exclusively.
     const mover = await s.pool.connect();
     try {
       await mover.query("BEGIN");
-      await mover.query("SELECT pg_advisory_xact_lock(hashtextextended('stratum:tenant-tree', 0))");
+      await mover.query(`SELECT pg_advisory_xact_lock(${subtreeLockKeySql("$1::text")})`, [root]);
       let settled = false;
       const write = cfg.setConfig(child, "limit", { value: 1 }).finally(() => (settled = true));
-      // Wait for the event itself: the write queued behind the tree lock in this database.
+      // Wait for the event itself: the write queued behind root's subtree lock in this database.
       await vi.waitFor(
         async () => {
           const { rows } = await s.pool.query<{ n: number }>(

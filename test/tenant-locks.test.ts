@@ -1,13 +1,16 @@
 /**
- * Tree writes lock no wider than the change (src/tenants/tree-locks.ts): a create locks its
- * parent's chain, a move its subtree. A move is held open right after it took its locks (a Db that
- * pauses there), and what must proceed, proceeds; what must wait is seen waiting in pg_locks.
+ * Tree writes lock no wider than the change (src/tenants/tree-locks.ts, keys in src/core/locks.ts):
+ * a create locks its parent's path, a move its subtree and the two paths it reads, a config or
+ * permission write its tenant's path. A write is held open right after it took its locks (a Db
+ * that pauses there), and what must proceed, proceeds; what must wait is seen waiting in pg_locks
+ * and pg_stat_activity.
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { pgDb, type Db } from "../src/core/db.js";
-import { TREE_LOCK_KEY_SQL } from "../src/core/locks.js";
+import { createConfigService } from "../src/config/service.js";
 import { isStratumError } from "../src/index.js";
+import { createPermissionService } from "../src/permissions/service.js";
 import { createTenantService, type TenantService } from "../src/tenants/service.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { stratumTestClient } from "./support/stratum-client.js";
@@ -80,6 +83,34 @@ async function waitingAdvisoryLocks(): Promise<number> {
   return rows[0]!.n;
 }
 
+/** Backends of this database waiting for an advisory lock (pg_stat_activity). */
+async function advisoryWaiters(): Promise<number> {
+  const { rows } = await admin.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+  );
+  return rows[0]!.n;
+}
+
+/** The advisory locks (subtree key → mode) held by the backend that holds `tenantId`'s subtree lock exclusively. */
+async function advisoryLocksOf(tenantId: string): Promise<Record<string, string>> {
+  const { rows } = await admin.query<{ key: string; mode: string }>(
+    `WITH held AS (SELECT l.pid, l.mode, ((l.classid::bigint << 32) | l.objid::bigint)::text AS key
+                     FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                    WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database())
+     SELECT key, mode FROM held WHERE pid = (SELECT pid FROM held WHERE mode = 'ExclusiveLock' AND key = hashtextextended($1, 1)::text)`,
+    [tenantId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.key, r.mode]));
+}
+
+/** Tenant id → mode, keyed like advisoryLocksOf (the subtree lock key of each tenant). */
+function lockSet(modes: Record<string, string>): Promise<Record<string, string>> {
+  return admin
+    .query<{ id: string; key: string }>(`SELECT id, hashtextextended(id, 1)::text AS key FROM unnest($1::text[]) AS id`, [Object.keys(modes)])
+    .then(({ rows }) => Object.fromEntries(rows.map((r) => [r.key, modes[r.id]!])));
+}
+
 async function assertTreeInvariants(): Promise<void> {
   const { rows } = await admin.query(`
     SELECT count(*) FILTER (WHERE c.depth <> nlevel(c.path) - 1)::int AS bad_depth,
@@ -108,7 +139,7 @@ describe("locks no wider than the change", () => {
     const mover = createTenantService(pausing.db, { audit });
 
     const move = mover.moveTenant(t.x1.id, t.xt.id);
-    await pausing.paused; // the move holds the tree lock and x1's subtree lock, uncommitted
+    await pausing.paused; // the move holds its locks (x1 exclusive, its ancestors and xt shared), uncommitted
     try {
       // Disjoint: a create under y1, and a create under x (the moving subtree's parent, not in it).
       const elsewhere = await plain.createTenant({ name: "disjoint under y1", parent_id: t.y1.id });
@@ -131,25 +162,145 @@ describe("locks no wider than the change", () => {
     await assertTreeInvariants();
   });
 
-  it("a create takes no tree-wide lock: it completes while the tree lock is held, when a move waits for it", async () => {
+  it("a move holds no tree-wide lock: shared locks on its old ancestors and its new parent's path, an exclusive one on itself, nothing else", async () => {
     const plain = createTenantService(pgDb(pool), { audit });
-    const t = await smallTree(plain, "treelock");
-    const holder = await admin.connect();
+    const t = await smallTree(plain, "lockset");
+    const pausing = pausingDb();
+    const move = createTenantService(pausing.db, { audit }).moveTenant(t.x1.id, t.y1.id);
+    await pausing.paused;
     try {
-      await holder.query("BEGIN");
-      await holder.query(`SELECT pg_advisory_xact_lock(${TREE_LOCK_KEY_SQL})`);
-      // What every create took before: a move still takes it, and waits.
-      const before = await waitingAdvisoryLocks();
-      const move = plain.moveTenant(t.x1.id, t.xt.id);
-      await vi.waitFor(async () => expect(await waitingAdvisoryLocks()).toBe(before + 1), { timeout: 10_000, interval: 20 });
-      const created = await plain.createTenant({ name: "under y1 while the tree is locked", parent_id: t.y1.id });
-      expect(created.parent_id).toBe(t.y1.id);
-      await holder.query("COMMIT");
-      expect((await move).parent_id).toBe(t.xt.id);
+      expect(await advisoryLocksOf(t.x1.id)).toEqual(
+        await lockSet({ [t.root.id]: "ShareLock", [t.x.id]: "ShareLock", [t.y.id]: "ShareLock", [t.y1.id]: "ShareLock", [t.x1.id]: "ExclusiveLock" }),
+      );
     } finally {
-      await holder.query("ROLLBACK").catch(() => undefined);
-      holder.release();
+      pausing.release();
     }
+    expect((await move).path).toEqual([t.root.id, t.y.id, t.y1.id, t.x1.id]);
+
+    const archiving = pausingDb();
+    const archive = createTenantService(archiving.db, { audit }).archiveTenant(t.xt.id);
+    await archiving.paused;
+    try {
+      expect(await advisoryLocksOf(t.xt.id)).toEqual(await lockSet({ [t.xt.id]: "ExclusiveLock" }));
+    } finally {
+      archiving.release();
+    }
+    expect((await archive).status).toBe("archived");
+    await assertTreeInvariants();
+  });
+
+  it("moves and creates in disjoint subtrees commit while a move is held open; a move over, under or into the moving subtree waits", async () => {
+    const plain = createTenantService(pgDb(pool), { audit });
+    const t = await smallTree(plain, "parallel");
+    const y2 = await plain.createTenant({ name: "parallel y2", parent_id: t.y.id });
+    const pausing = pausingDb();
+    const move = createTenantService(pausing.db, { audit }).moveTenant(t.x1.id, t.xt.id);
+    await pausing.paused; // x1 moving under xt, uncommitted
+    const waiting: Promise<unknown>[] = [];
+    try {
+      // Disjoint: y1 moves within y (sharing only root with the held move), and back; a create under y2.
+      expect((await plain.moveTenant(t.y1.id, y2.id)).path).toEqual([t.root.id, t.y.id, y2.id, t.y1.id]);
+      expect((await plain.createTenant({ name: "parallel under y1", parent_id: t.y1.id })).parent_id).toBe(t.y1.id);
+      expect((await plain.moveTenant(t.y1.id, t.y.id)).path).toEqual([t.root.id, t.y.id, t.y1.id]);
+
+      // Overlapping: x (above x1) moving under y, y2 moving into x1, and x1 itself moving again.
+      const before = await advisoryWaiters();
+      waiting.push(plain.moveTenant(t.x.id, t.y.id), plain.moveTenant(y2.id, t.x1.id), plain.moveTenant(t.x1.id, t.x.id));
+      await vi.waitFor(async () => expect(await advisoryWaiters()).toBe(before + 3), { timeout: 10_000, interval: 20 });
+    } finally {
+      pausing.release();
+    }
+    await move;
+    await Promise.all(waiting);
+    // Whatever order the three took once released, each set one parent: x under y, x1 under x, y2 under x1.
+    expect((await plain.getTenant(y2.id)).path).toEqual([t.root.id, t.y.id, t.x.id, t.x1.id, y2.id]);
+    await assertTreeInvariants();
+  });
+
+  it("a move whose new parent moved while it waited starts over and locks the new path before it writes", async () => {
+    const plain = createTenantService(pgDb(pool), { audit });
+    const t = await smallTree(plain, "restart");
+    const first = pausingDb();
+    const m1 = createTenantService(first.db, { audit }).moveTenant(t.x1.id, t.xt.id);
+    await first.paused; // x1 moving under xt
+    // y1 is to move under x1: it reads x1's old path, then waits for x1's lock.
+    const second = pausingDb((sql) => sql.includes("UPDATE public.stratum_tenants t"));
+    const before = await advisoryWaiters();
+    const m2 = createTenantService(second.db, { audit }).moveTenant(t.y1.id, t.x1.id);
+    try {
+      await vi.waitFor(async () => expect(await advisoryWaiters()).toBe(before + 1), { timeout: 10_000, interval: 20 });
+    } finally {
+      first.release();
+    }
+    await m1;
+    await second.paused; // y1's subtree rewritten, uncommitted: it must hold x1's new path (xt on it)
+    try {
+      expect(await advisoryLocksOf(t.y1.id)).toEqual(
+        await lockSet({
+          [t.root.id]: "ShareLock",
+          [t.y.id]: "ShareLock",
+          [t.x.id]: "ShareLock",
+          [t.xt.id]: "ShareLock",
+          [t.x1.id]: "ShareLock",
+          [t.y1.id]: "ExclusiveLock",
+        }),
+      );
+    } finally {
+      second.release();
+    }
+    expect((await m2).path).toEqual([t.root.id, t.x.id, t.xt.id, t.x1.id, t.y1.id]);
+    await assertTreeInvariants();
+  });
+
+  it("a config or permission write racing a move of its tenant's ancestor uses the chain it commits under", async () => {
+    const plain = createTenantService(pgDb(pool), { audit });
+    const root = await plain.createTenant({ name: "chain root" });
+    const a = await plain.createTenant({ name: "chain a", parent_id: root.id });
+    const b = await plain.createTenant({ name: "chain b", parent_id: root.id });
+    const m = await plain.createTenant({ name: "chain m", parent_id: a.id });
+    const leaf = await plain.createTenant({ name: "chain leaf", parent_id: m.id });
+    const perms = createPermissionService(pgDb(pool), { audit, cache: false });
+    const config = createConfigService(pgDb(pool), { audit, cache: false });
+    await perms.createPermission(a.id, { key: "reports", value: "a", mode: "DELEGATED" });
+    await perms.createPermission(b.id, { key: "reports", value: "b", mode: "DELEGATED" });
+    await config.setConfig(b.id, "plan", { value: "b", locked: true });
+
+    // The move of m (leaf's parent) from a to b is held open; the writes at leaf read the old chain
+    // (a), wait for m's lock, then must find the new chain (b) and act on it.
+    const pausing = pausingDb();
+    const move = createTenantService(pausing.db, { audit }).moveTenant(m.id, b.id);
+    await pausing.paused;
+    const before = await advisoryWaiters();
+    const grant = perms.createPermission(leaf.id, { key: "reports", value: "leaf", mode: "INHERITED" });
+    const set = config.setConfig(leaf.id, "plan", { value: "leaf" }).then(
+      () => "set",
+      (e: unknown) => (isStratumError(e, "CONFIG_LOCKED") ? "refused" : e),
+    );
+    try {
+      await vi.waitFor(async () => expect(await advisoryWaiters()).toBe(before + 2), { timeout: 10_000, interval: 20 });
+    } finally {
+      pausing.release();
+    }
+    await move;
+    expect((await grant).delegated_from).toBe(b.id);
+    expect(await set).toBe("refused");
+    expect((await perms.resolvePermission(leaf.id, "reports"))?.value).toBe("leaf");
+    expect((await config.resolveConfig(leaf.id)).plan).toMatchObject({ value: "b", source_tenant_id: b.id });
+
+    // The other way round: a write at m held open after its path locks makes a move of m wait; the
+    // write keeps the chain it locked (under b), the move lands after it.
+    const writing = pausingDb((sql) => sql.includes("pg_advisory_xact_lock("));
+    const second = createPermissionService(writing.db, { audit, cache: false }).createPermission(m.id, { key: "reports", value: "m", mode: "INHERITED" });
+    await writing.paused;
+    const waitersBefore = await advisoryWaiters();
+    const back = plain.moveTenant(m.id, a.id);
+    try {
+      await vi.waitFor(async () => expect(await advisoryWaiters()).toBe(waitersBefore + 1), { timeout: 10_000, interval: 20 });
+    } finally {
+      writing.release();
+    }
+    expect((await second).delegated_from).toBe(b.id);
+    expect((await back).parent_id).toBe(a.id);
     await assertTreeInvariants();
   });
 
@@ -213,7 +364,7 @@ describe("locks no wider than the change", () => {
         const nodes = [root];
         for (let i = 0; i < 12; i++) nodes.push(await $.createTenant({ name: `race ${round} ${i}`, parent_id: nodes[Math.floor(i / 2)]!.id }));
         // Each creator keeps creating (under a rotating node) until the moves are done, so creates
-        // are in flight during every move. Without the creates' chain locks (lockParentChain made
+        // are in flight during every move. Without the creates' path locks (lockPath made
         // a plain read) this round leaves about a dozen children on their parent's old path.
         let moving = true;
         const created: string[] = [];

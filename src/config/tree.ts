@@ -1,10 +1,10 @@
 /**
- * Tree helpers shared by the config, permission and ABAC services: the advisory lock a mutation
+ * Tree helpers shared by the config, permission and ABAC services: the advisory locks a mutation
  * takes, and the SQL fragment that lists a tenant's ancestors from its ltree path in one pass.
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
-import { TREE_LOCK_KEY_SQL } from "../core/locks.js";
+import { configLockKeySql, pathLabelsSql, subtreeLocksSql } from "../core/locks.js";
 import { z } from "zod";
 import type { ResolveCache } from "./cache.js";
 
@@ -45,41 +45,46 @@ export interface TenantRow {
   ancestors: string[];
 }
 
+// The tenant's row, and the subtree lock of every tenant on its path (root to itself), shared, in
+// key order (core/locks.ts): no move, archive or delete of the tenant or an ancestor can commit
+// until this write does. The path is read before the locks are granted; LOCK_CONFIG reads it again.
+const LOCK_PATH = `SELECT t.id::text AS id, t.slug, t.name, t.path::text AS path,
+       ${subtreeLocksSql(`SELECT l.id, false AS own FROM (${pathLabelsSql("t.path")}) l`)} AS locked
+  FROM public.stratum_tenants t WHERE t.id = $1::uuid`;
+
+// With the path still `$2` (else no lock: the caller locks the new path): the config locks, shared
+// on the ancestors and exclusive on the tenant, root first; and the status, read after the subtree
+// locks, so an archive cannot commit between it and this write's commit.
+const LOCK_CONFIG = `SELECT t.status, t.path::text = $2 AS same,
+       (SELECT count(CASE WHEN l.i = nlevel(t.path) - 1 THEN pg_advisory_xact_lock(${configLockKeySql("l.id")})
+                          ELSE pg_advisory_xact_lock_shared(${configLockKeySql("l.id")}) END)::int
+          FROM (${pathLabelsSql("t.path")} ORDER BY g.i OFFSET 0) l WHERE t.path::text = $2) AS locked
+  FROM public.stratum_tenants t WHERE t.id = $1::uuid`;
+
 /**
- * Locks for a mutation on `tenantId`: shared on the tree (moves wait, and are waited for),
- * exclusive on the tenant, shared on each ancestor (root first),
- * so a write below waits for a write above (a key being locked) and siblings do not block each
- * other. Keys are `hashtextextended(<tenant uuid text>, 0)`, the same key the tenants service uses
- * for its exclusive lock. Refuses unknown and archived tenants.
+ * Locks for a mutation on `tenantId` (core/locks.ts): the subtree locks of its path, shared (moves,
+ * archives and deletes of it and its ancestors wait, and are waited for), then the config locks,
+ * shared on each ancestor and exclusive on the tenant, so a write below waits for a write above (a
+ * key being locked) and siblings do not block each other. Refuses unknown and archived tenants.
  */
 export async function lockTenant(tx: Db, tenantId: string): Promise<TenantRow> {
-  // Shared on the tree first: the ancestors read below stay this tenant's until commit.
-  await tx.execute(`SELECT pg_advisory_xact_lock_shared(${TREE_LOCK_KEY_SQL})`);
-  const rows = await tx.query<{ id: string; slug: string; name: string; status: string; labels: string[] }>(
-    `SELECT t.id::text AS id, t.slug, t.name, t.status,
-            ARRAY(SELECT replace(ltree2text(subpath(t.path, g.i, 1)), '_', '-')
-                    FROM generate_series(0, nlevel(t.path) - 2) AS g(i) ORDER BY g.i) AS labels
-       FROM public.stratum_tenants t WHERE t.id = $1::uuid`,
-    [tenantId],
-  );
-  const row = rows[0];
-  if (!row) throw tenantNotFound(tenantId);
-  await tx.execute(
-    `SELECT pg_advisory_xact_lock_shared(hashtextextended(a.id, 0))
-       FROM unnest($1::text[]) WITH ORDINALITY AS a(id, n) ORDER BY a.n`,
-    [row.labels],
-  );
-  await tx.execute(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [tenantId]);
-  // Re-read after the lock: a concurrent archive may have committed meanwhile.
-  const fresh = await tx.query<{ status: string }>(`SELECT status FROM public.stratum_tenants WHERE id = $1::uuid`, [tenantId]);
-  const status = fresh[0]?.status;
-  if (!status) throw tenantNotFound(tenantId);
-  if (status === "archived") {
-    throw new StratumError("TENANT_ARCHIVED", `Tenant ${row.slug} (${tenantId}) is archived; restore it before changing its config or permissions.`, {
-      tenantId,
-    });
+  // Each pass that finds the path changed follows a move of an ancestor that committed while the
+  // locks were awaited; once locked, the path stays. The stale path's locks stay held, shared
+  // (safe to lock again in the same transaction: src/tenants/tree-locks.ts).
+  for (;;) {
+    const [row] = await tx.query<{ id: string; slug: string; name: string; path: string }>(LOCK_PATH, [tenantId]);
+    if (!row) throw tenantNotFound(tenantId);
+    const [fresh] = await tx.query<{ status: string; same: boolean }>(LOCK_CONFIG, [tenantId, row.path]);
+    if (!fresh) throw tenantNotFound(tenantId);
+    if (!fresh.same) continue;
+    if (fresh.status === "archived") {
+      throw new StratumError("TENANT_ARCHIVED", `Tenant ${row.slug} (${tenantId}) is archived; restore it before changing its config or permissions.`, {
+        tenantId,
+      });
+    }
+    const labels = row.path.replace(/_/g, "-").split(".");
+    return { id: row.id, slug: row.slug, name: row.name, status: fresh.status, ancestors: labels.slice(0, -1) };
   }
-  return { id: row.id, slug: row.slug, name: row.name, status, ancestors: row.labels };
 }
 
 export function tenantNotFound(tenantId: string): StratumError {

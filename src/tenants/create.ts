@@ -1,5 +1,5 @@
 /**
- * The insert of a new tenant row, under its parent's chain locks (tree-locks.ts), in as few
+ * The insert of a new tenant row, under its parent's path locks (tree-locks.ts), in as few
  * statements as the checks allow: one that locks, one that inserts only when the parent is still
  * where it was locked, live and shallow enough, and the slug free. A fourth statement runs only
  * when the insert wrote nothing, to say why.
@@ -8,7 +8,7 @@ import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { COLUMNS, toTenant, type TenantRow } from "./rows.js";
-import { lockParentChain } from "./tree-locks.js";
+import { lockPath } from "./tree-locks.js";
 
 export interface NewTenant {
   parentId: string | null;
@@ -22,8 +22,8 @@ const INSERT_ROOT = `INSERT INTO public.stratum_tenants (id, parent_id, slug, na
   VALUES (gen_random_uuid(), NULL, $1, $2, $3, $4::jsonb, now())
   ON CONFLICT (slug) DO NOTHING RETURNING ${COLUMNS}`;
 
-// `$6` is the parent's path as lockParentChain locked it: a move that committed between that
-// statement and this one changed it, and the row is not written (the chain is locked again).
+// `$6` is the parent's path as lockPath read it: a move that committed while its locks were
+// awaited changed it, and the row is not written (the new path is locked again).
 const INSERT_CHILD = `INSERT INTO public.stratum_tenants (id, parent_id, slug, name, isolation_strategy, metadata, updated_at)
   SELECT gen_random_uuid(), p.id, $2, $3, $4, $5::jsonb, now() FROM public.stratum_tenants p
    WHERE p.id = $1::uuid AND p.path::text = $6 AND p.status <> 'archived' AND p.depth + 1 < ${MAX_DEPTH}
@@ -40,10 +40,12 @@ export async function insertTenant(tx: Db, t: NewTenant): Promise<Tenant> {
     if (!rows[0]) throw slugTaken(t.slug);
     return toTenant(rows[0]);
   }
-  // Each pass that finds the path changed follows a move that committed meanwhile; moves are
-  // serialised, and once the new chain is locked no later one can move it, so this ends.
+  // Each pass that finds the path changed follows a move of an ancestor that committed while the
+  // locks were awaited; once a path is locked no later move can change it, so this ends. The
+  // stale path's locks stay held; they are shared, which keeps locking again here deadlock-free
+  // (tree-locks.ts).
   for (;;) {
-    const locked = await lockParentChain(tx, t.parentId);
+    const locked = await lockPath(tx, t.parentId);
     if (locked === null) throw parentNotFound(t.parentId);
     const rows = await tx.query<TenantRow>(INSERT_CHILD, [t.parentId, t.slug, t.name, t.strategy, metadata, locked]);
     if (rows[0]) return toTenant(rows[0]);

@@ -1,18 +1,19 @@
 /**
- * A subtree's move to a new parent, under the tree lock and the subtree's own lock
- * (tree-locks.ts): one statement reads what the checks need (the tenant, its subtree's height, the
- * new parent's depth and status, whether the new parent is inside the subtree), one rewrites every
- * path of the subtree and returns the moved tenant.
+ * A subtree's move to a new parent, under the locks of the two paths it touches (tree-locks.ts):
+ * one statement locks, one reads what the checks need (the tenant, its subtree's height, the new
+ * parent's depth and status, whether the new parent is inside the subtree) and the two paths again,
+ * one rewrites every path of the subtree and returns the moved tenant.
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { columns, toTenant, type TenantRow } from "./rows.js";
-import { lockSubtree } from "./tree-locks.js";
+import { lockMove, PathMoved } from "./tree-locks.js";
 
 const PLAN = `SELECT ${columns("t.")},
        (SELECT max(d.depth)::int FROM public.stratum_tenants d WHERE d.path <@ t.path) - t.depth AS height,
-       p.id IS NOT NULL AS parent_found, p.depth AS parent_depth, p.status AS parent_status, coalesce(p.path <@ t.path, false) AS inside
+       p.id IS NOT NULL AS parent_found, p.depth AS parent_depth, p.status AS parent_status, coalesce(p.path <@ t.path, false) AS inside,
+       t.path::text AS locked_path, p.path::text AS locked_parent_path
   FROM public.stratum_tenants t LEFT JOIN public.stratum_tenants p ON p.id = $2::uuid
  WHERE t.id = $1::uuid`;
 
@@ -36,14 +37,23 @@ interface PlanRow extends TenantRow {
   parent_depth: number | null;
   parent_status: string | null;
   inside: boolean;
+  locked_path: string;
+  locked_parent_path: string | null;
 }
 
-/** Moves `id` (and its subtree) under `newParentId` (null: a root). Returns the tenant before and after. */
+/**
+ * Moves `id` (and its subtree) under `newParentId` (null: a root). Returns the tenant before and
+ * after. Throws PathMoved when a path it locked changed before its locks were granted: the caller
+ * runs the transaction again (retryWhilePathsMove).
+ */
 export async function moveSubtree(tx: Db, id: string, newParentId: string | null): Promise<{ before: Tenant; after: Tenant }> {
-  await lockSubtree(tx, id);
+  const locked = await lockMove(tx, id, newParentId);
+  if (locked.path === null) throw notFound(id);
   const [plan] = await tx.query<PlanRow>(PLAN, [id, newParentId]);
   if (!plan) throw notFound(id);
-  const { height, parent_found, parent_depth, parent_status, inside, ...row } = plan;
+  const { height, parent_found, parent_depth, parent_status, inside, locked_path, locked_parent_path, ...row } = plan;
+  // Read after the locks were granted, so no later move can change them before this commits.
+  if (locked_path !== locked.path || (locked_parent_path ?? null) !== locked.parentPath) throw new PathMoved();
   const before = toTenant(row);
   if (newParentId === before.parent_id) return { before, after: before };
   let parentDepth = -1;

@@ -1,7 +1,9 @@
 /**
  * The tenant tree. Every structural write runs in one transaction under locks no wider than the
- * change (tree-locks.ts): a create locks its parent's chain, shared, so creates run side by side;
- * a move, archive, restore or delete locks the tree and the subtree it changes. The invariants
+ * change (tree-locks.ts): a create locks its parent's path, shared, so creates run side by side; a
+ * move locks the tenant it moves and the paths it reads (its old and new parent's); an archive,
+ * restore or delete locks the tenant it changes. Writes in disjoint subtrees never wait for each
+ * other. The invariants
  * (path = parent path + own label, depth = nlevel(path) - 1, no cycles, no orphans) hold after any
  * interleaving. Reads take no lock.
  */
@@ -15,7 +17,7 @@ import type { EraseTransaction } from "./erase.js";
 import { columns, COLUMNS, toTenant, type TenantRow } from "./rows.js";
 import { CreateTenantInput, UpdateTenantInput, DeleteTenantInput, isReservedSlug, ListTenantsInput, SLUG_PATTERN, slugFromName } from "./schemas.js";
 import { moveSubtree } from "./move.js";
-import { lockSubtree } from "./tree-locks.js";
+import { lockSubtree, retryWhilePathsMove } from "./tree-locks.js";
 
 export interface TenantHooks {
   /** Creates a SCHEMA/DATABASE tenant's home; returns its placement. Runs before the row commits. */
@@ -179,20 +181,23 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   async function moveTenant(id: string, newParentId: string | null): Promise<Tenant> {
     assertTenantId(id);
     if (newParentId !== null) assertTenantId(newParentId, "new parent id");
-    const moved = await db.transaction(async (tx) => {
-      const { before, after } = await moveSubtree(tx, id, newParentId);
-      if (after === before) return after;
-      await deps.audit.record(tx, {
-        tenantId: id,
-        action: "tenant.move",
-        targetType: "tenant",
-        targetId: id,
-        before: { parent_id: before.parent_id },
-        after: { parent_id: newParentId },
-      });
-      await publish(tx, id, true);
-      return after;
-    });
+    // A move that finds a path it locked changed meanwhile starts over, holding nothing (tree-locks.ts).
+    const moved = await retryWhilePathsMove(() =>
+      db.transaction(async (tx) => {
+        const { before, after } = await moveSubtree(tx, id, newParentId);
+        if (after === before) return after;
+        await deps.audit.record(tx, {
+          tenantId: id,
+          action: "tenant.move",
+          targetType: "tenant",
+          targetId: id,
+          before: { parent_id: before.parent_id },
+          after: { parent_id: newParentId },
+        });
+        await publish(tx, id, true);
+        return after;
+      }),
+    );
     hooks.changed?.([id]);
     return moved;
   }

@@ -1,38 +1,83 @@
 /**
- * The locks a tree write takes, no wider than the change (keys in core/locks.ts).
+ * The locks a tree write takes, no wider than the change (keys and their order in core/locks.ts).
  *
- * A create reads its parent's path and builds the child's from it, so that path, and every path
- * above it, must not change until the create commits: it holds the subtree lock of each tenant on
- * the parent's path, shared. A move, archive, restore or delete holds the tree lock and the subtree
- * lock of the tenant it changes, exclusively: it waits for the creates in flight below that tenant
- * (so the statement that rewrites the subtree sees their rows) and later creates below it wait for
- * its commit. Creates anywhere else, and creates under one parent, do not wait for each other.
+ * - A create holds the subtree lock of each tenant on its parent's path, shared: that path must
+ *   not change until the create commits (lockPath).
+ * - A move of T under P holds it shared on T's ancestors (T's path must stay put while its
+ *   subtree is rewritten from it) and on P's path, P included (the new paths are built from it, P
+ *   must not be archived, deleted or moved into T meanwhile), and exclusively on T (lockMove).
+ * - An archive, restore, suspend or delete of T holds it exclusively on T only (lockSubtree): it
+ *   reads no path, and every write that builds on T's path holds T's lock shared.
  *
- * No cycle of waits: a create holds only shared locks and a structural write takes its exclusive
- * subtree lock last, after which it waits for no advisory lock.
+ * So a move waits for the creates, moves and config writes in flight below or into T, and those
+ * that start later wait for its commit; writes in disjoint subtrees never wait for each other.
+ *
+ * The paths are read before their locks are granted, so whoever locks checks them again after
+ * (a move that committed meanwhile changed them). A move holds an exclusive lock: it must not wait
+ * for another lock while holding it out of key order (two such movers could wait for each other),
+ * so it rolls the transaction back and starts over (retryWhilePathsMove), holding nothing. A create
+ * or a config write holds only shared subtree locks and locks the new path in the same
+ * transaction, keeping the stale path's locks. That cannot close a cycle of waits: a shared
+ * request waits only for the holder of an exclusive lock, an archive or delete (which waits for no
+ * other subtree lock) or a move that already holds every lock below its own key and waits only for
+ * keys above it, so such waits climb the key order and end. The one cycle a stale lock allows passes through a shared request queued behind a waiting
+ * move's exclusive request, not blocked by any holder; PostgreSQL's deadlock check (after
+ * deadlock_timeout) moves that request ahead in the queue instead of failing a transaction.
  */
 import type { Db } from "../core/db.js";
-import { subtreeLockKeySql, TREE_LOCK_KEY_SQL } from "../core/locks.js";
+import { pathLabelsSql, subtreeLockKeySql, subtreeLocksSql } from "../core/locks.js";
+
+/** A path read before its lock changed before the lock was granted: start the transaction again. */
+export class PathMoved extends Error {
+  constructor() {
+    super("A tenant path changed while its lock was awaited; the transaction is retried.");
+    this.name = "PathMoved";
+  }
+}
+
+/** Runs `transaction` again each time it throws PathMoved (a move committed under it); moves are finite, so this ends. */
+export async function retryWhilePathsMove<T>(transaction: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (!(error instanceof PathMoved)) throw error;
+    }
+  }
+}
+
+const LOCK_PATH = `SELECT t.path::text AS path, ${subtreeLocksSql(`SELECT l.id, false AS own FROM (${pathLabelsSql("t.path")}) l`)} AS locked
+  FROM public.stratum_tenants t WHERE t.id = $1::uuid`;
 
 /**
- * Locks the subtree key of every tenant on `parentId`'s path, root first, in one statement.
- * Returns the path it locked (ltree text), or null when the parent does not exist. The path is the
- * one this statement read: a move that committed meanwhile is seen by the next statement, which
- * must compare (createChild's insert does).
+ * Locks the subtree key of every tenant on `tenantId`'s path, shared, in one statement. Returns
+ * the path it read (ltree text), or null when the tenant does not exist. A move that committed
+ * while the locks were awaited is seen by the next statement, which must compare (createChild's
+ * insert does; so does config's lockTenant).
  */
-export async function lockParentChain(tx: Db, parentId: string): Promise<string | null> {
-  const rows = await tx.query<{ path: string; locked: number }>(
-    `SELECT l.path, count(pg_advisory_xact_lock_shared(${subtreeLockKeySql("l.label")}))::int AS locked
-       FROM (SELECT t.path::text AS path, replace(ltree2text(subpath(t.path, g.i, 1)), '_', '-') AS label
-               FROM public.stratum_tenants t, generate_series(0, nlevel(t.path) - 1) AS g(i)
-              WHERE t.id = $1::uuid ORDER BY g.i OFFSET 0) l
-      GROUP BY l.path`,
-    [parentId],
-  );
+export async function lockPath(tx: Db, tenantId: string): Promise<string | null> {
+  const rows = await tx.query<{ path: string; locked: number }>(LOCK_PATH, [tenantId]);
   return rows[0]?.path ?? null;
 }
 
-/** The tree lock, then `tenantId`'s subtree lock, both exclusive: for a move, archive, restore or delete. */
+const LOCK_MOVE = `WITH moving AS (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid),
+     target AS (SELECT path FROM public.stratum_tenants WHERE id = $2::uuid)
+SELECT (SELECT path::text FROM moving) AS path, (SELECT path::text FROM target) AS parent_path,
+       ${subtreeLocksSql(`SELECT l.id, l.i = nlevel(m.path) - 1 AS own FROM moving m, LATERAL (${pathLabelsSql("m.path")}) l
+                           UNION ALL SELECT l.id, false FROM target p, LATERAL (${pathLabelsSql("p.path")}) l`)} AS locked`;
+
+/**
+ * A move's locks, in one statement in key order: shared on the moving tenant's ancestors and on
+ * the new parent's path, exclusive on the moving tenant. Returns the two paths as read (null: no
+ * such tenant); the caller compares them with what it reads next and throws PathMoved if either
+ * changed.
+ */
+export async function lockMove(tx: Db, tenantId: string, newParentId: string | null): Promise<{ path: string | null; parentPath: string | null }> {
+  const [row] = await tx.query<{ path: string | null; parent_path: string | null }>(LOCK_MOVE, [tenantId, newParentId]);
+  return { path: row?.path ?? null, parentPath: row?.parent_path ?? null };
+}
+
+/** `tenantId`'s subtree lock, exclusive, alone: for an archive, restore, suspend or delete. */
 export async function lockSubtree(tx: Db, tenantId: string): Promise<void> {
-  await tx.execute(`SELECT pg_advisory_xact_lock(${TREE_LOCK_KEY_SQL}), pg_advisory_xact_lock(${subtreeLockKeySql("$1::uuid::text")})`, [tenantId]);
+  await tx.execute(`SELECT pg_advisory_xact_lock(${subtreeLockKeySql("$1::uuid::text")})`, [tenantId]);
 }
