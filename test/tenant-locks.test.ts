@@ -355,6 +355,57 @@ describe("locks no wider than the change", () => {
     expect(await outcome).toBe("refused");
   });
 
+  it("8 config and permission writers racing 8 movers of their tenants' ancestors: no write fails, no deadlock, every invariant holds (2 rounds, through $stratum)", async () => {
+    const client = stratumTestClient(db);
+    const $ = client.prisma.$stratum;
+    try {
+      for (let round = 0; round < 2; round++) {
+        const root = await $.createTenant({ name: `writers root ${round}` });
+        const nodes = [root];
+        for (let i = 0; i < 12; i++) nodes.push(await $.createTenant({ name: `writers ${round} ${i}`, parent_id: nodes[Math.floor(i / 2)]!.id }));
+        // One permission key per writer (so a writer knows which nodes it granted), all delegated by root.
+        const keys = Array.from({ length: 8 }, (_, i) => `w${round}_${i}`);
+        for (const key of keys) await $.createPermission(root.id, { key, value: 0, mode: "DELEGATED" });
+        // Each writer sets a config key and re-grants (then updates) its permission on rotating
+        // nodes while the moves run; a deadlock (40P01) or a stale chain's refusal fails the test.
+        let moving = true;
+        const writers = keys.map(async (key, i) => {
+          const granted = new Set<string>();
+          for (let n = 0; moving || n < 2; n++) {
+            const node = nodes[1 + ((i * 5 + n * 3) % 12)]!;
+            await $.setConfig(node.id, key, { value: n });
+            if (granted.has(node.id)) await $.updatePermission(node.id, key, { value: n });
+            else {
+              await $.createPermission(node.id, { key, value: n, mode: "DELEGATED" });
+              granted.add(node.id);
+            }
+          }
+        });
+        const moves = Array.from({ length: 8 }, async (_, i) => {
+          for (let n = 0; n < 3; n++) {
+            await $.moveTenant(nodes[1 + ((i * 5 + n) % 12)]!.id, nodes[(i * 7 + n * 4 + 3) % 13]!.id).catch((e: unknown) => {
+              if (isStratumError(e, "CYCLE_DETECTED") || isStratumError(e, "MAX_DEPTH_EXCEEDED")) return null;
+              throw e;
+            });
+          }
+        });
+        await Promise.all(moves).finally(() => (moving = false));
+        await Promise.all(writers);
+        await assertTreeInvariants();
+        // Every re-grant names a tenant that granted the key DELEGATED (root or another writer's node).
+        const { rows } = await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM stratum_permissions p
+            WHERE p.key = ANY($1::text[]) AND p.delegated_from IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM stratum_permissions d WHERE d.tenant_id = p.delegated_from AND d.key = p.key AND d.mode = 'DELEGATED')`,
+          [keys],
+        );
+        expect(rows[0]!.n).toBe(0);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
   it("16 creators racing 8 movers of their ancestors keep every invariant (3 rounds, through $stratum)", async () => {
     const client = stratumTestClient(db);
     const $ = client.prisma.$stratum;
