@@ -7,9 +7,9 @@
  *                         default and the behaviour before policies existed) or "least-loaded".
  *
  * Load is the number of DATABASE tenants a server holds, counted from the tenants table (plus the
- * moves under way towards it), ties going to the server listed first. Tenant creation holds the
- * tree lock while it provisions, so concurrent creates count each other; a move does not, so a
- * move and a create at the same instant may both pick the same server.
+ * moves under way towards it), ties going to the server listed first. The count is read without
+ * a lock (creates lock only their parent's path): creates or moves at the same instant may pick
+ * the same server, so "least-loaded" evens servers out over many creates, not exactly per create.
  */
 import type pg from "pg";
 import { StratumError } from "../core/errors.js";
