@@ -116,6 +116,35 @@ describe("services on the driver", () => {
     expect(await tenantsNamed("Driver Inner")).toBe(0);
   });
 
+  it("a deferred statement rides with the COMMIT (or the next statement); when it fails, nothing is written", async () => {
+    const insert = "INSERT INTO public.stratum_tenants (id, slug, name, updated_at) VALUES (gen_random_uuid(), $1, $2, now())";
+    await adminDb().transaction(async (tx) => {
+      tx.defer?.(insert, ["driver_deferred", "Driver Deferred"]);
+      tx.defer?.(insert, ["driver_deferred_two", "Driver Deferred"]);
+    });
+    expect(await tenantsNamed("Driver Deferred")).toBe(2);
+    // Seen by the next statement of the transaction, which it travels with.
+    const seen = await adminDb().transaction(async (tx) => {
+      tx.defer?.(insert, ["driver_deferred_seen", "Driver Deferred Seen"]);
+      return tx.query<{ n: number }>("SELECT count(*)::int AS n FROM public.stratum_tenants WHERE slug = 'driver_deferred_seen'");
+    });
+    expect(seen).toEqual([{ n: 1 }]);
+
+    const failed = await adminDb()
+      .transaction(async (tx) => {
+        await tx.execute(insert, ["driver_before_bad", "Driver Before Bad"]);
+        tx.defer?.(insert, ["driver_deferred", "Driver Deferred Duplicate"]); // slug taken: 23505 at COMMIT
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect((failed as { code?: string }).code).toBe("23505");
+    expect(await tenantsNamed("Driver Before Bad")).toBe(0);
+    // The connection went back to the pool clean: the next transaction works.
+    expect((await prisma.$stratum.createTenant({ name: "Driver After Deferred" })).name).toBe("Driver After Deferred");
+  });
+
   it("a failed statement that was caught makes the commit refuse, not report success", async () => {
     const failed = await adminDb()
       .transaction(async (tx) => {

@@ -6,7 +6,7 @@
  * Column `actor` stores `<type>:<id>` (e.g. `user:42`, `system:system`); reads parse it back.
  */
 import { z } from "zod";
-import type { Db } from "../core/db.js";
+import { executeOrDefer, type Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { Actor, AuditEntry, AuditSink } from "../core/ports.js";
 import { validate } from "../core/validate.js";
@@ -99,7 +99,9 @@ function toJson(value: unknown): string | null {
 export async function recordAudit(tx: Db, entry: AuditEntry, sensitiveKeys: readonly string[] = DEFAULT_SENSITIVE_KEYS): Promise<void> {
   const e = validate(entrySchema, entry, "audit entry");
   const actor = currentActor();
-  await tx.execute(
+  // Nothing reads the insert's result: on the driver it rides with the transaction's next statement.
+  await executeOrDefer(
+    tx,
     `INSERT INTO public.stratum_audit (tenant_id, actor, action, target_type, target_id, before, after, request_id, created_at)
      VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, clock_timestamp())`,
     [

@@ -20,6 +20,19 @@ export interface Db {
   execute(sql: string, params?: readonly unknown[]): Promise<number>;
   /** Runs `fn` in one transaction on one connection; a throw rolls everything back. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction, where the backing driver pipelines (the stratum driver): a statement
+   * whose result nobody reads (an audit row) travels with the transaction's next statement or its
+   * COMMIT, one round trip less. Its failure fails that statement and the whole transaction.
+   * Absent elsewhere: callers fall back to `execute` (see `executeOrDefer`).
+   */
+  defer?(sql: string, params?: readonly unknown[]): void;
+}
+
+/** `tx.defer` where the Db has it, else `tx.execute`: for writes whose result is not needed. */
+export async function executeOrDefer(tx: Db, sql: string, params?: readonly unknown[]): Promise<void> {
+  if (tx.defer) tx.defer(sql, params);
+  else await tx.execute(sql, params);
 }
 
 export interface StatementOptions {
@@ -71,15 +84,17 @@ export function preparedAs(db: Db, sql: string, name: string): Db {
     query: (text, params, options) => db.query(text, params, text === sql ? { ...options, name } : options),
     execute: db.execute,
     transaction: db.transaction,
+    ...(db.defer ? { defer: db.defer } : {}),
   };
 }
 
 /** Completes statements that already run inside one transaction into a Db: `transaction` nests as savepoints. */
-export function savepointDb(statements: Pick<Db, "query" | "execute">): Db {
+export function savepointDb(statements: Pick<Db, "query" | "execute" | "defer">): Db {
   let depth = 0;
   const db: Db = {
     query: statements.query,
     execute: statements.execute,
+    ...(statements.defer ? { defer: statements.defer } : {}),
     async transaction(fn) {
       const savepoint = `stratum_sp_${++depth}`;
       await db.execute(`SAVEPOINT ${savepoint}`);

@@ -6,7 +6,8 @@
  * CONNECTION_LOST and the other typed faults, nothing prepared by name behind a pooler.
  *
  * A transaction borrows one connection; its first statement carries the BEGIN and the prelude in
- * the same Sync (one round trip), nested transactions are savepoints, and a throw rolls back.
+ * the same Sync (one round trip), a deferred statement (Db.defer: the audit row) rides with the
+ * next one or the COMMIT, nested transactions are savepoints, and a throw rolls back.
  */
 import type pg from "pg";
 import { savepointDb, type Db, type StatementOptions } from "../core/db.js";
@@ -30,14 +31,20 @@ export function driverDb(pool: PoolSource, scope: TenantScope): Db {
 async function transaction<T>(client: pg.PoolClient, scope: TenantScope, fn: (tx: Db) => Promise<T>): Promise<T> {
   // BEGIN rides with the first statement; until then there is nothing to commit or roll back.
   let begun = false;
+  // Deferred statements, sent ahead of the next statement (or the COMMIT) in its round trip.
+  let pending: Array<{ text: string; values: readonly unknown[] }> = [];
   const run = (sql: string, params: readonly unknown[] | undefined, name?: string) => {
-    const begin = !begun;
+    const options = { name, begin: !begun, before: pending };
     begun = true;
-    return client.query(scopedStatement(sql, params, scope, { name, begin })) as unknown as Promise<pg.QueryResult<never>>;
+    pending = [];
+    return client.query(scopedStatement(sql, params, scope, options)) as unknown as Promise<pg.QueryResult<never>>;
   };
   const tx = savepointDb({
     query: async <R>(sql: string, params?: readonly unknown[], options?: StatementOptions) => (await run(sql, params, options?.name)).rows as R[],
     execute: async (sql, params) => (await run(sql, params)).rowCount ?? 0,
+    defer: (sql, params) => {
+      pending.push({ text: sql, values: params ? [...params] : [] });
+    },
   });
   let result: T;
   try {
@@ -53,15 +60,21 @@ async function transaction<T>(client: pg.PoolClient, scope: TenantScope, fn: (tx
     client.release(rollback);
     throw error;
   }
-  if (!begun) {
+  if (!begun && pending.length === 0) {
     client.release();
     return result;
   }
   let commit: pg.QueryResult;
   try {
-    commit = await client.query("COMMIT");
+    commit = await run("COMMIT", undefined);
   } catch (error) {
-    client.release(error as Error);
+    // A deferred statement failed (the COMMIT never ran: end the aborted transaction), or the
+    // COMMIT did; a ROLLBACK that fails too means the connection is gone, and it is retired.
+    const rollback = await client.query("ROLLBACK").then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    client.release(rollback);
     throw error;
   }
   client.release();

@@ -19,12 +19,14 @@ const NO_SCOPE = Symbol.for("stratum.no-scope");
 const CONTEXT = Symbol.for("stratum.statement-context");
 const RAW = Symbol.for("stratum.raw-statement");
 const BEGIN = Symbol.for("stratum.begin");
+const BEFORE = Symbol.for("stratum.before");
 
 type ScopedConfig = pg.QueryConfig & {
   [SCOPE]?: TenantScope | typeof NO_SCOPE;
   [CONTEXT]?: StatementContext;
   [RAW]?: boolean;
   [BEGIN]?: boolean;
+  [BEFORE]?: Pipeline["before"];
 };
 
 /**
@@ -37,12 +39,13 @@ export function scopedStatement(
   text: string,
   values: readonly unknown[] | undefined,
   scope: TenantScope,
-  options: { name?: string | undefined; begin?: boolean } = {},
+  options: { name?: string | undefined; begin?: boolean; before?: Pipeline["before"] } = {},
 ): pg.QueryConfig {
   const config: ScopedConfig = { text, [SCOPE]: scope, [RAW]: false, [CONTEXT]: statementContext() };
   if (values) config.values = [...values];
   if (options.name) config.name = options.name;
   if (options.begin) config[BEGIN] = true;
+  if (options.before?.length) config[BEFORE] = options.before;
   return config;
 }
 
@@ -193,11 +196,13 @@ export class StratumPgClient extends pg.Client {
     const cb: Callback = (err, result) => this.settle(committedNothing, err, result, given);
 
     let pipeline: Omit<Pipeline, "parse" | "named"> | undefined;
-    if (!TRANSACTION_CONTROL.test(normalized.text)) {
+    // Deferred statements (Db.defer) ride with whatever comes next, a COMMIT included.
+    const before = scope ? normalized[BEFORE] : undefined;
+    if (before || !TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
         const context = normalized[CONTEXT] ?? statementContext();
         const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId, planModeOf(scope)];
-        pipeline = { values, postlude: raw, ...(begin ? { begin } : {}) };
+        pipeline = { values, postlude: raw, ...(begin ? { begin } : {}), ...(before ? { before } : {}) };
         this.scopeDirty = begin || this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
         pipeline = { values: ["", this.defaultSearchPath, this.writeMode, "", "", ""], postlude: false };

@@ -10,6 +10,7 @@
  * explicit transaction), so a pooled connection never carries a tenant to its next borrower, and
  * an error anywhere aborts the prelude together with the query.
  */
+import { createRequire } from "node:module";
 import pg from "pg";
 import { SCOPE_SETTING } from "../sql/protocol.js";
 
@@ -46,6 +47,8 @@ interface QueryInternals {
   handleError(err: Error, connection: PgConnection): void;
   _getRows(connection: PgConnection, rows: number | undefined): void;
 }
+/** pg's own conversion of a parameter to its text form (Dates, arrays, JSON, Buffers), as pg binds them. */
+const prepareValue = (createRequire(import.meta.url)("pg/lib/utils.js") as { prepareValue: (value: unknown) => unknown }).prepareValue;
 const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, values?: unknown, callback?: unknown) => QueryInternals;
 
 /** The prelude is prepared once per connection under this name, then only bound and executed. */
@@ -74,13 +77,17 @@ export interface Pipeline {
    * the explicit transaction it starts (stratum's own service transactions: one round trip less).
    */
   begin?: boolean;
+  /** Statements run after the prelude and before the query, results unread (Db.defer). */
+  before?: ReadonlyArray<{ text: string; values: readonly unknown[] }>;
 }
 
 /** A pg Query preceded, in the same Sync, by the scope prelude, and followed by the postlude. */
 export class ScopedQuery extends BaseQuery {
-  /** Results seen so far: [BEGIN,] the prelude, the query, [the postlude]. */
+  /** Results seen so far: [BEGIN,] the prelude, [the statements before,] the query, [the postlude]. */
   phase = 0;
-  /** The phase of the query's own result (1, or 2 after a BEGIN). */
+  /** The phase of the prelude's result (0, or 1 after a BEGIN). */
+  private readonly preludePhase: number;
+  /** The phase of the query's own result. */
   readonly queryPhase: number;
 
   constructor(
@@ -89,12 +96,13 @@ export class ScopedQuery extends BaseQuery {
     private readonly pipeline: Pipeline,
   ) {
     super({ ...config, queryMode: "extended" } as pg.QueryConfig, undefined, callback as never);
-    this.queryPhase = pipeline.begin ? 2 : 1;
+    this.preludePhase = pipeline.begin ? 1 : 0;
+    this.queryPhase = this.preludePhase + 1 + (pipeline.before?.length ?? 0);
   }
 
   /** True once the prelude has run (so the connection holds it prepared, when it was named). */
   get preludeRan(): boolean {
-    return this.phase >= this.queryPhase;
+    return this.phase > this.preludePhase;
   }
 
   override submit(connection: PgConnection): Error | null {
@@ -110,6 +118,11 @@ export class ScopedQuery extends BaseQuery {
       if (this.pipeline.parse || !this.pipeline.named) connection.parse({ text: PRELUDE_SQL, name, types: [] });
       connection.bind({ portal: "", statement: name, values: this.pipeline.values });
       connection.execute({ portal: "", rows: 0 });
+      for (const statement of this.pipeline.before ?? []) {
+        connection.parse({ text: statement.text, name: "", types: [] });
+        connection.bind({ portal: "", statement: "", values: statement.values, valueMapper: prepareValue });
+        connection.execute({ portal: "", rows: 0 });
+      }
       return super.submit(connection);
     } finally {
       connection.stream.uncork?.();
@@ -143,7 +156,7 @@ export class ScopedQuery extends BaseQuery {
 interface PgConnection {
   stream: { cork?: () => void; uncork?: () => void };
   parse(msg: { text: string; name: string; types: unknown[] }): void;
-  bind(msg: { portal: string; statement: string; values: unknown[] }): void;
+  bind(msg: { portal: string; statement: string; values: readonly unknown[]; valueMapper?: (value: unknown) => unknown }): void;
   execute(msg: { portal: string; rows: number }): void;
   sync(): void;
 }
