@@ -107,7 +107,8 @@ interface ConfigRow {
   updated_at: Date;
 }
 
-/** One statement: the chain from the ltree path, the config rows on it, one winner per key. */
+/** One statement: the chain from the ltree path, the config rows on it, one winner per key.
+ * The chain comes back as JSON: JSON.parse costs less Node CPU than pg's text[] parser. */
 export const RESOLVE_CONFIG_SQL = `
 WITH ${CHAIN_CTES},
 win AS (
@@ -116,7 +117,7 @@ win AS (
    CROSS JOIN LATERAL (SELECT * FROM public.stratum_config x WHERE x.tenant_id = l.id OFFSET 0) c -- index probe per ancestor
    ORDER BY c.key, c.locked DESC, CASE WHEN c.locked THEN l.depth ELSE -l.depth END
 )
-SELECT (SELECT array_agg(chain.id::text ORDER BY chain.depth) FROM chain) AS chain,
+SELECT (SELECT json_agg(chain.id ORDER BY chain.depth) FROM chain) AS chain,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
                  'id', w.id, 'key', w.key, 'value', w.value, 'locked', w.locked, 'sensitive', w.sensitive,
                  'encrypted_value', w.encrypted_value, 'tenant_id', w.tenant_id, 'depth', w.depth) ORDER BY w.key),
