@@ -29,8 +29,10 @@ export const PRELUDE_SQL =
  * replaced by subtree views, up to 50 homes a statement) is the same text on every call of that
  * subtree, and PostgreSQL would plan it afresh for its first five executions on every connection
  * ("custom plans", because Prisma binds LIMIT/OFFSET): 8–15 ms of planning for 3 ms of execution
- * per 50 homes. Its generic plan is as good (the policies' values are InitPlans, not parameters),
- * so it is planned once per connection. Every other statement keeps the session's mode.
+ * per 50 homes. Its generic plan is as good (the policies' values are InitPlans, not parameters;
+ * only a bound filter such as a LIKE prefix is no longer an index range, and the subtree's rows
+ * are filtered instead), so it is planned once per connection. Every other statement keeps the
+ * session's mode.
  */
 export function planModeOf(scope: { tableSources?: unknown } | undefined): string {
   return scope?.tableSources ? "force_generic_plan" : "";
