@@ -72,6 +72,22 @@ describe("services on the driver", () => {
     expect(transactions).not.toHaveBeenCalled();
   });
 
+  it("a create's locks and insert travel together, and a refused insert still says why", async () => {
+    const parent = await prisma.$stratum.getTenantBySlug("driver_root");
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (error: unknown) => (isStratumError(error) ? error.code : error),
+      );
+    expect(await codeOf(prisma.$stratum.createTenant({ name: "Driver Orphan", parent_id: "00000000-0000-4000-8000-000000000000" }))).toBe("TENANT_NOT_FOUND");
+    expect(await codeOf(prisma.$stratum.createTenant({ name: "Driver Child", slug: "driver_child", parent_id: parent.id }))).toBe("SLUG_TAKEN");
+    const archived = await prisma.$stratum.createTenant({ name: "Driver Archived", parent_id: parent.id });
+    await prisma.$stratum.archiveTenant(archived.id);
+    expect(await codeOf(prisma.$stratum.createTenant({ name: "Driver Under Archived", parent_id: archived.id }))).toBe("TENANT_ARCHIVED");
+    const child = await prisma.$stratum.createTenant({ name: "Driver Second Child", parent_id: parent.id });
+    expect(child.parent_id).toBe(parent.id);
+  });
+
   it("a transaction's statements share one connection and one transaction, under the signed admin scope", async () => {
     type Facts = { pid: number; xact: string; scope: string; path: string };
     const sql = "SELECT pg_backend_pid() AS pid, now()::text AS xact, current_setting('stratum.tenant_id') AS scope, current_setting('search_path') AS path";

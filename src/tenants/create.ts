@@ -1,14 +1,15 @@
 /**
  * The insert of a new tenant row, under its parent's path locks (tree-locks.ts), in as few
  * statements as the checks allow: one that locks, one that inserts only when the parent is still
- * where it was locked, live and shallow enough, and the slug free. A fourth statement runs only
- * when the insert wrote nothing, to say why.
+ * where it was locked, live and shallow enough, and the slug free — sent together on the driver
+ * (the locking statement notes the path it read; the insert compares it). A third statement runs
+ * only when the insert wrote nothing, to say why.
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { COLUMNS, toTenant, type TenantRow } from "./rows.js";
-import { lockPath } from "./tree-locks.js";
+import { LOCKED_PATH_SQL, notePathLocks } from "./tree-locks.js";
 
 export interface NewTenant {
   parentId: string | null;
@@ -22,14 +23,16 @@ const INSERT_ROOT = `INSERT INTO public.stratum_tenants (id, parent_id, slug, na
   VALUES (gen_random_uuid(), NULL, $1, $2, $3, $4::jsonb, now())
   ON CONFLICT (slug) DO NOTHING RETURNING ${COLUMNS}`;
 
-// `$6` is the parent's path as lockPath read it: a move that committed while its locks were
-// awaited changed it, and the row is not written (the new path is locked again).
+// LOCKED_PATH_SQL is the parent's path as notePathLocks read it, in the statement before this
+// one (the same round trip on the driver): a move that committed while its locks were awaited
+// changed it, and the row is not written (the new path is locked again).
 const INSERT_CHILD = `INSERT INTO public.stratum_tenants (id, parent_id, slug, name, isolation_strategy, metadata, updated_at)
   SELECT gen_random_uuid(), p.id, $2, $3, $4, $5::jsonb, now() FROM public.stratum_tenants p
-   WHERE p.id = $1::uuid AND p.path::text = $6 AND p.status <> 'archived' AND p.depth + 1 < ${MAX_DEPTH}
+   WHERE p.id = $1::uuid AND p.path::text = ${LOCKED_PATH_SQL} AND p.status <> 'archived' AND p.depth + 1 < ${MAX_DEPTH}
   ON CONFLICT (slug) DO NOTHING RETURNING ${COLUMNS}`;
 
-const WHY_NOT = `SELECT p.path::text AS path, p.status, p.depth, EXISTS (SELECT 1 FROM public.stratum_tenants s WHERE s.slug = $2) AS taken
+const WHY_NOT = `SELECT p.path::text AS path, ${LOCKED_PATH_SQL} AS locked, p.status, p.depth,
+       EXISTS (SELECT 1 FROM public.stratum_tenants s WHERE s.slug = $2) AS taken
   FROM (SELECT 1) one LEFT JOIN public.stratum_tenants p ON p.id = $1::uuid`;
 
 /** Inserts the row (the triggers fill path and depth and sign its scope tokens); typed errors otherwise. */
@@ -45,12 +48,15 @@ export async function insertTenant(tx: Db, t: NewTenant): Promise<Tenant> {
   // stale path's locks stay held; they are shared, which keeps locking again here deadlock-free
   // (tree-locks.ts).
   for (;;) {
-    const locked = await lockPath(tx, t.parentId);
-    if (locked === null) throw parentNotFound(t.parentId);
-    const rows = await tx.query<TenantRow>(INSERT_CHILD, [t.parentId, t.slug, t.name, t.strategy, metadata, locked]);
+    // The locks, then the insert that compares the path they were taken on: one round trip.
+    await notePathLocks(tx, t.parentId);
+    const rows = await tx.query<TenantRow>(INSERT_CHILD, [t.parentId, t.slug, t.name, t.strategy, metadata]);
     if (rows[0]) return toTenant(rows[0]);
-    const [why] = await tx.query<{ path: string | null; status: string | null; depth: number | null; taken: boolean }>(WHY_NOT, [t.parentId, t.slug]);
-    if (!why || why.path === null) throw parentNotFound(t.parentId);
+    const [why] = await tx.query<{ path: string | null; locked: string; status: string | null; depth: number | null; taken: boolean }>(WHY_NOT, [
+      t.parentId,
+      t.slug,
+    ]);
+    if (!why || why.path === null || why.locked === "") throw parentNotFound(t.parentId);
     if (why.status === "archived") {
       throw new StratumError("TENANT_ARCHIVED", `Parent tenant ${t.parentId} is archived; restore it before adding children.`, { tenantId: t.parentId });
     }
@@ -62,7 +68,7 @@ export async function insertTenant(tx: Db, t: NewTenant): Promise<Tenant> {
         { parentId: t.parentId },
       );
     }
-    if (why.path === locked && why.taken) throw slugTaken(t.slug);
+    if (why.path === why.locked && why.taken) throw slugTaken(t.slug);
     // Otherwise the parent moved after it was locked: lock its new chain and try again.
   }
 }

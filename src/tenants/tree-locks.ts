@@ -2,7 +2,7 @@
  * The locks a tree write takes, no wider than the change (keys and their order in core/locks.ts).
  *
  * - A create holds the subtree lock of each tenant on its parent's path, shared: that path must
- *   not change until the create commits (lockPath).
+ *   not change until the create commits (notePathLocks).
  * - A move of T under P holds it shared on T's ancestors (T's path must stay put while its
  *   subtree is rewritten from it) and on P's path, P included (the new paths are built from it, P
  *   must not be archived, deleted or moved into T meanwhile), and exclusively on T (lockMove).
@@ -24,7 +24,7 @@
  * move's exclusive request, not blocked by any holder; PostgreSQL's deadlock check (after
  * deadlock_timeout) moves that request ahead in the queue instead of failing a transaction.
  */
-import type { Db } from "../core/db.js";
+import { executeOrDefer, type Db } from "../core/db.js";
 import { pathLabelsSql, subtreeLockKeySql, subtreeLocksSql } from "../core/locks.js";
 
 /** A path read before its lock changed before the lock was granted: start the transaction again. */
@@ -50,14 +50,24 @@ const LOCK_PATH = `SELECT t.path::text AS path, ${subtreeLocksSql(`SELECT l.id, 
   FROM public.stratum_tenants t WHERE t.id = $1::uuid`;
 
 /**
- * Locks the subtree key of every tenant on `tenantId`'s path, shared, in one statement. Returns
- * the path it read (ltree text), or null when the tenant does not exist. A move that committed
- * while the locks were awaited is seen by the next statement, which must compare (createChild's
- * insert does; so does config's lockTenant).
+ * Locks the subtree key of every tenant on a tenant's path, shared, in one statement, and notes
+ * the path it read in the transaction-local `stratum.locked_path` ('' for no such tenant) instead
+ * of returning it: a move that committed while the locks were awaited is seen by the next
+ * statement, which compares (createTenant's insert, tenants/create.ts), and can travel in the same
+ * round trip.
  */
-export async function lockPath(tx: Db, tenantId: string): Promise<string | null> {
-  const rows = await tx.query<{ path: string; locked: number }>(LOCK_PATH, [tenantId]);
-  return rows[0]?.path ?? null;
+const NOTE_PATH_LOCKS = `SELECT pg_catalog.set_config('stratum.locked_path', coalesce(x.path, ''), true) AS path, x.locked
+  FROM (SELECT 1) one LEFT JOIN (${LOCK_PATH}) x ON true`;
+
+/** The SQL that reads what notePathLocks noted (ltree text; '' when the tenant did not exist). */
+export const LOCKED_PATH_SQL = "pg_catalog.current_setting('stratum.locked_path')";
+
+/**
+ * Takes those locks without waiting for an answer where the Db pipelines (Db.defer): the next
+ * statement of the transaction compares the path against LOCKED_PATH_SQL.
+ */
+export function notePathLocks(tx: Db, tenantId: string): Promise<void> {
+  return executeOrDefer(tx, NOTE_PATH_LOCKS, [tenantId]);
 }
 
 const LOCK_MOVE = `WITH moving AS (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid),
