@@ -88,6 +88,21 @@ describe("services on the driver", () => {
     expect(child.parent_id).toBe(parent.id);
   });
 
+  it("renames racing to one slug: one wins, the others are SLUG_TAKEN (pg's 23505 is in its code, not its message)", async () => {
+    const parent = await prisma.$stratum.getTenantBySlug("driver_root");
+    const racers = await Promise.all([1, 2, 3, 4].map((i) => prisma.$stratum.createTenant({ name: `Driver Racer ${i}`, parent_id: parent.id })));
+    const outcomes = await Promise.all(
+      racers.map((t) =>
+        prisma.$stratum.changeSlug(t.id, "driver_raced").then(
+          () => "ok",
+          (error: unknown) => (isStratumError(error) ? error.code : String(error)),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(1);
+    expect(outcomes.filter((o) => o !== "ok")).toEqual(["SLUG_TAKEN", "SLUG_TAKEN", "SLUG_TAKEN"]);
+  });
+
   it("a transaction's statements share one connection and one transaction, under the signed admin scope", async () => {
     type Facts = { pid: number; xact: string; scope: string; path: string };
     const sql = "SELECT pg_backend_pid() AS pid, now()::text AS xact, current_setting('stratum.tenant_id') AS scope, current_setting('search_path') AS path";

@@ -10,7 +10,7 @@ import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
 import type { Tenant } from "../core/types.js";
 import { assertTenantId, validate } from "../core/validate.js";
-import { slugTaken } from "./create.js";
+import { isSlugViolation, slugTaken } from "./create.js";
 import { columns, COLUMNS, toTenant, type TenantRow } from "./rows.js";
 import { isReservedSlug, SLUG_PATTERN } from "./schemas.js";
 
@@ -92,9 +92,8 @@ export function tenantConveniences(db: Db, deps: { audit: AuditSink; bus?: Chang
         return toTenant(rows[0]!);
       })
       .catch((error: unknown) => {
-        // Two renames to one slug at once: the unique index refuses the second (Prisma reports 23505).
-        const text = error instanceof StratumError ? "" : String((error as { message?: unknown })?.message ?? "");
-        if (/23505/.test(text) && /slug/.test(text)) throw slugTaken(slug);
+        // Two renames to one slug at once: the unique index refuses the second.
+        if (isSlugViolation(error)) throw slugTaken(slug);
         throw error;
       });
     deps.changed?.([id]);

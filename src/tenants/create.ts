@@ -73,6 +73,17 @@ export async function insertTenant(tx: Db, t: NewTenant): Promise<Tenant> {
   }
 }
 
+/**
+ * A concurrent write of the same slug that slipped past the check: 23505 on the slug's unique
+ * index. pg puts the SQLSTATE in `code` (the driver's Db), Prisma in the message (its raw queries).
+ */
+export function isSlugViolation(error: unknown): boolean {
+  if (error instanceof StratumError) return false;
+  const e = error as { code?: unknown; message?: unknown; constraint?: unknown } | null;
+  const text = `${String(e?.code ?? "")} ${String(e?.message ?? "")} ${String(e?.constraint ?? "")}`;
+  return /23505/.test(text) && /slug/.test(text);
+}
+
 export function slugTaken(slug: string): StratumError {
   return new StratumError("SLUG_TAKEN", `Slug ${JSON.stringify(slug)} is already used by another tenant; choose another slug.`, { slug });
 }

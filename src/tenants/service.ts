@@ -12,7 +12,7 @@ import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
 import type { Tenant } from "../core/types.js";
 import { assertTenantId, validate } from "../core/validate.js";
-import { insertTenant, slugTaken } from "./create.js";
+import { insertTenant, isSlugViolation, slugTaken } from "./create.js";
 import type { EraseTransaction } from "./erase.js";
 import { columns, COLUMNS, toTenant, type TenantRow } from "./rows.js";
 import { CreateTenantInput, UpdateTenantInput, DeleteTenantInput, isReservedSlug, ListTenantsInput, SLUG_PATTERN, slugFromName } from "./schemas.js";
@@ -96,7 +96,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
       return tenant;
     } catch (error) {
       if (provisioned) await hooks.deprovision?.(provisioned).catch(() => undefined);
-      if (isUniqueViolation(error)) throw slugTaken(slug);
+      if (isSlugViolation(error)) throw slugTaken(slug);
       throw error;
     }
   }
@@ -355,13 +355,6 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
 }
 
 export type TenantService = ReturnType<typeof createTenantService>;
-
-/** A concurrent insert of the same slug that slipped past the check (Prisma reports 23505). */
-function isUniqueViolation(error: unknown): boolean {
-  if (error instanceof StratumError) return false;
-  const text = String((error as { message?: unknown })?.message ?? "");
-  return /23505/.test(text) && /slug/.test(text);
-}
 
 function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString("base64url");
