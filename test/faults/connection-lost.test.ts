@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from "../harness/database.js";
 import { requireInjected } from "../harness/context.js";
 import { withDatabase } from "../harness/postgres.js";
 import { appUrlOf } from "../harness/roles.js";
+import { waitFor } from "../support/wait.js";
 import { restartSecondPostgres, startSecondPostgres, stopSecondPostgres } from "../harness/second-postgres.js";
 
 const INSTANCE = "restart";
@@ -52,12 +53,25 @@ afterAll(async () => {
   await stopSecondPostgres(requireInjected("stratumRunId"), INSTANCE);
 });
 
-/** Terminates every app-role backend of the test database (stratum's and the app's alike). */
-async function terminateAppBackends(): Promise<number> {
-  const { rows } = await admin.query("SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND usename = 'stratum_app'", [
-    db.name,
-  ]);
-  return rows[0].n as number;
+/** Terminates every app-role backend of the test database (stratum's and the app's alike); their pids. */
+async function terminateAppBackends(): Promise<number[]> {
+  // In the select list, so it runs only on the rows the WHERE kept (a qual could run first).
+  const { rows } = await admin.query(
+    "SELECT pid, pg_terminate_backend(pid) AS signalled FROM pg_stat_activity WHERE datname = $1 AND usename = 'stratum_app'",
+    [db.name],
+  );
+  return rows.filter((r) => r.signalled).map((r) => r.pid as number);
+}
+
+/**
+ * pg_terminate_backend only signals: a backend on a busy machine may be scheduled, and answer a
+ * statement with its FATAL, well after the call returned. The fault is over once they are gone.
+ */
+function backendsGone(pids: number[]): Promise<boolean> {
+  return waitFor(`terminated backends ${pids.join(", ")} to exit`, async () => {
+    const { rows } = await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])", [pids]);
+    return rows[0].n === 0;
+  });
 }
 
 type Outcome = "ok" | string;
@@ -79,14 +93,15 @@ function outcome(error: unknown): Outcome {
 /** Runs `rounds` batches of `work`, terminating the backends while each batch is in flight. */
 async function storm(work: () => Promise<unknown>, rounds = 4, perRound = 12): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  let terminated = 0;
+  const terminated: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const batch = Array.from({ length: perRound }, () => work().then(() => "ok" as const, outcome));
-    terminated += await terminateAppBackends();
+    terminated.push(...(await terminateAppBackends()));
     outcomes.push(...(await Promise.all(batch)));
   }
   // The fault happened: connections (busy, idle or still connecting) were killed under the pool.
-  expect(terminated).toBeGreaterThan(0);
+  expect(terminated.length).toBeGreaterThan(0);
+  await backendsGone(terminated);
   return outcomes;
 }
 
