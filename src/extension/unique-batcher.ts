@@ -3,7 +3,7 @@
  * client. A scoped call must never join that batch: the statement would run under one caller's
  * scope and answer the others from the wrong tenant (or not at all), so a scoped `findUnique` runs
  * as `findFirst`. This file gives the batching back within one scope: `findUnique` calls issued in
- * the same tick on the same client, for the same model and result shape, under the same scope
+ * the same round of microtasks on the same client, for the same model and result shape, under the same scope
  * (tenant, signed token, home), become one `findMany({ where: { <key>: { in: [...] } } })` whose
  * rows are handed back by that key's value. Calls of different scopes never share a statement.
  *
@@ -33,7 +33,7 @@ export interface UniqueLookup {
 /** Runs a batch's statement: `findMany` with `args`, in `scope`. */
 export type RunMany = (scope: TenantScope, args: Record<string, unknown>) => Promise<unknown>;
 
-/** One call waiting for the end of the tick. */
+/** One call waiting for the end of this round of microtasks. */
 interface Pending {
   scope: TenantScope;
   scopeKey: string;
@@ -97,13 +97,13 @@ function shapeOf(args: Record<string, unknown>): string {
 }
 
 export class UniqueBatcher {
-  /** Calls of this tick, per client they run on. */
+  /** Calls of this round, per client they run on. */
   private readonly pending = new Map<object, Pending[]>();
 
   /**
    * The call's row through a batch of its scope, or undefined when it cannot join one (the
    * caller then runs it alone). `runOne` runs it alone, used when it ends up the only one of its
-   * kind this tick — so a lone call pays no grouping work, only the wait for the tick's end.
+   * kind this round — so a lone call pays no grouping work, only the wait for the round to end.
    */
   join(client: object, scope: TenantScope, model: string, lookup: UniqueLookup, run: RunMany, runOne: () => Promise<unknown>): Promise<unknown> | undefined {
     const scopeKey = keyOfScope(scope);
@@ -112,8 +112,10 @@ export class UniqueBatcher {
     if (!calls) {
       calls = [];
       this.pending.set(client, calls);
-      // Every call of this tick has joined by the time process.nextTick callbacks run.
-      process.nextTick(() => this.flush(client));
+      // Calls issued in this round of microtasks join before it runs (callers resumed together
+      // by one batch's answer come back together); a microtask, not process.nextTick, so a lone
+      // call waits for no more than the promises already queued (nextTick measured ≈ 30 µs slower).
+      queueMicrotask(() => this.flush(client));
     }
     const list = calls;
     return new Promise((resolve, reject) => list.push({ scope, scopeKey, model, lookup, run, runOne, resolve, reject }));
