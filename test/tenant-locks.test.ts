@@ -9,7 +9,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { pgDb, type Db } from "../src/core/db.js";
 import { createConfigService } from "../src/config/service.js";
-import { isStratumError } from "../src/index.js";
+import { isStratumError, type Tenant } from "../src/index.js";
 import { createPermissionService } from "../src/permissions/service.js";
 import { createTenantService, type TenantService } from "../src/tenants/service.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
@@ -360,9 +360,8 @@ describe("locks no wider than the change", () => {
     const $ = client.prisma.$stratum;
     try {
       for (let round = 0; round < 2; round++) {
-        const root = await $.createTenant({ name: `writers root ${round}` });
-        const nodes = [root];
-        for (let i = 0; i < 12; i++) nodes.push(await $.createTenant({ name: `writers ${round} ${i}`, parent_id: nodes[Math.floor(i / 2)]!.id }));
+        const nodes = await raceTree($, `writers ${round}`);
+        const root = nodes[0]!;
         // One permission key per writer (so a writer knows which nodes it granted), all delegated by root.
         const keys = Array.from({ length: 8 }, (_, i) => `w${round}_${i}`);
         for (const key of keys) await $.createPermission(root.id, { key, value: 0, mode: "DELEGATED" });
@@ -381,14 +380,7 @@ describe("locks no wider than the change", () => {
             }
           }
         });
-        const moves = Array.from({ length: 8 }, async (_, i) => {
-          for (let n = 0; n < 3; n++) {
-            await $.moveTenant(nodes[1 + ((i * 5 + n) % 12)]!.id, nodes[(i * 7 + n * 4 + 3) % 13]!.id).catch((e: unknown) => {
-              if (isStratumError(e, "CYCLE_DETECTED") || isStratumError(e, "MAX_DEPTH_EXCEEDED")) return null;
-              throw e;
-            });
-          }
-        });
+        const moves = raceMovers($, nodes);
         await Promise.all(moves).finally(() => (moving = false));
         await Promise.all(writers);
         await assertTreeInvariants();
@@ -411,9 +403,8 @@ describe("locks no wider than the change", () => {
     const $ = client.prisma.$stratum;
     try {
       for (let round = 0; round < 3; round++) {
-        const root = await $.createTenant({ name: `race root ${round}` });
-        const nodes = [root];
-        for (let i = 0; i < 12; i++) nodes.push(await $.createTenant({ name: `race ${round} ${i}`, parent_id: nodes[Math.floor(i / 2)]!.id }));
+        const nodes = await raceTree($, `race ${round}`);
+        const root = nodes[0]!;
         // Each creator keeps creating (under a rotating node) until the moves are done, so creates
         // are in flight during every move. Without the creates' path locks (lockPath made
         // a plain read) this round leaves about a dozen children on their parent's old path.
@@ -425,14 +416,7 @@ describe("locks no wider than the change", () => {
             created.push((await $.createTenant({ name: `race ${round} new ${i} ${n}`, parent_id: parent.id })).id);
           }
         });
-        const moves = Array.from({ length: 8 }, async (_, i) => {
-          for (let n = 0; n < 3; n++) {
-            await $.moveTenant(nodes[1 + ((i * 5 + n) % 12)]!.id, nodes[(i * 7 + n * 4 + 3) % 13]!.id).catch((e: unknown) => {
-              if (isStratumError(e, "CYCLE_DETECTED") || isStratumError(e, "MAX_DEPTH_EXCEEDED")) return null;
-              throw e;
-            });
-          }
-        });
+        const moves = raceMovers($, nodes);
         await Promise.all(moves).finally(() => (moving = false));
         await Promise.all(creators);
         await assertTreeInvariants();
@@ -447,3 +431,24 @@ describe("locks no wider than the change", () => {
     }
   });
 });
+
+type Services = ReturnType<typeof stratumTestClient>["prisma"]["$stratum"];
+
+/** A root and 12 tenants below it, two children each, breadth first: the tree the races move around in. */
+async function raceTree($: Services, label: string): Promise<Tenant[]> {
+  const nodes = [await $.createTenant({ name: `${label} root` })];
+  for (let i = 0; i < 12; i++) nodes.push(await $.createTenant({ name: `${label} ${i}`, parent_id: nodes[Math.floor(i / 2)]!.id }));
+  return nodes;
+}
+
+/** 8 movers, 3 moves each, of rotating non-root nodes under rotating targets; cycles and depth refusals are expected. */
+function raceMovers($: Services, nodes: Tenant[]): Promise<unknown>[] {
+  return Array.from({ length: 8 }, async (_, i) => {
+    for (let n = 0; n < 3; n++) {
+      await $.moveTenant(nodes[1 + ((i * 5 + n) % 12)]!.id, nodes[(i * 7 + n * 4 + 3) % 13]!.id).catch((e: unknown) => {
+        if (isStratumError(e, "CYCLE_DETECTED") || isStratumError(e, "MAX_DEPTH_EXCEEDED")) return null;
+        throw e;
+      });
+    }
+  });
+}
