@@ -24,7 +24,7 @@ import type { ModelHooks } from "./model-hooks.js";
 import { isWriteOperation, MODEL_OPERATIONS, uniqueToFirst } from "./operations.js";
 import type { StratumRuntime } from "./runtime.js";
 import { hasHomeBatches, readInBatches, tooWide } from "../isolation/descendants-batches.js";
-import { UniqueBatcher, uniqueLookup } from "./unique-batcher.js";
+import { mayBatch, UniqueBatcher, uniqueLookup } from "./unique-batcher.js";
 import { lowerFirst, readOnly, unpackDataPath, type ScopedRunner, type ScopeRequest } from "./scoped.js";
 
 type Fn = (...args: unknown[]) => unknown;
@@ -282,12 +282,12 @@ export class ScopedClients {
   private inScope(ctx: Ctx, routed: TenantScope, call: Call, tx: BatchTransaction | undefined): Promise<unknown> {
     const scope = call.model ? routed : rawScope(routed);
     if (call.model && hasHomeBatches(scope)) return this.acrossHomeBatches(ctx, scope, { ...call, model: call.model }, tx);
-    if (!tx && call.operation === "findUnique" && call.dataPath.length === 0 && this.runner.isTenantModel(call.model)) {
+    if (!tx && call.operation === "findUnique" && call.dataPath.length === 0 && this.runner.isTenantModel(call.model) && mayBatch(scope, call.args)) {
       const batched = this.batchedUnique(ctx, scope, { ...call, model: call.model! });
       if (batched) return batched;
     }
     return runInScope(scope, () => {
-      // Prisma batches findUnique calls of one tick into one statement, across callers: for a
+      // Prisma batches same-tick findUnique calls into one statement, across callers: for a
       // scoped call that would mix tenants, so it runs as the equivalent findFirst instead
       // (batchedUnique batches them again, within one scope).
       const first = this.runner.isTenantModel(call.model) ? uniqueToFirst(this.models, call.model, call.operation, call.args) : null;
@@ -297,7 +297,7 @@ export class ScopedClients {
   }
 
   /**
-   * A findUnique joining this tick's other findUnique calls of the same scope, model and shape
+   * A findUnique joining this round's other findUnique calls of the same scope, model and shape
    * (unique-batcher.ts); undefined when it cannot join one.
    */
   private batchedUnique(ctx: Ctx, scope: TenantScope, call: Call & { model: string }): Promise<unknown> | undefined {

@@ -84,6 +84,20 @@ function comparable(model: StratumModel, field: string, value: unknown): boolean
   return meta.nativeType === "Uuid" && CANONICAL_UUID.test(value);
 }
 
+/**
+ * Whether a call could join a batch at all, before model hooks run on its arguments: a scope
+ * batches are keyed by, and a `where` of one field. Spares a call that will run alone the hooks'
+ * work twice (once here, once on the findFirst path).
+ */
+export function mayBatch(scope: TenantScope, args: unknown): boolean {
+  if (keyOfScope(scope) === undefined || !args || typeof args !== "object") return false;
+  const where = (args as { where?: unknown }).where;
+  if (!where || typeof where !== "object") return false;
+  let keys = 0;
+  for (const _ in where) if (++keys > 1) return false;
+  return keys === 1;
+}
+
 /** Scopes equal in everything the driver sends: the same statement may serve all of them. */
 function keyOfScope(scope: TenantScope): string | undefined {
   if (scope.mode !== "s" || scope.tableSources || scope.replica || scope.resetSession) return undefined;
@@ -124,7 +138,10 @@ export class UniqueBatcher {
   private flush(client: object): void {
     const calls = this.pending.get(client) ?? [];
     this.pending.delete(client);
-    if (calls.length === 1) return alone(calls[0]!);
+    if (calls.length === 1) {
+      alone(calls[0]!);
+      return;
+    }
     const groups = new Map<string, Pending[]>();
     for (const call of calls) {
       const key = `${call.scopeKey}\u0000${call.model}\u0000${call.lookup.field}\u0000${shapeOf(call.lookup.args)}`;
@@ -160,7 +177,10 @@ function alone(call: Pending): void {
 
 /** One findMany for the batch's calls (one scope, model and shape); each caller gets its row or null. */
 function send(batch: Pending[]): void {
-  if (batch.length === 1) return alone(batch[0]!);
+  if (batch.length === 1) {
+    alone(batch[0]!);
+    return;
+  }
   const first = batch[0]!;
   const { field } = first.lookup;
   const args = { ...first.lookup.args, where: { [field]: { in: batch.map((c) => c.lookup.value) } } };
