@@ -44,7 +44,14 @@ SELECT
                -- subtree views (stratum_d_<table>) filter by the caller's descendants token themselves.
                AND (n.nspname, v.relname) <> ('public', 'stratum_scope_current')
                AND v.relname !~ '^stratum_d_'
-               AND (o.rolsuper OR o.rolbypassrls)
+               AND (o.rolsuper OR o.rolbypassrls
+                    -- A tenant home's tables admit all of the home's rows to their owner (the
+                    -- subtree view filters by scope itself), so an owner's view over one does not.
+                    OR EXISTS (SELECT 1 FROM pg_rewrite rw
+                                 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass
+                                 JOIN pg_policy pol ON pol.polrelid = d.refobjid AND pol.polname = 'stratum_subtree'
+                                WHERE rw.ev_class = v.oid
+                                  AND pg_get_expr(pol.polqual, pol.polrelid) NOT LIKE '%stratum_scope%'))
                AND NOT coalesce('security_invoker=true' = ANY (v.reloptions) OR 'security_invoker=on' = ANY (v.reloptions), false)
                AND has_table_privilege(current_user, v.oid, 'SELECT')), '{}') AS leaky_views,
   coalesce((SELECT array_agg(n.nspname || '.' || p.proname ORDER BY 1)
@@ -84,7 +91,7 @@ export function connectionProblems(facts: ConnectionFacts): string[] {
     problems.push(`tenant tables without ENABLE + FORCE ROW LEVEL SECURITY: ${facts.unprotected.join(", ")} (apply the migrations)`);
   if (facts.leaky_views.length) {
     problems.push(
-      `views owned by a superuser or BYPASSRLS role read past row-level security: ${facts.leaky_views.join(", ")} (recreate them WITH (security_invoker = true))`,
+      `views that read tenant tables with their owner's rights (owned by a superuser or BYPASSRLS role, or over a tenant home's tables) read past row-level security: ${facts.leaky_views.join(", ")} (recreate them WITH (security_invoker = true))`,
     );
   }
   const session = facts.session_privileges ?? [];

@@ -3,7 +3,9 @@
  * schemas of their own are read in one statement; clients in databases of their own are refused
  * unless left out on purpose. Every case also checks the other tree's rows never appear.
  */
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { doctor } from "../../src/cli/doctor.js";
 import type { Tenant } from "../../src/index.js";
 import { isStratumError } from "../../src/index.js";
 import { createTestDatabase, type TestDatabase } from "../harness/database.js";
@@ -131,5 +133,35 @@ describe("descendants view across homes", () => {
     expect(tenantsOf(await view().ticket.findMany())).toEqual(new Set([t.msp.id, t.sharedClient.id, t.schemaClient.id]));
     await prisma().$stratum.setIsolation(t.sharedClient.id, "SHARED_RLS");
     expect(await view().ticket.count()).toBe(6);
+  });
+
+  it("a home's subtree view is guarded by its own filter: the owner's policy on a home admits the home's rows", async () => {
+    const home = t.schemaClient.placement!;
+    const owner = new pg.Client({ connectionString: db.ownerUrl });
+    await owner.connect();
+    try {
+      // The mechanism: the view reads the home's table as the owner, whose policy (stratum_subtree)
+      // admits every row of the home — with no scope at all. A copy of the view without its filter
+      // hands them to anyone (the attack where the defence is absent).
+      expect((await owner.query(`SELECT count(*)::int AS n FROM "${home}"."tickets"`)).rows[0].n).toBe(3);
+      await owner.query(`CREATE VIEW "${home}"."atk_unfiltered" WITH (security_barrier) AS SELECT * FROM "${home}"."tickets"`);
+      await owner.query(`GRANT SELECT ON "${home}"."atk_unfiltered" TO stratum_app`);
+      const stranger = prisma().$tenant(t.other.id, { descendants: true });
+      const leaked = await stranger.$queryRawUnsafe<Array<{ tenant_id: string }>>(`SELECT tenant_id::text FROM "${home}"."atk_unfiltered"`);
+      expect(tenantsOf(leaked)).toEqual(new Set([t.schemaClient.id]));
+      // Which is why such a view is refused: the doctor (and the start-up check) name it.
+      const report = await doctor(db.appUrl, ["users", "tickets"]);
+      expect(report.problems.join("\n")).toContain(`${home}.atk_unfiltered`);
+      // The defence: stratum's own view asks whether the scope covers the home, in every scope mode.
+      const sql = `SELECT tenant_id::text FROM "${home}"."${"stratum_d_tickets"}"`;
+      expect(await stranger.$queryRawUnsafe(sql)).toEqual([]);
+      expect(await prisma().$tenant(t.other.id).$queryRawUnsafe(sql)).toEqual([]);
+      expect(await prisma().$tenant(t.sharedClient.id, { descendants: true }).$queryRawUnsafe(sql)).toEqual([]);
+      expect(tenantsOf(await prisma().$tenant(t.msp.id, { descendants: true }).$queryRawUnsafe(sql))).toEqual(new Set([t.schemaClient.id]));
+      expect(await prisma().$queryRawUnsafe(sql)).toEqual([]);
+    } finally {
+      await owner.query(`DROP VIEW IF EXISTS "${home}"."atk_unfiltered"`);
+      await owner.end();
+    }
   });
 });
