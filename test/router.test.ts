@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
 import { buildStrategies } from "../src/extension/strategies.js";
+import { DEFAULT_HOME_BATCH, setHomeBatchSize, type SubtreeMember } from "../src/isolation/descendants.js";
 import { IsolationRouter } from "../src/isolation/router.js";
 import type { TenantRoute } from "../src/isolation/strategy.js";
 
@@ -119,5 +120,44 @@ describe("IsolationRouter", () => {
       (e: unknown) => e,
     );
     expect(isStratumError(suspended, "TENANT_SUSPENDED")).toBe(true);
+  });
+
+  it("builds a subtree's descendants sources once per cached subtree, again after forget() or a new batch size", async () => {
+    const members: SubtreeMember[] = [
+      { id: ID, slug: "acme", isolation_strategy: "SHARED_RLS", placement: null },
+      ...Array.from({ length: 5 }, (_, i) => ({
+        id: `2222222${i}-2222-4222-8222-222222222222`,
+        slug: `c${i}`,
+        isolation_strategy: "SCHEMA" as const,
+        placement: `t_c${i}`,
+      })),
+    ];
+    let subtreeLoads = 0;
+    const r = new IsolationRouter({
+      strategies: buildStrategies(["users"]),
+      sign: (id, mode) => `${id}.${mode}.${"0".repeat(64)}`,
+      ttlMs: 60_000,
+      load: async () => route("SHARED_RLS"),
+      loadSubtree: async () => (subtreeLoads++, [...members]), // a fresh array per load, as from the database
+      tables: [{ table: "users", columns: ["id", "tenant_id"] }],
+    });
+    const d = { mode: "d" as const, readOnly: true, write: false };
+    const first = await r.scope(ID, d);
+    expect(first.tableSources?.get("users")).toContain('"t_c4"."stratum_d_users"');
+    expect(r.cachedScope(ID, d)?.tableSources).toBe(first.tableSources);
+    expect((await r.scope(ID, d)).tableSources).toBe(first.tableSources);
+    try {
+      setHomeBatchSize(2);
+      const batched = r.cachedScope(ID, d);
+      expect(batched?.tableSources).not.toBe(first.tableSources);
+      expect(batched?.homeBatches).toHaveLength(3);
+    } finally {
+      setHomeBatchSize(DEFAULT_HOME_BATCH);
+    }
+    r.forget();
+    const again = await r.scope(ID, d);
+    expect(subtreeLoads).toBe(2);
+    expect(again.tableSources).not.toBe(first.tableSources);
+    expect(again.tableSources?.get("users")).toBe(first.tableSources?.get("users"));
   });
 });

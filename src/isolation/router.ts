@@ -7,7 +7,7 @@
 import { StratumError } from "../core/errors.js";
 import { assertTenantId } from "../core/validate.js";
 import type { IsolationStrategyName } from "../core/types.js";
-import { descendantSources, type SubtreeMember, type TableColumns } from "./descendants.js";
+import { type DescendantSources, descendantSources, homeBatchSize, type SubtreeMember, type TableColumns } from "./descendants.js";
 import type { TenantScope } from "./scope.js";
 import type { IsolationStrategy, ScopeRequest, TenantRoute } from "./strategy.js";
 
@@ -39,6 +39,8 @@ export class IsolationRouter {
   /** Subtrees for descendants views; any tenant change may alter an ancestor's, so any forget clears them all. */
   private readonly subtrees = new Map<string, { members: Promise<SubtreeMember[]>; at: number; value?: SubtreeMember[] }>();
   private readonly frozen = new Set<string>();
+  /** Per cached subtree (its members array): the descendants sources built from it, by acrossHomes's key. */
+  private readonly sources = new WeakMap<SubtreeMember[], Map<string, DescendantSources | null>>();
   private refreshingAll = false;
 
   constructor(private readonly options: RouterOptions) {}
@@ -139,11 +141,22 @@ export class IsolationRouter {
     return entry.members;
   }
 
-  /** A descendants scope, reading every home of the subtree that its database holds. */
+  /**
+   * A descendants scope, reading every home of the subtree that its database holds. The sources
+   * are built once per cached subtree: over 1,000 homes they are megabytes of SQL text, and
+   * building them on every call cost more Node CPU than the call's 20 statements.
+   */
   private acrossHomes(scope: TenantScope, members: SubtreeMember[], request: ScopeRequest): TenantScope {
-    const root = members.find((m) => m.id === scope.tenantId);
-    if (!root) return scope;
-    const sources = descendantSources(root, members, this.options.tables ?? [], request.sameDatabaseOnly === true);
+    const sameDatabaseOnly = request.sameDatabaseOnly === true;
+    const key = `${sameDatabaseOnly}:${homeBatchSize()}`;
+    let built = this.sources.get(members);
+    if (!built) this.sources.set(members, (built = new Map()));
+    let sources = built.get(key);
+    if (sources === undefined) {
+      const root = members.find((m) => m.id === scope.tenantId);
+      sources = (root && descendantSources(root, members, this.options.tables ?? [], sameDatabaseOnly)) || null;
+      built.set(key, sources);
+    }
     return sources ? { ...scope, ...sources } : scope;
   }
 
