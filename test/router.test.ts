@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { isStratumError } from "../src/core/errors.js";
 import { buildStrategies } from "../src/extension/strategies.js";
-import { DEFAULT_HOME_BATCH, setHomeBatchSize, type SubtreeMember } from "../src/isolation/descendants.js";
+import { DEFAULT_HOME_BATCH, type DescendantScope, setHomeBatchSize, type SubtreeMember } from "../src/isolation/descendants.js";
 import { IsolationRouter } from "../src/isolation/router.js";
 import type { TenantRoute } from "../src/isolation/strategy.js";
 
@@ -148,7 +148,7 @@ describe("IsolationRouter", () => {
     expect((await r.scope(ID, d)).tableSources).toBe(first.tableSources);
     try {
       setHomeBatchSize(2);
-      const batched = r.cachedScope(ID, d);
+      const batched = r.cachedScope(ID, d) as DescendantScope | undefined;
       expect(batched?.tableSources).not.toBe(first.tableSources);
       expect(batched?.homeBatches).toHaveLength(3);
     } finally {

@@ -209,8 +209,26 @@ type Mode = "pg" | "generic";
  */
 function rewrite(query: SqlQuery, scope: TenantScope | undefined): SqlQuery {
   if (!scope?.unqualify || scope.resetSession) return query;
-  const sql = query.sql.replace(scope.unqualify, "$1");
-  return { ...query, sql: scope.tableSources ? readAcrossHomes(sql, scope) : sql };
+  if (scope.tableSources) return { ...query, sql: acrossHomes(query.sql, scope.unqualify, scope.tableSources) };
+  return { ...query, sql: query.sql.replace(scope.unqualify, "$1") };
+}
+
+/**
+ * Statements read across homes, per subtree's sources (kept by the router while the subtree is
+ * cached) and Prisma's text: a batch over 50 homes is kilobytes of SQL, and the same string
+ * object each time lets statementName find its name without hashing it again.
+ */
+const rewrittenAcrossHomes = new WeakMap<ReadonlyMap<string, string>, Map<string, string>>();
+function acrossHomes(sql: string, unqualify: RegExp, tableSources: ReadonlyMap<string, string>): string {
+  let texts = rewrittenAcrossHomes.get(tableSources);
+  if (!texts) rewrittenAcrossHomes.set(tableSources, (texts = new Map()));
+  let text = texts.get(sql);
+  if (text === undefined) {
+    text = readAcrossHomes(sql.replace(unqualify, "$1"), { tableSources });
+    if (texts.size >= 200) texts.clear();
+    texts.set(sql, text);
+  }
+  return text;
 }
 
 class ScopedAdapter implements SqlDriverAdapter {
