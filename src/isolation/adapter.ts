@@ -87,16 +87,25 @@ export function poolerUrl(url: string | undefined): { url: string | undefined; p
  * the search_path differs from the one it was planned under, so one name shared by every schema
  * tenant would be re-planned on each switch of tenant on a connection.
  */
-const statementNames = new Map<string, string>();
+const statementNames = new Map<string, Map<string, string>>();
+let namedStatements = 0;
 function statementName(query: SqlQuery): string {
   const scope = currentScope();
-  const key = scope?.unqualify ? `${scope.searchPath}\0${query.sql}` : query.sql;
-
-  let name = statementNames.get(key);
+  // By search_path, then text: no key is concatenated per call (hashing a new string of a
+  // descendants batch's kilobytes on every statement showed in profiles).
+  const path = scope?.unqualify ? scope.searchPath : "";
+  let names = statementNames.get(path);
+  if (!names) statementNames.set(path, (names = new Map()));
+  let name = names.get(query.sql);
   if (name === undefined) {
-    if (statementNames.size >= 5_000) statementNames.clear();
-    name = `s_${createHash("sha1").update(key).digest("base64url").slice(0, 20)}`;
-    statementNames.set(key, name);
+    if (namedStatements >= 5_000) {
+      statementNames.clear();
+      statementNames.set(path, (names = new Map()));
+      namedStatements = 0;
+    }
+    name = `s_${createHash("sha1").update(path ? `${path}\0${query.sql}` : query.sql).digest("base64url").slice(0, 20)}`;
+    names.set(query.sql, name);
+    namedStatements++;
   }
   return name;
 }
