@@ -76,7 +76,10 @@ export async function scratchDb(label: string, scopeKey: string, cleanups: Clean
 export function clients(db: Db, scopeKey: string) {
   const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: db.appUrl, pool: { max: POOL_MAX } }) });
   const prisma = base.$extends(stratum({ models: stratumModels, scopeKey, admin: { connectionString: db.ownerUrl } }));
-  const plain = new PrismaClient({ adapter: new PrismaPg(new pg.Pool({ connectionString: db.superUrl, max: POOL_MAX })) });
+  const plainPool = new pg.Pool({ connectionString: db.superUrl, max: POOL_MAX });
+  // The scratch database is dropped WITH (FORCE) at the end: its idle connections are terminated.
+  plainPool.on("error", () => undefined);
+  const plain = new PrismaClient({ adapter: new PrismaPg(plainPool) });
   return { prisma, plain, close: () => Promise.all([base.$disconnect(), plain.$disconnect()]) };
 }
 export type Clients = ReturnType<typeof clients>;
