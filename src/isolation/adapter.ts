@@ -103,7 +103,8 @@ function statementName(query: SqlQuery): string {
       statementNames.set(path, (names = new Map()));
       namedStatements = 0;
     }
-    name = `s_${createHash("sha1").update(path ? `${path}\0${query.sql}` : query.sql).digest("base64url").slice(0, 20)}`;
+    const key = path ? `${path}\0${query.sql}` : query.sql;
+    name = `s_${createHash("sha1").update(key).digest("base64url").slice(0, 20)}`;
     names.set(query.sql, name);
     namedStatements++;
   }
