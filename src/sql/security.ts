@@ -305,15 +305,15 @@ function subtreeSql(t: string, schema: string, table: string, col: string, role:
   // admits the home's rows, which are that tenant's alone (the home's CHECK), and leaves the scope
   // to the view: asking stratum_scope_covers a second time in every arm of a descendants read cost
   // ≈ 20 µs a home (a 1,000-home count ≈ 20 ms). The app role never reaches this policy (it
-  // applies to the owner), and every view of the owner's over a home table is this one, filtered.
-  const home = `${col} = '${homeTenant}'::uuid AND (SELECT public.stratum_scope_covers('${homeTenant}'::uuid))`;
+  // applies to the owner); any other view the owner makes over a home table is named by doctor.
   const homeRows = `${col} = '${homeTenant}'::uuid`;
+  const coveredHome = `${homeRows} AND (SELECT public.stratum_scope_covers('${homeTenant}'::uuid))`;
   // The shared tables: the view's filter is the subtree's array, which the planner uses as the
   // index condition on (tenant_id, …). The policy admits the same set, as a hashed subplan (one
   // hash probe a row): as a second `= ANY(array)` the planner put both arrays in one index
   // condition of a BitmapOr arm, and PostgreSQL 15 walks every pair of their elements (1,001 ×
   // 1,001 for a 1,000-client MSP: 88 ms of a 95 ms page at 1,000,000 rows, 4.4 ms after).
-  const viewFilter = homeTenant ? home : `${col} = ANY (${SCOPE_TENANTS}::uuid[])`;
+  const viewFilter = homeTenant ? coveredHome : `${col} = ANY (${SCOPE_TENANTS}::uuid[])`;
   const policyFilter = homeTenant ? homeRows : `${col} IN (SELECT pg_catalog.unnest(${SCOPE_TENANTS}::uuid[]))`;
   return `DROP POLICY IF EXISTS stratum_subtree ON ${t};
 CREATE POLICY stratum_subtree ON ${t} AS PERMISSIVE FOR SELECT TO CURRENT_USER
