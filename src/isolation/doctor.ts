@@ -4,6 +4,7 @@
  * queries past the policies. Stratum refuses to scope anything on such a connection.
  */
 import { StratumError } from "../core/errors.js";
+import { HOME_CHECK } from "./ddl.js";
 
 export interface ConnectionFacts {
   role: string;
@@ -45,13 +46,14 @@ SELECT
                AND (n.nspname, v.relname) <> ('public', 'stratum_scope_current')
                AND v.relname !~ '^stratum_d_'
                AND (o.rolsuper OR o.rolbypassrls
-                    -- A tenant home's tables admit all of the home's rows to their owner (the
-                    -- subtree view filters by scope itself), so an owner's view over one does not.
-                    OR EXISTS (SELECT 1 FROM pg_rewrite rw
-                                 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass
-                                 JOIN pg_policy pol ON pol.polrelid = d.refobjid AND pol.polname = 'stratum_subtree'
-                                WHERE rw.ev_class = v.oid
-                                  AND pg_get_expr(pol.polqual, pol.polrelid) NOT LIKE '%stratum_scope%'))
+                    -- A tenant home's tables (they carry the home's CHECK) admit all of the home's
+                    -- rows to their owner (the subtree view filters by scope itself), so an
+                    -- owner's view over one does not. A scalar subquery, not EXISTS: PostgreSQL
+                    -- would hash an EXISTS over every view's dependencies (10,000 rows at 1,000 homes).
+                    OR (SELECT true FROM pg_rewrite rw
+                          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid AND d.refclassid = 'pg_class'::regclass
+                          JOIN pg_constraint k ON k.conrelid = d.refobjid AND k.conname = '${HOME_CHECK}'
+                         WHERE rw.ev_class = v.oid LIMIT 1) IS NOT NULL)
                AND NOT coalesce('security_invoker=true' = ANY (v.reloptions) OR 'security_invoker=on' = ANY (v.reloptions), false)
                AND has_table_privilege(current_user, v.oid, 'SELECT')), '{}') AS leaky_views,
   coalesce((SELECT array_agg(n.nspname || '.' || p.proname ORDER BY 1)
