@@ -67,8 +67,9 @@ export const stratumAdminCss = `
 .stratum-url { overflow-wrap: anywhere; }
 .stratum-button[aria-expanded="true"] { background: var(--stratum-accent-soft); border-color: var(--stratum-accent); }
 .stratum-audit-end { margin-top: .75rem; }
-/* The change summary would take every spare pixel (its text is long); capped, the time and action stay on one line when there is room. */
-.stratum-audit-table td:first-child { min-width: 7.5em; } .stratum-audit-table .stratum-change { width: 40%; } .stratum-change { overflow-wrap: anywhere; }
+/* The change summary would take every spare pixel (its text is long); capped, the time and action stay on one line when there is room.
+   The time column has one width whatever the time says ("9:52 PM" or "10:06 PM", "Dec 6" or "Dec 16"): the rows do not shift with the clock. */
+.stratum-audit-table td:first-child { width: 8em; } .stratum-audit-table td:first-child time { display: inline-block; width: 8em; } .stratum-audit-table .stratum-change { width: 40%; } .stratum-change { overflow-wrap: anywhere; }
 .stratum-filters { display: flex; flex-wrap: wrap; gap: var(--stratum-gap); }
 
 .stratum-badge { display: inline-block; font-size: .72rem; font-weight: 600; line-height: 1.5; padding: 0 .5em; border-radius: 999px; white-space: nowrap;
