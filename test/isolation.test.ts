@@ -5,6 +5,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWithTenant, type Tenant } from "../src/index.js";
+import { SHARED_SEARCH_PATH } from "../src/isolation/names.js";
+import { runInScope, signScope, type TenantScope } from "../src/isolation/scope.js";
 import { codeOf as code } from "./support/errors.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { stratumTestClient } from "./support/stratum-client.js";
@@ -165,6 +167,45 @@ describe("prepared statements", () => {
         );
       expect(prepared[0]!.n).toBe(2);
     } finally {
+      await solo.close();
+    }
+  });
+
+  it("are named per search_path for every scope, so a scope with another path never re-plans a SHARED_RLS tenant's statement (pool of 1)", async () => {
+    const solo = stratumTestClient(db, { poolSize: 1 });
+    // What the mechanism costs when names are shared: PostgreSQL re-analyses a prepared statement
+    // whenever the search_path differs from the one it was planned under (here the unqualified
+    // name even resolves to another table).
+    const raw = new pg.Client({ connectionString: db.adminUrl });
+    await raw.connect();
+    try {
+      for (const [schema, v] of [
+        ["stratum_probe_x", 1],
+        ["stratum_probe_y", 2],
+      ] as const) {
+        await raw.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; CREATE TABLE IF NOT EXISTS ${schema}.probe AS SELECT ${v} AS v`);
+      }
+      const shared = { name: "stratum_probe_shared", text: "SELECT v FROM probe" };
+      await raw.query("SET search_path = stratum_probe_x");
+      expect((await raw.query(shared)).rows).toEqual([{ v: 1 }]);
+      await raw.query("SET search_path = stratum_probe_y");
+      expect((await raw.query(shared)).rows).toEqual([{ v: 2 }]);
+
+      const token = signScope(db.scopeKey, a.id, "s");
+      const scopeWith = (searchPath: string): TenantScope => ({ tenantId: a.id, mode: "s", strategy: "SHARED_RLS", token, searchPath, readOnly: false });
+      const read = (scope: TenantScope) => runInScope(scope, () => solo.base.user.findMany({ where: { email: { startsWith: "owner@" } } }).then((x) => x));
+      for (const path of [SHARED_SEARCH_PATH, "public, pg_catalog, pg_temp", SHARED_SEARCH_PATH, "public, pg_catalog, pg_temp"]) {
+        expect((await read(scopeWith(path))).map((u) => u.tenant_id)).toEqual([a.id]);
+      }
+      const prepared = await solo.prisma
+        .$tenant(a.id)
+        .$queryRawUnsafe<Array<{ n: number }>>(
+          `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT "public"."users"."id"%WHERE "public"."users"."email"::text LIKE%'`,
+        );
+      expect(prepared[0]!.n).toBe(2);
+    } finally {
+      await raw.query("DROP SCHEMA IF EXISTS stratum_probe_x, stratum_probe_y CASCADE").catch(() => undefined);
+      await raw.end();
       await solo.close();
     }
   });

@@ -29,8 +29,9 @@ import { PrismaClient } from "../../generated/prisma/client.js";
 import { stratumModels } from "../../generated/stratum/index.js";
 import { stratum, stratumAdapter } from "../../src/index.js";
 import { seededRandom, shuffled } from "../support/order.js";
+import { SHARED_SEARCH_PATH } from "../../src/isolation/names.js";
 import { StratumPool } from "../../src/isolation/pg-pipeline.js";
-import { INSTALL_SCOPE_KEY_SQL, runInScope, signScope, type TenantScope } from "../../src/isolation/scope.js";
+import { currentScope, INSTALL_SCOPE_KEY_SQL, runInScope, signScope, type TenantScope } from "../../src/isolation/scope.js";
 import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { isTracingEnabled, withSpan } from "../../src/telemetry/index.js";
 import { withDatabase } from "../../test/harness/postgres.js";
@@ -296,14 +297,30 @@ async function main(): Promise<void> {
       return q !== "findMany" ? c.user.findUnique({ where: { id }, select }) : c.user.findMany({ where: { tenant_id: t.id }, take: 20, select });
     };
     // The adapter alone: the scope put in AsyncLocalStorage by hand, no `$tenant` extension on top.
+    // Its search_path is the one `$tenant` sends: with another, the two paths would re-plan each
+    // other's statements on every switch (prepared statements are named per search_path, adapter.ts).
     const rlsScopes = new Map(
       rls.map((t) => [
         t.id,
-        { tenantId: t.id, mode: "s", strategy: "SHARED_RLS", token: tokens.get(t.id)!, searchPath: "public", readOnly: false } satisfies TenantScope,
+        { tenantId: t.id, mode: "s", strategy: "SHARED_RLS", token: tokens.get(t.id)!, searchPath: SHARED_SEARCH_PATH, readOnly: false } satisfies TenantScope,
       ]),
     );
     const adapterOnly = (q: Query, t: Seeded, id: string) =>
       runInScope(rlsScopes.get(t.id)!, () =>
+        (q !== "findMany"
+          ? stratumBase.user.findFirst({ where: { id }, select })
+          : stratumBase.user.findMany({ where: { tenant_id: t.id }, take: 20, select })
+        ).then((x) => x),
+      );
+    // SCHEMA against its own table: the same tenant's home table, superuser (no RLS), and the adapter
+    // alone in the scope `$tenant` resolves for it (captured once inside a scoped transaction).
+    const schemaSuper = new Map(schema.map((t) => [t.id, plainClient(superUrl, t.placement!)]));
+    for (const c of schemaSuper.values()) cleanups.push(() => c.$disconnect());
+    const schemaScopes = new Map<string, TenantScope>();
+    for (const t of schema) schemaScopes.set(t.id, await prisma.$tenant(t.id).$transaction(async () => currentScope()!));
+    const unscopedSchema = (q: Query, t: Seeded, id: string) => unscoped(schemaSuper.get(t.id)!)(q, t, id);
+    const adapterOnlySchema = (q: Query, t: Seeded, id: string) =>
+      runInScope(schemaScopes.get(t.id)!, () =>
         (q !== "findMany"
           ? stratumBase.user.findFirst({ where: { id }, select })
           : stratumBase.user.findMany({ where: { tenant_id: t.id }, take: 20, select })
@@ -323,6 +340,8 @@ async function main(): Promise<void> {
       { label: "**scoped SHARED_RLS**", role: "stratum_app, RLS", tenants: rls, run: scoped },
       { label: "scoped SHARED_RLS, adapter only (no `$tenant` extension)", role: "stratum_app, RLS", tenants: rls, run: adapterOnly },
       { label: "**scoped SCHEMA**", role: "stratum_app", tenants: schema, run: scoped },
+      { label: "unscoped, the SCHEMA tenant's own table", role: "superuser", tenants: schema, run: unscopedSchema },
+      { label: "scoped SCHEMA, adapter only (no `$tenant` extension)", role: "stratum_app", tenants: schema, run: adapterOnlySchema },
       ...servers.map((s) => ({
         label: `**scoped DATABASE** (${s.name === "main" ? "same server" : "second instance"})`,
         role: "stratum_app",
@@ -526,7 +545,7 @@ async function diagnose(superUrl: string, appUrl: string, tenants: Seeded[], sco
     mode: "s",
     strategy: "SHARED_RLS",
     token: signScope(scopeKey, t.id, "s"),
-    searchPath: "public",
+    searchPath: SHARED_SEARCH_PATH,
     readOnly: false,
   });
 
@@ -545,7 +564,7 @@ async function diagnose(superUrl: string, appUrl: string, tenants: Seeded[], sco
   };
   out.push("| raw statement | p50 | p99 |", "|---|---:|---:|");
   const superPool = new pg.Pool({ connectionString: superUrl, max: 1 });
-  const appPool = new StratumPool({ connectionString: appUrl, max: 1, stratum: { defaultSearchPath: "public" } });
+  const appPool = new StratumPool({ connectionString: appUrl, max: 1, stratum: { defaultSearchPath: SHARED_SEARCH_PATH } });
   try {
     const check = async (p: Promise<pg.QueryResult>, t: Seeded) => {
       const r = await p;

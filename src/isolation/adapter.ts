@@ -82,33 +82,36 @@ export function poolerUrl(url: string | undefined): { url: string | undefined; p
 }
 
 /**
- * A stable name per statement text: the same SQL reuses its prepared statement. For a SCHEMA
- * tenant the name also carries the search_path: PostgreSQL re-plans a prepared statement whenever
- * the search_path differs from the one it was planned under, so one name shared by every schema
- * tenant would be re-planned on each switch of tenant on a connection.
+ * A stable name per statement text and search_path: the same SQL under the same search_path reuses
+ * its prepared statement. PostgreSQL re-plans a prepared statement whenever the search_path differs
+ * from the one it was planned under, so one name shared across search paths would be re-planned on
+ * every switch: between SCHEMA tenants on a connection, and between any two scopes whose paths
+ * differ (a SHARED_RLS scope and a hand-made or unscoped one) — measured at ≈ 100 µs a switch for a
+ * `findMany` under RLS, paid by whichever statement came second. Unscoped statements run under the
+ * pool's default path (the prelude sets it), so that is their key.
  */
 const statementNames = new Map<string, Map<string, string>>();
 let namedStatements = 0;
-function statementName(query: SqlQuery): string {
-  const scope = currentScope();
-  // By search_path, then text: no key is concatenated per call (hashing a new string of a
-  // descendants batch's kilobytes on every statement showed in profiles).
-  const path = scope?.unqualify ? scope.searchPath : "";
-  let names = statementNames.get(path);
-  if (!names) statementNames.set(path, (names = new Map()));
-  let name = names.get(query.sql);
-  if (name === undefined) {
-    if (namedStatements >= 5_000) {
-      statementNames.clear();
-      statementNames.set(path, (names = new Map()));
-      namedStatements = 0;
+function statementNamer(defaultSearchPath: string): (query: SqlQuery) => string {
+  return (query) => {
+    // By search_path, then text: no key is concatenated per call (hashing a new string of a
+    // descendants batch's kilobytes on every statement showed in profiles).
+    const path = currentScope()?.searchPath ?? defaultSearchPath;
+    let names = statementNames.get(path);
+    if (!names) statementNames.set(path, (names = new Map()));
+    let name = names.get(query.sql);
+    if (name === undefined) {
+      if (namedStatements >= 5_000) {
+        statementNames.clear();
+        statementNames.set(path, (names = new Map()));
+        namedStatements = 0;
+      }
+      name = `s_${createHash("sha1").update(`${path}\0${query.sql}`).digest("base64url").slice(0, 20)}`;
+      names.set(query.sql, name);
+      namedStatements++;
     }
-    const key = path ? `${path}\0${query.sql}` : query.sql;
-    name = `s_${createHash("sha1").update(key).digest("base64url").slice(0, 20)}`;
-    names.set(query.sql, name);
-    namedStatements++;
-  }
-  return name;
+    return name;
+  };
 }
 
 export interface StratumAdapterFactory extends SqlDriverAdapterFactory {
@@ -134,7 +137,7 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
   const searchPath = options.defaultSearchPath ?? SHARED_SEARCH_PATH;
   const main = poolerUrl(options.connectionString);
   const pooler = options.pooler ?? main.pooler;
-  const pgOptions = options.preparedStatements === false || pooler ? undefined : { statementNameGenerator: statementName };
+  const pgOptions = options.preparedStatements === false || pooler ? undefined : { statementNameGenerator: statementNamer(searchPath) };
   let pools: TenantPools | undefined;
   let connectedPool: StratumPool | undefined;
   const factory: StratumAdapterFactory = {

@@ -47,5 +47,5 @@ export function stratumTestClient(db: TestDatabase, options: TestClientOptions =
       },
     }),
   );
-  return { prisma, adapter, close: () => base.$disconnect() };
+  return { prisma, base, adapter, close: () => base.$disconnect() };
 }
