@@ -286,21 +286,34 @@ export function createModelHooks(runtime: StratumRuntime): ModelHooks {
       out[key] = value;
     };
     if ("where" in args) checkWhere(model, args["where"]);
-    const needs = [pkOf(m), descendants ? m.tenantField : undefined].filter((x): x is string => !!x);
+    const needs = () => [pkOf(m), descendants ? m.tenantField : undefined].filter((x): x is string => !!x);
+    // A copy only where something changes: most selections name no encrypted field and no relation
+    // that reaches one, and go to Prisma as they are.
     const nested = (shape: Obj, selecting: boolean): Obj => {
-      const copy: Obj = { ...shape };
-      if (selecting && m.encryptedFields.some((f) => shape[f])) for (const n of needs) if (!copy[n]) copy[n] = true;
-      for (const [key, value] of Object.entries(shape)) {
-        const rel = rels.get(key);
-        if (rel && isObj(value)) copy[key] = prepareSelection(rel.model, value, descendants);
+      let copy: Obj | undefined;
+      if (selecting && m.encryptedFields.some((f) => shape[f])) {
+        copy = { ...shape };
+        for (const n of needs()) if (!copy[n]) copy[n] = true;
       }
-      return copy;
+      for (const [key, rel] of rels) {
+        const value = shape[key];
+        if (!isObj(value)) continue;
+        const prepared = prepareSelection(rel.model, value, descendants);
+        if (prepared !== value) (copy ??= { ...shape })[key] = prepared;
+      }
+      return copy ?? shape;
     };
-    if (isObj(args["select"])) set("select", nested(args["select"], true));
-    if (isObj(args["include"])) set("include", nested(args["include"], false));
+    if (isObj(args["select"])) {
+      const select = nested(args["select"], true);
+      if (select !== args["select"]) set("select", select);
+    }
+    if (isObj(args["include"])) {
+      const include = nested(args["include"], false);
+      if (include !== args["include"]) set("include", include);
+    }
     if (isObj(args["omit"]) && m.encryptedFields.some((f) => !(args["omit"] as Obj)[f])) {
       const omit = { ...(args["omit"] as Obj) };
-      for (const n of needs) delete omit[n];
+      for (const n of needs()) delete omit[n];
       set("omit", omit);
     }
     return out;

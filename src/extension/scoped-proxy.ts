@@ -18,7 +18,7 @@ import { assertNoNul } from "../core/validate.js";
 import { guardRoute } from "../isolation/route-guard.js";
 import { onReplica } from "../isolation/replica.js";
 import { currentScope, runInScope, type TenantScope } from "../isolation/scope.js";
-import { withSpan } from "../telemetry/index.js";
+import { isTracingEnabled, withSpan } from "../telemetry/index.js";
 import { scopeCacheStrategy } from "./accelerate.js";
 import type { ModelHooks } from "./model-hooks.js";
 import { isWriteOperation, MODEL_OPERATIONS, uniqueToFirst } from "./operations.js";
@@ -45,6 +45,16 @@ interface Ctx {
   tenantId: string;
   request: ScopeRequest;
   target: Obj;
+  /**
+   * `request` for a read and for a write, made once per client: the router caches the scope it
+   * builds per request object (router.ts), so a call reuses it instead of building one.
+   */
+  reads: ScopeRequest & { write: false };
+  writes: ScopeRequest & { write: true };
+}
+
+function contextOf(tenantId: string, request: ScopeRequest, target: Obj): Ctx {
+  return { tenantId, request, target, reads: { ...request, write: false }, writes: { ...request, write: true } };
 }
 
 /** One operation: a model's (`key` its delegate) or a raw method's (`key` the method, args the arguments). */
@@ -144,7 +154,7 @@ export class ScopedClients {
 
   /** `$tenant(id)` on the app client. */
   client(parent: unknown, tenantId: string, request: ScopeRequest): unknown {
-    return this.proxy({ tenantId, request, target: parent as Obj });
+    return this.proxy(contextOf(tenantId, request, parent as Obj));
   }
 
   private proxy(ctx: Ctx): unknown {
@@ -226,7 +236,7 @@ export class ScopedClients {
     if (typeof start !== "function") return undefined;
     return async (arg: unknown, options?: unknown) => {
       await this.runtime.ready();
-      const scope = await this.runtime.router.scope(ctx.tenantId, { ...ctx.request, write: !ctx.request.readOnly });
+      const scope = await this.runtime.router.scope(ctx.tenantId, ctx.request.readOnly ? ctx.reads : ctx.writes);
       // The batch's statements join it (requestTransaction) in this scope, so they are recognised as
       // this tenant's; the callback's tx calls likewise, on the transaction's own client.
       const input = typeof arg === "function" ? (tx: unknown, ...rest: unknown[]) => (arg as Fn)(this.proxy({ ...ctx, target: tx as Obj }), ...rest) : arg;
@@ -249,7 +259,7 @@ export class ScopedClients {
         return this.invoke(ctx, existing, call, call.operation, this.before(call, call.args, existing), tx);
       }
       if (write && ctx.request.readOnly) throw readOnly(ctx.tenantId);
-      const wanted = { ...ctx.request, write };
+      const wanted = write ? ctx.writes : ctx.reads;
       // A standalone call that raced an isolation move runs again in the tenant's new home (a batch
       // cannot be re-run statement by statement; its statements fail or return as they are).
       const run = (home: TenantScope) => {
@@ -343,8 +353,7 @@ export class ScopedClients {
   private invoke(ctx: Ctx, scope: TenantScope, call: Call, operation: string, given: unknown, tx: BatchTransaction | undefined): Promise<unknown> {
     // Accelerate's cacheStrategy, made tenant-safe (tenant in the where, tags prefixed): accelerate.ts.
     const args = call.model ? scopeCacheStrategy(this.models, call.model, operation, given, scope.tenantId) : given;
-    const name = `stratum.${call.model ? `${call.model}.` : ""}${call.operation}`;
-    return withSpan(name, { tenantId: scope.tenantId, isolationStrategy: scope.strategy }, () => {
+    const issue = () => {
       const target = ctx.target;
       const promise = (
         call.model ? ((target[call.key] as Obj)[operation] as Fn)(args) : (target[call.key] as Fn).apply(target, args as unknown[])
@@ -359,7 +368,10 @@ export class ScopedClients {
         const after = hooked ? this.hooks.afterOperation(call.model!, call.operation, result, scope) : result;
         return path.length === 0 ? after : unpackDataPath(after, path);
       }) as Promise<unknown>;
-    });
+    };
+    // With no tracer registered, not even the span's name and attributes are built.
+    if (!isTracingEnabled()) return issue();
+    return withSpan(`stratum.${call.model ? `${call.model}.` : ""}${call.operation}`, { tenantId: scope.tenantId, isolationStrategy: scope.strategy }, issue);
   }
 }
 

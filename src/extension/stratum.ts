@@ -58,8 +58,15 @@ export function stratum(options: StratumOptions) {
       client: {
         $stratum: services,
         /** The client scoped to one tenant; with no id, the tenant of `runWithTenant`. */
-        $tenant<T>(this: T, tenantId?: string, opts: TenantClientOptions = {}): T {
+        $tenant<T>(this: T, tenantId?: string, options?: TenantClientOptions): T {
           if (overHttp) throw httpEngineRefusal(); // Accelerate / Prisma Postgres without stratumAdapter: accelerate.ts
+          // The common call, `$tenant(id)` on the app client: one lookup of a client made (and its id
+          // checked) before.
+          if (options === undefined && tenantId !== undefined && (Prisma.getExtensionContext(this) as unknown) === extendedClient) {
+            const made = scopedClients.get(tenantId);
+            if (made) return made as T;
+          }
+          const opts = options ?? {};
           const id = tenantId ?? currentTenant()?.tenantId;
           if (!id) {
             throw new StratumError("NO_TENANT_CONTEXT", "No tenant given: call prisma.$tenant(id), or run inside runWithTenant(id, fn).");
@@ -74,7 +81,11 @@ export function stratum(options: StratumOptions) {
           };
           const self = Prisma.getExtensionContext(this);
           if ((self as unknown) !== extendedClient) return runner.transactionClient(self, id, request) as T;
-          const key = `${id}:${request.mode}:${request.readOnly}:${request.sameDatabaseOnly === true}:${replicaKey(request.replica)}`;
+          // A plain `$tenant(id)` is kept under the id alone, where the lookup above finds it.
+          const key =
+            options === undefined && tenantId !== undefined
+              ? id
+              : `${id}:${request.mode}:${request.readOnly}:${request.sameDatabaseOnly === true}:${replicaKey(request.replica)}`;
           let client = scopedClients.get(key);
           if (!client) {
             if (scopedClients.size >= SCOPED_CLIENTS) scopedClients.delete(scopedClients.keys().next().value as string);
