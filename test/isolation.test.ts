@@ -130,6 +130,12 @@ describe("transactions", () => {
   });
 });
 
+/** How many statements prepared on the client's (one) connection match `pattern` (a LIKE pattern). */
+async function preparedLike(client: { $queryRawUnsafe<T>(sql: string, ...values: unknown[]): PromiseLike<T> }, pattern: string): Promise<number> {
+  const rows = await client.$queryRawUnsafe<Array<{ n: number }>>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE $1", pattern);
+  return rows[0]!.n;
+}
+
 describe("prepared statements", () => {
   it("survive a raw DISCARD ALL or DEALLOCATE on the connection (pool of 1)", async () => {
     const solo = stratumTestClient(db, { poolSize: 1 });
@@ -160,12 +166,7 @@ describe("prepared statements", () => {
         }
       }
       // The same unqualified text, prepared under two names on the one connection: one per schema.
-      const prepared = await solo.prisma
-        .$tenant(s.id)
-        .$queryRawUnsafe<Array<{ n: number }>>(
-          `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT "users"."id"%FROM "users" WHERE "users"."email"::text LIKE%'`,
-        );
-      expect(prepared[0]!.n).toBe(2);
+      expect(await preparedLike(solo.prisma.$tenant(s.id), `SELECT "users"."id"%FROM "users" WHERE "users"."email"::text LIKE%`)).toBe(2);
     } finally {
       await solo.close();
     }
@@ -197,12 +198,7 @@ describe("prepared statements", () => {
       for (const path of [SHARED_SEARCH_PATH, "public, pg_catalog, pg_temp", SHARED_SEARCH_PATH, "public, pg_catalog, pg_temp"]) {
         expect((await read(scopeWith(path))).map((u) => u.tenant_id)).toEqual([a.id]);
       }
-      const prepared = await solo.prisma
-        .$tenant(a.id)
-        .$queryRawUnsafe<Array<{ n: number }>>(
-          `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'SELECT "public"."users"."id"%WHERE "public"."users"."email"::text LIKE%'`,
-        );
-      expect(prepared[0]!.n).toBe(2);
+      expect(await preparedLike(solo.prisma.$tenant(a.id), `SELECT "public"."users"."id"%WHERE "public"."users"."email"::text LIKE%`)).toBe(2);
     } finally {
       await raw.query("DROP SCHEMA IF EXISTS stratum_probe_x, stratum_probe_y CASCADE").catch(() => undefined);
       await raw.end();

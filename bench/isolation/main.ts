@@ -305,13 +305,14 @@ async function main(): Promise<void> {
         { tenantId: t.id, mode: "s", strategy: "SHARED_RLS", token: tokens.get(t.id)!, searchPath: SHARED_SEARCH_PATH, readOnly: false } satisfies TenantScope,
       ]),
     );
-    const adapterOnly = (q: Query, t: Seeded, id: string) =>
-      runInScope(rlsScopes.get(t.id)!, () =>
+    const adapterIn = (scopes: Map<string, TenantScope>) => (q: Query, t: Seeded, id: string) =>
+      runInScope(scopes.get(t.id)!, () =>
         (q !== "findMany"
           ? stratumBase.user.findFirst({ where: { id }, select })
           : stratumBase.user.findMany({ where: { tenant_id: t.id }, take: 20, select })
         ).then((x) => x),
       );
+    const adapterOnly = adapterIn(rlsScopes);
     // SCHEMA against its own table: the same tenant's home table, superuser (no RLS), and the adapter
     // alone in the scope `$tenant` resolves for it (captured once inside a scoped transaction).
     const schemaSuper = new Map(schema.map((t) => [t.id, plainClient(superUrl, t.placement!)]));
@@ -319,13 +320,7 @@ async function main(): Promise<void> {
     const schemaScopes = new Map<string, TenantScope>();
     for (const t of schema) schemaScopes.set(t.id, await prisma.$tenant(t.id).$transaction(async () => currentScope()!));
     const unscopedSchema = (q: Query, t: Seeded, id: string) => unscoped(schemaSuper.get(t.id)!)(q, t, id);
-    const adapterOnlySchema = (q: Query, t: Seeded, id: string) =>
-      runInScope(schemaScopes.get(t.id)!, () =>
-        (q !== "findMany"
-          ? stratumBase.user.findFirst({ where: { id }, select })
-          : stratumBase.user.findMany({ where: { tenant_id: t.id }, take: 20, select })
-        ).then((x) => x),
-      );
+    const adapterOnlySchema = adapterIn(schemaScopes);
     // Raw SQL through the scoped client: the same reads as `$queryRaw`, which the driver follows
     // with a session reset (DISCARD ALL) before the connection serves anyone else. On a client of
     // its own: the reset also drops the connection's prepared statements, and the model paths
