@@ -45,10 +45,7 @@ interface Ctx {
   tenantId: string;
   request: ScopeRequest;
   target: Obj;
-  /**
-   * `request` for a read and for a write, made once per client: the router caches the scope it
-   * builds per request object (router.ts), so a call reuses it instead of building one.
-   */
+  /** `request` for a read and for a write, made once per client rather than spread on every call. */
   reads: ScopeRequest & { write: false };
   writes: ScopeRequest & { write: true };
 }

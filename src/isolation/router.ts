@@ -36,8 +36,6 @@ interface RouteEntry {
 
 export class IsolationRouter {
   private readonly routes = new Map<string, RouteEntry>();
-  /** Scopes built from a route, per request object (scopeOf); a refreshed route is a new object. */
-  private readonly scopes = new WeakMap<TenantRoute, WeakMap<ScopeRequest, TenantScope>>();
   /** Subtrees for descendants views; any tenant change may alter an ancestor's, so any forget clears them all. */
   private readonly subtrees = new Map<string, { members: Promise<SubtreeMember[]>; at: number; value?: SubtreeMember[] }>();
   private readonly frozen = new Set<string>();
@@ -190,13 +188,7 @@ export class IsolationRouter {
         { tenantId },
       );
     }
-    // One scope per route and request object: callers that keep their request objects (a `$tenant`
-    // client does) get the same scope back instead of a new one on every statement.
-    let byRequest = this.scopes.get(route);
-    if (!byRequest) this.scopes.set(route, (byRequest = new WeakMap()));
-    let scope = byRequest.get(request);
-    if (!scope) byRequest.set(request, (scope = this.strategy(route.isolation_strategy).scope(route, request, this.options.sign)));
-    return scope;
+    return this.strategy(route.isolation_strategy).scope(route, request, this.options.sign);
   }
 
   /**
