@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { stratumModels } from "../generated/stratum/index.js";
 import { isStratumError, stratum, stratumAdapter } from "../src/index.js";
+import { createPgChangeBus } from "../src/config/bus.js";
 import type { Db } from "../src/core/db.js";
+import type { ChangeEvent } from "../src/core/ports.js";
 import { driverDb } from "../src/extension/driver-db.js";
 import { SHARED_SEARCH_PATH } from "../src/isolation/names.js";
 import type { StratumPool } from "../src/isolation/pg-pipeline.js";
@@ -174,6 +176,34 @@ describe("services on the driver", () => {
     expect(await tenantsNamed("Driver Before Bad")).toBe(0);
     // The connection went back to the pool clean: the next transaction works.
     expect((await prisma.$stratum.createTenant({ name: "Driver After Deferred" })).name).toBe("Driver After Deferred");
+  });
+
+  it("a change event's NOTIFY rides with the COMMIT, and is delivered only when it commits", async () => {
+    const bus = createPgChangeBus({ connectionString: db.adminUrl, channel: "driver_bus" });
+    await bus.ready;
+    const seen: ChangeEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    const tenantId = (await prisma.$stratum.createTenant({ name: "Driver Bus" })).id;
+    const sent = { sent: 0, deferred: 0 };
+    const publishIn = (rollBack: boolean) =>
+      adminDb().transaction(async (tx) => {
+        const counting: Db = {
+          ...tx,
+          query: (...a) => (sent.sent++, tx.query(...a)),
+          execute: (...a) => (sent.sent++, tx.execute(...a)),
+          defer: (...a) => (sent.deferred++, tx.defer?.(...a)),
+        };
+        await bus.publish(counting, { kind: "config", tenantId, subtree: rollBack });
+        if (rollBack) throw new Error("roll back");
+      });
+    await publishIn(true).catch(() => undefined);
+    await publishIn(false);
+    // No statement of its own: the NOTIFY waited for the COMMIT's round trip.
+    expect(sent).toEqual({ sent: 0, deferred: 2 });
+    // NOTIFYs arrive in commit order: once the committed event is here, the rolled-back one never will be.
+    await vi.waitFor(() => expect(seen.length).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
+    expect(seen).toEqual([{ kind: "config", tenantId, subtree: false }]);
+    await bus.close();
   });
 
   it("a failed statement that was caught makes the commit refuse, not report success", async () => {

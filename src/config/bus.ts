@@ -16,7 +16,7 @@ import pg from "pg";
 import type { Redis } from "ioredis";
 import { loadOptionalPeer } from "../core/optional-peer.js";
 import { closeRedis, outageReporter, watchRedis, type OutageLog } from "../core/outage.js";
-import type { Db } from "../core/db.js";
+import { executeOrDefer, type Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { ChangeBus, ChangeEvent } from "../core/ports.js";
 
@@ -151,6 +151,15 @@ export interface PgChangeBusOptions {
   channel?: string;
 }
 
+/**
+ * The NOTIFY of a change, in the writer's transaction. PostgreSQL delivers it at COMMIT whenever
+ * it was sent, so on the driver it rides with the COMMIT (Db.defer): one round trip less per
+ * create, move, config or permission write.
+ */
+function notify(tx: Db, channel: string, payload: unknown): Promise<void> {
+  return executeOrDefer(tx, "SELECT pg_notify($1, $2)", [channel, JSON.stringify(payload)]);
+}
+
 export function createPgChangeBus(options: PgChangeBusOptions): ReconnectingBus {
   const channel = options.channel ?? DEFAULT_CHANNEL;
   assertChannel(channel);
@@ -167,7 +176,7 @@ export function createPgChangeBus(options: PgChangeBusOptions): ReconnectingBus 
   return {
     ready: listener.ready,
     async publish(tx: Db, event: ChangeEvent) {
-      await tx.execute(`SELECT pg_notify($1, $2)`, [channel, JSON.stringify(event)]);
+      await notify(tx, channel, event);
     },
     subscribe: (fn) => listeners.add(fn),
     onReconnect: (fn) => listeners.addReconnect(fn),
@@ -248,7 +257,7 @@ export function createRedisChangeBus(options: RedisChangeBusOptions): Reconnecti
   return {
     ready,
     async publish(tx: Db, event: ChangeEvent) {
-      await tx.execute(`SELECT pg_notify($1, $2)`, [relayChannel, JSON.stringify({ origin: instance, event })]);
+      await notify(tx, relayChannel, { origin: instance, event });
     },
     subscribe: (fn) => listeners.add(fn),
     onReconnect: (fn) => listeners.addReconnect(fn),
