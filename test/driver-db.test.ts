@@ -206,6 +206,41 @@ describe("services on the driver", () => {
     await bus.close();
   });
 
+  it("a named deferred statement is prepared once per connection, also after a pipeline that failed past its Parse", async () => {
+    const one = stratumAdapter({ connectionString: db.appUrl, pool: { max: 1 } });
+    const oneBase = new PrismaClient({ adapter: one });
+    await oneBase.$connect();
+    const scope: TenantScope = {
+      tenantId: ADMIN_TENANT_ID,
+      mode: "a",
+      strategy: "SHARED_RLS",
+      token: signScope(db.scopeKey, ADMIN_TENANT_ID, "a"),
+      searchPath: SHARED_SEARCH_PATH,
+      readOnly: false,
+    };
+    const onOne = driverDb(() => one.mainPool() as StratumPool, scope);
+    const insert = "INSERT INTO public.stratum_tenants (id, slug, name, updated_at) VALUES (gen_random_uuid(), $1, $2, now())";
+    const named = { name: "driver_test_deferred_insert" };
+    const deferred = (slug: string) => onOne.transaction(async (tx) => tx.defer?.(insert, [slug, "Driver Named"], named));
+    const prepared = async () =>
+      (await onOne.query<{ name: string }>("SELECT name FROM pg_prepared_statements WHERE name = $1", [named.name])).map((r) => r.name);
+    try {
+      // Its first pipeline parses it, then fails executing it (the slug is taken): the server holds
+      // the name, the client never saw it run. The next pipeline must not trip over it (42P05).
+      const failed = await deferred("driver_root").then(
+        () => undefined,
+        (error: unknown) => (error as { code?: string }).code,
+      );
+      expect(failed).toBe("23505");
+      await deferred("driver_named_one");
+      await deferred("driver_named_two");
+      expect(await tenantsNamed("Driver Named")).toBe(2);
+      expect(await prepared()).toEqual([named.name]);
+    } finally {
+      await oneBase.$disconnect();
+    }
+  });
+
   it("a failed statement that was caught makes the commit refuse, not report success", async () => {
     const failed = await adminDb()
       .transaction(async (tx) => {
@@ -268,6 +303,14 @@ describe("services on the driver", () => {
         await onePrisma.$stratum.resolvePermissions(root.id);
         // The raw statement sees the session as the resolves left it (the reset comes after it).
         expect(await prepared()).toEqual(pooler ? [] : ["stratum_resolve_config", "stratum_resolve_permissions"]);
+        // A create's statements too, the deferred ones (its locks, its audit row) included.
+        await onePrisma.$stratum.createTenant({ name: `Driver Prepared ${pooler}`, parent_id: root.id });
+        const createStatements = (
+          await onePrisma.$queryRawUnsafe<Array<{ name: string }>>(
+            "SELECT name FROM pg_prepared_statements WHERE name IN ('stratum_note_path_locks', 'stratum_tenant_insert_child', 'stratum_audit_insert') ORDER BY name",
+          )
+        ).map((r) => r.name);
+        expect(createStatements).toEqual(pooler ? [] : ["stratum_audit_insert", "stratum_note_path_locks", "stratum_tenant_insert_child"]);
         // That raw statement's reset (DISCARD ALL) dropped them: after a write (which empties the
         // resolve cache) they are prepared again, not assumed.
         const theme = pooler ? "pooled" : "direct";

@@ -37,6 +37,7 @@ import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { withDatabase } from "../../test/harness/postgres.js";
 import { appUrlOf, ensureRoles, OWNER_ROLE, ownerUrlOf } from "../../test/harness/roles.js";
 import { withClient } from "../support/pg.js";
+import { cpuSince, postgresCpu } from "../support/server-cpu.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MIGRATIONS_DIR = join(ROOT, "prisma", "migrations");
@@ -58,11 +59,14 @@ interface Sample {
   lat: number[];
   wallMs: number;
   cpuUs: number;
+  /** PostgreSQL's CPU over the same span (bench/support/server-cpu.ts). */
+  pgUs: number;
 }
 
 /** Runs `op` from `callers` concurrent loops, `perCaller` times each: latencies, wall time, Node CPU. */
 async function drive(callers: number, perCaller: number, op: (caller: number, n: number) => Promise<unknown>): Promise<Sample> {
   const lat: number[] = [];
+  const pg0 = postgresCpu();
   const c0 = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
@@ -76,20 +80,22 @@ async function drive(callers: number, perCaller: number, op: (caller: number, n:
   );
   const wallMs = performance.now() - start;
   const cpu = process.cpuUsage(c0);
-  return { lat, wallMs, cpuUs: cpu.user + cpu.system };
+  return { lat, wallMs, cpuUs: cpu.user + cpu.system, pgUs: cpuSince(pg0) };
 }
 
 interface Totals {
   lat: number[];
   wallMs: number;
   cpuUs: number;
+  pgUs: number;
 }
 
 function add(into: Map<string, Totals>, key: string, s: Sample): void {
-  const t = into.get(key) ?? { lat: [], wallMs: 0, cpuUs: 0 };
+  const t = into.get(key) ?? { lat: [], wallMs: 0, cpuUs: 0, pgUs: 0 };
   t.lat.push(...s.lat);
   t.wallMs += s.wallMs;
   t.cpuUs += s.cpuUs;
+  t.pgUs += s.pgUs;
   into.set(key, t);
 }
 
@@ -262,16 +268,17 @@ async function main(): Promise<void> {
     const lines = [
       `## bench:tenants — ${ROUNDS} rounds; ${SEQ} sequential calls and ${CALLERS} × ${PER_CALLER} concurrent calls per round per scenario; load average ${loadavg()}`,
       "",
-      "| scenario | stratum p50 | stratum ops/s | stratum Node CPU/call | bare pg p50 | bare pg ops/s | bare pg Node CPU/call | ops/s ratio (stratum / bare) |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|",
+      "| scenario | stratum p50 | stratum ops/s | stratum Node CPU/call | stratum PostgreSQL CPU/call | bare pg p50 | bare pg ops/s | bare pg Node CPU/call | bare pg PostgreSQL CPU/call | ops/s ratio (stratum / bare) |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ];
     for (const s of scenarios) {
       const st = totals.get(`${s.label}|stratum`)!;
       const bt = totals.get(`${s.label}|baseline`)!;
       const ops = (t: Totals) => (t.lat.length * 1000) / t.wallMs;
       const cpu = (t: Totals) => `${(t.cpuUs / t.lat.length).toFixed(0)} µs`;
+      const pgCpu = (t: Totals) => (Number.isNaN(t.pgUs) ? "—" : `${(t.pgUs / t.lat.length).toFixed(0)} µs`);
       lines.push(
-        `| ${s.label} | ${fmt(p50(st.lat))} | ${ops(st).toFixed(0)} | ${cpu(st)} | ${fmt(p50(bt.lat))} | ${ops(bt).toFixed(0)} | ${cpu(bt)} | ${(ops(st) / ops(bt)).toFixed(2)}× |`,
+        `| ${s.label} | ${fmt(p50(st.lat))} | ${ops(st).toFixed(0)} | ${cpu(st)} | ${pgCpu(st)} | ${fmt(p50(bt.lat))} | ${ops(bt).toFixed(0)} | ${cpu(bt)} | ${pgCpu(bt)} | ${(ops(st) / ops(bt)).toFixed(2)}× |`,
       );
     }
     lines.push(

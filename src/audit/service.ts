@@ -114,6 +114,7 @@ export async function recordAudit(tx: Db, entry: AuditEntry, sensitiveKeys: read
       toJson(e.after === undefined ? undefined : redact(e.after, sensitiveKeys)),
       actor.requestId ?? null,
     ],
+    { name: "stratum_audit_insert" },
   );
 }
 

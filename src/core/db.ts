@@ -26,12 +26,12 @@ export interface Db {
    * COMMIT, one round trip less. Its failure fails that statement and the whole transaction.
    * Absent elsewhere: callers fall back to `execute` (see `executeOrDefer`).
    */
-  defer?(sql: string, params?: readonly unknown[]): void;
+  defer?(sql: string, params?: readonly unknown[], options?: StatementOptions): void;
 }
 
 /** `tx.defer` where the Db has it, else `tx.execute`: for writes whose result is not needed. */
-export async function executeOrDefer(tx: Db, sql: string, params?: readonly unknown[]): Promise<void> {
-  if (tx.defer) tx.defer(sql, params);
+export async function executeOrDefer(tx: Db, sql: string, params?: readonly unknown[], options?: StatementOptions): Promise<void> {
+  if (tx.defer) tx.defer(sql, params, options);
   else await tx.execute(sql, params);
 }
 

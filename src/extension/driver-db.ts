@@ -14,6 +14,7 @@ import { savepointDb, type Db, type StatementOptions } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import { scopedStatement, type StratumPool } from "../isolation/pg-pipeline.js";
 import type { TenantScope } from "../isolation/scope.js";
+import type { DeferredStatement } from "../isolation/scoped-query.js";
 
 /** The pool, connecting Prisma's adapter first when it has not connected yet. */
 export type PoolSource = () => StratumPool | Promise<StratumPool>;
@@ -32,7 +33,7 @@ async function transaction<T>(client: pg.PoolClient, scope: TenantScope, fn: (tx
   // BEGIN rides with the first statement; until then there is nothing to commit or roll back.
   let begun = false;
   // Deferred statements, sent ahead of the next statement (or the COMMIT) in its round trip.
-  let pending: Array<{ text: string; values: readonly unknown[] }> = [];
+  let pending: DeferredStatement[] = [];
   const run = (sql: string, params: readonly unknown[] | undefined, name?: string) => {
     const options = { name, begin: !begun, before: pending };
     begun = true;
@@ -42,8 +43,8 @@ async function transaction<T>(client: pg.PoolClient, scope: TenantScope, fn: (tx
   const tx = savepointDb({
     query: async <R>(sql: string, params?: readonly unknown[], options?: StatementOptions) => (await run(sql, params, options?.name)).rows as R[],
     execute: async (sql, params) => (await run(sql, params)).rowCount ?? 0,
-    defer: (sql, params) => {
-      pending.push({ text: sql, values: params ? [...params] : [] });
+    defer: (sql, params, options) => {
+      pending.push({ text: sql, values: params ? [...params] : [], name: options?.name });
     },
   });
   let result: T;

@@ -164,6 +164,18 @@ export class StratumPgClient extends pg.Client {
     if (parsed[config.name] === undefined && Object.keys(parsed).length >= this.maxPrepared) delete config.name;
   }
 
+  /** Deferred statements past the prepared-statement bound go unnamed, as boundName does for queries. */
+  private boundBefore(before: Pipeline["before"]): Pipeline["before"] {
+    if (!before?.some((s) => s.name)) return before;
+    const parsed = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
+    let room = this.maxPrepared - Object.keys(parsed).length;
+    return before.map((s) => {
+      if (!s.name || parsed[s.name] !== undefined) return s;
+      if (room-- > 0) return s;
+      return { text: s.text, values: s.values };
+    });
+  }
+
   // pg's overloads are wide; every form funnels through here.
   override query(...args: unknown[]): never {
     const [config, values, callback] = args as [unknown, unknown, unknown];
@@ -197,7 +209,7 @@ export class StratumPgClient extends pg.Client {
 
     let pipeline: Omit<Pipeline, "parse" | "named"> | undefined;
     // Deferred statements (Db.defer) ride with whatever comes next, a COMMIT included.
-    const before = scope ? normalized[BEFORE] : undefined;
+    const before = scope ? this.boundBefore(normalized[BEFORE]) : undefined;
     if (before || !TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
         const context = normalized[CONTEXT] ?? statementContext();

@@ -79,8 +79,17 @@ export interface Pipeline {
    * the explicit transaction it starts (stratum's own service transactions: one round trip less).
    */
   begin?: boolean;
-  /** Statements run after the prelude and before the query, results unread (Db.defer). */
-  before?: ReadonlyArray<{ text: string; values: readonly unknown[] }>;
+  /**
+   * Statements run after the prelude and before the query, results unread (Db.defer). A named
+   * one is prepared once per connection (only where `named`), like the query.
+   */
+  before?: ReadonlyArray<DeferredStatement>;
+}
+
+export interface DeferredStatement {
+  text: string;
+  values: readonly unknown[];
+  name?: string | undefined;
 }
 
 /** A pg Query preceded, in the same Sync, by the scope prelude, and followed by the postlude. */
@@ -121,8 +130,14 @@ export class ScopedQuery extends BaseQuery {
       connection.bind({ portal: "", statement: name, values: this.pipeline.values });
       connection.execute({ portal: "", rows: 0 });
       for (const statement of this.pipeline.before ?? []) {
-        connection.parse({ text: statement.text, name: "", types: [] });
-        connection.bind({ portal: "", statement: "", values: statement.values, valueMapper: prepareValue });
+        const name = this.pipeline.named ? (statement.name ?? "") : "";
+        if (!name || connection.parsedStatements[name] !== statement.text) {
+          // Not known to be prepared: an earlier pipeline may have parsed it and then failed, so
+          // close whatever the name holds first (closing a missing statement is no error).
+          if (name) connection.close({ type: "S", name });
+          connection.parse({ text: statement.text, name, types: [] });
+        }
+        connection.bind({ portal: "", statement: name, values: statement.values, valueMapper: prepareValue });
         connection.execute({ portal: "", rows: 0 });
       }
       return super.submit(connection);
@@ -146,6 +161,9 @@ export class ScopedQuery extends BaseQuery {
   }
 
   override handleCommandComplete(msg: unknown, connection: PgConnection): void {
+    // A named statement that ran was prepared: later pipelines on this connection only bind it.
+    const deferred = this.pipeline.named ? this.pipeline.before?.[this.phase - this.preludePhase - 1] : undefined;
+    if (deferred?.name) connection.parsedStatements[deferred.name] = deferred.text;
     if (this.phase++ === this.queryPhase) super.handleCommandComplete(msg, connection);
   }
 
@@ -157,7 +175,10 @@ export class ScopedQuery extends BaseQuery {
 /** The parts of pg's internal Connection that ScopedQuery writes to. */
 interface PgConnection {
   stream: { cork?: () => void; uncork?: () => void };
+  /** Statement names this connection has prepared, and their text (pg's own registry). */
+  parsedStatements: Record<string, string>;
   parse(msg: { text: string; name: string; types: unknown[] }): void;
+  close(msg: { type: "S"; name: string }): void;
   bind(msg: { portal: string; statement: string; values: readonly unknown[]; valueMapper?: (value: unknown) => unknown }): void;
   execute(msg: { portal: string; rows: number }): void;
   sync(): void;

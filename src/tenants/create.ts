@@ -39,7 +39,7 @@ const WHY_NOT = `SELECT p.path::text AS path, ${LOCKED_PATH_SQL} AS locked, p.st
 export async function insertTenant(tx: Db, t: NewTenant): Promise<Tenant> {
   const metadata = JSON.stringify(t.metadata);
   if (t.parentId === null) {
-    const rows = await tx.query<TenantRow>(INSERT_ROOT, [t.slug, t.name, t.strategy, metadata]);
+    const rows = await tx.query<TenantRow>(INSERT_ROOT, [t.slug, t.name, t.strategy, metadata], { name: "stratum_tenant_insert_root" });
     if (!rows[0]) throw slugTaken(t.slug);
     return toTenant(rows[0]);
   }
@@ -50,7 +50,7 @@ export async function insertTenant(tx: Db, t: NewTenant): Promise<Tenant> {
   for (;;) {
     // The locks, then the insert that compares the path they were taken on: one round trip.
     await notePathLocks(tx, t.parentId);
-    const rows = await tx.query<TenantRow>(INSERT_CHILD, [t.parentId, t.slug, t.name, t.strategy, metadata]);
+    const rows = await tx.query<TenantRow>(INSERT_CHILD, [t.parentId, t.slug, t.name, t.strategy, metadata], { name: "stratum_tenant_insert_child" });
     if (rows[0]) return toTenant(rows[0]);
     const [why] = await tx.query<{ path: string | null; locked: string; status: string | null; depth: number | null; taken: boolean }>(WHY_NOT, [
       t.parentId,

@@ -49,7 +49,7 @@ interface PlanRow extends TenantRow {
 export async function moveSubtree(tx: Db, id: string, newParentId: string | null): Promise<{ before: Tenant; after: Tenant }> {
   const locked = await lockMove(tx, id, newParentId);
   if (locked.path === null) throw notFound(id);
-  const [plan] = await tx.query<PlanRow>(PLAN, [id, newParentId]);
+  const [plan] = await tx.query<PlanRow>(PLAN, [id, newParentId], { name: "stratum_move_plan" });
   if (!plan) throw notFound(id);
   const { height, parent_found, parent_depth, parent_status, inside, locked_path, locked_parent_path, ...row } = plan;
   // Read after the locks were granted, so no later move can change them before this commits.
@@ -78,7 +78,7 @@ export async function moveSubtree(tx: Db, id: string, newParentId: string | null
       { tenantId: id, newParentId },
     );
   }
-  const [after] = await tx.query<TenantRow>(REWRITE, [id, newParentId]);
+  const [after] = await tx.query<TenantRow>(REWRITE, [id, newParentId], { name: "stratum_move_rewrite" });
   return { before, after: toTenant(after!) };
 }
 

@@ -67,7 +67,7 @@ export const LOCKED_PATH_SQL = "pg_catalog.current_setting('stratum.locked_path'
  * statement of the transaction compares the path against LOCKED_PATH_SQL.
  */
 export function notePathLocks(tx: Db, tenantId: string): Promise<void> {
-  return executeOrDefer(tx, NOTE_PATH_LOCKS, [tenantId]);
+  return executeOrDefer(tx, NOTE_PATH_LOCKS, [tenantId], { name: "stratum_note_path_locks" });
 }
 
 const LOCK_MOVE = `WITH moving AS (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid),
@@ -83,7 +83,7 @@ SELECT (SELECT path::text FROM moving) AS path, (SELECT path::text FROM target) 
  * changed.
  */
 export async function lockMove(tx: Db, tenantId: string, newParentId: string | null): Promise<{ path: string | null; parentPath: string | null }> {
-  const [row] = await tx.query<{ path: string | null; parent_path: string | null }>(LOCK_MOVE, [tenantId, newParentId]);
+  const [row] = await tx.query<{ path: string | null; parent_path: string | null }>(LOCK_MOVE, [tenantId, newParentId], { name: "stratum_lock_move" });
   return { path: row?.path ?? null, parentPath: row?.parent_path ?? null };
 }
 
