@@ -44,8 +44,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A Db on the adapter's main pool under the admin scope, as the extension builds it. */
-function adminDb(): Db {
+/** A Db on an adapter's main pool (the suite's by default) under the admin scope, as the extension builds it. */
+function adminDb(on: ReturnType<typeof stratumAdapter> = adapter): Db {
   const scope: TenantScope = {
     tenantId: ADMIN_TENANT_ID,
     mode: "a",
@@ -54,7 +54,7 @@ function adminDb(): Db {
     searchPath: SHARED_SEARCH_PATH,
     readOnly: false,
   };
-  return driverDb(() => adapter.mainPool() as StratumPool, scope);
+  return driverDb(() => on.mainPool() as StratumPool, scope);
 }
 
 async function tenantsNamed(name: string): Promise<number> {
@@ -210,15 +210,7 @@ describe("services on the driver", () => {
     const one = stratumAdapter({ connectionString: db.appUrl, pool: { max: 1 } });
     const oneBase = new PrismaClient({ adapter: one });
     await oneBase.$connect();
-    const scope: TenantScope = {
-      tenantId: ADMIN_TENANT_ID,
-      mode: "a",
-      strategy: "SHARED_RLS",
-      token: signScope(db.scopeKey, ADMIN_TENANT_ID, "a"),
-      searchPath: SHARED_SEARCH_PATH,
-      readOnly: false,
-    };
-    const onOne = driverDb(() => one.mainPool() as StratumPool, scope);
+    const onOne = adminDb(one);
     const insert = "INSERT INTO public.stratum_tenants (id, slug, name, updated_at) VALUES (gen_random_uuid(), $1, $2, now())";
     const named = { name: "driver_test_deferred_insert" };
     const deferred = (slug: string) => onOne.transaction(async (tx) => tx.defer?.(insert, [slug, "Driver Named"], named));
