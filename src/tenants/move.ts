@@ -1,19 +1,21 @@
 /**
  * A subtree's move to a new parent, under the locks of the two paths it touches (tree-locks.ts):
  * one statement locks, one reads what the checks need (the tenant, its subtree's height, the new
- * parent's depth and status, whether the new parent is inside the subtree) and the two paths again,
- * one rewrites every path of the subtree and returns the moved tenant.
+ * parent's depth and status, whether the new parent is inside the subtree) and the two paths again
+ * — the two in one round trip on the driver — and one rewrites every path of the subtree and
+ * returns the moved tenant.
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { columns, toTenant, type TenantRow } from "./rows.js";
-import { lockMove, PathMoved } from "./tree-locks.js";
+import { LOCKED_PARENT_PATH_SQL, LOCKED_PATH_SQL, noteMoveLocks, PathMoved } from "./tree-locks.js";
 
 const PLAN = `SELECT ${columns("t.")},
        (SELECT max(d.depth)::int FROM public.stratum_tenants d WHERE d.path <@ t.path) - t.depth AS height,
        p.id IS NOT NULL AS parent_found, p.depth AS parent_depth, p.status AS parent_status, coalesce(p.path <@ t.path, false) AS inside,
-       t.path::text AS locked_path, p.path::text AS locked_parent_path
+       t.path::text AS locked_path, p.path::text AS locked_parent_path,
+       ${LOCKED_PATH_SQL} AS noted_path, ${LOCKED_PARENT_PATH_SQL} AS noted_parent_path
   FROM public.stratum_tenants t LEFT JOIN public.stratum_tenants p ON p.id = $2::uuid
  WHERE t.id = $1::uuid`;
 
@@ -39,6 +41,9 @@ interface PlanRow extends TenantRow {
   inside: boolean;
   locked_path: string;
   locked_parent_path: string | null;
+  /** The paths as the locking statement read them, before its locks were granted ('' for none). */
+  noted_path: string;
+  noted_parent_path: string;
 }
 
 /**
@@ -47,13 +52,13 @@ interface PlanRow extends TenantRow {
  * runs the transaction again (retryWhilePathsMove).
  */
 export async function moveSubtree(tx: Db, id: string, newParentId: string | null): Promise<{ before: Tenant; after: Tenant }> {
-  const locked = await lockMove(tx, id, newParentId);
-  if (locked.path === null) throw notFound(id);
+  // The locks travel with the statement that reads the plan (one round trip on the driver).
+  await noteMoveLocks(tx, id, newParentId);
   const [plan] = await tx.query<PlanRow>(PLAN, [id, newParentId], { name: "stratum_move_plan" });
   if (!plan) throw notFound(id);
-  const { height, parent_found, parent_depth, parent_status, inside, locked_path, locked_parent_path, ...row } = plan;
+  const { height, parent_found, parent_depth, parent_status, inside, locked_path, locked_parent_path, noted_path, noted_parent_path, ...row } = plan;
   // Read after the locks were granted, so no later move can change them before this commits.
-  if (locked_path !== locked.path || (locked_parent_path ?? null) !== locked.parentPath) throw new PathMoved();
+  if (locked_path !== noted_path || (locked_parent_path ?? "") !== noted_parent_path) throw new PathMoved();
   const before = toTenant(row);
   if (newParentId === before.parent_id) return { before, after: before };
   let parentDepth = -1;

@@ -76,15 +76,22 @@ SELECT (SELECT path::text FROM moving) AS path, (SELECT path::text FROM target) 
        ${subtreeLocksSql(`SELECT l.id, l.i = nlevel(m.path) - 1 AS own FROM moving m, LATERAL (${pathLabelsSql("m.path")}) l
                            UNION ALL SELECT l.id, false FROM target p, LATERAL (${pathLabelsSql("p.path")}) l`)} AS locked`;
 
+const NOTE_MOVE_LOCKS = `SELECT pg_catalog.set_config('stratum.locked_path', coalesce(x.path, ''), true) AS path,
+       pg_catalog.set_config('stratum.locked_parent_path', coalesce(x.parent_path, ''), true) AS parent_path, x.locked
+  FROM (${LOCK_MOVE}) x`;
+
+/** The SQL that reads the new parent's path as noteMoveLocks read it ('' for none). */
+export const LOCKED_PARENT_PATH_SQL = "pg_catalog.current_setting('stratum.locked_parent_path')";
+
 /**
  * A move's locks, in one statement in key order: shared on the moving tenant's ancestors and on
- * the new parent's path, exclusive on the moving tenant. Returns the two paths as read (null: no
- * such tenant); the caller compares them with what it reads next and throws PathMoved if either
- * changed.
+ * the new parent's path, exclusive on the moving tenant. Like notePathLocks it notes the two paths
+ * it read (LOCKED_PATH_SQL, LOCKED_PARENT_PATH_SQL; '' for no such tenant) instead of returning
+ * them, so on the driver it travels with the statement that reads them again after the locks and
+ * compares (tenants/move.ts: PathMoved if either changed).
  */
-export async function lockMove(tx: Db, tenantId: string, newParentId: string | null): Promise<{ path: string | null; parentPath: string | null }> {
-  const [row] = await tx.query<{ path: string | null; parent_path: string | null }>(LOCK_MOVE, [tenantId, newParentId], { name: "stratum_lock_move" });
-  return { path: row?.path ?? null, parentPath: row?.parent_path ?? null };
+export function noteMoveLocks(tx: Db, tenantId: string, newParentId: string | null): Promise<void> {
+  return executeOrDefer(tx, NOTE_MOVE_LOCKS, [tenantId, newParentId], { name: "stratum_note_move_locks" });
 }
 
 /** `tenantId`'s subtree lock, exclusive, alone: for an archive, restore, suspend or delete. */
