@@ -5,7 +5,7 @@
  *   not change until the create commits (notePathLocks).
  * - A move of T under P holds it shared on T's ancestors (T's path must stay put while its
  *   subtree is rewritten from it) and on P's path, P included (the new paths are built from it, P
- *   must not be archived, deleted or moved into T meanwhile), and exclusively on T (lockMove).
+ *   must not be archived, deleted or moved into T meanwhile), and exclusively on T (noteMoveLocks).
  * - An archive, restore, suspend or delete of T holds it exclusively on T only (lockSubtree): it
  *   reads no path, and every write that builds on T's path holds T's lock shared.
  *
