@@ -226,7 +226,13 @@ describe("services on the driver", () => {
       expect(failed).toBe("23505");
       await deferred("driver_named_one");
       await deferred("driver_named_two");
-      expect(await tenantsNamed("Driver Named")).toBe(2);
+      // Twice in one pipeline, under a name this connection has not prepared yet.
+      const fresh = { name: `${named.name}_twice` };
+      await onOne.transaction(async (tx) => {
+        tx.defer?.(insert, ["driver_named_three", "Driver Named"], fresh);
+        tx.defer?.(insert, ["driver_named_four", "Driver Named"], fresh);
+      });
+      expect(await tenantsNamed("Driver Named")).toBe(4);
       expect(await prepared()).toEqual([named.name]);
     } finally {
       await oneBase.$disconnect();
