@@ -156,7 +156,9 @@ describe("signing and verification", () => {
     expect(req!.headers["x-stratum-signature"]).toMatch(/^v1=[0-9a-f]{64}$/);
     const body = JSON.parse(req!.body) as Record<string, unknown>;
     expect(body).toMatchObject({ type: "tenant.created", tenant_id: t, data: { slug: "acme", n: 1 } });
+    expect(Object.keys(body).sort()).toEqual(["data", "id", "occurred_at", "tenant_id", "type"]);
     expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.occurred_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
     expect(verifyWebhookSignature(secret, req!.headers, req!.body)).toEqual({ ok: true, timestamp: Number(req!.headers["x-stratum-timestamp"]) });
     // Same check through a fetch Headers object

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
-import type { Delivery, JsonValue, WebhookPayload, WebhookService, WebhookServiceDeps } from "./types.js";
+import type { Delivery, JsonValue, WebhookService, WebhookServiceDeps } from "./types.js";
 
 /** The outbox's part of the service. */
 export type WebhookOutbox = Pick<WebhookService, "emit" | "replay" | "getDelivery" | "listDeliveries">;
@@ -34,6 +34,27 @@ export function matchingPatterns(type: string): string[] {
   return patterns;
 }
 
+/**
+ * One event, one statement: a `pending` delivery per active webhook of the tenant or an ancestor
+ * (ltree @>) subscribed to the type, all carrying the same payload ({ id, type, tenant_id,
+ * occurred_at, data }); and whether the tenant exists (nothing is queued for a missing one).
+ * Every audited write with webhooks configured sends it, so it is one round trip, not three.
+ */
+const EMIT_SQL = `WITH owner AS (SELECT id, path FROM public.stratum_tenants WHERE id = $2::uuid),
+     occurrence AS (SELECT gen_random_uuid()::text AS id, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at),
+     queued AS (
+       INSERT INTO public.stratum_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, created_at)
+       SELECT gen_random_uuid(), w.id, $1,
+              jsonb_build_object('id', occurrence.id, 'type', $1::text, 'tenant_id', owner.id::text, 'occurred_at', occurrence.at, 'data', $3::jsonb),
+              'pending', 0, now(), now()
+         FROM owner, occurrence, public.stratum_webhooks w
+         JOIN public.stratum_tenants subscriber ON subscriber.id = w.tenant_id
+        WHERE w.active
+          AND w.events && $4::text[]
+          AND subscriber.path @> owner.path
+       RETURNING id)
+SELECT EXISTS (SELECT 1 FROM owner) AS found, coalesce((SELECT json_agg(queued.id::text) FROM queued), '[]'::json) AS ids`;
+
 async function loadDelivery(q: Db, deliveryId: string): Promise<Delivery> {
   validate(z.uuid(), deliveryId, "delivery id");
   const rows = await q.query<Delivery>(`SELECT ${DELIVERY_COLUMNS} FROM public.stratum_deliveries WHERE id = $1::uuid`, [deliveryId]);
@@ -52,35 +73,21 @@ export function createOutbox(
   return {
     async emit(tx, event) {
       const e = validate(eventSchema, event, "webhook event");
-      const tenant = await tx.query<{ path: string }>(`SELECT path::text AS path FROM public.stratum_tenants WHERE id = $1::uuid`, [e.tenantId]);
-      if (!tenant[0]) {
-        throw new StratumError("TENANT_NOT_FOUND", `Tenant ${e.tenantId} does not exist; emit before deleting it, in the same transaction.`, {
-          tenantId: e.tenantId,
-        });
-      }
       let data: JsonValue;
       try {
         data = e.data === undefined ? null : (JSON.parse(JSON.stringify(e.data)) as JsonValue);
       } catch (error) {
         throw new StratumError("VALIDATION_FAILED", `Webhook event data must be JSON-serializable: ${(error as Error).message}`);
       }
-      const idRows = await tx.query<{ id: string; at: string }>(
-        `SELECT gen_random_uuid()::text AS id, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at`,
-      );
-      const payload: WebhookPayload = { id: idRows[0]!.id, type: e.type, tenant_id: e.tenantId, occurred_at: idRows[0]!.at, data };
-      // Webhooks of the tenant and every ancestor (ltree @>), active, subscribed to the type.
-      const rows = await tx.query<{ id: string }>(
-        `INSERT INTO public.stratum_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, created_at)
-         SELECT gen_random_uuid(), w.id, $1, $2::jsonb, 'pending', 0, now(), now()
-           FROM public.stratum_webhooks w
-           JOIN public.stratum_tenants owner ON owner.id = w.tenant_id
-          WHERE w.active
-            AND w.events && $3::text[]
-            AND owner.path @> $4::ltree
-         RETURNING id`,
-        [e.type, JSON.stringify(payload), matchingPatterns(e.type), tenant[0].path],
-      );
-      return rows.map((r) => r.id);
+      const [row] = await tx.query<{ found: boolean; ids: string[] }>(EMIT_SQL, [e.type, e.tenantId, JSON.stringify(data), matchingPatterns(e.type)], {
+        name: "stratum_webhook_emit",
+      });
+      if (!row?.found) {
+        throw new StratumError("TENANT_NOT_FOUND", `Tenant ${e.tenantId} does not exist; emit before deleting it, in the same transaction.`, {
+          tenantId: e.tenantId,
+        });
+      }
+      return row.ids;
     },
 
     async replay(deliveryId) {
