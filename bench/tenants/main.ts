@@ -18,6 +18,7 @@
  *
  *   npm run bench:tenants                                 # about 1–2 minutes on 2 cores
  *   BENCH_ROUNDS=2 BENCH_SEQ=100 BENCH_PER_CALLER=10 …    # shorter: calls per round (sequential) and per caller (16 callers)
+ *   BENCH_WEBHOOKS=1 …                                    # with webhooks configured (Redis at REDIS_URL) and one on the root
  *
  * Set-up: a scratch database `bench_ten_<random>` on DATABASE_URL's server (default
  * postgres@127.0.0.1:5432), migrated by stratum's runner as `stratum_owner`, a random scope key;
@@ -48,6 +49,8 @@ const ROUNDS = env("BENCH_ROUNDS", 3);
 const SEQ = env("BENCH_SEQ", 300); // sequential calls per round per scenario
 const PER_CALLER = env("BENCH_PER_CALLER", 25); // calls per caller per round at 16 callers
 const CALLERS = 16;
+const WEBHOOKS = process.env.BENCH_WEBHOOKS === "1";
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const POOL_MAX = 16;
 
 const log = (line: string) => console.error(`[bench] ${line}`);
@@ -151,7 +154,12 @@ async function main(): Promise<void> {
     const adapter = stratumAdapter({ connectionString: withDatabase(appUrlOf(SERVER_ADMIN_URL), dbName), pool: { max: POOL_MAX, idleTimeoutMillis: 2_000 } });
     const base = new PrismaClient({ adapter });
     cleanups.push(() => base.$disconnect());
-    const prisma = base.$extends(stratum({ models: stratumModels, scopeKey, admin: { connectionString: ownerUrl } }));
+    // BENCH_WEBHOOKS=1: webhooks configured (delivery workers off) and one subscribed to every tenant
+    // event on the root, so each create and move also queues a delivery in its transaction.
+    const webhooks = WEBHOOKS
+      ? { redis: REDIS_URL, queueName: `bench-ten-${randomBytes(4).toString("hex")}`, start: false, allowInsecure: true, allowPrivateNetworks: true }
+      : undefined;
+    const prisma = base.$extends(stratum({ models: stratumModels, scopeKey, admin: { connectionString: ownerUrl }, ...(webhooks ? { webhooks } : {}) }));
     const $s = prisma.$stratum;
     // The baseline connects as the owner: the triggers run, RLS does not matter for the owner.
     const bare = new pg.Pool({ connectionString: ownerUrl, max: POOL_MAX, idleTimeoutMillis: 2_000 });
@@ -172,6 +180,7 @@ async function main(): Promise<void> {
     // The tree: a root, 16 parents under it (one per caller), and per caller two move targets and
     // a leaf (with one child) that moves between them.
     const root = await create(null, "root");
+    if (WEBHOOKS) await $s.registerWebhook(root.id, { url: "http://127.0.0.1:9/bench", events: ["tenant.*"] });
     const parents: Array<{ id: string }> = [];
     for (let c = 0; c < CALLERS; c++) parents.push(await create(root.id, "p"));
     const one = parents[0]!.id;
@@ -266,7 +275,7 @@ async function main(): Promise<void> {
 
     const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
     const lines = [
-      `## bench:tenants — ${ROUNDS} rounds; ${SEQ} sequential calls and ${CALLERS} × ${PER_CALLER} concurrent calls per round per scenario; load average ${loadavg()}`,
+      `## bench:tenants — ${ROUNDS} rounds; ${SEQ} sequential calls and ${CALLERS} × ${PER_CALLER} concurrent calls per round per scenario${WEBHOOKS ? "; a webhook on the root subscribed to tenant.*" : ""}; load average ${loadavg()}`,
       "",
       "| scenario | stratum p50 | stratum ops/s | stratum Node CPU/call | stratum PostgreSQL CPU/call | bare pg p50 | bare pg ops/s | bare pg Node CPU/call | bare pg PostgreSQL CPU/call | ops/s ratio (stratum / bare) |",
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
