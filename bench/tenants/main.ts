@@ -161,6 +161,8 @@ async function main(): Promise<void> {
       : undefined;
     const prisma = base.$extends(stratum({ models: stratumModels, scopeKey, admin: { connectionString: ownerUrl }, ...(webhooks ? { webhooks } : {}) }));
     const $s = prisma.$stratum;
+    // The webhook service's Redis connections would keep the process alive.
+    cleanups.push(() => $s.close());
     // The baseline connects as the owner: the triggers run, RLS does not matter for the owner.
     const bare = new pg.Pool({ connectionString: ownerUrl, max: POOL_MAX, idleTimeoutMillis: 2_000 });
     cleanups.push(() => bare.end());
