@@ -6,12 +6,14 @@
  * - createTenant, 16 concurrent callers under ONE parent;
  * - createTenant, 16 concurrent callers under 16 parents (one each);
  * - moveTenant of a leaf between two parents, sequential and 16 concurrent (each caller in its
- *   own subtree).
+ *   own subtree);
+ * - setConfig on a child of the root (ten keys in turn), sequential and 16 concurrent (one tenant
+ *   each): locks, the ancestors' locked keys, the upsert and its audit row.
  *
  * The create baseline is one autocommit `INSERT` of a tenant row as the owner over a plain `pg`
  * pool (the triggers fill its path and depth and sign its scope tokens, as for stratum's insert):
  * what the row itself costs PostgreSQL. The move baseline is the one `UPDATE` that rewrites a
- * subtree's paths. Rounds alternate stratum and baseline in a rotated order, so drift on a shared
+ * subtree's paths; the config baseline the row's upsert alone. Rounds alternate stratum and baseline in a rotated order, so drift on a shared
  * machine falls on both; the table prints p50, ops/s, the ratio stratum/baseline and the Node CPU
  * per call (process.cpuUsage over the whole scenario, divided by the calls). The run ends by
  * checking the tree's invariants on every row it wrote.
@@ -204,6 +206,13 @@ async function main(): Promise<void> {
       bareMovers.push({ a: a.id, b: b.id, leaf: leaf.id });
     }
     const moveTarget = (m: { a: string; b: string }, n: number) => (n % 2 === 0 ? m.b : m.a);
+    // The baseline's config write: the row's upsert alone, on its own keys.
+    const bareConfig = (tenantId: string, key: string, value: number) =>
+      bare.query(
+        `INSERT INTO public.stratum_config (id, tenant_id, key, value) VALUES ($1::uuid, $2::uuid, $3, $4::jsonb)
+         ON CONFLICT (tenant_id, key) DO UPDATE SET value = EXCLUDED.value, version = stratum_config.version + 1, updated_at = now()`,
+        [randomUUID(), tenantId, `bare_${key}`, JSON.stringify(value)],
+      );
     const bareMove = (leaf: string, to: string) =>
       bare.query(
         `WITH moving AS (SELECT path, nlevel(path) AS lvl FROM public.stratum_tenants WHERE id = $1::uuid),
@@ -253,6 +262,20 @@ async function main(): Promise<void> {
         perCaller: perCallerMoves,
         stratum: (_r, c, n) => $s.moveTenant(movers[c]!.leaf, moveTarget(movers[c]!, n)),
         baseline: (_r, c, n) => bareMove(bareMovers[c]!.leaf, moveTarget(bareMovers[c]!, n)),
+      },
+      {
+        label: "setConfig, sequential",
+        callers: 1,
+        perCaller: SEQ,
+        stratum: (_r, _c, n) => $s.setConfig(parents[0]!.id, `bench_key_${n % 10}`, { value: n }),
+        baseline: (_r, _c, n) => bareConfig(parents[0]!.id, `bench_key_${n % 10}`, n),
+      },
+      {
+        label: "setConfig, 16 concurrent, 16 tenants",
+        callers: CALLERS,
+        perCaller: PER_CALLER,
+        stratum: (_r, c, n) => $s.setConfig(parents[c]!.id, `bench_key_${n % 10}`, { value: n }),
+        baseline: (_r, c, n) => bareConfig(parents[c]!.id, `bench_key_${n % 10}`, n),
       },
     ];
 

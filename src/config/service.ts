@@ -214,6 +214,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
           WHERE c.key = $2 AND c.locked AND c.tenant_id = ANY($1::uuid[]) AND t.status <> 'archived'
           ORDER BY t.depth LIMIT 1`,
         [tenant.ancestors, key],
+        { name: "stratum_config_locker" },
       );
       const locker = lockers[0];
       if (locker) {
@@ -225,7 +226,9 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
       }
     }
     const existing = (
-      await tx.query<ConfigRow>(`SELECT ${CONFIG_COLUMNS} FROM public.stratum_config WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [tenant.id, key])
+      await tx.query<ConfigRow>(`SELECT ${CONFIG_COLUMNS} FROM public.stratum_config WHERE tenant_id = $1::uuid AND key = $2 FOR UPDATE`, [tenant.id, key], {
+        name: "stratum_config_existing",
+      })
     )[0];
     const locked = parsed.locked ?? existing?.locked ?? false;
     const sensitive = parsed.sensitive ?? existing?.sensitive ?? false;
@@ -251,6 +254,7 @@ export function createConfigService<S extends ConfigSchema | undefined = undefin
              encrypted_value = EXCLUDED.encrypted_value, version = stratum_config.version + 1, updated_at = now()
        RETURNING ${CONFIG_COLUMNS}`,
       [id, tenant.id, key, plain, locked, sensitive, sealed],
+      { name: "stratum_config_upsert" },
     );
     const row = rows[0]!;
     await deps.audit.record(tx, {

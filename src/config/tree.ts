@@ -72,9 +72,9 @@ export async function lockTenant(tx: Db, tenantId: string): Promise<TenantRow> {
   // locks were awaited; once locked, the path stays. The stale path's locks stay held, shared
   // (safe to lock again in the same transaction: src/tenants/tree-locks.ts).
   for (;;) {
-    const [row] = await tx.query<{ id: string; slug: string; name: string; path: string }>(LOCK_PATH, [tenantId]);
+    const [row] = await tx.query<{ id: string; slug: string; name: string; path: string }>(LOCK_PATH, [tenantId], { name: "stratum_config_lock_path" });
     if (!row) throw tenantNotFound(tenantId);
-    const [fresh] = await tx.query<{ status: string; same: boolean }>(LOCK_CONFIG, [tenantId, row.path]);
+    const [fresh] = await tx.query<{ status: string; same: boolean }>(LOCK_CONFIG, [tenantId, row.path], { name: "stratum_config_lock" });
     if (!fresh) throw tenantNotFound(tenantId);
     if (!fresh.same) continue;
     if (fresh.status === "archived") {
