@@ -4,7 +4,8 @@
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
-import { configLockKeySql, pathLabelsSql, subtreeLocksSql } from "../core/locks.js";
+import { configLockKeySql, pathLabelsSql } from "../core/locks.js";
+import { LOCKED_PATH_SQL, notePathLocks } from "../tenants/tree-locks.js";
 import { z } from "zod";
 import type { ResolveCache } from "./cache.js";
 
@@ -45,20 +46,16 @@ export interface TenantRow {
   ancestors: string[];
 }
 
-// The tenant's row, and the subtree lock of every tenant on its path (root to itself), shared, in
-// key order (core/locks.ts): no move, archive or delete of the tenant or an ancestor can commit
-// until this write does. The path is read before the locks are granted; LOCK_CONFIG reads it again.
-const LOCK_PATH = `SELECT t.id::text AS id, t.slug, t.name, t.path::text AS path,
-       ${subtreeLocksSql(`SELECT l.id, false AS own FROM (${pathLabelsSql("t.path")}) l`)} AS locked
-  FROM public.stratum_tenants t WHERE t.id = $1::uuid`;
-
-// With the path still `$2` (else no lock: the caller locks the new path): the config locks, shared
-// on the ancestors and exclusive on the tenant, root first; and the status, read after the subtree
-// locks, so an archive cannot commit between it and this write's commit.
-const LOCK_CONFIG = `SELECT t.status, t.path::text = $2 AS same,
+// After notePathLocks (the subtree lock of every tenant on the path, root to itself, shared, in key
+// order: no move, archive or delete of the tenant or an ancestor can commit until this write does;
+// the path it read noted, as a create's): the tenant's row and, with its path still the one noted
+// (else no lock: the caller locks the new path), the config locks, shared on the ancestors and
+// exclusive on the tenant, root first. The status is read after the subtree locks, so an archive
+// cannot commit between it and this write's commit.
+const LOCK_CONFIG = `SELECT t.id::text AS id, t.slug, t.name, t.path::text AS path, t.status, t.path::text = ${LOCKED_PATH_SQL} AS same,
        (SELECT count(CASE WHEN l.i = nlevel(t.path) - 1 THEN pg_advisory_xact_lock(${configLockKeySql("l.id")})
                           ELSE pg_advisory_xact_lock_shared(${configLockKeySql("l.id")}) END)::int
-          FROM (${pathLabelsSql("t.path")} ORDER BY g.i OFFSET 0) l WHERE t.path::text = $2) AS locked
+          FROM (${pathLabelsSql("t.path")} ORDER BY g.i OFFSET 0) l WHERE t.path::text = ${LOCKED_PATH_SQL}) AS locked
   FROM public.stratum_tenants t WHERE t.id = $1::uuid`;
 
 /**
@@ -66,24 +63,26 @@ const LOCK_CONFIG = `SELECT t.status, t.path::text = $2 AS same,
  * archives and deletes of it and its ancestors wait, and are waited for), then the config locks,
  * shared on each ancestor and exclusive on the tenant, so a write below waits for a write above (a
  * key being locked) and siblings do not block each other. Refuses unknown and archived tenants.
+ * On the driver both lock statements travel in one round trip.
  */
 export async function lockTenant(tx: Db, tenantId: string): Promise<TenantRow> {
   // Each pass that finds the path changed follows a move of an ancestor that committed while the
   // locks were awaited; once locked, the path stays. The stale path's locks stay held, shared
   // (safe to lock again in the same transaction: src/tenants/tree-locks.ts).
   for (;;) {
-    const [row] = await tx.query<{ id: string; slug: string; name: string; path: string }>(LOCK_PATH, [tenantId], { name: "stratum_config_lock_path" });
+    await notePathLocks(tx, tenantId);
+    const [row] = await tx.query<{ id: string; slug: string; name: string; path: string; status: string; same: boolean }>(LOCK_CONFIG, [tenantId], {
+      name: "stratum_config_lock",
+    });
     if (!row) throw tenantNotFound(tenantId);
-    const [fresh] = await tx.query<{ status: string; same: boolean }>(LOCK_CONFIG, [tenantId, row.path], { name: "stratum_config_lock" });
-    if (!fresh) throw tenantNotFound(tenantId);
-    if (!fresh.same) continue;
-    if (fresh.status === "archived") {
+    if (!row.same) continue;
+    if (row.status === "archived") {
       throw new StratumError("TENANT_ARCHIVED", `Tenant ${row.slug} (${tenantId}) is archived; restore it before changing its config or permissions.`, {
         tenantId,
       });
     }
     const labels = row.path.replace(/_/g, "-").split(".");
-    return { id: row.id, slug: row.slug, name: row.name, status: fresh.status, ancestors: labels.slice(0, -1) };
+    return { id: row.id, slug: row.slug, name: row.name, status: row.status, ancestors: labels.slice(0, -1) };
   }
 }
 
