@@ -103,6 +103,29 @@ describe("IsolationRouter", () => {
     expect(isStratumError(gone, "TENANT_NOT_FOUND")).toBe(true);
   });
 
+  it("builds one scope per cached route and request kind; the checks before it run on every call", async () => {
+    const { r, set } = router(60_000);
+    const first = await r.scope(ID, read);
+    // Every scoped statement asks for its scope: the same object comes back while the route holds.
+    expect(r.cachedScope(ID, read)).toBe(first);
+    expect(r.cachedScope(ID, { ...read, write: true })).toBe(first);
+    const readOnly = r.cachedScope(ID, { ...read, readOnly: true })!;
+    expect(readOnly).not.toBe(first);
+    expect(readOnly.readOnly).toBe(true);
+    expect(r.cachedScope(ID, { mode: "d", readOnly: true, write: false })?.token).toBe(`${ID}.d.${"0".repeat(64)}`);
+    // A freeze is not part of the route: the write is refused although its scope was built.
+    r.freeze(ID);
+    expect(() => r.cachedScope(ID, { ...read, write: true })).toThrow(/moving between isolation strategies/);
+    r.thaw(ID);
+    // A reloaded route builds its scopes again.
+    set(route("SCHEMA"));
+    r.forget(ID);
+    const moved = await r.scope(ID, read);
+    expect(moved).not.toBe(first);
+    expect(moved.strategy).toBe("SCHEMA");
+    expect(r.cachedScope(ID, read)).toBe(moved);
+  });
+
   it("refuses writes while frozen (a move in this process) and for suspended tenants", async () => {
     const { r, set } = router(60_000);
     r.freeze(ID);

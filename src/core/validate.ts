@@ -42,9 +42,29 @@ export function nulPath(value: unknown, path = "", limit = 32): string | undefin
   return undefined;
 }
 
-export function assertNoNul(value: unknown, what: string): void {
+/**
+ * True when a string in `value` holds U+0000. The check every scoped call makes: it builds no
+ * path and allocates nothing; nulPath names the place once one is found.
+ */
+function hasNul(value: unknown, limit: number): boolean {
+  if (typeof value === "string") return value.includes("\0");
+  if (limit <= 0 || value === null || typeof value !== "object" || value instanceof Date || ArrayBuffer.isView(value)) return false;
+  if (Array.isArray(value)) {
+    for (const inner of value) if (hasNul(inner, limit - 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && hasNul((value as Record<string, unknown>)[key], limit - 1)) return true;
+  }
+  return false;
+}
+
+/** `what` names the value in the error; a function is called only when there is one. */
+export function assertNoNul(value: unknown, what: string | (() => string)): void {
+  if (!hasNul(value, 32)) return;
   const at = nulPath(value);
   if (at) {
+    if (typeof what === "function") what = what();
     throw new StratumError(
       "VALIDATION_FAILED",
       `Invalid ${what}: ${at} contains a NUL character (\\u0000), which PostgreSQL cannot store. Remove it and call again.`,

@@ -245,7 +245,7 @@ export class ScopedClients {
   execute(ctx: Ctx, call: Call, tx: BatchTransaction | undefined): Promise<unknown> {
     try {
       // PostgreSQL cannot store U+0000: refused here, typed, rather than as 22021 from the driver.
-      assertNoNul(call.args, `${call.model ?? "raw"}.${call.operation} arguments`);
+      assertNoNul(call.args, () => `${call.model ?? "raw"}.${call.operation} arguments`);
       if (tx) this.runner.claimBatch(ctx.tenantId, ctx.request, { __internalParams: { transaction: tx } });
       const write = isWriteOperation(call.operation);
       const existing = currentScope();

@@ -54,7 +54,7 @@ export class ScopedRunner {
   }
 
   private async runScoped(tenantId: string, request: ScopeRequest, op: Operation, delegates: Delegates): Promise<unknown> {
-    assertNoNul(op.args, `${op.model ?? "raw"}.${op.operation} arguments`);
+    assertNoNul(op.args, () => `${op.model ?? "raw"}.${op.operation} arguments`);
     this.claimBatch(tenantId, request, op);
     const write = isWriteOperation(op.operation);
     const existing = currentScope();

@@ -93,7 +93,7 @@ export function guardServices<T extends Record<string, unknown>>(services: T, ke
       try {
         if (TENANT_FIRST.has(name)) assertTenantId(args[0]);
         if (name === "diffConfig") assertTenantId(args[1]);
-        assertNoNul(args, `${name} arguments`);
+        assertNoNul(args, () => `${name} arguments`);
       } catch (error) {
         if (SYNCHRONOUS.has(name)) throw error;
         return Promise.reject(error);

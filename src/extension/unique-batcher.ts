@@ -36,7 +36,6 @@ export type RunMany = (scope: TenantScope, args: Record<string, unknown>) => Pro
 /** One call waiting for the end of this round of microtasks. */
 interface Pending {
   scope: TenantScope;
-  scopeKey: string;
   model: string;
   lookup: UniqueLookup;
   run: RunMany;
@@ -90,7 +89,7 @@ function comparable(model: StratumModel, field: string, value: unknown): boolean
  * work twice (once here, once on the findFirst path).
  */
 export function mayBatch(scope: TenantScope, args: unknown): boolean {
-  if (keyOfScope(scope) === undefined || !args || typeof args !== "object") return false;
+  if (!batchable(scope) || !args || typeof args !== "object") return false;
   const where = (args as { where?: unknown }).where;
   if (!where || typeof where !== "object") return false;
   let keys = 0;
@@ -98,9 +97,16 @@ export function mayBatch(scope: TenantScope, args: unknown): boolean {
   return keys === 1;
 }
 
-/** Scopes equal in everything the driver sends: the same statement may serve all of them. */
-function keyOfScope(scope: TenantScope): string | undefined {
-  if (scope.mode !== "s" || scope.tableSources || scope.replica || scope.resetSession) return undefined;
+/** A scope whose statements may serve other calls of an equal scope (keyOfScope). */
+function batchable(scope: TenantScope): boolean {
+  return scope.mode === "s" && !scope.tableSources && !scope.replica && !scope.resetSession;
+}
+
+/**
+ * Scopes equal in everything the driver sends: the same statement may serve all of them. Built
+ * only when a round holds more than one call: a lone call (the common case) needs no key.
+ */
+function keyOfScope(scope: TenantScope): string {
   return `${scope.token}\u0000${scope.strategy}\u0000${scope.searchPath}\u0000${scope.placement ?? ""}\u0000${scope.readOnly}`;
 }
 
@@ -120,8 +126,7 @@ export class UniqueBatcher {
    * kind this round — so a lone call pays no grouping work, only the wait for the round to end.
    */
   join(client: object, scope: TenantScope, model: string, lookup: UniqueLookup, run: RunMany, runOne: () => Promise<unknown>): Promise<unknown> | undefined {
-    const scopeKey = keyOfScope(scope);
-    if (scopeKey === undefined) return undefined;
+    if (!batchable(scope)) return undefined;
     let calls = this.pending.get(client);
     if (!calls) {
       calls = [];
@@ -132,7 +137,7 @@ export class UniqueBatcher {
       queueMicrotask(() => this.flush(client));
     }
     const list = calls;
-    return new Promise((resolve, reject) => list.push({ scope, scopeKey, model, lookup, run, runOne, resolve, reject }));
+    return new Promise((resolve, reject) => list.push({ scope, model, lookup, run, runOne, resolve, reject }));
   }
 
   private flush(client: object): void {
@@ -144,7 +149,7 @@ export class UniqueBatcher {
     }
     const groups = new Map<string, Pending[]>();
     for (const call of calls) {
-      const key = `${call.scopeKey}\u0000${call.model}\u0000${call.lookup.field}\u0000${shapeOf(call.lookup.args)}`;
+      const key = `${keyOfScope(call.scope)}\u0000${call.model}\u0000${call.lookup.field}\u0000${shapeOf(call.lookup.args)}`;
       const group = groups.get(key);
       if (group) group.push(call);
       else groups.set(key, [call]);

@@ -32,6 +32,12 @@ interface RouteEntry {
   at: number;
   value?: TenantRoute | null;
   refreshing?: boolean;
+  /**
+   * The scopes built from `value`, by mode and read-only flag (all a strategy's scope depends
+   * on); a reloaded route is a new entry. Every scoped statement asks for a scope: building it
+   * (and its token's cache key) each time showed in the scoped read's profile.
+   */
+  scopes?: Array<TenantScope | undefined>;
 }
 
 export class IsolationRouter {
@@ -124,7 +130,9 @@ export class IsolationRouter {
   }
 
   async scope(tenantId: string, request: ScopeRequest & { write: boolean }): Promise<TenantScope> {
-    const scope = this.scopeOf(tenantId, await this.route(tenantId), request);
+    const route = await this.route(tenantId);
+    const entry = this.routes.get(tenantId);
+    const scope = this.scopeOf(tenantId, route, request, entry?.value === route ? entry : undefined);
     if (request.mode !== "d" || !this.options.loadSubtree) return scope;
     return this.acrossHomes(scope, await this.subtree(tenantId), request);
   }
@@ -165,14 +173,14 @@ export class IsolationRouter {
     const cached = this.routes.get(tenantId);
     if (!cached?.value) return undefined;
     if (Date.now() - cached.at > this.ttl) this.refresh(tenantId, cached);
-    const scope = this.scopeOf(tenantId, cached.value, request);
+    const scope = this.scopeOf(tenantId, cached.value, request, cached);
     if (request.mode !== "d" || !this.options.loadSubtree) return scope;
     const subtree = this.subtrees.get(tenantId);
     if (!subtree?.value || Date.now() - subtree.at > this.ttl) return undefined;
     return this.acrossHomes(scope, subtree.value, request);
   }
 
-  private scopeOf(tenantId: string, route: TenantRoute, request: ScopeRequest & { write: boolean }): TenantScope {
+  private scopeOf(tenantId: string, route: TenantRoute, request: ScopeRequest & { write: boolean }, entry?: RouteEntry): TenantScope {
     if (route.status === "archived") {
       throw new StratumError("TENANT_ARCHIVED", `Tenant ${tenantId} is archived; restore it with prisma.$stratum.restoreTenant() to query its data.`, {
         tenantId,
@@ -188,7 +196,12 @@ export class IsolationRouter {
         { tenantId },
       );
     }
-    return this.strategy(route.isolation_strategy).scope(route, request, this.options.sign);
+    const slot = (request.mode === "d" ? 2 : 0) + (request.readOnly ? 1 : 0);
+    const built = entry?.scopes?.[slot];
+    if (built) return built;
+    const scope = this.strategy(route.isolation_strategy).scope(route, { mode: request.mode, readOnly: request.readOnly }, this.options.sign);
+    if (entry) (entry.scopes ??= [])[slot] = scope;
+    return scope;
   }
 
   /**

@@ -58,6 +58,18 @@ describe("NUL characters", () => {
     expect(await codeOf(() => $().setConfig(tenant.id, "theme", { value: { nested: ["ok", "n\0"] } }))).toBe("VALIDATION_FAILED");
     expect(await t.user.count()).toBe(0);
   });
+
+  it("name where the NUL sits, inside lists too", async () => {
+    const error = await client.prisma
+      .$tenant(tenant.id)
+      .user.findMany({ where: { OR: [{ name: "ok" }, { email: "x\0" }] } })
+      .then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    expect(isStratumError(error, "VALIDATION_FAILED")).toBe(true);
+    expect(error?.message).toContain("Invalid User.findMany arguments: where.OR.1.email contains a NUL character");
+  });
 });
 
 describe("config value size", () => {
