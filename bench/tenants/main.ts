@@ -287,10 +287,11 @@ async function main(): Promise<void> {
     const totals = new Map<string, Totals>();
     for (let round = 0; round < ROUNDS; round++) {
       const tr = performance.now();
-      // The tables grow by thousands of rows over the run; autovacuum would re-analyze them as
-      // they do, but it may be off on a bench machine (it is on these), and plans made from the
-      // empty tables' statistics would be measured instead of stratum's statements.
-      await bare.query("ANALYZE");
+      // The tables grow by thousands of rows over the run and the moves leave dead rows behind;
+      // autovacuum would clean and re-analyze them as they do, but it may be off on a bench
+      // machine (it is on these), and the bench would measure the empty tables' statistics and
+      // the bloat instead of stratum's statements.
+      await bare.query("VACUUM ANALYZE");
       for (const s of scenarios) {
         // Which goes first alternates per round: neither always inherits the other's garbage.
         const sides = round % 2 === 0 ? (["stratum", "baseline"] as const) : (["baseline", "stratum"] as const);
