@@ -20,6 +20,7 @@
  * Everything (tenant databases, the second instance) is dropped at the end, also on failure.
  */
 import { randomUUID } from "node:crypto";
+import os from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -443,9 +444,13 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     const pgVersion = await withClient(superUrl, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v);
     lines.push(
-      `Node ${process.version}, PostgreSQL ${pgVersion}, Prisma 7.10 + @prisma/adapter-pg, ${(await import("node:os")).cpus().length} cores; ` +
+      `Node ${process.version}, PostgreSQL ${pgVersion}, Prisma 7.10 + @prisma/adapter-pg, ${os.cpus().length} cores; ` +
         `${totalTenants} tenants × ${USERS_PER_TENANT} users (${rls.length} SHARED_RLS, ${schema.length} SCHEMA, ${servers.length * DATABASE_TENANTS} DATABASE); ` +
-        `${ROUNDS} interleaved rounds; 1 caller: ${ROUNDS * ITER_1} samples, 16 callers: ${ROUNDS * 16 * OPS_PER_CALLER_16} samples per cell; pools of ${POOL_MAX} connections.`,
+        `${ROUNDS} interleaved rounds; 1 caller: ${ROUNDS * ITER_1} samples, 16 callers: ${ROUNDS * 16 * OPS_PER_CALLER_16} samples per cell; pools of ${POOL_MAX} connections; ` +
+        `load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" / ")} at the end.`,
       "",
     );
     for (const q of QUERIES) {
