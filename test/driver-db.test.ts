@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { stratumModels } from "../generated/stratum/index.js";
 import { isStratumError, stratum, stratumAdapter } from "../src/index.js";
+import { createAuditService } from "../src/audit/index.js";
 import { createPgChangeBus } from "../src/config/bus.js";
 import type { Db } from "../src/core/db.js";
 import type { ChangeEvent } from "../src/core/ports.js";
@@ -15,7 +16,9 @@ import { driverDb } from "../src/extension/driver-db.js";
 import { SHARED_SEARCH_PATH } from "../src/isolation/names.js";
 import type { StratumPool } from "../src/isolation/pg-pipeline.js";
 import { ADMIN_TENANT_ID, signScope, type TenantScope } from "../src/isolation/scope.js";
+import { createWebhookService, withWebhookEvents } from "../src/webhooks/index.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
+import { redisUrl } from "./harness/redis.js";
 
 let db: TestDatabase;
 let admin: pg.Pool;
@@ -204,6 +207,45 @@ describe("services on the driver", () => {
     await vi.waitFor(() => expect(seen.length).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
     expect(seen).toEqual([{ kind: "config", tenantId, subtree: false }]);
     await bus.close();
+  });
+
+  it("with webhooks configured, an audited write's event rides with its audit row and the COMMIT: no round trip of its own", async () => {
+    const tenant = await prisma.$stratum.createTenant({ name: "Driver Hooks" });
+    const webhooks = createWebhookService(adminDb(), {
+      audit: createAuditService(adminDb()),
+      redis: redisUrl(),
+      queueName: `driver-hooks-${tenant.id.slice(0, 8)}`,
+      allowPrivateNetworks: true,
+      onError: () => undefined,
+    });
+    try {
+      await webhooks.register(tenant.id, { url: "http://127.0.0.1:9/hook", events: ["config.*"] });
+      const audit = withWebhookEvents(createAuditService(adminDb()), webhooks);
+      const sent = { sent: 0, deferred: 0 };
+      const writeIn = (rollBack: boolean) =>
+        adminDb().transaction(async (tx) => {
+          const counting: Db = {
+            ...tx,
+            query: (...a) => (sent.sent++, tx.query(...a)),
+            execute: (...a) => (sent.sent++, tx.execute(...a)),
+            defer: (...a) => (sent.deferred++, tx.defer?.(...a)),
+          };
+          await audit.record(counting, { tenantId: tenant.id, action: "config.set", targetType: "config", targetId: "theme", after: { rollBack } });
+          if (rollBack) throw new Error("roll back");
+        });
+      await writeIn(true).catch(() => undefined);
+      await writeIn(false);
+      // The audit row and the event, twice; neither waited for an answer of its own.
+      expect(sent).toEqual({ sent: 0, deferred: 4 });
+      const { rows } = await admin.query<{ after: { rollBack: boolean } }>(
+        `SELECT d.payload->'data'->'after' AS after FROM public.stratum_deliveries d JOIN public.stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1`,
+        [tenant.id],
+      );
+      // Queued exactly when the write committed.
+      expect(rows).toEqual([{ after: { rollBack: false } }]);
+    } finally {
+      await webhooks.close();
+    }
   });
 
   it("a named deferred statement is prepared once per connection, also after a pipeline that failed past its Parse", async () => {

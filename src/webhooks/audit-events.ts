@@ -44,7 +44,11 @@ export interface WebhookEventsOptions {
 }
 
 /** `audit` (an AuditService keeps its other methods) whose `record` also emits the webhook event. */
-export function withWebhookEvents<A extends AuditSink>(audit: A, webhooks: Pick<WebhookService, "emit">, options: WebhookEventsOptions = {}): A {
+export function withWebhookEvents<A extends AuditSink>(
+  audit: A,
+  webhooks: Pick<WebhookService, "emit"> & Partial<Pick<WebhookService, "emitLater">>,
+  options: WebhookEventsOptions = {},
+): A {
   const eventFor = options.eventFor ?? ((action: string) => EVENT_NAMES[action]);
   const keys = options.sensitiveKeys ?? DEFAULT_SENSITIVE_KEYS;
   return {
@@ -54,7 +58,9 @@ export function withWebhookEvents<A extends AuditSink>(audit: A, webhooks: Pick<
       const type = eventFor(entry.action);
       // Entries without a tenant (deleting a root) have nobody to tell.
       if (!type || !entry.tenantId) return;
-      await webhooks.emit(tx, {
+      // Nothing reads what the event queued: where the webhooks offer it, the statement rides with
+      // the transaction's next one, like the audit row before it.
+      const event = {
         type,
         tenantId: entry.tenantId,
         data: redact(
@@ -67,7 +73,9 @@ export function withWebhookEvents<A extends AuditSink>(audit: A, webhooks: Pick<
           },
           keys,
         ),
-      });
+      };
+      if (webhooks.emitLater) await webhooks.emitLater(tx, event);
+      else await webhooks.emit(tx, event);
     },
   };
 }

@@ -8,13 +8,13 @@
  * replaying one (back to `pending`).
  */
 import { z } from "zod";
-import type { Db } from "../core/db.js";
+import { executeOrDefer, type Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
 import type { Delivery, JsonValue, WebhookService, WebhookServiceDeps } from "./types.js";
 
 /** The outbox's part of the service. */
-export type WebhookOutbox = Pick<WebhookService, "emit" | "replay" | "getDelivery" | "listDeliveries">;
+export type WebhookOutbox = Pick<WebhookService, "emit" | "emitLater" | "replay" | "getDelivery" | "listDeliveries">;
 
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const STATUSES = ["pending", "queued", "retrying", "delivered", "dead"] as const;
@@ -55,6 +55,20 @@ const EMIT_SQL = `WITH owner AS (SELECT id, path FROM public.stratum_tenants WHE
        RETURNING id)
 SELECT EXISTS (SELECT 1 FROM owner) AS found, coalesce((SELECT json_agg(queued.id::text) FROM queued), '[]'::json) AS ids`;
 
+const EMIT_STATEMENT = "stratum_webhook_emit";
+
+/** EMIT_SQL's parameters for `event`, validated; its data as JSON (VALIDATION_FAILED when it is not JSON). */
+function emitParams(event: unknown): [string, string, string, string[]] {
+  const e = validate(eventSchema, event, "webhook event");
+  let data: JsonValue;
+  try {
+    data = e.data === undefined ? null : (JSON.parse(JSON.stringify(e.data)) as JsonValue);
+  } catch (error) {
+    throw new StratumError("VALIDATION_FAILED", `Webhook event data must be JSON-serializable: ${(error as Error).message}`);
+  }
+  return [e.type, e.tenantId, JSON.stringify(data), matchingPatterns(e.type)];
+}
+
 async function loadDelivery(q: Db, deliveryId: string): Promise<Delivery> {
   validate(z.uuid(), deliveryId, "delivery id");
   const rows = await q.query<Delivery>(`SELECT ${DELIVERY_COLUMNS} FROM public.stratum_deliveries WHERE id = $1::uuid`, [deliveryId]);
@@ -72,23 +86,20 @@ export function createOutbox(
 ): WebhookOutbox {
   return {
     async emit(tx, event) {
-      const e = validate(eventSchema, event, "webhook event");
-      let data: JsonValue;
-      try {
-        data = e.data === undefined ? null : (JSON.parse(JSON.stringify(e.data)) as JsonValue);
-      } catch (error) {
-        throw new StratumError("VALIDATION_FAILED", `Webhook event data must be JSON-serializable: ${(error as Error).message}`);
-      }
-      const [row] = await tx.query<{ found: boolean; ids: string[] }>(EMIT_SQL, [e.type, e.tenantId, JSON.stringify(data), matchingPatterns(e.type)], {
-        name: "stratum_webhook_emit",
-      });
+      const params = emitParams(event);
+      const [row] = await tx.query<{ found: boolean; ids: string[] }>(EMIT_SQL, params, { name: EMIT_STATEMENT });
       if (!row?.found) {
-        throw new StratumError("TENANT_NOT_FOUND", `Tenant ${e.tenantId} does not exist; emit before deleting it, in the same transaction.`, {
-          tenantId: e.tenantId,
+        throw new StratumError("TENANT_NOT_FOUND", `Tenant ${params[1]} does not exist; emit before deleting it, in the same transaction.`, {
+          tenantId: params[1],
         });
       }
       return row.ids;
     },
+
+    // The same statement, its answer unread: on the driver it travels with the transaction's next
+    // statement or its COMMIT. Every audited write with webhooks configured emits through here
+    // (audit-events.ts), for a tenant its own audit row names in the same transaction.
+    emitLater: (tx, event) => executeOrDefer(tx, EMIT_SQL, emitParams(event), { name: EMIT_STATEMENT }),
 
     async replay(deliveryId) {
       validate(z.uuid(), deliveryId, "delivery id");

@@ -137,6 +137,13 @@ export interface WebhookService {
    * it, in `tx`: delivered after `tx` commits, never if it rolls back. Returns the delivery ids.
    */
   emit(tx: Db, event: WebhookEvent): Promise<string[]>;
+  /**
+   * `emit` without waiting for its answer: on the stratum driver the statement travels with the
+   * transaction's next statement or its COMMIT (one round trip less). Nothing is returned and a
+   * missing tenant queues nothing instead of failing: for events of a tenant the same transaction
+   * has just written (withWebhookEvents uses it for every audited write).
+   */
+  emitLater(tx: Db, event: WebhookEvent): Promise<void>;
   /** Moves pending deliveries to BullMQ now (the poller does it every `pollIntervalMs`). */
   dispatchPending(): Promise<number>;
   /** Sends a `dead` or `delivered` delivery again (re-enable a disabled webhook first). */
