@@ -16,6 +16,7 @@ import { driverDb } from "../src/extension/driver-db.js";
 import { SHARED_SEARCH_PATH } from "../src/isolation/names.js";
 import type { StratumPool } from "../src/isolation/pg-pipeline.js";
 import { ADMIN_TENANT_ID, signScope, type TenantScope } from "../src/isolation/scope.js";
+import { PLAN as MOVE_PLAN, REWRITE as MOVE_REWRITE } from "../src/tenants/move.js";
 import { createWebhookService, withWebhookEvents } from "../src/webhooks/index.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { redisUrl } from "./harness/redis.js";
@@ -246,6 +247,37 @@ describe("services on the driver", () => {
     } finally {
       await webhooks.close();
     }
+  });
+
+  it("a move finds its subtree through indexes under the tenants' row security, where ltree's <@ reads the whole table", async () => {
+    const root = await prisma.$stratum.createTenant({ name: "Driver Move Root" });
+    const a = await prisma.$stratum.createTenant({ name: "Driver Move A", parent_id: root.id });
+    const b = await prisma.$stratum.createTenant({ name: "Driver Move B", parent_id: root.id });
+    const leaf = await prisma.$stratum.createTenant({ name: "Driver Move Leaf", parent_id: a.id });
+    // Tables scanned whole by `sql`, planned as the services run it (app role, admin scope, the
+    // table's row security), with sequential scans priced out: one left means no index could serve.
+    const scanned = (sql: string, params: unknown[]) =>
+      adminDb().transaction(async (tx) => {
+        await tx.execute("SET LOCAL enable_seqscan = off");
+        const [row] = await tx.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+        const seq: string[] = [];
+        const walk = (node: Record<string, unknown>) => {
+          if (node["Node Type"] === "Seq Scan") seq.push(String(node["Relation Name"]));
+          for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+        };
+        walk((row!["QUERY PLAN"] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
+        return seq;
+      });
+    // The mechanism: the subtree by ltree, as moves found it before, cannot use the path index here.
+    expect(
+      await scanned("SELECT max(d.depth) FROM public.stratum_tenants d WHERE d.path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid)", [a.id]),
+    ).toContain("stratum_tenants");
+    expect(await scanned(MOVE_PLAN, [leaf.id, b.id])).not.toContain("stratum_tenants");
+    expect(await scanned(MOVE_REWRITE, [leaf.id, b.id])).not.toContain("stratum_tenants");
+    // And the move still moves the whole subtree.
+    const grandchild = await prisma.$stratum.createTenant({ name: "Driver Move Grandchild", parent_id: leaf.id });
+    await prisma.$stratum.moveTenant(leaf.id, b.id);
+    expect((await prisma.$stratum.getTenant(grandchild.id)).path).toEqual([...(await prisma.$stratum.getTenant(b.id)).path, leaf.id, grandchild.id]);
   });
 
   it("a named deferred statement is prepared once per connection, also after a pipeline that failed past its Parse", async () => {
