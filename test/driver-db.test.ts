@@ -11,6 +11,7 @@ import { isStratumError, stratum, stratumAdapter } from "../src/index.js";
 import { createAuditService } from "../src/audit/index.js";
 import { createPgChangeBus } from "../src/config/bus.js";
 import type { Db } from "../src/core/db.js";
+import { subtreeIdsSql } from "../src/core/subtree.js";
 import type { ChangeEvent } from "../src/core/ports.js";
 import { driverDb } from "../src/extension/driver-db.js";
 import { SHARED_SEARCH_PATH } from "../src/isolation/names.js";
@@ -249,7 +250,7 @@ describe("services on the driver", () => {
     }
   });
 
-  it("a move finds its subtree through indexes under the tenants' row security, where ltree's <@ reads the whole table", async () => {
+  it("moves and subtree reads find the subtree through indexes under the tenants' row security, where ltree's <@ reads the whole table", async () => {
     const root = await prisma.$stratum.createTenant({ name: "Driver Move Root" });
     const a = await prisma.$stratum.createTenant({ name: "Driver Move A", parent_id: root.id });
     const b = await prisma.$stratum.createTenant({ name: "Driver Move B", parent_id: root.id });
@@ -272,6 +273,8 @@ describe("services on the driver", () => {
     expect(
       await scanned("SELECT max(d.depth) FROM public.stratum_tenants d WHERE d.path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid)", [a.id]),
     ).toContain("stratum_tenants");
+    // The subtree as the services read it now (moves, deletes, descendants lists and views).
+    expect(await scanned(`SELECT t.id FROM public.stratum_tenants t WHERE t.id = ANY(${subtreeIdsSql("$1::uuid")})`, [a.id])).not.toContain("stratum_tenants");
     expect(await scanned(MOVE_PLAN, [leaf.id, b.id])).not.toContain("stratum_tenants");
     expect(await scanned(MOVE_REWRITE, [leaf.id, b.id])).not.toContain("stratum_tenants");
     // And the move still moves the whole subtree.

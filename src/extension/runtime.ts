@@ -3,6 +3,7 @@
  * the router and strategies, the admin connections, the cipher. Parts receive this object rather
  * than reaching into each other.
  */
+import { subtreeIdsSql } from "../core/subtree.js";
 import { createAuditService, currentActor, encodeActor, SYSTEM_ACTOR, type AuditService } from "../audit/index.js";
 import { createWebhookService, withWebhookEvents, type WebhookService, type WebhookServiceDeps } from "../webhooks/index.js";
 import type { Db } from "../core/db.js";
@@ -138,7 +139,7 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
     loadSubtree: (id) =>
       db.query<SubtreeMember>(
         `SELECT t.id, t.slug, t.isolation_strategy, t.placement FROM public.stratum_tenants t
-          WHERE t.path <@ (SELECT p.path FROM public.stratum_tenants p WHERE p.id = $1::uuid) AND (t.status <> 'archived' OR t.id = $1::uuid)`,
+          WHERE t.id = ANY(${subtreeIdsSql("$1::uuid")}) AND (t.status <> 'archived' OR t.id = $1::uuid)`,
         [id],
       ),
     tables: tenantColumnsOf(options.models),

@@ -7,23 +7,17 @@
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
+import { subtreeIdsSql } from "../core/subtree.js";
 import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { columns, toTenant, type TenantRow } from "./rows.js";
 import { LOCKED_PARENT_PATH_SQL, LOCKED_PATH_SQL, noteMoveLocks, PathMoved } from "./tree-locks.js";
 
-/**
- * The ids of tenant `$1`'s subtree, itself included, walked down `parent_id`. Not `path <@`:
- * stratum_tenants has row security (stratum_admin_only), and PostgreSQL uses an index for a
- * condition on such a table only when its operator is leakproof — ltree's `<@` is not, uuid's `=`
- * is — so `path <@` read the whole table for every move (≈ 5 ms of PostgreSQL's CPU a move once the
- * bench's tree held 7,000 tenants; it grows with the table, not with the subtree). The subtree
- * cannot change under the move's exclusive lock (tree-locks.ts), and parent_id and path agree on
- * every row (the tree's invariants), so it is the same set. At most 20 levels deep.
- */
-const SUBTREE_IDS = `WITH RECURSIVE sub(id) AS (SELECT $1::uuid UNION ALL SELECT c.id FROM public.stratum_tenants c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub`;
+// The subtree by index, not by `path <@` (core/subtree.ts says why); it cannot change under the
+// move's exclusive lock (tree-locks.ts).
+const SUBTREE_IDS = subtreeIdsSql("$1::uuid");
 
 export const PLAN = `SELECT ${columns("t.")},
-       (SELECT max(d.depth)::int FROM public.stratum_tenants d WHERE d.id IN (${SUBTREE_IDS})) - t.depth AS height,
+       (SELECT max(d.depth)::int FROM public.stratum_tenants d WHERE d.id = ANY(${SUBTREE_IDS})) - t.depth AS height,
        p.id IS NOT NULL AS parent_found, p.depth AS parent_depth, p.status AS parent_status, coalesce(p.path <@ t.path, false) AS inside,
        t.path::text AS locked_path, p.path::text AS locked_parent_path,
        ${LOCKED_PATH_SQL} AS noted_path, ${LOCKED_PARENT_PATH_SQL} AS noted_parent_path
@@ -40,7 +34,7 @@ export const REWRITE = `WITH moving AS (SELECT path, nlevel(path) AS lvl FROM pu
               parent_id = CASE WHEN t.id = $1::uuid THEN $2::uuid ELSE t.parent_id END,
               updated_at = CASE WHEN t.id = $1::uuid THEN now() ELSE t.updated_at END
          FROM moving, target
-        WHERE t.id IN (${SUBTREE_IDS})
+        WHERE t.id = ANY(${SUBTREE_IDS})
        RETURNING t.*)
 SELECT ${columns("moved.")} FROM moved WHERE moved.id = $1::uuid`;
 
