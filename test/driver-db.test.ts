@@ -277,6 +277,12 @@ describe("services on the driver", () => {
     expect(await scanned(`SELECT t.id FROM public.stratum_tenants t WHERE t.id = ANY(${subtreeIdsSql("$1::uuid")})`, [a.id])).not.toContain("stratum_tenants");
     expect(await scanned(MOVE_PLAN, [leaf.id, b.id])).not.toContain("stratum_tenants");
     expect(await scanned(MOVE_REWRITE, [leaf.id, b.id])).not.toContain("stratum_tenants");
+    // The function behind it reads as the table's owner, for the admin scope only: a tenant's raw
+    // SQL that calls it learns nothing, not even its own subtree.
+    const [asAdmin] = await adminDb().query<{ ids: string[] }>("SELECT public.stratum_subtree_ids($1::uuid) AS ids", [a.id]);
+    expect([...asAdmin!.ids].sort()).toEqual([a.id, leaf.id].sort());
+    const asTenant = await prisma.$tenant(a.id).$queryRaw<Array<{ ids: string[] }>>`SELECT public.stratum_subtree_ids(${a.id}::uuid) AS ids`;
+    expect(asTenant[0]!.ids).toEqual([]);
     // And the move still moves the whole subtree.
     const grandchild = await prisma.$stratum.createTenant({ name: "Driver Move Grandchild", parent_id: leaf.id });
     await prisma.$stratum.moveTenant(leaf.id, b.id);

@@ -190,6 +190,7 @@ CREATE OR REPLACE FUNCTION public.stratum_scope_is_admin() RETURNS boolean
 LANGUAGE sql STABLE AS $fn$ SELECT ${SCOPE_IS_ADMIN} $fn$;
 
 ${withTree ? SHARED_HOME_FUNCTION : ""}
+${withTree ? SUBTREE_IDS_FUNCTION : ""}
 GRANT EXECUTE ON FUNCTION public.stratum_scope_tenants() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
 -- Sign whatever this database already knows (a key installed before this migration, tenants
@@ -197,6 +198,27 @@ GRANT EXECUTE ON FUNCTION public.stratum_scope_is_admin() TO PUBLIC;
 UPDATE public.${SCOPE_KEY_TABLE} SET key = key;
 `;
 }
+
+/**
+ * A subtree's ids for stratum's own services (src/core/subtree.ts), read as the table's owner:
+ * stratum_tenants has row security, and PostgreSQL uses an index on such a table only for a
+ * leakproof operator, which ltree's <@ is not — as the app role, every subtree read scanned the
+ * whole table. The owner is not subject to the table's row security, so here <@ walks the path
+ * index. Only the admin scope gets an answer; any other caller gets an empty array.
+ */
+const SUBTREE_IDS_FUNCTION = `
+CREATE OR REPLACE FUNCTION public.stratum_subtree_ids(root uuid) RETURNS uuid[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF NOT ${SCOPE_IS_ADMIN} THEN
+    RETURN '{}'::uuid[];
+  END IF;
+  RETURN ARRAY(SELECT t.id FROM public.stratum_tenants t
+                WHERE t.path OPERATOR(public.<@) (SELECT p.path FROM public.stratum_tenants p WHERE p.id = root));
+END $fn$;
+REVOKE ALL ON FUNCTION public.stratum_subtree_ids(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.stratum_subtree_ids(uuid) TO PUBLIC;
+`;
 
 /**
  * True when the scope's tenant lives in the shared tables right now. A writer whose route went
