@@ -10,8 +10,8 @@ import { stratumModels } from "../generated/stratum/index.js";
 import { isStratumError, stratum, stratumAdapter } from "../src/index.js";
 import { createAuditService } from "../src/audit/index.js";
 import { createPgChangeBus } from "../src/config/bus.js";
-import type { Db } from "../src/core/db.js";
-import { subtreeIdsSql } from "../src/core/subtree.js";
+import { pgDb, type Db } from "../src/core/db.js";
+import { subtreeSql } from "../src/core/subtree.js";
 import type { ChangeEvent } from "../src/core/ports.js";
 import { driverDb } from "../src/extension/driver-db.js";
 import { SHARED_SEARCH_PATH } from "../src/isolation/names.js";
@@ -255,26 +255,41 @@ describe("services on the driver", () => {
     const a = await prisma.$stratum.createTenant({ name: "Driver Move A", parent_id: root.id });
     const b = await prisma.$stratum.createTenant({ name: "Driver Move B", parent_id: root.id });
     const leaf = await prisma.$stratum.createTenant({ name: "Driver Move Leaf", parent_id: a.id });
-    // Tables scanned whole by `sql`, planned as the services run it (app role, admin scope, the
-    // table's row security), with sequential scans priced out: one left means no index could serve.
-    const scanned = (sql: string, params: unknown[]) =>
-      adminDb().transaction(async (tx) => {
-        await tx.execute("SET LOCAL enable_seqscan = off");
-        const [row] = await tx.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
-        const seq: string[] = [];
-        const walk = (node: Record<string, unknown>) => {
-          if (node["Node Type"] === "Seq Scan") seq.push(String(node["Relation Name"]));
-          for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
-        };
-        walk((row!["QUERY PLAN"] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
-        return seq;
-      });
+    // Tables read whole by `sql`, run as the services run it (app role, admin scope, the table's
+    // row security) with sequential scans priced out, then rolled back: a scan that ran, or an
+    // index read without a condition, means no index could serve it (a fallback that never runs
+    // does not count).
+    const scanned = async (sql: string, params: unknown[]) => {
+      const seq: string[] = [];
+      const rolledBack = new Error("roll back");
+      await adminDb()
+        .transaction(async (tx) => {
+          await tx.execute("SET LOCAL enable_seqscan = off");
+          // What a move's lock statement notes before its plan reads it (tenants/tree-locks.ts).
+          await tx.query("SELECT set_config('stratum.locked_path', '', true), set_config('stratum.locked_parent_path', '', true)");
+          const [row] = await tx.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+          const walk = (node: Record<string, unknown>) => {
+            // A sequential scan, or an index walked whole with the condition as a row filter.
+            const whole = node["Node Type"] === "Seq Scan" || (String(node["Node Type"]).startsWith("Index") && !node["Index Cond"]);
+            if (whole && Number(node["Actual Loops"]) > 0) seq.push(String(node["Relation Name"]));
+            for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+          };
+          walk((row!["QUERY PLAN"] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
+          throw rolledBack;
+        })
+        .catch((error: unknown) => {
+          if (error !== rolledBack) throw error;
+        });
+      return seq;
+    };
     // The mechanism: the subtree by ltree, as moves found it before, cannot use the path index here.
     expect(
       await scanned("SELECT max(d.depth) FROM public.stratum_tenants d WHERE d.path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid)", [a.id]),
     ).toContain("stratum_tenants");
     // The subtree as the services read it now (moves, deletes, descendants lists and views).
-    expect(await scanned(`SELECT t.id FROM public.stratum_tenants t WHERE t.id = ANY(${subtreeIdsSql("$1::uuid")})`, [a.id])).not.toContain("stratum_tenants");
+    expect(await scanned(`SELECT t.id FROM ${subtreeSql("$1::uuid")} sub, public.stratum_tenants t WHERE t.id = ANY(sub.ids)`, [a.id])).not.toContain(
+      "stratum_tenants",
+    );
     expect(await scanned(MOVE_PLAN, [leaf.id, b.id])).not.toContain("stratum_tenants");
     expect(await scanned(MOVE_REWRITE, [leaf.id, b.id])).not.toContain("stratum_tenants");
     // The function behind it reads as the table's owner, for the admin scope only: a tenant's raw
@@ -282,7 +297,15 @@ describe("services on the driver", () => {
     const [asAdmin] = await adminDb().query<{ ids: string[] }>("SELECT public.stratum_subtree_ids($1::uuid) AS ids", [a.id]);
     expect([...asAdmin!.ids].sort()).toEqual([a.id, leaf.id].sort());
     const asTenant = await prisma.$tenant(a.id).$queryRaw<Array<{ ids: string[] }>>`SELECT public.stratum_subtree_ids(${a.id}::uuid) AS ids`;
-    expect(asTenant[0]!.ids).toEqual([]);
+    expect(asTenant[0]!.ids).toBeNull();
+    // A service on a plain pool as the owner (tooling) has no admin scope: it reads the subtree itself.
+    const ownerPool = new pg.Pool({ connectionString: db.ownerUrl, max: 1 });
+    try {
+      const [asOwner] = await pgDb(ownerPool).query<{ ids: string[] }>(`SELECT sub.ids FROM ${subtreeSql("$1::uuid")} sub`, [a.id]);
+      expect([...asOwner!.ids].sort()).toEqual([a.id, leaf.id].sort());
+    } finally {
+      await ownerPool.end();
+    }
     // And the move still moves the whole subtree.
     const grandchild = await prisma.$stratum.createTenant({ name: "Driver Move Grandchild", parent_id: leaf.id });
     await prisma.$stratum.moveTenant(leaf.id, b.id);

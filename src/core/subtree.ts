@@ -12,10 +12,21 @@
  *
  * So the services ask `stratum_subtree_ids(id)` (src/sql/security.ts): a function that reads the
  * table as its owner, whom the row security does not apply to, where `<@` walks the path index,
- * and answers only the admin scope. `t.id = ANY(…)` then reads the rows by primary key.
+ * and answers only the admin scope. `t.id = ANY(…)` then reads the rows by primary key. Outside
+ * the admin scope it answers NULL and the subtree is read here as the caller may read it: a
+ * service on a plain pool as the owner (tooling, tests) reads it through the index too, anyone
+ * else through the table's row security.
  */
 
-/** SQL: a `uuid[]` of the subtree of the tenant whose id is the SQL expression `id` (itself and every descendant, archived ones too). */
-export function subtreeIdsSql(id: string): string {
-  return `public.stratum_subtree_ids(${id})`;
+/**
+ * SQL, a FROM item with one row and one column `ids`: the `uuid[]` of the subtree of the tenant
+ * whose id is the SQL expression `id` (itself and every descendant, archived ones too). Join it
+ * and write `t.id = ANY(<alias>.ids)`: written into the condition itself, the fallback's subquery
+ * makes PostgreSQL treat the whole condition as able to leak past the row security, and it is
+ * evaluated row by row after a scan of the table (OFFSET 0 keeps the item from being folded back).
+ */
+export function subtreeSql(id: string): string {
+  return `(SELECT coalesce(public.stratum_subtree_ids(${id}),
+      ARRAY(SELECT s.id FROM public.stratum_tenants s WHERE s.path OPERATOR(public.<@) (SELECT r.path FROM public.stratum_tenants r WHERE r.id = ${id}))) AS ids
+    OFFSET 0)`;
 }

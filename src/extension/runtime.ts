@@ -3,7 +3,7 @@
  * the router and strategies, the admin connections, the cipher. Parts receive this object rather
  * than reaching into each other.
  */
-import { subtreeIdsSql } from "../core/subtree.js";
+import { subtreeSql } from "../core/subtree.js";
 import { createAuditService, currentActor, encodeActor, SYSTEM_ACTOR, type AuditService } from "../audit/index.js";
 import { createWebhookService, withWebhookEvents, type WebhookService, type WebhookServiceDeps } from "../webhooks/index.js";
 import type { Db } from "../core/db.js";
@@ -138,8 +138,8 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
       db.query<TenantRoute>("SELECT id, slug, status, isolation_strategy, placement FROM public.stratum_tenants WHERE id = ANY($1::uuid[])", [ids]),
     loadSubtree: (id) =>
       db.query<SubtreeMember>(
-        `SELECT t.id, t.slug, t.isolation_strategy, t.placement FROM public.stratum_tenants t
-          WHERE t.id = ANY(${subtreeIdsSql("$1::uuid")}) AND (t.status <> 'archived' OR t.id = $1::uuid)`,
+        `SELECT t.id, t.slug, t.isolation_strategy, t.placement FROM ${subtreeSql("$1::uuid")} sub, public.stratum_tenants t
+          WHERE t.id = ANY(sub.ids) AND (t.status <> 'archived' OR t.id = $1::uuid)`,
         [id],
       ),
     tables: tenantColumnsOf(options.models),

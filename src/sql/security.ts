@@ -204,14 +204,16 @@ UPDATE public.${SCOPE_KEY_TABLE} SET key = key;
  * stratum_tenants has row security, and PostgreSQL uses an index on such a table only for a
  * leakproof operator, which ltree's <@ is not — as the app role, every subtree read scanned the
  * whole table. The owner is not subject to the table's row security, so here <@ walks the path
- * index. Only the admin scope gets an answer; any other caller gets an empty array.
+ * index. Only the admin scope gets an answer; any other caller gets NULL, and the services' SQL
+ * then reads the subtree itself (src/core/subtree.ts): as the owner (tooling on a plain pool) that
+ * is the same index, as anyone else the table's row security decides.
  */
 const SUBTREE_IDS_FUNCTION = `
 CREATE OR REPLACE FUNCTION public.stratum_subtree_ids(root uuid) RETURNS uuid[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   IF NOT ${SCOPE_IS_ADMIN} THEN
-    RETURN '{}'::uuid[];
+    RETURN NULL;
   END IF;
   RETURN ARRAY(SELECT t.id FROM public.stratum_tenants t
                 WHERE t.path OPERATOR(public.<@) (SELECT p.path FROM public.stratum_tenants p WHERE p.id = root));

@@ -7,17 +7,17 @@
  */
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
-import { subtreeIdsSql } from "../core/subtree.js";
+import { subtreeSql } from "../core/subtree.js";
 import { MAX_DEPTH, type Tenant } from "../core/types.js";
 import { columns, toTenant, type TenantRow } from "./rows.js";
 import { LOCKED_PARENT_PATH_SQL, LOCKED_PATH_SQL, noteMoveLocks, PathMoved } from "./tree-locks.js";
 
 // The subtree by index, not by `path <@` (core/subtree.ts says why); it cannot change under the
 // move's exclusive lock (tree-locks.ts).
-const SUBTREE_IDS = subtreeIdsSql("$1::uuid");
+const SUBTREE = subtreeSql("$1::uuid");
 
 export const PLAN = `SELECT ${columns("t.")},
-       (SELECT max(d.depth)::int FROM public.stratum_tenants d WHERE d.id = ANY(${SUBTREE_IDS})) - t.depth AS height,
+       (SELECT max(d.depth)::int FROM ${SUBTREE} s, public.stratum_tenants d WHERE d.id = ANY(s.ids)) - t.depth AS height,
        p.id IS NOT NULL AS parent_found, p.depth AS parent_depth, p.status AS parent_status, coalesce(p.path <@ t.path, false) AS inside,
        t.path::text AS locked_path, p.path::text AS locked_parent_path,
        ${LOCKED_PATH_SQL} AS noted_path, ${LOCKED_PARENT_PATH_SQL} AS noted_parent_path
@@ -33,8 +33,8 @@ export const REWRITE = `WITH moving AS (SELECT path, nlevel(path) AS lvl FROM pu
               depth = nlevel(target.path || subpath(t.path, moving.lvl - 1)) - 1,
               parent_id = CASE WHEN t.id = $1::uuid THEN $2::uuid ELSE t.parent_id END,
               updated_at = CASE WHEN t.id = $1::uuid THEN now() ELSE t.updated_at END
-         FROM moving, target
-        WHERE t.id = ANY(${SUBTREE_IDS})
+         FROM moving, target, ${SUBTREE} subtree
+        WHERE t.id = ANY(subtree.ids)
        RETURNING t.*)
 SELECT ${columns("moved.")} FROM moved WHERE moved.id = $1::uuid`;
 

@@ -7,7 +7,7 @@
  * (path = parent path + own label, depth = nlevel(path) - 1, no cycles, no orphans) hold after any
  * interleaving. Reads take no lock.
  */
-import { subtreeIdsSql } from "../core/subtree.js";
+import { subtreeSql } from "../core/subtree.js";
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
@@ -172,8 +172,8 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   async function getDescendants(id: string): Promise<Tenant[]> {
     const tenant = await mustFind(db, id);
     const rows = await db.query<TenantRow>(
-      `SELECT ${COLUMNS} FROM public.stratum_tenants
-        WHERE id = ANY(${subtreeIdsSql("$1::uuid")}) AND id <> $1::uuid ORDER BY path`,
+      `SELECT ${COLUMNS} FROM ${subtreeSql("$1::uuid")} sub, public.stratum_tenants
+        WHERE id = ANY(sub.ids) AND id <> $1::uuid ORDER BY path`,
       [tenant.id],
     );
     return rows.map(toTenant);
@@ -265,7 +265,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     const subtree = await db.transaction(async (tx) => {
       await mustFind(tx, id);
       const rows = await tx.query<TenantRow>(
-        `SELECT ${COLUMNS} FROM public.stratum_tenants WHERE id = ANY(${subtreeIdsSql("$1::uuid")}) ORDER BY depth DESC, id`,
+        `SELECT ${COLUMNS} FROM ${subtreeSql("$1::uuid")} sub, public.stratum_tenants WHERE id = ANY(sub.ids) ORDER BY depth DESC, id`,
         [id],
       );
       if (rows.length > 1 && !cascade) {

@@ -202,7 +202,7 @@ CREATE OR REPLACE FUNCTION public.stratum_subtree_ids(root uuid) RETURNS uuid[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   IF NOT (SELECT EXISTS (SELECT 1 FROM public.stratum_scope_current v WHERE v.mode = 'a')) THEN
-    RETURN '{}'::uuid[];
+    RETURN NULL;
   END IF;
   RETURN ARRAY(SELECT t.id FROM public.stratum_tenants t
                 WHERE t.path OPERATOR(public.<@) (SELECT p.path FROM public.stratum_tenants p WHERE p.id = root));
