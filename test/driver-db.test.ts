@@ -62,6 +62,16 @@ function adminDb(on: ReturnType<typeof stratumAdapter> = adapter): Db {
   return driverDb(() => on.mainPool() as StratumPool, scope);
 }
 
+/** `tx`, counting the statements sent on their own (query, execute) and those deferred into `sent`. */
+function countingDb(tx: Db, sent: { sent: number; deferred: number }): Db {
+  return {
+    ...tx,
+    query: (...a) => (sent.sent++, tx.query(...a)),
+    execute: (...a) => (sent.sent++, tx.execute(...a)),
+    defer: (...a) => (sent.deferred++, tx.defer?.(...a)),
+  };
+}
+
 async function tenantsNamed(name: string): Promise<number> {
   return (await admin.query("SELECT count(*)::int AS n FROM stratum_tenants WHERE name = $1", [name])).rows[0].n as number;
 }
@@ -192,12 +202,7 @@ describe("services on the driver", () => {
     const sent = { sent: 0, deferred: 0 };
     const publishIn = (rollBack: boolean) =>
       adminDb().transaction(async (tx) => {
-        const counting: Db = {
-          ...tx,
-          query: (...a) => (sent.sent++, tx.query(...a)),
-          execute: (...a) => (sent.sent++, tx.execute(...a)),
-          defer: (...a) => (sent.deferred++, tx.defer?.(...a)),
-        };
+        const counting = countingDb(tx, sent);
         await bus.publish(counting, { kind: "config", tenantId, subtree: rollBack });
         if (rollBack) throw new Error("roll back");
       });
@@ -226,12 +231,7 @@ describe("services on the driver", () => {
       const sent = { sent: 0, deferred: 0 };
       const writeIn = (rollBack: boolean) =>
         adminDb().transaction(async (tx) => {
-          const counting: Db = {
-            ...tx,
-            query: (...a) => (sent.sent++, tx.query(...a)),
-            execute: (...a) => (sent.sent++, tx.execute(...a)),
-            defer: (...a) => (sent.deferred++, tx.defer?.(...a)),
-          };
+          const counting = countingDb(tx, sent);
           await audit.record(counting, { tenantId: tenant.id, action: "config.set", targetType: "config", targetId: "theme", after: { rollBack } });
           if (rollBack) throw new Error("roll back");
         });
