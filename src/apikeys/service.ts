@@ -14,6 +14,7 @@ import type { AuditSink } from "../core/ports.js";
 import { validate } from "../core/validate.js";
 import { apiKeyLifecycle } from "./lifecycle.js";
 import { API_KEY_SCOPES } from "./scopes.js";
+import { subtreeIdRowsSql } from "../core/subtree.js";
 
 export interface ApiKey {
   id: string;
@@ -152,11 +153,7 @@ export function createApiKeyService(db: Db, deps: { audit: AuditSink }): ApiKeyS
     const params: unknown[] = [];
     if (f.tenant_id) {
       params.push(f.tenant_id);
-      where.push(
-        f.subtree
-          ? `tenant_id IN (SELECT t.id FROM public.stratum_tenants t WHERE t.path <@ (SELECT p.path FROM public.stratum_tenants p WHERE p.id = $1::uuid))`
-          : `tenant_id = $1::uuid`,
-      );
+      where.push(f.subtree ? `tenant_id IN (${subtreeIdRowsSql("$1::uuid")})` : `tenant_id = $1::uuid`);
     }
     if (!f.include_revoked) where.push(LIVE);
     return db.query<ApiKey>(

@@ -11,6 +11,7 @@ import { StratumError } from "../core/errors.js";
 import { validate } from "../core/validate.js";
 import { DEFAULT_SENSITIVE_KEYS, redact } from "./redact.js";
 import { decodeActor, type AuditRecord } from "./service.js";
+import { subtreeIdRowsSql } from "../core/subtree.js";
 
 /** First segments of the actions stratum itself writes. */
 export const RESERVED_AUDIT_NAMESPACES = [
@@ -115,7 +116,7 @@ export async function getAuditEntry(db: Db, tenantId: string, entryId: string): 
   const rows = await db.query<AuditRecord & { actor: string }>(
     `SELECT ${COLUMNS} FROM public.stratum_audit a
       WHERE a.id = $2::bigint
-        AND a.tenant_id IN (SELECT t.id FROM public.stratum_tenants t WHERE t.path <@ (SELECT p.path FROM public.stratum_tenants p WHERE p.id = $1::uuid))`,
+        AND a.tenant_id IN (${subtreeIdRowsSql("$1::uuid")})`,
     [tenantId, entryId],
   );
   if (!rows[0]) throw new StratumError("NOT_FOUND", `Tenant ${tenantId} has no audit entry ${entryId} in its subtree.`, { entryId });

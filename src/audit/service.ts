@@ -12,6 +12,7 @@ import type { Actor, AuditEntry, AuditSink } from "../core/ports.js";
 import { validate } from "../core/validate.js";
 import { currentActor } from "./actor.js";
 import { DEFAULT_SENSITIVE_KEYS, redact } from "./redact.js";
+import { subtreeIdRowsSql } from "../core/subtree.js";
 
 export interface AuditRecord {
   id: string;
@@ -131,7 +132,7 @@ interface AuditRow {
   created_at: Date;
 }
 
-/** Entries `tenantId` may see (itself and its subtree, by ltree `<@`), newest first, paged by id. */
+/** Entries `tenantId` may see (itself and its subtree, core/subtree.ts), newest first, paged by id. */
 export async function listAudit(db: Db, tenantId: string, filters: AuditFilters = {}): Promise<AuditPage> {
   validate(z.uuid(), tenantId, "tenant id");
   const f = validate(filtersSchema, filters, "audit filters");
@@ -139,10 +140,7 @@ export async function listAudit(db: Db, tenantId: string, filters: AuditFilters 
   if (exists.length === 0) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${tenantId} does not exist.`, { tenantId });
 
   const params: unknown[] = [tenantId];
-  const where: string[] = [
-    `a.tenant_id IN (SELECT t.id FROM public.stratum_tenants t
-                      WHERE t.path <@ (SELECT p.path FROM public.stratum_tenants p WHERE p.id = $1))`,
-  ];
+  const where: string[] = [`a.tenant_id IN (${subtreeIdRowsSql("$1::uuid")})`];
   if (f.action) {
     if (f.action.endsWith(".*")) {
       params.push(f.action.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`) + "%");

@@ -30,3 +30,8 @@ export function subtreeSql(id: string): string {
       ARRAY(SELECT s.id FROM public.stratum_tenants s WHERE s.path OPERATOR(public.<@) (SELECT r.path FROM public.stratum_tenants r WHERE r.id = ${id}))) AS ids
     OFFSET 0)`;
 }
+
+/** SQL for `… IN (<this>)`: the subtree's ids as rows (see subtreeSql). */
+export function subtreeIdRowsSql(id: string): string {
+  return `SELECT unnest(sub.ids) FROM ${subtreeSql(id)} sub`;
+}
