@@ -90,6 +90,30 @@ describe("runner on PostgreSQL", () => {
     expect(again.alreadyApplied).toEqual(migrationNames);
   });
 
+  it("indexes every lookup stratum's tables take by tenant, by parent row and in listing order", async () => {
+    // Without one, a tenant's deletion cascades through, and a listing reads, the whole table:
+    // unnoticed on a test database, a scan of every tenant's rows at volume.
+    const { rows } = await withClient(db.adminUrl, (c) =>
+      c.query<{ table: string; columns: string; indexed: boolean }>(
+        `WITH lookups AS (
+           SELECT con.conrelid AS rel, con.conkey[1:cardinality(con.conkey)] AS cols FROM pg_constraint con
+            WHERE con.contype = 'f' AND con.conrelid::regclass::text LIKE 'stratum\\_%'
+           UNION ALL
+           SELECT a.attrelid, ARRAY[a.attnum] FROM pg_attribute a
+            WHERE a.attname = 'tenant_id' AND NOT a.attisdropped AND a.attrelid::regclass::text LIKE 'stratum\\_%'
+              AND a.attrelid IN (SELECT oid FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace)
+           UNION ALL
+           SELECT 'stratum_tenants'::regclass, ARRAY(SELECT attnum FROM pg_attribute WHERE attrelid = 'stratum_tenants'::regclass AND attname IN ('created_at', 'id') ORDER BY attname))
+         SELECT l.rel::regclass::text AS table,
+                (SELECT string_agg(attname, ', ' ORDER BY array_position(l.cols, attnum)) FROM pg_attribute WHERE attrelid = l.rel AND attnum = ANY(l.cols)) AS columns,
+                EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.rel AND (i.indkey::int2[])[0:cardinality(l.cols) - 1] = l.cols::int2[]) AS indexed
+           FROM lookups l ORDER BY 1, 2`,
+      ),
+    );
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.filter((r) => !r.indexed)).toEqual([]);
+  });
+
   it("keeps Prisma's _prisma_migrations bookkeeping: table shape and sha256 checksums", async () => {
     const columns = await withClient(db.adminUrl, (c) =>
       c.query<{ column_name: string; data_type: string; max: number | null; nullable: string; def: string | null }>(

@@ -27,6 +27,8 @@ model StratumTenant {
   role_assignments   StratumRoleAssignment[]
 
   @@index([parent_id])
+  /// listTenants pages in creation order.
+  @@index([created_at, id])
   @@index([path(ops: raw("gist_ltree_ops"))], type: Gist)
   @@map("stratum_tenants")
 }
@@ -52,6 +54,8 @@ model StratumScopeToken {
   /// The stratum_scope_keys row that signed it (1 current, 2 previous during a rotation).
   key_id    Int
 
+  /// A tenant's deletion drops its tokens.
+  @@index([tenant_id])
   @@map("stratum_scope_tokens")
 }
 
@@ -124,6 +128,8 @@ model StratumApiKey {
   /// Requests per minute for this key when the control plane rate-limits; null: the server's rule.
   rate_limit   Int?
 
+  /// A tenant's keys are listed, and deleted with it, by tenant id.
+  @@index([tenant_id])
   @@map("stratum_api_keys")
 }
 
@@ -138,6 +144,8 @@ model StratumWebhook {
   created_at DateTime          @default(now()) @db.Timestamptz(6)
   deliveries StratumDelivery[]
 
+  /// An event looks up its tenant's and ancestors' webhooks by tenant id.
+  @@index([tenant_id])
   @@map("stratum_webhooks")
 }
 
@@ -155,6 +163,8 @@ model StratumDelivery {
   webhook         StratumWebhook @relation(fields: [webhook_id], references: [id], onDelete: Cascade)
 
   @@index([status, next_attempt_at])
+  /// A webhook's deliveries, newest first; also the cascade when a webhook is deleted.
+  @@index([webhook_id, created_at])
   @@map("stratum_deliveries")
 }
 
