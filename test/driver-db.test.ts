@@ -17,8 +17,12 @@ import { driverDb } from "../src/extension/driver-db.js";
 import { SHARED_SEARCH_PATH } from "../src/isolation/names.js";
 import type { StratumPool } from "../src/isolation/pg-pipeline.js";
 import { ADMIN_TENANT_ID, signScope, type TenantScope } from "../src/isolation/scope.js";
+import { REVOKE_BELOW_SQL } from "../src/permissions/service.js";
+import { CHAIN_ASSIGNMENTS_SQL } from "../src/roles/assignments.js";
 import { PLAN as MOVE_PLAN, REWRITE as MOVE_REWRITE } from "../src/tenants/move.js";
+import { ANCESTORS_PAGE_SQL, ANCESTORS_SQL, DESCENDANTS_PAGE_SQL, DESCENDANTS_SQL, ROOT_SQL } from "../src/tenants/tree-reads.js";
 import { createWebhookService, withWebhookEvents } from "../src/webhooks/index.js";
+import { EMIT_SQL } from "../src/webhooks/outbox.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { redisUrl } from "./harness/redis.js";
 
@@ -70,6 +74,35 @@ function countingDb(tx: Db, sent: { sent: number; deferred: number }): Db {
     execute: (...a) => (sent.sent++, tx.execute(...a)),
     defer: (...a) => (sent.deferred++, tx.defer?.(...a)),
   };
+}
+
+/**
+ * Tables read whole by `sql`, run as the services run it (app role, admin scope, the table's row
+ * security) with sequential scans priced out, then rolled back: a scan that ran, or an index read
+ * without a condition, means no index could serve it (a fallback that never runs does not count).
+ */
+async function scanned(sql: string, params: unknown[]): Promise<string[]> {
+  const seq: string[] = [];
+  const rolledBack = new Error("roll back");
+  await adminDb()
+    .transaction(async (tx) => {
+      await tx.execute("SET LOCAL enable_seqscan = off");
+      // What a move's lock statement notes before its plan reads it (tenants/tree-locks.ts).
+      await tx.query("SELECT set_config('stratum.locked_path', '', true), set_config('stratum.locked_parent_path', '', true)");
+      const [row] = await tx.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+      const walk = (node: Record<string, unknown>) => {
+        // A sequential scan, or an index walked whole with the condition as a row filter.
+        const whole = node["Node Type"] === "Seq Scan" || (String(node["Node Type"]).startsWith("Index") && !node["Index Cond"]);
+        if (whole && Number(node["Actual Loops"]) > 0) seq.push(String(node["Relation Name"]));
+        for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+      };
+      walk((row!["QUERY PLAN"] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
+      throw rolledBack;
+    })
+    .catch((error: unknown) => {
+      if (error !== rolledBack) throw error;
+    });
+  return seq;
 }
 
 async function tenantsNamed(name: string): Promise<number> {
@@ -255,33 +288,6 @@ describe("services on the driver", () => {
     const a = await prisma.$stratum.createTenant({ name: "Driver Move A", parent_id: root.id });
     const b = await prisma.$stratum.createTenant({ name: "Driver Move B", parent_id: root.id });
     const leaf = await prisma.$stratum.createTenant({ name: "Driver Move Leaf", parent_id: a.id });
-    // Tables read whole by `sql`, run as the services run it (app role, admin scope, the table's
-    // row security) with sequential scans priced out, then rolled back: a scan that ran, or an
-    // index read without a condition, means no index could serve it (a fallback that never runs
-    // does not count).
-    const scanned = async (sql: string, params: unknown[]) => {
-      const seq: string[] = [];
-      const rolledBack = new Error("roll back");
-      await adminDb()
-        .transaction(async (tx) => {
-          await tx.execute("SET LOCAL enable_seqscan = off");
-          // What a move's lock statement notes before its plan reads it (tenants/tree-locks.ts).
-          await tx.query("SELECT set_config('stratum.locked_path', '', true), set_config('stratum.locked_parent_path', '', true)");
-          const [row] = await tx.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
-          const walk = (node: Record<string, unknown>) => {
-            // A sequential scan, or an index walked whole with the condition as a row filter.
-            const whole = node["Node Type"] === "Seq Scan" || (String(node["Node Type"]).startsWith("Index") && !node["Index Cond"]);
-            if (whole && Number(node["Actual Loops"]) > 0) seq.push(String(node["Relation Name"]));
-            for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
-          };
-          walk((row!["QUERY PLAN"] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
-          throw rolledBack;
-        })
-        .catch((error: unknown) => {
-          if (error !== rolledBack) throw error;
-        });
-      return seq;
-    };
     // The mechanism: the subtree by ltree, as moves found it before, cannot use the path index here.
     expect(
       await scanned("SELECT max(d.depth) FROM public.stratum_tenants d WHERE d.path <@ (SELECT path FROM public.stratum_tenants WHERE id = $1::uuid)", [a.id]),
@@ -310,6 +316,41 @@ describe("services on the driver", () => {
     const grandchild = await prisma.$stratum.createTenant({ name: "Driver Move Grandchild", parent_id: leaf.id });
     await prisma.$stratum.moveTenant(leaf.id, b.id);
     expect((await prisma.$stratum.getTenant(grandchild.id)).path).toEqual([...(await prisma.$stratum.getTenant(b.id)).path, leaf.id, grandchild.id]);
+  });
+
+  it("ancestors, roots, pages, role chains, cascading revocations and webhook events find their tenants by primary key, where ltree's @> reads the whole table", async () => {
+    const root = await prisma.$stratum.createTenant({ name: "Driver Chain Root" });
+    const mid = await prisma.$stratum.createTenant({ name: "Driver Chain Mid", parent_id: root.id });
+    const leaf = await prisma.$stratum.createTenant({ name: "Driver Chain Leaf", parent_id: mid.id });
+    await admin.query(
+      "INSERT INTO stratum_webhooks (id, tenant_id, url, secret, events) VALUES (gen_random_uuid(), $1, 'https://hooks.example/chain', 's', '{chain.*}')",
+      [root.id],
+    );
+    // The mechanism: the chain by ltree, as these reads found it before, cannot use the path index here.
+    expect(
+      await scanned("SELECT a.id FROM public.stratum_tenants t JOIN public.stratum_tenants a ON a.path @> t.path WHERE t.id = $1::uuid", [leaf.id]),
+    ).toContain("stratum_tenants");
+    const statements: Array<[string, string, unknown[]]> = [
+      ["root", ROOT_SQL, [leaf.id]],
+      ["ancestors", ANCESTORS_SQL, [leaf.id]],
+      ["ancestors page", ANCESTORS_PAGE_SQL, [leaf.id, 0, 10]],
+      ["descendants", DESCENDANTS_SQL, [root.id]],
+      ["descendants page", DESCENDANTS_PAGE_SQL, [root.id, null, 10]],
+      ["role chain", CHAIN_ASSIGNMENTS_SQL, [leaf.id, "user", "driver-chain"]],
+      ["cascading revocation", REVOKE_BELOW_SQL, [root.id, "chain.read"]],
+      ["webhook event", EMIT_SQL, ["chain.moved", leaf.id, "{}", ["chain.moved", "*", "chain.*"]]],
+    ];
+    for (const [what, sql, params] of statements) expect({ what, scanned: await scanned(sql, params) }).toEqual({ what, scanned: [] });
+    // And they answer as before: the chain root first, the root, the event for the root's webhook.
+    expect((await prisma.$stratum.getAncestors(leaf.id)).map((t) => t.id)).toEqual([root.id, mid.id]);
+    expect((await prisma.$stratum.getRoot(leaf.id)).id).toBe(root.id);
+    const page = await prisma.$stratum.getAncestorsPage(leaf.id, { limit: 1 });
+    expect(page.data.map((t) => t.id)).toEqual([root.id]);
+    expect((await prisma.$stratum.getAncestorsPage(leaf.id, { limit: 1, cursor: page.next_cursor })).data.map((t) => t.id)).toEqual([mid.id]);
+    const emit = async (tenantId: string) =>
+      (await adminDb().query<{ found: boolean; ids: string[] }>(EMIT_SQL, ["chain.moved", tenantId, "{}", ["chain.moved", "*", "chain.*"]]))[0]!;
+    expect(await emit(leaf.id)).toMatchObject({ found: true, ids: [expect.any(String)] });
+    expect(await emit("00000000-0000-4000-8000-0000000000c1")).toEqual({ found: false, ids: [] });
   });
 
   it("a named deferred statement is prepared once per connection, also after a pipeline that failed past its Parse", async () => {

@@ -35,3 +35,20 @@ export function subtreeSql(id: string): string {
 export function subtreeIdRowsSql(id: string): string {
   return `SELECT unnest(sub.ids) FROM ${subtreeSql(id)} sub`;
 }
+
+/**
+ * SQL, a FROM item with one row and one column `ids`: the `uuid[]` of the chain of the tenant whose
+ * id is the SQL expression `id` — its ancestors root first, then itself. No row when that tenant
+ * is not there (or not visible to the caller).
+ *
+ * For the same reason as above, `a.path @> t.path` reads the whole tenants table under its row
+ * security. A path's labels are its tenants' ids (`_` for `-`), so the chain needs no table at
+ * all past the tenant's own row, read by primary key; `a.id = ANY(<alias>.ids)` then reads the
+ * ancestors by primary key too. Unlike the subtree, it needs no definer function: the caller reads
+ * nothing it could not read already.
+ */
+export function chainSql(id: string): string {
+  return `(SELECT ARRAY(SELECT replace(public.ltree2text(public.subpath(r.path, g.i, 1)), '_', '-')::uuid
+                    FROM generate_series(0, public.nlevel(r.path) - 1) AS g(i) ORDER BY g.i) AS ids
+      FROM public.stratum_tenants r WHERE r.id = ${id} OFFSET 0)`;
+}

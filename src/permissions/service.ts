@@ -20,6 +20,7 @@ import { z } from "zod";
 import { preparedAs, type Db } from "../core/db.js";
 import type { AuditSink, ChangeBus, ChangeEvent } from "../core/ports.js";
 import { StratumError } from "../core/errors.js";
+import { subtreeSql } from "../core/subtree.js";
 import { validate } from "../core/validate.js";
 import { ResolveCache, type ResolveCacheOptions } from "../config/cache.js";
 import { CHAIN_CTES, KeySchema, assertTenantId, lockTenant, resolveThroughCache, tenantNotFound, type TenantRow } from "../config/tree.js";
@@ -116,6 +117,10 @@ const COLUMNS = `id::text, tenant_id::text, key, value, mode, revocation_mode, r
 const P_COLUMNS = COLUMNS.split(", ")
   .map((c) => `p.${c}`)
   .join(", ");
+
+/** A CASCADE or PERMANENT revocation at `$1` of key `$2`: the live grants of every descendant. */
+export const REVOKE_BELOW_SQL = `DELETE FROM public.stratum_permissions p USING ${subtreeSql("$1::uuid")} sub
+ WHERE p.tenant_id = ANY(sub.ids) AND p.tenant_id <> $1::uuid AND p.key = $2 AND p.revoked_at IS NULL`;
 
 /** One statement: chain from the ltree path, grants and tombstones on it, one winner per key.
  * The chain comes back as JSON: JSON.parse costs less Node CPU than pg's text[] parser. */
@@ -310,19 +315,17 @@ export function createPermissionService(db: Db, deps: PermissionServiceDeps): Pe
           });
         }
         let removed = 0;
-        const subtree = `DELETE FROM public.stratum_permissions p USING public.stratum_tenants t, public.stratum_tenants self
-                          WHERE self.id = $1::uuid AND p.tenant_id = t.id AND t.path <@ self.path AND t.id <> self.id
-                            AND p.key = $2 AND p.revoked_at IS NULL`;
         switch (own.revocation_mode) {
           case "SOFT":
             removed = await tx.execute(`DELETE FROM public.stratum_permissions WHERE id = $1::uuid`, [own.id]);
             break;
           case "CASCADE":
             removed =
-              (await tx.execute(subtree, [tenant.id, key])) + (await tx.execute(`DELETE FROM public.stratum_permissions WHERE id = $1::uuid`, [own.id]));
+              (await tx.execute(REVOKE_BELOW_SQL, [tenant.id, key])) +
+              (await tx.execute(`DELETE FROM public.stratum_permissions WHERE id = $1::uuid`, [own.id]));
             break;
           case "PERMANENT":
-            removed = (await tx.execute(subtree, [tenant.id, key])) + 1;
+            removed = (await tx.execute(REVOKE_BELOW_SQL, [tenant.id, key])) + 1;
             await tx.execute(`UPDATE public.stratum_permissions SET revoked_at = now(), updated_at = now() WHERE id = $1::uuid`, [own.id]);
             break;
         }

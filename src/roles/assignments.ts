@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
 import type { AuditSink } from "../core/ports.js";
+import { chainSql } from "../core/subtree.js";
 import { validate } from "../core/validate.js";
 import { assertTenantId, lockTenant } from "../config/tree.js";
 import type { PermissionService } from "../permissions/index.js";
@@ -17,12 +18,12 @@ import { PrincipalSchema, RoleName, type PrincipalRef, type PrincipalScopes, typ
 const COLUMNS = "id::text, tenant_id::text, principal_type, principal_id, role, created_at";
 
 /** The principal's assignments on the tenant's live chain (archived ancestors dropped, as for permissions), root first. */
-const CHAIN_ASSIGNMENTS_SQL = `
+export const CHAIN_ASSIGNMENTS_SQL = `
 SELECT a.role, a.tenant_id::text AS assigned_at
-  FROM public.stratum_tenants self
-  JOIN public.stratum_tenants t ON t.path @> self.path AND (t.id = self.id OR t.status <> 'archived')
+  FROM ${chainSql("$1::uuid")} chain
+  JOIN public.stratum_tenants t ON t.id = ANY(chain.ids) AND (t.id = $1::uuid OR t.status <> 'archived')
   JOIN public.stratum_role_assignments a ON a.tenant_id = t.id
- WHERE self.id = $1::uuid AND a.principal_type = $2 AND a.principal_id = $3
+ WHERE a.principal_type = $2 AND a.principal_id = $3
  ORDER BY t.depth, a.role`;
 
 type Assignments = Pick<RoleService, "assignRole" | "unassignRole" | "listRoleAssignments" | "resolvePrincipalScopes">;

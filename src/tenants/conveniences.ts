@@ -11,7 +11,8 @@ import type { AuditSink, ChangeBus } from "../core/ports.js";
 import type { Tenant } from "../core/types.js";
 import { assertTenantId, validate } from "../core/validate.js";
 import { isSlugViolation, slugTaken } from "./create.js";
-import { columns, COLUMNS, toTenant, type TenantRow } from "./rows.js";
+import { COLUMNS, toTenant, type TenantRow } from "./rows.js";
+import { ANCESTORS_PAGE_SQL, DESCENDANTS_PAGE_SQL, ROOT_SQL } from "./tree-reads.js";
 import { isReservedSlug, SLUG_PATTERN } from "./schemas.js";
 
 export interface TenantPage {
@@ -48,10 +49,7 @@ export function tenantConveniences(db: Db, deps: { audit: AuditSink; bus?: Chang
   /** The top of the tenant's tree (the tenant itself when it is a root). */
   async function getRoot(id: string): Promise<Tenant> {
     assertTenantId(id);
-    const rows = await db.query<TenantRow>(
-      `SELECT ${columns("r.")} FROM public.stratum_tenants t JOIN public.stratum_tenants r ON r.path = subpath(t.path, 0, 1) WHERE t.id = $1::uuid`,
-      [id],
-    );
+    const rows = await db.query<TenantRow>(ROOT_SQL, [id]);
     if (!rows[0]) throw notFound(id);
     return toTenant(rows[0]);
   }
@@ -105,11 +103,7 @@ export function tenantConveniences(db: Db, deps: { audit: AuditSink; bus?: Chang
     assertTenantId(id);
     const { limit, cursor } = validate(Page, options, "page");
     const after = cursor ? decodePath(cursor) : null;
-    const rows = await db.query<TenantRow & { found: boolean }>(
-      `SELECT ${columns("d.")} FROM public.stratum_tenants t JOIN public.stratum_tenants d ON d.path <@ t.path AND d.id <> t.id
-        WHERE t.id = $1::uuid AND ($2::text IS NULL OR d.path > $2::ltree) ORDER BY d.path LIMIT $3`,
-      [id, after, limit + 1],
-    );
+    const rows = await db.query<TenantRow & { found: boolean }>(DESCENDANTS_PAGE_SQL, [id, after, limit + 1]);
     if (rows.length === 0 && !(await db.query(`SELECT 1 FROM public.stratum_tenants WHERE id = $1::uuid`, [id])).length) throw notFound(id);
     const data = rows.slice(0, limit).map(toTenant);
     return { data, next_cursor: rows.length > limit ? encodePath(data[data.length - 1]!.path) : null };
@@ -122,11 +116,7 @@ export function tenantConveniences(db: Db, deps: { audit: AuditSink; bus?: Chang
     const { limit, cursor } = validate(Page, paging, "page");
     if (cursor != null && !/^[0-9]{1,2}$/.test(cursor)) throw badCursor();
     const start = Math.max(cursor != null ? Number(cursor) + 1 : 0, fromDepth ?? 0);
-    const rows = await db.query<TenantRow & { self: boolean }>(
-      `SELECT ${columns("a.")}, a.id = t.id AS self FROM public.stratum_tenants t JOIN public.stratum_tenants a ON a.path @> t.path
-        WHERE t.id = $1::uuid AND a.depth >= $2 ORDER BY a.depth LIMIT $3`,
-      [id, start, limit + 2],
-    );
+    const rows = await db.query<TenantRow & { self: boolean }>(ANCESTORS_PAGE_SQL, [id, start, limit + 2]);
     if (rows.length === 0 && !(await db.query(`SELECT 1 FROM public.stratum_tenants WHERE id = $1::uuid`, [id])).length) throw notFound(id);
     const ancestors = rows.filter((r) => !r.self).map(({ self: _self, ...row }) => toTenant(row));
     const data = ancestors.slice(0, limit);

@@ -15,7 +15,8 @@ import type { Tenant } from "../core/types.js";
 import { assertTenantId, validate } from "../core/validate.js";
 import { insertTenant, isSlugViolation, slugTaken } from "./create.js";
 import type { EraseTransaction } from "./erase.js";
-import { columns, COLUMNS, toTenant, type TenantRow } from "./rows.js";
+import { COLUMNS, toTenant, type TenantRow } from "./rows.js";
+import { ANCESTORS_SQL, DESCENDANTS_SQL } from "./tree-reads.js";
 import { CreateTenantInput, UpdateTenantInput, DeleteTenantInput, isReservedSlug, ListTenantsInput, SLUG_PATTERN, slugFromName } from "./schemas.js";
 import { moveSubtree } from "./move.js";
 import { lockSubtree, retryWhilePathsMove } from "./tree-locks.js";
@@ -155,15 +156,10 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
     return rows.map(toTenant);
   }
 
-  /** Root first. One statement on the ltree path. */
+  /** Root first. One statement: the path's labels are the ancestors' ids (core/subtree.ts). */
   async function getAncestors(id: string): Promise<Tenant[]> {
     assertTenantId(id);
-    const rows = await db.query<TenantRow & { self: boolean }>(
-      `SELECT ${columns("a.")}, a.id = t.id AS self
-         FROM public.stratum_tenants t JOIN public.stratum_tenants a ON a.path @> t.path
-        WHERE t.id = $1::uuid ORDER BY a.depth`,
-      [id],
-    );
+    const rows = await db.query<TenantRow & { self: boolean }>(ANCESTORS_SQL, [id]);
     if (!rows.length) throw new StratumError("TENANT_NOT_FOUND", `Tenant ${id} does not exist.`, { tenantId: id });
     return rows.filter((r) => !r.self).map(({ self: _self, ...row }) => toTenant(row));
   }
@@ -171,11 +167,7 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
   /** Depth-first order (by path). */
   async function getDescendants(id: string): Promise<Tenant[]> {
     const tenant = await mustFind(db, id);
-    const rows = await db.query<TenantRow>(
-      `SELECT ${COLUMNS} FROM ${subtreeSql("$1::uuid")} sub, public.stratum_tenants
-        WHERE id = ANY(sub.ids) AND id <> $1::uuid ORDER BY path`,
-      [tenant.id],
-    );
+    const rows = await db.query<TenantRow>(DESCENDANTS_SQL, [tenant.id]);
     return rows.map(toTenant);
   }
 

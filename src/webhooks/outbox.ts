@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { executeOrDefer, type Db } from "../core/db.js";
 import { StratumError } from "../core/errors.js";
+import { chainSql } from "../core/subtree.js";
 import { validate } from "../core/validate.js";
 import type { Delivery, JsonValue, WebhookService, WebhookServiceDeps } from "./types.js";
 
@@ -36,24 +37,23 @@ export function matchingPatterns(type: string): string[] {
 
 /**
  * One event, one statement: a `pending` delivery per active webhook of the tenant or an ancestor
- * (ltree @>) subscribed to the type, all carrying the same payload ({ id, type, tenant_id,
+ * (its chain, by the path's labels: core/subtree.ts) subscribed to the type, all carrying the same payload ({ id, type, tenant_id,
  * occurred_at, data }); and whether the tenant exists (nothing is queued for a missing one).
  * Every audited write with webhooks configured sends it, so it is one round trip, not three.
  */
-const EMIT_SQL = `WITH owner AS (SELECT id, path FROM public.stratum_tenants WHERE id = $2::uuid),
+export const EMIT_SQL = `WITH chain AS MATERIALIZED (SELECT ids FROM ${chainSql("$2::uuid")} c),
      occurrence AS (SELECT gen_random_uuid()::text AS id, to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at),
      queued AS (
        INSERT INTO public.stratum_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, created_at)
        SELECT gen_random_uuid(), w.id, $1,
-              jsonb_build_object('id', occurrence.id, 'type', $1::text, 'tenant_id', owner.id::text, 'occurred_at', occurrence.at, 'data', $3::jsonb),
+              jsonb_build_object('id', occurrence.id, 'type', $1::text, 'tenant_id', $2::uuid::text, 'occurred_at', occurrence.at, 'data', $3::jsonb),
               'pending', 0, now(), now()
-         FROM owner, occurrence, public.stratum_webhooks w
-         JOIN public.stratum_tenants subscriber ON subscriber.id = w.tenant_id
-        WHERE w.active
+         FROM chain, occurrence, public.stratum_webhooks w
+        WHERE w.tenant_id = ANY(chain.ids)
+          AND w.active
           AND w.events && $4::text[]
-          AND subscriber.path @> owner.path
        RETURNING id)
-SELECT EXISTS (SELECT 1 FROM owner) AS found, coalesce((SELECT json_agg(queued.id::text) FROM queued), '[]'::json) AS ids`;
+SELECT EXISTS (SELECT 1 FROM chain) AS found, coalesce((SELECT json_agg(queued.id::text) FROM queued), '[]'::json) AS ids`;
 
 const EMIT_STATEMENT = "stratum_webhook_emit";
 
