@@ -207,6 +207,26 @@ describe("prepared statements", () => {
   });
 });
 
+describe("errors of scoped calls", () => {
+  it("keep Prisma's message and their stack; the process's Error.stackTraceLimit is as it was", async () => {
+    // The scoped client issues the parent's operation with no stack to record (scoped-proxy.ts).
+    const limit = Error.stackTraceLimit;
+    const error = (await prisma()
+      .$tenant(a.id)
+      .user.findMany({ where: { nope: 1 } as never })
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/Invalid `prisma\.user\.findMany\(\)` invocation[\s\S]*Unknown argument `nope`/);
+    expect(error.stack).toMatch(/\n\s+at /);
+    expect(Error.stackTraceLimit).toBe(limit);
+    const raw = (await prisma()
+      .$tenant(a.id)
+      .$queryRawUnsafe("SELECT 1/0")
+      .catch((e: unknown) => e)) as Error;
+    expect(raw.message).toMatch(/division by zero/);
+    expect(Error.stackTraceLimit).toBe(limit);
+  });
+});
+
 describe("fail closed", () => {
   it("tenant models on the unscoped client refuse with NO_TENANT_CONTEXT", async () => {
     expect(await code(prisma().user.findMany())).toBe("NO_TENANT_CONTEXT");
