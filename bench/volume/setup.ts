@@ -99,3 +99,17 @@ export async function concurrent(n: number, fn: () => Promise<unknown>): Promise
       : "",
   };
 }
+
+/**
+ * Fails unless VACUUM marked every page of `table` all-visible, as autovacuum keeps a table at
+ * rest: a bench that measured index-only reads against an empty visibility map would time heap
+ * fetches no user pays.
+ */
+export async function assertAllVisible(c: pg.Client, table: string): Promise<void> {
+  const { rows } = await c.query<{ pages: number; visible: number }>(
+    "SELECT relpages AS pages, relallvisible AS visible FROM pg_class WHERE oid = $1::regclass",
+    [table],
+  );
+  const r = rows[0]!;
+  if (r.visible < r.pages) throw new Error(`${table}: ${r.visible} of ${r.pages} pages all-visible after VACUUM; something holds back the xmin horizon`);
+}

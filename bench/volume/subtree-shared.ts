@@ -6,7 +6,7 @@
  */
 import { printPlan } from "./explain.js";
 import { BIG_ROWS } from "./tenant-shapes.js";
-import { type Cleanups, type Clients, clients, type Db, env, log, p50, scratchDb, withClient } from "./setup.js";
+import { assertAllVisible, type Cleanups, type Clients, clients, type Db, env, log, p50, scratchDb, withClient } from "./setup.js";
 
 const CHILDREN = env("BENCH_SHARED_CHILDREN", 1_000);
 const PER_CHILD = 3;
@@ -27,6 +27,7 @@ async function loadSubtree(db: Db): Promise<string> {
       [CHILDREN, CHILDREN * PER_CHILD],
     );
     await c.query("VACUUM ANALYZE users");
+    await assertAllVisible(c, "users");
   });
   return (await withClient(db.superUrl, (c) => c.query<{ id: string }>("SELECT md5('msp')::uuid::text AS id"))).rows[0]!.id;
 }
