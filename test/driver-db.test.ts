@@ -456,6 +456,13 @@ describe("services on the driver", () => {
           )
         ).map((r) => r.name);
         expect(createStatements).toEqual(pooler ? [] : ["stratum_audit_insert", "stratum_note_path_locks", "stratum_tenant_insert_child"]);
+        // A scoped read that finds nothing re-reads its tenant's route (route-guard.ts): that lookup
+        // is prepared too, not planned again under the tenants table's row security every time.
+        expect(await onePrisma.$tenant(root.id).user.findMany({ where: { email: "nobody@driver.test" } })).toEqual([]);
+        const routeStatements = (
+          await onePrisma.$queryRawUnsafe<Array<{ name: string }>>("SELECT name FROM pg_prepared_statements WHERE name = 'stratum_route'")
+        ).map((r) => r.name);
+        expect(routeStatements).toEqual(pooler ? [] : ["stratum_route"]);
         // That raw statement's reset (DISCARD ALL) dropped them: after a write (which empties the
         // resolve cache) they are prepared again, not assumed.
         const theme = pooler ? "pooled" : "direct";
