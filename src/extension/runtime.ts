@@ -92,7 +92,6 @@ export interface StratumRuntime {
 
 const RESOLVED = Promise.resolve();
 
-
 const ROUTE_COLUMNS = "id, slug, status, isolation_strategy, placement";
 const ROUTE_SQL = `SELECT ${ROUTE_COLUMNS} FROM public.stratum_tenants WHERE id = $1::uuid`;
 const ROUTES_SQL = `SELECT ${ROUTE_COLUMNS} FROM public.stratum_tenants WHERE id = ANY($1::uuid[])`;
