@@ -10,7 +10,7 @@ import { stratumModels } from "../generated/stratum/index.js";
 import { isStratumError, stratum, stratumAdapter } from "../src/index.js";
 import { createAuditService } from "../src/audit/index.js";
 import { createPgChangeBus } from "../src/config/bus.js";
-import { pgDb, type Db } from "../src/core/db.js";
+import { commitWith, pgDb, type Db } from "../src/core/db.js";
 import { subtreeSql } from "../src/core/subtree.js";
 import type { ChangeEvent } from "../src/core/ports.js";
 import { driverDb } from "../src/extension/driver-db.js";
@@ -226,6 +226,80 @@ describe("services on the driver", () => {
     expect((await prisma.$stratum.createTenant({ name: "Driver After Deferred" })).name).toBe("Driver After Deferred");
   });
 
+  it("a create is one round trip: locks, insert, audit row and COMMIT; the audit row holds the tenant as created", async () => {
+    const parent = await prisma.$stratum.createTenant({ name: "Driver One Trip Parent" });
+    const sends = vi.spyOn(pg.Client.prototype, "query");
+    let child: Awaited<ReturnType<typeof prisma.$stratum.createTenant>>;
+    try {
+      child = await prisma.$stratum.createTenant({ name: "Driver One Trip", parent_id: parent.id, metadata: { plan: "gold", secret: "s3cret" } });
+      // Every pipeline the driver sends goes through pg's Client#query once.
+      expect(sends).toHaveBeenCalledTimes(1);
+    } finally {
+      sends.mockRestore();
+    }
+    expect(child.path).toEqual([parent.id, child.id]);
+    // Queued before the row was known: what the database computed (path, depth, timestamps) was
+    // merged in as it was written, and the metadata redacted as for any audited write.
+    const { rows } = await admin.query("SELECT after FROM stratum_audit WHERE action = 'tenant.create' AND target_id = $1", [child.id]);
+    expect(rows).toEqual([{ after: JSON.parse(JSON.stringify({ ...child, metadata: { plan: "gold", secret: "[REDACTED]" } })) }]);
+  });
+
+  it("a refused create writes nothing: no row, no audit entry, and the connection is clean for the next", async () => {
+    const parent = await prisma.$stratum.createTenant({ name: "Driver Refusing Parent" });
+    await prisma.$stratum.archiveTenant(parent.id);
+    const refused = async (input: Parameters<typeof prisma.$stratum.createTenant>[0]) =>
+      prisma.$stratum.createTenant(input).then(
+        () => "created",
+        (error: unknown) => (isStratumError(error) ? error.code : String(error)),
+      );
+    expect(await refused({ name: "Driver Refused", parent_id: parent.id })).toBe("TENANT_ARCHIVED");
+    expect(await refused({ name: "Driver Refused", parent_id: "00000000-0000-4000-8000-000000000042" })).toBe("TENANT_NOT_FOUND");
+    expect(await refused({ name: "Driver Refused", slug: "driver_refusing_parent" })).toBe("SLUG_TAKEN");
+    expect(await tenantsNamed("Driver Refused")).toBe(0);
+    const audited = await admin.query("SELECT count(*)::int AS n FROM stratum_audit WHERE after->>'name' = 'Driver Refused'");
+    expect(audited.rows[0].n).toBe(0);
+    await prisma.$stratum.restoreTenant(parent.id);
+    expect((await prisma.$stratum.createTenant({ name: "Driver Accepted", parent_id: parent.id })).parent_id).toBe(parent.id);
+  });
+
+  it("commitWith: what follows the last statement fails it whole; inside a savepoint it commits nothing early; nothing may follow it", async () => {
+    const insert = "INSERT INTO public.stratum_tenants (id, slug, name, updated_at) VALUES (gen_random_uuid(), $1, $2, now()) RETURNING slug";
+    // A deferred statement after the last one fails (slug taken): the last one is rolled back too.
+    await adminDb().transaction((tx) => commitWith(tx, insert, ["driver_last_taken", "Driver Last"], undefined, async () => undefined));
+    const failed = await adminDb()
+      .transaction((tx) =>
+        commitWith(tx, insert, ["driver_last_two", "Driver Last Two"], undefined, async (after) => {
+          after.defer?.(insert, ["driver_last_taken", "Driver Last Two"]);
+        }),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect((failed as { code?: string }).code).toBe("23505");
+    expect(await tenantsNamed("Driver Last Two")).toBe(0);
+    // In a nested transaction (a savepoint) it does not commit the enclosing one.
+    await expect(
+      adminDb().transaction(async (tx) => {
+        await tx.transaction((inner) => commitWith(inner, insert, ["driver_last_nested", "Driver Last Nested"], undefined, async () => undefined));
+        throw new Error("after the savepoint");
+      }),
+    ).rejects.toThrow("after the savepoint");
+    expect(await tenantsNamed("Driver Last Nested")).toBe(0);
+    // After it, a statement is refused rather than run outside the committed transaction.
+    const late = await adminDb()
+      .transaction(async (tx) => {
+        await commitWith(tx, insert, ["driver_last_late", "Driver Last Late"], undefined, async () => undefined);
+        await tx.query("SELECT 1");
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(isStratumError(late) && late.code).toBe("INTERNAL");
+    expect(await tenantsNamed("Driver Last Late")).toBe(1);
+  });
+
   it("a change event's NOTIFY rides with the COMMIT, and is delivered only when it commits", async () => {
     const bus = createPgChangeBus({ connectionString: db.adminUrl, channel: "driver_bus" });
     await bus.ready;
@@ -278,6 +352,46 @@ describe("services on the driver", () => {
       );
       // Queued exactly when the write committed.
       expect(rows).toEqual([{ after: { rollBack: false } }]);
+    } finally {
+      await webhooks.close();
+    }
+  });
+
+  it("an entry's mergeAfter merges a noted setting over `after`, in the audit row and in the webhook event alike", async () => {
+    const tenant = await prisma.$stratum.createTenant({ name: "Driver Merge" });
+    const webhooks = createWebhookService(adminDb(), {
+      audit: createAuditService(adminDb()),
+      redis: redisUrl(),
+      queueName: `driver-merge-${tenant.id.slice(0, 8)}`,
+      allowPrivateNetworks: true,
+      onError: () => undefined,
+    });
+    try {
+      await webhooks.register(tenant.id, { url: "http://127.0.0.1:9/hook", events: ["config.*"] });
+      const audit = withWebhookEvents(createAuditService(adminDb()), webhooks);
+      await adminDb().transaction(async (tx) => {
+        await tx.query("SELECT pg_catalog.set_config('stratum.merge_test', $1, true)", [JSON.stringify({ path: ["a", "b"], depth: 1 })]);
+        await audit.record(tx, {
+          tenantId: tenant.id,
+          action: "config.set",
+          targetType: "config",
+          targetId: "merge",
+          after: { key: "merge", password: "hunter2" },
+          mergeAfter: "stratum.merge_test",
+        });
+      });
+      const expected = { key: "merge", password: "[REDACTED]", path: ["a", "b"], depth: 1 };
+      const audited = await admin.query("SELECT after FROM stratum_audit WHERE target_id = 'merge' AND tenant_id = $1", [tenant.id]);
+      expect(audited.rows).toEqual([{ after: expected }]);
+      const { rows } = await admin.query(
+        `SELECT d.payload->'data'->'after' AS after FROM public.stratum_deliveries d JOIN public.stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1`,
+        [tenant.id],
+      );
+      expect(rows).toEqual([{ after: expected }]);
+      // Only stratum's own settings can be named.
+      await expect(audit.record(adminDb(), { tenantId: tenant.id, action: "config.set", mergeAfter: "search_path" })).rejects.toMatchObject({
+        code: "VALIDATION_FAILED",
+      });
     } finally {
       await webhooks.close();
     }
@@ -338,7 +452,7 @@ describe("services on the driver", () => {
       ["descendants page", DESCENDANTS_PAGE_SQL, [root.id, null, 10]],
       ["role chain", CHAIN_ASSIGNMENTS_SQL, [leaf.id, "user", "driver-chain"]],
       ["cascading revocation", REVOKE_BELOW_SQL, [root.id, "chain.read"]],
-      ["webhook event", EMIT_SQL, ["chain.moved", leaf.id, "{}", ["chain.moved", "*", "chain.*"]]],
+      ["webhook event", EMIT_SQL, ["chain.moved", leaf.id, "{}", ["chain.moved", "*", "chain.*"], ""]],
     ];
     for (const [what, sql, params] of statements) expect({ what, scanned: await scanned(sql, params) }).toEqual({ what, scanned: [] });
     // And they answer as before: the chain root first, the root, the event for the root's webhook.
@@ -348,7 +462,7 @@ describe("services on the driver", () => {
     expect(page.data.map((t) => t.id)).toEqual([root.id]);
     expect((await prisma.$stratum.getAncestorsPage(leaf.id, { limit: 1, cursor: page.next_cursor })).data.map((t) => t.id)).toEqual([mid.id]);
     const emit = async (tenantId: string) =>
-      (await adminDb().query<{ found: boolean; ids: string[] }>(EMIT_SQL, ["chain.moved", tenantId, "{}", ["chain.moved", "*", "chain.*"]]))[0]!;
+      (await adminDb().query<{ found: boolean; ids: string[] }>(EMIT_SQL, ["chain.moved", tenantId, "{}", ["chain.moved", "*", "chain.*"], ""]))[0]!;
     expect(await emit(leaf.id)).toMatchObject({ found: true, ids: [expect.any(String)] });
     expect(await emit("00000000-0000-4000-8000-0000000000c1")).toEqual({ found: false, ids: [] });
   });
@@ -452,10 +566,10 @@ describe("services on the driver", () => {
         await onePrisma.$stratum.createTenant({ name: `Driver Prepared ${pooler}`, parent_id: root.id });
         const createStatements = (
           await onePrisma.$queryRawUnsafe<Array<{ name: string }>>(
-            "SELECT name FROM pg_prepared_statements WHERE name IN ('stratum_note_path_locks', 'stratum_tenant_insert_child', 'stratum_audit_insert') ORDER BY name",
+            "SELECT name FROM pg_prepared_statements WHERE name IN ('stratum_note_path_locks', 'stratum_tenant_create_child', 'stratum_audit_insert') ORDER BY name",
           )
         ).map((r) => r.name);
-        expect(createStatements).toEqual(pooler ? [] : ["stratum_audit_insert", "stratum_note_path_locks", "stratum_tenant_insert_child"]);
+        expect(createStatements).toEqual(pooler ? [] : ["stratum_audit_insert", "stratum_note_path_locks", "stratum_tenant_create_child"]);
         // A scoped read that finds nothing re-reads its tenant's route (route-guard.ts): that lookup
         // is prepared too, not planned again under the tenants table's row security every time.
         expect(await onePrisma.$tenant(root.id).user.findMany({ where: { email: "nobody@driver.test" } })).toEqual([]);

@@ -66,7 +66,15 @@ const entrySchema = z.object({
   targetId: z.string().min(1).max(500).optional(),
   before: z.unknown().optional(),
   after: z.unknown().optional(),
+  mergeAfter: z
+    .string()
+    .regex(/^stratum\.[a-z_]{1,50}$/, "a stratum.<name> setting")
+    .optional(),
 });
+
+/** `after` as written: the entry's, with the noted setting's object merged over it (AuditEntry.mergeAfter). */
+export const MERGED_AFTER_SQL = (after: string, setting: string) =>
+  `CASE WHEN ${setting} = '' THEN ${after} ELSE coalesce(${after}, '{}'::jsonb) || pg_catalog.current_setting(${setting})::jsonb END`;
 
 const dateLike = z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v) => (v instanceof Date ? v : new Date(v)));
 
@@ -104,7 +112,7 @@ export async function recordAudit(tx: Db, entry: AuditEntry, sensitiveKeys: read
   await executeOrDefer(
     tx,
     `INSERT INTO public.stratum_audit (tenant_id, actor, action, target_type, target_id, before, after, request_id, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, clock_timestamp())`,
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, ${MERGED_AFTER_SQL("$7::jsonb", "$9::text")}, $8, clock_timestamp())`,
     [
       e.tenantId,
       encodeActor(actor),
@@ -114,6 +122,7 @@ export async function recordAudit(tx: Db, entry: AuditEntry, sensitiveKeys: read
       toJson(e.before === undefined ? undefined : redact(e.before, sensitiveKeys)),
       toJson(e.after === undefined ? undefined : redact(e.after, sensitiveKeys)),
       actor.requestId ?? null,
+      e.mergeAfter ?? "",
     ],
     { name: "stratum_audit_insert" },
   );

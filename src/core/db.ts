@@ -27,12 +27,37 @@ export interface Db {
    * Absent elsewhere: callers fall back to `execute` (see `executeOrDefer`).
    */
   defer?(sql: string, params?: readonly unknown[], options?: StatementOptions): void;
+  /**
+   * Inside a transaction, where the backing driver pipelines: runs `sql` as the transaction's last
+   * statement, with what `then` defers after it and the COMMIT after that, in one round trip. `then`
+   * runs before the statement is sent, so it can only defer, and its statements see what `sql`
+   * wrote, never its rows in Node. Nothing else may run in the transaction afterwards. Absent
+   * elsewhere: callers go through `commitWith`, which runs the same steps one by one.
+   */
+  commitWith?<T>(sql: string, params: readonly unknown[], options: StatementOptions | undefined, then: (after: Db) => Promise<void>): Promise<T[]>;
 }
 
 /** `tx.defer` where the Db has it, else `tx.execute`: for writes whose result is not needed. */
 export async function executeOrDefer(tx: Db, sql: string, params?: readonly unknown[], options?: StatementOptions): Promise<void> {
   if (tx.defer) tx.defer(sql, params, options);
   else await tx.execute(sql, params);
+}
+
+/**
+ * `tx.commitWith` where the Db has it (one round trip, the COMMIT included); elsewhere the
+ * statement, then `then` on the same transaction, whose COMMIT follows when its function returns.
+ */
+export async function commitWith<T>(
+  tx: Db,
+  sql: string,
+  params: readonly unknown[],
+  options: StatementOptions | undefined,
+  then: (after: Db) => Promise<void>,
+): Promise<T[]> {
+  if (tx.commitWith) return tx.commitWith<T>(sql, params, options, then);
+  const rows = await tx.query<T>(sql, params, options);
+  await then(tx);
+  return rows;
 }
 
 export interface StatementOptions {
@@ -88,13 +113,23 @@ export function preparedAs(db: Db, sql: string, name: string): Db {
   };
 }
 
-/** Completes statements that already run inside one transaction into a Db: `transaction` nests as savepoints. */
-export function savepointDb(statements: Pick<Db, "query" | "execute" | "defer">): Db {
+/**
+ * Completes statements that already run inside one transaction into a Db: `transaction` nests as
+ * savepoints. Inside a savepoint `commitWith` runs its steps one by one: it must not commit the
+ * enclosing transaction.
+ */
+export function savepointDb(statements: Pick<Db, "query" | "execute" | "defer" | "commitWith">): Db {
   let depth = 0;
   const db: Db = {
     query: statements.query,
     execute: statements.execute,
     ...(statements.defer ? { defer: statements.defer } : {}),
+    ...(statements.commitWith
+      ? {
+          commitWith: <T>(sql: string, params: readonly unknown[], options: StatementOptions | undefined, then: (after: Db) => Promise<void>) =>
+            depth > 0 ? commitWith<T>({ ...db, commitWith: undefined }, sql, params, options, then) : statements.commitWith!<T>(sql, params, options, then),
+        }
+      : {}),
     async transaction(fn) {
       const savepoint = `stratum_sp_${++depth}`;
       await db.execute(`SAVEPOINT ${savepoint}`);

@@ -19,6 +19,13 @@ export interface AuditEntry {
   targetId?: string;
   before?: unknown;
   after?: unknown;
+  /**
+   * A transaction-local setting (`stratum.<name>`, set by an earlier statement of the same
+   * transaction) holding a JSON object merged over `after` as the row is written: the values only
+   * the database knows when the entry is queued, such as a created tenant's path and timestamps
+   * (tenants/create.ts). Not redacted: it must hold no secrets.
+   */
+  mergeAfter?: string;
 }
 
 /** Writes one audit row inside the caller's transaction, so it commits and rolls back with it. */

@@ -7,7 +7,8 @@
  *
  * A transaction borrows one connection; its first statement carries the BEGIN and the prelude in
  * the same Sync (one round trip), a deferred statement (Db.defer: the audit row) rides with the
- * next one or the COMMIT, nested transactions are savepoints, and a throw rolls back.
+ * next one or the COMMIT, a last statement (Db.commitWith) carries what follows it and the
+ * COMMIT, nested transactions are savepoints, and a throw rolls back.
  */
 import type pg from "pg";
 import { savepointDb, type Db, type StatementOptions } from "../core/db.js";
@@ -34,8 +35,12 @@ async function transaction<T>(client: pg.PoolClient, scope: TenantScope, fn: (tx
   let begun = false;
   // Deferred statements, sent ahead of the next statement (or the COMMIT) in its round trip.
   let pending: DeferredStatement[] = [];
-  const run = (sql: string, params: readonly unknown[] | undefined, name?: string) => {
-    const options = { name, begin: !begun, before: pending };
+  // Set by commitWith: its round trip carried the COMMIT, and nothing may follow it.
+  let ended = false;
+  let committed = false;
+  const run = (sql: string, params: readonly unknown[] | undefined, name?: string, after?: DeferredStatement[]) => {
+    if (ended) throw afterLastStatement();
+    const options = { name, begin: !begun, before: pending, ...(after ? { after } : {}) };
     begun = true;
     pending = [];
     return client.query(scopedStatement(sql, params, scope, options)) as unknown as Promise<pg.QueryResult<never>>;
@@ -44,7 +49,18 @@ async function transaction<T>(client: pg.PoolClient, scope: TenantScope, fn: (tx
     query: async <R>(sql: string, params?: readonly unknown[], options?: StatementOptions) => (await run(sql, params, options?.name)).rows as R[],
     execute: async (sql, params) => (await run(sql, params)).rowCount ?? 0,
     defer: (sql, params, options) => {
+      if (ended) throw afterLastStatement();
       pending.push({ text: sql, values: params ? [...params] : [], name: options?.name });
+    },
+    async commitWith<R>(sql: string, params: readonly unknown[], options: StatementOptions | undefined, then: (after: Db) => Promise<void>) {
+      const after: DeferredStatement[] = [];
+      await then(deferOnly(after));
+      after.push({ text: "COMMIT", values: [] });
+      const result = run(sql, params, options?.name, after);
+      ended = true;
+      const rows = (await result).rows as R[];
+      committed = true;
+      return rows;
     },
   });
   let result: T;
@@ -61,7 +77,7 @@ async function transaction<T>(client: pg.PoolClient, scope: TenantScope, fn: (tx
     client.release(rollback);
     throw error;
   }
-  if (!begun && pending.length === 0) {
+  if (committed || (!begun && pending.length === 0)) {
     client.release();
     return result;
   }
@@ -83,6 +99,26 @@ async function transaction<T>(client: pg.PoolClient, scope: TenantScope, fn: (tx
   // failed and `fn` went on regardless. Nothing was written, and the caller must hear it.
   if (commit.command === "ROLLBACK") throw rolledBackAtCommit();
   return result;
+}
+
+/** What `then` of commitWith receives: statements it defers go after the last one, before the COMMIT. */
+function deferOnly(after: DeferredStatement[]): Db {
+  const refuse = () => Promise.reject(afterLastStatement());
+  return {
+    query: refuse,
+    execute: refuse,
+    transaction: refuse,
+    defer: (sql, params, options) => {
+      after.push({ text: sql, values: params ? [...params] : [], name: options?.name });
+    },
+  };
+}
+
+function afterLastStatement(): StratumError {
+  return new StratumError(
+    "INTERNAL",
+    "A statement was issued after the transaction's last one (commitWith): only statements deferred in its `then` may follow it.",
+  );
 }
 
 function rolledBackAtCommit(): StratumError {

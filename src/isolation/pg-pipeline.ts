@@ -20,6 +20,7 @@ const CONTEXT = Symbol.for("stratum.statement-context");
 const RAW = Symbol.for("stratum.raw-statement");
 const BEGIN = Symbol.for("stratum.begin");
 const BEFORE = Symbol.for("stratum.before");
+const AFTER = Symbol.for("stratum.after");
 
 type ScopedConfig = pg.QueryConfig & {
   [SCOPE]?: TenantScope | typeof NO_SCOPE;
@@ -27,6 +28,7 @@ type ScopedConfig = pg.QueryConfig & {
   [RAW]?: boolean;
   [BEGIN]?: boolean;
   [BEFORE]?: Pipeline["before"];
+  [AFTER]?: Pipeline["after"];
 };
 
 /**
@@ -39,13 +41,14 @@ export function scopedStatement(
   text: string,
   values: readonly unknown[] | undefined,
   scope: TenantScope,
-  options: { name?: string | undefined; begin?: boolean; before?: Pipeline["before"] } = {},
+  options: { name?: string | undefined; begin?: boolean; before?: Pipeline["before"]; after?: Pipeline["after"] } = {},
 ): pg.QueryConfig {
   const config: ScopedConfig = { text, [SCOPE]: scope, [RAW]: false, [CONTEXT]: statementContext() };
   if (values) config.values = [...values];
   if (options.name) config.name = options.name;
   if (options.begin) config[BEGIN] = true;
   if (options.before?.length) config[BEFORE] = options.before;
+  if (options.after?.length) config[AFTER] = options.after;
   return config;
 }
 
@@ -165,7 +168,7 @@ export class StratumPgClient extends pg.Client {
   }
 
   /** Deferred statements past the prepared-statement bound go unnamed, as boundName does for queries. */
-  private boundBefore(before: Pipeline["before"]): Pipeline["before"] {
+  private boundDeferred(before: Pipeline["before"]): Pipeline["before"] {
     if (!before?.some((s) => s.name)) return before;
     const parsed = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
     let room = this.maxPrepared - Object.keys(parsed).length;
@@ -204,17 +207,18 @@ export class StratumPgClient extends pg.Client {
     const begin = normalized[BEGIN] === true && !this.inTransaction();
     // Inside a transaction a lost connection means the server rolled it back — unless the
     // statement was the COMMIT itself, which the server may have carried out before the break.
-    const committedNothing = (begin || this.inTransaction()) && !COMMITS.test(normalized.text);
+    const committedNothing = (begin || this.inTransaction()) && !COMMITS.test(normalized.text) && !normalized[AFTER]?.some((s) => COMMITS.test(s.text));
     const cb: Callback = (err, result) => this.settle(committedNothing, err, result, given);
 
     let pipeline: Omit<Pipeline, "parse" | "named"> | undefined;
     // Deferred statements (Db.defer) ride with whatever comes next, a COMMIT included.
-    const before = scope ? this.boundBefore(normalized[BEFORE]) : undefined;
+    const before = scope ? this.boundDeferred(normalized[BEFORE]) : undefined;
+    const after = scope ? this.boundDeferred(normalized[AFTER]) : undefined;
     if (before || !TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
         const context = normalized[CONTEXT] ?? statementContext();
         const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId, planModeOf(scope)];
-        pipeline = { values, postlude: raw, ...(begin ? { begin } : {}), ...(before ? { before } : {}) };
+        pipeline = { values, postlude: raw, ...(begin ? { begin } : {}), ...(before ? { before } : {}), ...(after ? { after } : {}) };
         this.scopeDirty = begin || this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
         pipeline = { values: ["", this.defaultSearchPath, this.writeMode, "", "", ""], postlude: false };

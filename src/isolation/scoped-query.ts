@@ -84,6 +84,11 @@ export interface Pipeline {
    * one is prepared once per connection (only where `named`), like the query.
    */
   before?: ReadonlyArray<DeferredStatement>;
+  /**
+   * Statements run after the query and before the Sync, results unread: a service transaction's
+   * last statement carries what was deferred after it and the COMMIT (driver-db.ts, `commitWith`).
+   */
+  after?: ReadonlyArray<DeferredStatement>;
 }
 
 export interface DeferredStatement {
@@ -94,7 +99,7 @@ export interface DeferredStatement {
 
 /** A pg Query preceded, in the same Sync, by the scope prelude, and followed by the postlude. */
 export class ScopedQuery extends BaseQuery {
-  /** Results seen so far: [BEGIN,] the prelude, [the statements before,] the query, [the postlude]. */
+  /** Results seen so far: [BEGIN,] the prelude, [the statements before,] the query, [the statements after,] [the postlude]. */
   phase = 0;
   /** The phase of the prelude's result (0, or 1 after a BEGIN). */
   private readonly preludePhase: number;
@@ -133,30 +138,35 @@ export class ScopedQuery extends BaseQuery {
       if (this.pipeline.parse || !this.pipeline.named) connection.parse({ text: PRELUDE_SQL, name, types: [] });
       connection.bind({ portal: "", statement: name, values: this.pipeline.values });
       connection.execute({ portal: "", rows: 0 });
-      for (const statement of this.pipeline.before ?? []) {
-        const name = this.pipeline.named ? (statement.name ?? "") : "";
-        if (!name || connection.parsedStatements[name] !== statement.text) {
-          // Not known to be prepared: an earlier pipeline may have parsed it and then failed, so
-          // close whatever the name holds first (closing a missing statement is no error).
-          if (name) connection.close({ type: "S", name });
-          connection.parse({ text: statement.text, name, types: [] });
-        }
-        connection.bind({ portal: "", statement: name, values: statement.values, valueMapper: prepareValue });
-        connection.execute({ portal: "", rows: 0 });
-      }
+      for (const statement of this.pipeline.before ?? []) this.sendDeferred(connection, statement);
       return super.submit(connection);
     } finally {
       connection.stream.uncork?.();
     }
   }
 
-  /** pg sends the query's Execute and Sync here; the postlude goes between them. */
-  override _getRows(connection: PgConnection, rows: number | undefined): void {
-    if (rows || !this.pipeline.postlude) return super._getRows(connection, rows);
-    connection.execute({ portal: (this as unknown as { portal?: string }).portal ?? "", rows: 0 });
-    connection.parse({ text: POSTLUDE_SQL, name: "", types: [] });
-    connection.bind({ portal: "", statement: "", values: [] });
+  private sendDeferred(connection: PgConnection, statement: DeferredStatement): void {
+    const name = this.pipeline.named ? (statement.name ?? "") : "";
+    if (!name || connection.parsedStatements[name] !== statement.text) {
+      // Not known to be prepared: an earlier pipeline may have parsed it and then failed, so
+      // close whatever the name holds first (closing a missing statement is no error).
+      if (name) connection.close({ type: "S", name });
+      connection.parse({ text: statement.text, name, types: [] });
+    }
+    connection.bind({ portal: "", statement: name, values: statement.values, valueMapper: prepareValue });
     connection.execute({ portal: "", rows: 0 });
+  }
+
+  /** pg sends the query's Execute and Sync here; the statements after it and the postlude go between them. */
+  override _getRows(connection: PgConnection, rows: number | undefined): void {
+    if (rows || (!this.pipeline.postlude && !this.pipeline.after?.length)) return super._getRows(connection, rows);
+    connection.execute({ portal: (this as unknown as { portal?: string }).portal ?? "", rows: 0 });
+    for (const statement of this.pipeline.after ?? []) this.sendDeferred(connection, statement);
+    if (this.pipeline.postlude) {
+      connection.parse({ text: POSTLUDE_SQL, name: "", types: [] });
+      connection.bind({ portal: "", statement: "", values: [] });
+      connection.execute({ portal: "", rows: 0 });
+    }
     connection.sync();
   }
 
@@ -166,7 +176,11 @@ export class ScopedQuery extends BaseQuery {
 
   override handleCommandComplete(msg: unknown, connection: PgConnection): void {
     // A named statement that ran was prepared: later pipelines on this connection only bind it.
-    const deferred = this.pipeline.named ? this.pipeline.before?.[this.phase - this.preludePhase - 1] : undefined;
+    const deferred = !this.pipeline.named
+      ? undefined
+      : this.phase < this.queryPhase
+        ? this.pipeline.before?.[this.phase - this.preludePhase - 1]
+        : this.pipeline.after?.[this.phase - this.queryPhase - 1];
     if (deferred?.name) connection.parsedStatements[deferred.name] = deferred.text;
     if (this.phase++ === this.queryPhase) super.handleCommandComplete(msg, connection);
   }

@@ -13,7 +13,7 @@ import { StratumError } from "../core/errors.js";
 import type { AuditSink, ChangeBus } from "../core/ports.js";
 import type { Tenant } from "../core/types.js";
 import { assertTenantId, validate } from "../core/validate.js";
-import { insertTenant, isSlugViolation, slugTaken } from "./create.js";
+import { CREATED_SETTING, createInOneTrip, insertTenant, isSlugViolation, slugTaken } from "./create.js";
 import type { EraseTransaction } from "./erase.js";
 import { COLUMNS, toTenant, type TenantRow } from "./rows.js";
 import { ANCESTORS_SQL, DESCENDANTS_SQL } from "./tree-reads.js";
@@ -72,23 +72,26 @@ export function createTenantService(db: Db, deps: TenantServiceDeps) {
         { slug },
       );
     }
+    const row = { parentId: data.parent_id ?? null, slug, name: data.name, strategy: data.isolation_strategy, metadata: data.metadata };
+    if (data.isolation_strategy === "SHARED_RLS" || !hooks.provision) {
+      // Nothing to provision: one round trip on the driver, the audit row and COMMIT included.
+      const tenant = await createInOneTrip(db, row, async (after, predicted) => {
+        const entry = { tenantId: predicted.id, action: "tenant.create", targetType: "tenant", targetId: predicted.id, after: predicted };
+        await deps.audit.record(after, { ...entry, mergeAfter: CREATED_SETTING });
+        await publish(after, predicted.id, false);
+      });
+      hooks.changed?.([tenant.id]);
+      return tenant;
+    }
     let provisioned: Tenant | null = null;
     try {
       const tenant = await db.transaction(async (tx) => {
-        let created = await insertTenant(tx, {
-          parentId: data.parent_id ?? null,
-          slug,
-          name: data.name,
-          strategy: data.isolation_strategy,
-          metadata: data.metadata,
-        });
-        if (data.isolation_strategy !== "SHARED_RLS" && hooks.provision) {
-          const placement = await hooks.provision(created, data.server);
-          // Only a home this call made is undone below: a failed provision cleans up after itself.
-          provisioned = { ...created, placement };
-          await tx.execute(`UPDATE public.stratum_tenants SET placement = $2 WHERE id = $1::uuid`, [created.id, placement]);
-          created = { ...created, placement };
-        }
+        let created = await insertTenant(tx, row);
+        const placement = await hooks.provision!(created, data.server);
+        // Only a home this call made is undone below: a failed provision cleans up after itself.
+        provisioned = { ...created, placement };
+        await tx.execute(`UPDATE public.stratum_tenants SET placement = $2 WHERE id = $1::uuid`, [created.id, placement]);
+        created = { ...created, placement };
         await deps.audit.record(tx, { tenantId: created.id, action: "tenant.create", targetType: "tenant", targetId: created.id, after: created });
         await publish(tx, created.id, false);
         return created;

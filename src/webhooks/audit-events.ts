@@ -73,6 +73,7 @@ export function withWebhookEvents<A extends AuditSink>(
           },
           keys,
         ),
+        ...(entry.mergeAfter ? { mergeAfter: entry.mergeAfter } : {}),
       };
       if (webhooks.emitLater) await webhooks.emitLater(tx, event);
       else await webhooks.emit(tx, event);

@@ -25,6 +25,10 @@ const eventSchema = z.object({
   type: z.string().max(200).regex(EVENT_TYPE, "a dotted event type like tenant.created"),
   tenantId: z.uuid(),
   data: z.unknown().optional(),
+  mergeAfter: z
+    .string()
+    .regex(/^stratum\.[a-z_]{1,50}$/, "a stratum.<name> setting")
+    .optional(),
 });
 
 /** The subscription patterns that match `type`: itself, each `prefix.*`, and `*`. */
@@ -46,7 +50,9 @@ export const EMIT_SQL = `WITH chain AS MATERIALIZED (SELECT ids FROM ${chainSql(
      queued AS (
        INSERT INTO public.stratum_deliveries (id, webhook_id, event, payload, status, attempts, next_attempt_at, created_at)
        SELECT gen_random_uuid(), w.id, $1,
-              jsonb_build_object('id', occurrence.id, 'type', $1::text, 'tenant_id', $2::uuid::text, 'occurred_at', occurrence.at, 'data', $3::jsonb),
+              jsonb_build_object('id', occurrence.id, 'type', $1::text, 'tenant_id', $2::uuid::text, 'occurred_at', occurrence.at, 'data',
+                CASE WHEN $5::text = '' THEN $3::jsonb
+                     ELSE jsonb_set($3::jsonb, '{after}', coalesce(nullif($3::jsonb -> 'after', 'null'::jsonb), '{}'::jsonb) || pg_catalog.current_setting($5::text)::jsonb) END),
               'pending', 0, now(), now()
          FROM chain, occurrence, public.stratum_webhooks w
         WHERE w.tenant_id = ANY(chain.ids)
@@ -58,7 +64,7 @@ SELECT EXISTS (SELECT 1 FROM chain) AS found, coalesce((SELECT json_agg(queued.i
 const EMIT_STATEMENT = "stratum_webhook_emit";
 
 /** EMIT_SQL's parameters for `event`, validated; its data as JSON (VALIDATION_FAILED when it is not JSON). */
-function emitParams(event: unknown): [string, string, string, string[]] {
+function emitParams(event: unknown): [string, string, string, string[], string] {
   const e = validate(eventSchema, event, "webhook event");
   let data: JsonValue;
   try {
@@ -66,7 +72,7 @@ function emitParams(event: unknown): [string, string, string, string[]] {
   } catch (error) {
     throw new StratumError("VALIDATION_FAILED", `Webhook event data must be JSON-serializable: ${(error as Error).message}`);
   }
-  return [e.type, e.tenantId, JSON.stringify(data), matchingPatterns(e.type)];
+  return [e.type, e.tenantId, JSON.stringify(data), matchingPatterns(e.type), e.mergeAfter ?? ""];
 }
 
 async function loadDelivery(q: Db, deliveryId: string): Promise<Delivery> {

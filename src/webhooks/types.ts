@@ -107,6 +107,11 @@ export interface WebhookEvent {
   /** The tenant the event is about; webhooks of this tenant and of every ancestor hear it. */
   tenantId: string;
   data?: unknown;
+  /**
+   * A `stratum.<name>` transaction setting whose JSON object is merged over `data.after` as the
+   * event is queued (AuditEntry.mergeAfter; withWebhookEvents passes it on).
+   */
+  mergeAfter?: string;
 }
 
 export interface WebhookInput {
