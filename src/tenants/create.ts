@@ -58,17 +58,7 @@ export async function insertTenant(tx: Db, t: NewTenant): Promise<Tenant> {
       t.slug,
     ]);
     if (!why || why.path === null || why.locked === "") throw parentNotFound(t.parentId);
-    if (why.status === "archived") {
-      throw new StratumError("TENANT_ARCHIVED", `Parent tenant ${t.parentId} is archived; restore it before adding children.`, { tenantId: t.parentId });
-    }
-    const depth = Number(why.depth) + 1;
-    if (depth >= MAX_DEPTH) {
-      throw new StratumError(
-        "MAX_DEPTH_EXCEEDED",
-        `A tenant under ${t.parentId} would be at depth ${depth}; the tree allows ${MAX_DEPTH} levels (depth 0-${MAX_DEPTH - 1}).`,
-        { parentId: t.parentId },
-      );
-    }
+    refuseUnderParent(t.parentId, why.status, why.depth);
     if (why.path === why.locked && why.taken) throw slugTaken(t.slug);
     // Otherwise the parent moved after it was locked: lock its new chain and try again.
   }
@@ -87,6 +77,21 @@ export function isSlugViolation(error: unknown): boolean {
 
 export function slugTaken(slug: string): StratumError {
   return new StratumError("SLUG_TAKEN", `Slug ${JSON.stringify(slug)} is already used by another tenant; choose another slug.`, { slug });
+}
+
+/** Throws when a parent of this status and depth cannot take a child. */
+function refuseUnderParent(parentId: string, status: string | null, parentDepth: number | null): void {
+  if (status === "archived") {
+    throw new StratumError("TENANT_ARCHIVED", `Parent tenant ${parentId} is archived; restore it before adding children.`, { tenantId: parentId });
+  }
+  const depth = Number(parentDepth) + 1;
+  if (depth >= MAX_DEPTH) {
+    throw new StratumError(
+      "MAX_DEPTH_EXCEEDED",
+      `A tenant under ${parentId} would be at depth ${depth}; the tree allows ${MAX_DEPTH} levels (depth 0-${MAX_DEPTH - 1}).`,
+      { parentId },
+    );
+  }
 }
 
 function parentNotFound(id: string): StratumError {
@@ -193,17 +198,7 @@ const WHY_NOT_NOW = `SELECT p.status, p.depth FROM public.stratum_tenants p WHER
 async function whyNotCreated(db: Db, t: NewTenant, error: unknown): Promise<void> {
   const [parent] = await db.query<{ status: string; depth: number }>(WHY_NOT_NOW, [t.parentId]);
   if (!parent) throw parentNotFound(t.parentId!);
-  if (parent.status === "archived") {
-    throw new StratumError("TENANT_ARCHIVED", `Parent tenant ${t.parentId} is archived; restore it before adding children.`, { tenantId: t.parentId });
-  }
-  const depth = Number(parent.depth) + 1;
-  if (depth >= MAX_DEPTH) {
-    throw new StratumError(
-      "MAX_DEPTH_EXCEEDED",
-      `A tenant under ${t.parentId} would be at depth ${depth}; the tree allows ${MAX_DEPTH} levels (depth 0-${MAX_DEPTH - 1}).`,
-      { parentId: t.parentId },
-    );
-  }
+  refuseUnderParent(t.parentId!, parent.status, parent.depth);
   // 23503 or 23514 with a parent that exists and is shallow enough: not a move, but something the
   // checks above do not know; say what PostgreSQL said rather than retry.
   if (String((error as { code?: unknown }).code) !== "23502") throw error;
