@@ -535,6 +535,20 @@ describe("services on the driver", () => {
     expect((await prisma.$stratum.createTenant({ name: "Driver Healed" })).name).toBe("Driver Healed");
   });
 
+  it("a connection lost under the first call's safety check fails that call only: the next one checks again", async () => {
+    const fresh = new PrismaClient({ adapter: stratumAdapter({ connectionString: db.appUrl, pool: { max: 1 } }) });
+    const raw = vi.spyOn(fresh, "$queryRawUnsafe").mockRejectedValueOnce(new Error("Connection terminated unexpectedly"));
+    try {
+      const freshPrisma = extend(fresh);
+      const root = await prisma.$stratum.createTenant({ name: "Driver Checked Again" });
+      await expect(freshPrisma.$tenant(root.id).user.count()).rejects.toThrow("Connection terminated unexpectedly");
+      expect(await freshPrisma.$tenant(root.id).user.count()).toBe(0);
+    } finally {
+      raw.mockRestore();
+      await fresh.$disconnect();
+    }
+  });
+
   it("after $disconnect the services reconnect Prisma's adapter and use its new pool", async () => {
     const before = adapter.mainPool();
     await base.$disconnect();

@@ -170,11 +170,19 @@ export function createRuntime(baseClient: unknown, options: StratumOptions): Str
   const ready = () =>
     passed
       ? RESOLVED
-      : (checked ??= doctor().then((report) => {
-          if (report.problems.includes(SCOPE_KEY_PROBLEM)) throw scopeKeyMismatch();
-          if (!report.ok) throw unsafeConnection(report.problems);
-          passed = true;
-        }));
+      : (checked ??= doctor().then(
+          (report) => {
+            if (report.problems.includes(SCOPE_KEY_PROBLEM)) throw scopeKeyMismatch();
+            if (!report.ok) throw unsafeConnection(report.problems);
+            passed = true;
+          },
+          (error: unknown) => {
+            // A connection lost under the check is not a verdict: the next call checks again,
+            // rather than every later call failing with this one's error.
+            checked = undefined;
+            throw error;
+          },
+        ));
   let keyChecked: Promise<void> | undefined;
   let keyPassed = false;
   const keyReady = () =>
