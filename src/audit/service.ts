@@ -73,7 +73,7 @@ const entrySchema = z.object({
 });
 
 /** `after` as written: the entry's, with the noted setting's object merged over it (AuditEntry.mergeAfter). */
-export const MERGED_AFTER_SQL = (after: string, setting: string) =>
+const MERGED_AFTER_SQL = (after: string, setting: string) =>
   `CASE WHEN ${setting} = '' THEN ${after} ELSE coalesce(${after}, '{}'::jsonb) || pg_catalog.current_setting(${setting})::jsonb END`;
 
 const dateLike = z.union([z.date(), z.iso.datetime({ offset: true })]).transform((v) => (v instanceof Date ? v : new Date(v)));
