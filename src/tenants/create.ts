@@ -166,7 +166,13 @@ export async function createInOneTrip(db: Db, t: NewTenant, effects: CreatedEffe
       await whyNotCreated(db, t, error);
       // Nothing wrong with the parent now: it moved while its locks were awaited. Its new path is
       // locked on the next pass; moves are finite, but a livelock must not hang the caller.
-      if (attempt >= 20) throw error;
+      if (attempt >= 20) {
+        throw new StratumError(
+          "CONFLICT",
+          `Parent tenant ${t.parentId} kept moving while a child was being created under it (${attempt + 1} attempts); retry when the moves have finished.`,
+          { parentId: t.parentId },
+        );
+      }
     }
   }
 }
