@@ -147,16 +147,17 @@ export interface CreatedEffects {
  * locks were awaited; typed errors otherwise.
  */
 export async function createInOneTrip(db: Db, t: NewTenant, effects: CreatedEffects): Promise<Tenant> {
+  const metadata = JSON.stringify(t.metadata);
   for (let attempt = 0; ; attempt++) {
     const id = randomUUID();
-    const predicted = predictedRow(id, t);
+    const predicted = predictedRow(id, t, metadata);
     try {
       const [row] = await db.transaction(async (tx) => {
         if (t.parentId !== null) await notePathLocks(tx, t.parentId);
         const [sql, params, name] =
           t.parentId === null
-            ? [CREATE_ROOT, [id, t.slug, t.name, t.strategy, predictedMetadata(t)], "stratum_tenant_create_root"]
-            : [CREATE_CHILD, [id, t.parentId, t.slug, t.name, t.strategy, predictedMetadata(t)], "stratum_tenant_create_child"];
+            ? [CREATE_ROOT, [id, t.slug, t.name, t.strategy, metadata], "stratum_tenant_create_root"]
+            : [CREATE_CHILD, [id, t.parentId, t.slug, t.name, t.strategy, metadata], "stratum_tenant_create_child"];
         return commitWith<TenantRow>(tx, sql, params, { name }, (after) => effects(after, predicted));
       });
       return toTenant(row!);
@@ -180,7 +181,8 @@ export async function createInOneTrip(db: Db, t: NewTenant, effects: CreatedEffe
 /** The row as the insert will write it, but for what the database computes (NOTE_CREATED). */
 export type PredictedTenant = Omit<Tenant, "path" | "depth" | "created_at" | "updated_at">;
 
-function predictedRow(id: string, t: NewTenant): PredictedTenant {
+/** `metadata` is the row's JSON as sent: parsed back, it holds what the jsonb column will (no Dates, no undefined). */
+function predictedRow(id: string, t: NewTenant, metadata: string): PredictedTenant {
   return {
     id,
     parent_id: t.parentId,
@@ -189,13 +191,9 @@ function predictedRow(id: string, t: NewTenant): PredictedTenant {
     status: "active",
     isolation_strategy: t.strategy as Tenant["isolation_strategy"],
     placement: null,
-    metadata: JSON.parse(predictedMetadata(t)) as Record<string, unknown>,
+    metadata: JSON.parse(metadata) as Record<string, unknown>,
     archived_at: null,
   };
-}
-
-function predictedMetadata(t: NewTenant): string {
-  return JSON.stringify(t.metadata);
 }
 
 const WHY_NOT_NOW = `SELECT p.status, p.depth FROM public.stratum_tenants p WHERE p.id = $1::uuid`;
