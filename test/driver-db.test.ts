@@ -77,6 +77,36 @@ function countingDb(tx: Db, sent: { sent: number; deferred: number }): Db {
 }
 
 /**
+ * A new tenant with a webhook on `config.*` (its outbox only: nothing is delivered), and an audit
+ * sink that queues the webhook events of what it records, for `fn`.
+ */
+async function withConfigWebhook(name: string, fn: (tenant: { id: string }, audit: ReturnType<typeof createAuditService>) => Promise<void>) {
+  const tenant = await prisma.$stratum.createTenant({ name });
+  const webhooks = createWebhookService(adminDb(), {
+    audit: createAuditService(adminDb()),
+    redis: redisUrl(),
+    queueName: `driver-hooks-${tenant.id.slice(0, 8)}`,
+    allowPrivateNetworks: true,
+    onError: () => undefined,
+  });
+  try {
+    await webhooks.register(tenant.id, { url: "http://127.0.0.1:9/hook", events: ["config.*"] });
+    await fn(tenant, withWebhookEvents(createAuditService(adminDb()), webhooks));
+  } finally {
+    await webhooks.close();
+  }
+}
+
+/** The `data.after` of every delivery queued for `tenantId`'s webhooks. */
+async function deliveredAfters(tenantId: string): Promise<Array<{ after: unknown }>> {
+  const { rows } = await admin.query<{ after: unknown }>(
+    `SELECT d.payload->'data'->'after' AS after FROM public.stratum_deliveries d JOIN public.stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1`,
+    [tenantId],
+  );
+  return rows;
+}
+
+/**
  * Tables read whole by `sql`, run as the services run it (app role, admin scope, the table's row
  * security) with sequential scans priced out, then rolled back: a scan that ran, or an index read
  * without a condition, means no index could serve it (a fallback that never runs does not count).
@@ -324,17 +354,7 @@ describe("services on the driver", () => {
   });
 
   it("with webhooks configured, an audited write's event rides with its audit row and the COMMIT: no round trip of its own", async () => {
-    const tenant = await prisma.$stratum.createTenant({ name: "Driver Hooks" });
-    const webhooks = createWebhookService(adminDb(), {
-      audit: createAuditService(adminDb()),
-      redis: redisUrl(),
-      queueName: `driver-hooks-${tenant.id.slice(0, 8)}`,
-      allowPrivateNetworks: true,
-      onError: () => undefined,
-    });
-    try {
-      await webhooks.register(tenant.id, { url: "http://127.0.0.1:9/hook", events: ["config.*"] });
-      const audit = withWebhookEvents(createAuditService(adminDb()), webhooks);
+    await withConfigWebhook("Driver Hooks", async (tenant, audit) => {
       const sent = { sent: 0, deferred: 0 };
       const writeIn = (rollBack: boolean) =>
         adminDb().transaction(async (tx) => {
@@ -346,29 +366,13 @@ describe("services on the driver", () => {
       await writeIn(false);
       // The audit row and the event, twice; neither waited for an answer of its own.
       expect(sent).toEqual({ sent: 0, deferred: 4 });
-      const { rows } = await admin.query<{ after: { rollBack: boolean } }>(
-        `SELECT d.payload->'data'->'after' AS after FROM public.stratum_deliveries d JOIN public.stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1`,
-        [tenant.id],
-      );
       // Queued exactly when the write committed.
-      expect(rows).toEqual([{ after: { rollBack: false } }]);
-    } finally {
-      await webhooks.close();
-    }
+      expect(await deliveredAfters(tenant.id)).toEqual([{ after: { rollBack: false } }]);
+    });
   });
 
   it("an entry's mergeAfter merges a noted setting over `after`, in the audit row and in the webhook event alike", async () => {
-    const tenant = await prisma.$stratum.createTenant({ name: "Driver Merge" });
-    const webhooks = createWebhookService(adminDb(), {
-      audit: createAuditService(adminDb()),
-      redis: redisUrl(),
-      queueName: `driver-merge-${tenant.id.slice(0, 8)}`,
-      allowPrivateNetworks: true,
-      onError: () => undefined,
-    });
-    try {
-      await webhooks.register(tenant.id, { url: "http://127.0.0.1:9/hook", events: ["config.*"] });
-      const audit = withWebhookEvents(createAuditService(adminDb()), webhooks);
+    await withConfigWebhook("Driver Merge", async (tenant, audit) => {
       await adminDb().transaction(async (tx) => {
         await tx.query("SELECT pg_catalog.set_config('stratum.merge_test', $1, true)", [JSON.stringify({ path: ["a", "b"], depth: 1 })]);
         await audit.record(tx, {
@@ -383,18 +387,12 @@ describe("services on the driver", () => {
       const expected = { key: "merge", password: "[REDACTED]", path: ["a", "b"], depth: 1 };
       const audited = await admin.query("SELECT after FROM stratum_audit WHERE target_id = 'merge' AND tenant_id = $1", [tenant.id]);
       expect(audited.rows).toEqual([{ after: expected }]);
-      const { rows } = await admin.query(
-        `SELECT d.payload->'data'->'after' AS after FROM public.stratum_deliveries d JOIN public.stratum_webhooks w ON w.id = d.webhook_id WHERE w.tenant_id = $1`,
-        [tenant.id],
-      );
-      expect(rows).toEqual([{ after: expected }]);
+      expect(await deliveredAfters(tenant.id)).toEqual([{ after: expected }]);
       // Only stratum's own settings can be named.
       await expect(audit.record(adminDb(), { tenantId: tenant.id, action: "config.set", mergeAfter: "search_path" })).rejects.toMatchObject({
         code: "VALIDATION_FAILED",
       });
-    } finally {
-      await webhooks.close();
-    }
+    });
   });
 
   it("moves and subtree reads find the subtree through indexes under the tenants' row security, where ltree's <@ reads the whole table", async () => {
