@@ -5,7 +5,8 @@
  * (superuser: no RLS in play), vs unscoped as the app role on a copy of the table without RLS,
  * vs Prisma's documented batch pattern `$transaction([$executeRaw`set_config…`, query])`, at 1 and
  * 16 concurrent callers. At one caller the scenarios take turns call by call, so drift hits all of
- * them alike; at 16 callers they run one after another, in an order rotated each round.
+ * them alike; at 16 callers each path runs beside the baseline, in slices ordered baseline, path,
+ * path, baseline, and its throughput is read against those baseline slices.
  *
  *   npm run bench:isolation                        # everything (about 4–5 minutes on 2 cores)
  *   BENCH_SECOND_PG=0 npm run bench:isolation      # skip the second instance (initdb + pg_ctl)
@@ -52,6 +53,8 @@ const USERS_PER_TENANT = env("BENCH_USERS", 25);
 const ROUNDS = env("BENCH_ROUNDS", 3);
 const ITER_1 = env("BENCH_ITERATIONS", 800); // per round at 1 caller
 const OPS_PER_CALLER_16 = env("BENCH_OPS_16", 120); // per caller per round at 16 callers
+const OPS_PER_SLICE_16 = Math.max(1, Math.round(OPS_PER_CALLER_16 / 2)); // two slices of a path per round, between two of the baseline
+const WARMUP_PER_CALLER_16 = Math.max(20, Math.round(OPS_PER_CALLER_16 / 10));
 const POOL_MAX = 16;
 const SECOND_PG = process.env.BENCH_SECOND_PG !== "0";
 const DIAGNOSTICS = process.env.BENCH_SKIP_DIAGNOSTICS !== "1";
@@ -366,6 +369,8 @@ async function main(): Promise<void> {
     // --- measure: rounds × (concurrency × query × scenario), interleaved
     // Node CPU per operation too: unlike latency it does not move with the server's scheduling.
     const samples = new Map<string, { lat: number[]; ops: number; wall: number; cpuUs: number }>();
+    /** 16 callers: a path's calls and time, and those of the baseline slices around them. */
+    const pairs = new Map<string, { ops: number; wall: number; baseOps: number; baseWall: number }>();
     const key = (s: Scenario, q: Query, c: number) => `${s.label}|${q}|${c}`;
     const record = (s: Scenario, q: Query, callers: number, lat: number[], wall: number, cpuUs: number) => {
       const entry = samples.get(key(s, q, callers)) ?? { lat: [], ops: 0, wall: 0, cpuUs: 0 };
@@ -410,20 +415,32 @@ async function main(): Promise<void> {
           }
         }
         if (!oneTenant) for (const s of scenarios) record(s, q, 1, lat.get(s)!, wall.get(s)!, cpu.get(s)!);
-        // Sixteen callers: one scenario at a time (they would compete for the pools otherwise),
-        // in an order rotated each round.
-        const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
-        for (const s of order) {
-          const op = (c: number, n: number) => {
-            const { tenant, userId } = (oneTenant ? pickShared : pick)(s.tenants, 16, c, n + round * OPS_PER_CALLER_16);
-            return s.run(q, tenant, userId);
-          };
-          await drive(16, Math.max(20, Math.round(OPS_PER_CALLER_16 / 10)), op); // warm-up (connections, plans, route cache)
-          const l: number[] = [];
-          const c0 = process.cpuUsage();
-          const w = await drive(16, OPS_PER_CALLER_16, op, l);
-          const c = process.cpuUsage(c0);
-          record(s, q, 16, l, w, c.user + c.system);
+        // Sixteen callers: each path beside the baseline, in slices ordered baseline, path, path,
+        // baseline (one path at a time: they would compete for the pools and cores otherwise).
+        // Whole phases one after another let a few seconds of drift, or one neighbour's garbage
+        // collection, land on one path's entire sample and move its ratio by a fifth; paired
+        // slices share whatever the machine does at that moment.
+        const opOf = (s: Scenario, offset: number) => (c: number, n: number) => {
+          const { tenant, userId } = (oneTenant ? pickShared : pick)(s.tenants, 16, c, offset + n);
+          return s.run(q, tenant, userId);
+        };
+        const baseline = scenarios[0]!;
+        const others = scenarios.slice(1);
+        for (const s of others.map((_, i) => others[(i + round) % others.length]!)) {
+          const offset = round * OPS_PER_CALLER_16;
+          await drive(16, WARMUP_PER_CALLER_16, opOf(baseline, offset)); // connections, plans, route cache
+          await drive(16, WARMUP_PER_CALLER_16, opOf(s, offset));
+          const pair = pairs.get(key(s, q, 16)) ?? { ops: 0, wall: 0, baseOps: 0, baseWall: 0 };
+          for (const [slice, x] of [baseline, s, s, baseline].entries()) {
+            const l: number[] = [];
+            const c0 = process.cpuUsage();
+            const w = await drive(16, OPS_PER_SLICE_16, opOf(x, offset + (slice >> 1) * OPS_PER_SLICE_16), l);
+            const c = process.cpuUsage(c0);
+            record(x, q, 16, l, w, c.user + c.system);
+            if (x === baseline) (pair.baseOps += l.length), (pair.baseWall += w);
+            else (pair.ops += l.length), (pair.wall += w);
+          }
+          pairs.set(key(s, q, 16), pair);
         }
       }
       log(`round ${round + 1}/${ROUNDS}: ${((performance.now() - tr) / 1000).toFixed(1)} s`);
@@ -441,12 +458,16 @@ async function main(): Promise<void> {
     // --- report
     const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
     const ratio = (x: number, base: number) => `${(x / base).toFixed(2)}×`;
+    const pairedRatio = (s: Scenario, q: Query) => {
+      const p = pairs.get(key(s, q, 16));
+      return p ? ratio(p.ops / p.wall, p.baseOps / p.baseWall) : "1.00×";
+    };
     const lines: string[] = [];
     const pgVersion = await withClient(superUrl, async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v);
     lines.push(
       `Node ${process.version}, PostgreSQL ${pgVersion}, Prisma 7.10 + @prisma/adapter-pg, ${os.cpus().length} cores; ` +
         `${totalTenants} tenants × ${USERS_PER_TENANT} users (${rls.length} SHARED_RLS, ${schema.length} SCHEMA, ${servers.length * DATABASE_TENANTS} DATABASE); ` +
-        `${ROUNDS} interleaved rounds; 1 caller: ${ROUNDS * ITER_1} samples, 16 callers: ${ROUNDS * 16 * OPS_PER_CALLER_16} samples per cell; pools of ${POOL_MAX} connections; ` +
+        `${ROUNDS} interleaved rounds; 1 caller: ${ROUNDS * ITER_1} samples, 16 callers: ${ROUNDS * 16 * 2 * OPS_PER_SLICE_16} samples per path, between as many of the baseline's; pools of ${POOL_MAX} connections; ` +
         `load average ${os
           .loadavg()
           .map((l) => l.toFixed(2))
@@ -461,8 +482,8 @@ async function main(): Promise<void> {
       }[q];
       lines.push(`#### ${title}`, "");
       lines.push(
-        "| path | connects as | 1 caller p50 | p99 | ops/s | p50 vs baseline | Node CPU per op | 16 callers p50 | p99 | ops/s | p50 vs baseline | ops/s vs baseline |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| path | connects as | 1 caller p50 | p99 | ops/s | p50 vs baseline | Node CPU per op | 16 callers p50 | p99 | ops/s | p50 vs baseline | ops/s vs the baseline beside it | Node CPU per op, 16 callers |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
       );
       const base1 = results.get(key(scenarios[0]!, q, 1));
       const base16 = results.get(key(scenarios[0]!, q, 16))!;
@@ -475,7 +496,7 @@ async function main(): Promise<void> {
             : "— | — | — | — | —";
         lines.push(
           `| ${s.label} | ${s.role} | ${one} | ` +
-            `${fmt(r16.p50)} | ${fmt(r16.p99)} | ${r16.opsPerSec.toFixed(0)} | ${ratio(r16.p50, base16.p50)} | ${ratio(r16.opsPerSec, base16.opsPerSec)} |`,
+            `${fmt(r16.p50)} | ${fmt(r16.p99)} | ${r16.opsPerSec.toFixed(0)} | ${ratio(r16.p50, base16.p50)} | ${pairedRatio(s, q)} | ${r16.cpuUsPerOp.toFixed(0)} µs |`,
         );
       }
       lines.push("");
