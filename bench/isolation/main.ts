@@ -437,8 +437,13 @@ async function main(): Promise<void> {
             const w = await drive(16, OPS_PER_SLICE_16, opOf(x, offset + (slice >> 1) * OPS_PER_SLICE_16), l);
             const c = process.cpuUsage(c0);
             record(x, q, 16, l, w, c.user + c.system);
-            if (x === baseline) (pair.baseOps += l.length), (pair.baseWall += w);
-            else (pair.ops += l.length), (pair.wall += w);
+            if (x === baseline) {
+              pair.baseOps += l.length;
+              pair.baseWall += w;
+            } else {
+              pair.ops += l.length;
+              pair.wall += w;
+            }
           }
           pairs.set(key(s, q, 16), pair);
         }
