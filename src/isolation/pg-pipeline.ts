@@ -9,7 +9,9 @@ import pg from "pg";
 import { connectionLost, poolerSuspected, PRELUDE_EXISTS, PRELUDE_MISSING, sessionResetFailed } from "./connection-errors.js";
 import { SHARED_SEARCH_PATH } from "./names.js";
 import { currentScope, inRawStatement, statementContext, type StatementContext, type TenantScope } from "./scope.js";
+import { explainedPlan, explainExecuteSql, limitOnlyLiterals, PlanChoices, planShape } from "./plan-choice.js";
 import { PRELUDE_SQL, PRELUDE_STATEMENT, planModeOf, ScopedQuery, type Callback, type Pipeline } from "./scoped-query.js";
+import { SCOPE_SETTING } from "../sql/protocol.js";
 
 export { PRELUDE_SQL } from "./scoped-query.js";
 
@@ -72,6 +74,15 @@ export interface StratumPgClientOptions {
    * `transaction_read_only = off` (SQLSTATE 25001), so this client never sends it.
    */
   readOnly?: boolean;
+  /** One pool's verdicts on keeping generic plans (plan-choice.ts); StratumPool makes one per pool. */
+  planChoices?: PlanChoices;
+}
+
+/** A statement whose generic plan may be kept: its verdict's key, prepared name, and its parameters as literals. */
+interface PlanCheck {
+  key: string;
+  name: string;
+  literals: string[];
 }
 
 /**
@@ -117,6 +128,7 @@ export class StratumPgClient extends pg.Client {
   private readonly pooler: boolean;
   /** The prelude's transaction_read_only when a statement does not ask for read-only itself. */
   private readonly writeMode: "on" | "off";
+  private readonly planChoices: PlanChoices | undefined;
 
   constructor(config: pg.ClientConfig & { stratum?: StratumPgClientOptions }) {
     super(config);
@@ -124,6 +136,7 @@ export class StratumPgClient extends pg.Client {
     this.maxPrepared = config.stratum?.maxPreparedStatements ?? 500;
     this.pooler = config.stratum?.pooler ?? false;
     this.writeMode = config.stratum?.readOnly ? "on" : "off";
+    this.planChoices = config.stratum?.planChoices;
     // A backend terminated under a checked-out or still-connecting client (failover, admin,
     // restart) emits 'error' here; the statement in flight fails with CONNECTION_LOST and pg-pool
     // drops the client when it comes back. Without a listener the process would crash.
@@ -208,7 +221,9 @@ export class StratumPgClient extends pg.Client {
     // Inside a transaction a lost connection means the server rolled it back — unless the
     // statement was the COMMIT itself, which the server may have carried out before the break.
     const committedNothing = (begin || this.inTransaction()) && !COMMITS.test(normalized.text) && !normalized[AFTER]?.some((s) => COMMITS.test(s.text));
-    const cb: Callback = (err, result) => this.settle(committedNothing, err, result, given);
+    const check = scope && !raw && !begin && !normalized[BEFORE] && !normalized[AFTER] && !this.inTransaction() ? this.planCheck(normalized, scope) : undefined;
+    const reply = check ? this.checkingPlan(check, scope!, given) : given;
+    const cb: Callback = (err, result) => this.settle(committedNothing, err, result, reply);
 
     let pipeline: Omit<Pipeline, "parse" | "named"> | undefined;
     // Deferred statements (Db.defer) ride with whatever comes next, a COMMIT included.
@@ -217,7 +232,8 @@ export class StratumPgClient extends pg.Client {
     if (before || !TRANSACTION_CONTROL.test(normalized.text)) {
       if (scope) {
         const context = normalized[CONTEXT] ?? statementContext();
-        const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId, planModeOf(scope)];
+        const planMode = planModeOf(scope) || (check ? this.planChoices!.modeFor(check.key) : "");
+        const values = [scope.token, scope.searchPath, scope.readOnly ? "on" : this.writeMode, context.actor, context.requestId, planMode];
         pipeline = { values, postlude: raw, ...(begin ? { begin } : {}), ...(before ? { before } : {}), ...(after ? { after } : {}) };
         this.scopeDirty = begin || this.inTransaction();
       } else if (this.scopeDirty && this.inTransaction()) {
@@ -229,6 +245,69 @@ export class StratumPgClient extends pg.Client {
     else if (begin) this.beginThen(normalized, cb);
     else (super.query as (...a: unknown[]) => unknown)(normalized, cb);
     return undefined as never;
+  }
+
+  /**
+   * A standalone, prepared statement of a single-tenant scope binding only LIMIT/OFFSET: one whose
+   * generic plan may be kept (plan-choice.ts).
+   */
+  private planCheck(config: ScopedConfig, scope: TenantScope): PlanCheck | undefined {
+    if (!this.planChoices || !config.name || scope.mode !== "s" || scope.tableSources) return undefined;
+    const literals = limitOnlyLiterals(config.text, config.values);
+    return literals ? { key: PlanChoices.key(scope.searchPath, config.name), name: config.name, literals } : undefined;
+  }
+
+  /**
+   * The statement's reply, after — the first time a pool runs it, and again when its verdict is
+   * old — comparing its custom and generic plans on this connection, where it is prepared. The
+   * caller waits for that one round trip; every later call of the statement is planned once.
+   */
+  private checkingPlan(check: PlanCheck, scope: TenantScope, given: Callback): Callback {
+    return (err, result) => {
+      if (err || !this.planChoices!.claim(check.key)) return given(err, result);
+      this.samePlans(check, scope).then(
+        (same) => {
+          this.planChoices!.settle(check.key, same);
+          given(null, result);
+        },
+        () => {
+          this.planChoices!.settle(check.key, false);
+          given(null, result);
+        },
+      );
+    };
+  }
+
+  /** EXPLAIN EXECUTE under force_custom_plan and force_generic_plan, in the scope, read-only, rolled back. */
+  private async samePlans(check: PlanCheck, scope: TenantScope): Promise<boolean> {
+    const run = (sql: string) =>
+      new Promise<pg.QueryResult[]>((resolve, reject) =>
+        (super.query as (...a: unknown[]) => unknown)({ text: sql }, (e: Error | null, r: pg.QueryResult | pg.QueryResult[]) =>
+          e ? reject(e) : resolve(Array.isArray(r) ? r : [r]),
+        ),
+      );
+    const explain = explainExecuteSql(check.name, check.literals);
+    const mode = (m: string) => `SELECT pg_catalog.set_config('plan_cache_mode', '${m}', true)`;
+    try {
+      const results = await run(
+        [
+          "BEGIN READ ONLY",
+          `SELECT pg_catalog.set_config('${SCOPE_SETTING}', ${this.escapeLiteral(scope.token)}, true), pg_catalog.set_config('search_path', ${this.escapeLiteral(scope.searchPath)}, true)`,
+          mode("force_custom_plan"),
+          explain,
+          mode("force_generic_plan"),
+          explain,
+          "ROLLBACK",
+        ].join("; "),
+      );
+      const custom = explainedPlan(results[3]?.rows ?? []);
+      const generic = explainedPlan(results[5]?.rows ?? []);
+      return custom !== undefined && generic !== undefined && planShape(custom) === planShape(generic);
+    } catch (error) {
+      // The transaction this check opened may be left aborted: close it, or retire the connection.
+      if (this.inTransaction()) await run("ROLLBACK").catch(() => this.end().catch(() => undefined));
+      throw error;
+    }
   }
 
   /** A BEGIN that could not ride with the statement (a SAVEPOINT, say): its own round trip first. */
@@ -369,7 +448,12 @@ export class StratumPgClient extends pg.Client {
  */
 export class StratumPool extends pg.Pool {
   constructor(config: pg.PoolConfig & { stratum?: StratumPgClientOptions }) {
-    super({ ...config, Client: StratumPgClient as unknown as typeof pg.Client });
+    const stratum: StratumPgClientOptions = {
+      defaultSearchPath: SHARED_SEARCH_PATH,
+      ...config.stratum,
+      planChoices: config.stratum?.planChoices ?? new PlanChoices(),
+    };
+    super({ ...config, stratum, Client: StratumPgClient as unknown as typeof pg.Client } as pg.PoolConfig);
     // An idle connection the server closed (restart, DROP DATABASE … FORCE) is dropped from the
     // pool by pg-pool; without a listener its 'error' event would crash the process.
     this.on("error", () => undefined);
