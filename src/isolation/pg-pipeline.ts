@@ -304,8 +304,10 @@ export class StratumPgClient extends pg.Client {
       const generic = explainedPlan(results[5]?.rows ?? []);
       return custom !== undefined && generic !== undefined && planShape(custom) === planShape(generic);
     } catch (error) {
-      // The transaction this check opened may be left aborted: close it, or retire the connection.
-      if (this.inTransaction()) await run("ROLLBACK").catch(() => this.end().catch(() => undefined));
+      // pg reports the error before the server's ReadyForQuery, so the transaction status is not
+      // known yet: the transaction this check opened is aborted (or never began). Close it, or
+      // retire the connection; never hand it back in a transaction.
+      await run("ROLLBACK").catch(() => this.end().catch(() => undefined));
       throw error;
     }
   }
