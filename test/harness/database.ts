@@ -10,6 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { homeDatabaseName } from "../../src/isolation/names.js";
 import { requireInjected } from "./context.js";
 import { withDatabase } from "./postgres.js";
 import { OWNER_ROLE, appUrlOf, ownerUrlOf } from "./roles.js";
@@ -97,10 +98,29 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
           if ((rows[0] as { n: number }).n === 0) break;
           await sleep(50);
         }
+        const homes = await tenantHomesOf(client, withDatabase(serverAdminUrl, name));
         await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+        // DATABASE tenants' homes (and copies an interrupted move left) outlive the test database.
+        for (const home of homes) await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(home)} WITH (FORCE)`);
       } finally {
         await client.end().catch(() => undefined);
       }
     },
   };
+}
+
+/** The databases on this server named for a tenant of the test database at `url` (its DATABASE homes). */
+async function tenantHomesOf(server: pg.Client, url: string): Promise<string[]> {
+  const db = new pg.Client({ connectionString: url });
+  try {
+    await db.connect();
+    const tenants = await db.query<{ id: string }>("SELECT id::text AS id FROM stratum_tenants");
+    const names = new Set(tenants.rows.map((t) => homeDatabaseName(t.id)));
+    const { rows } = await server.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'stratum\\_t\\_%'");
+    return rows.map((r) => r.datname).filter((n) => names.has(n));
+  } catch {
+    return []; // an empty database (no tenants table) or one already gone
+  } finally {
+    await db.end().catch(() => undefined);
+  }
 }
