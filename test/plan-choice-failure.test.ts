@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Tenant } from "../src/index.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
+import { preparedPlans } from "./support/prepared-plans.js";
 import { stratumTestClient } from "./support/stratum-client.js";
 
 const failing = vi.hoisted(() => ({ on: false, failed: 0 }));
@@ -51,11 +52,8 @@ describe("a plan check that fails", () => {
     // check's transaction were still open.
     expect(await t.user.create({ data: { tenant_id: tenant.id, email: "after@check.test" } })).toMatchObject({ tenant_id: tenant.id });
     for (let i = 0; i < 6; i++) expect(await t.user.findMany({ take: 10, skip: i, orderBy: { id: "asc" } })).toHaveLength(10);
-    const [plans] = await t.$queryRawUnsafe<Array<{ custom: number }>>(
-      "SELECT coalesce(sum(custom_plans), 0)::int AS custom FROM pg_prepared_statements WHERE statement LIKE $1",
-      '%"users"%ORDER BY%LIMIT $1 OFFSET $2',
-    );
+    const plans = await preparedPlans(t, '%"users"%ORDER BY%LIMIT $1 OFFSET $2');
     // Seven calls and no forced generic plan (forced after a good check: 2 custom plans).
-    expect(plans!.custom).toBeGreaterThanOrEqual(5);
+    expect(plans.custom).toBeGreaterThanOrEqual(5);
   });
 });

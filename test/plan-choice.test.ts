@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Tenant } from "../src/index.js";
 import { explainExecuteSql, limitOnlyLiterals, PlanChoices, planShape } from "../src/isolation/plan-choice.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
+import { preparedPlans } from "./support/prepared-plans.js";
 import { stratumTestClient } from "./support/stratum-client.js";
 
 const PAGE = 'SELECT "id" FROM "public"."users" WHERE 1=1 ORDER BY "id" ASC LIMIT $1 OFFSET $2';
@@ -107,16 +108,7 @@ describe("on PostgreSQL", () => {
     await db?.drop();
   });
 
-  /** The plans PostgreSQL made for the prepared statements on the client's connection whose text matches `like`. */
-  async function plansOf(like: string): Promise<{ generic: number; custom: number }> {
-    const rows = await client.prisma
-      .$tenant(tenant.id)
-      .$queryRawUnsafe<Array<{ generic: number; custom: number }>>(
-        "SELECT coalesce(sum(generic_plans), 0)::int AS generic, coalesce(sum(custom_plans), 0)::int AS custom FROM pg_prepared_statements WHERE statement LIKE $1",
-        like,
-      );
-    return rows[0]!;
-  }
+  const plansOf = (like: string) => preparedPlans(client.prisma.$tenant(tenant.id), like);
 
   it("a page binding only LIMIT/OFFSET runs on its generic plan once its two plans are the same", async () => {
     const t = client.prisma.$tenant(tenant.id);
@@ -181,13 +173,10 @@ describe("on PostgreSQL, where the two plans differ", () => {
   it("the page is checked and left to PostgreSQL: planned afresh for its first calls, as without stratum", async () => {
     const t = client.prisma.$tenant(tenant.id);
     for (let i = 0; i < 8; i++) expect(await t.user.findMany({ take: 20, skip: i, orderBy: { id: "asc" } })).toHaveLength(20);
-    const [plans] = await t.$queryRawUnsafe<Array<{ generic: number; custom: number }>>(
-      "SELECT coalesce(sum(generic_plans), 0)::int AS generic, coalesce(sum(custom_plans), 0)::int AS custom FROM pg_prepared_statements WHERE statement LIKE $1",
-      '%"users"%ORDER BY%LIMIT $1 OFFSET $2',
-    );
+    const plans = await preparedPlans(t, '%"users"%ORDER BY%LIMIT $1 OFFSET $2');
     // Eight calls and the check's two EXPLAINs; PostgreSQL's own five custom plans (the check's
     // custom one among them), so the generic plan was never forced (forced: 2 custom, 8 generic).
-    expect(plans!.generic + plans!.custom).toBe(10);
-    expect(plans!.custom).toBeGreaterThanOrEqual(5);
+    expect(plans.generic + plans.custom).toBe(10);
+    expect(plans.custom).toBeGreaterThanOrEqual(5);
   });
 });
