@@ -5,10 +5,7 @@
  * pointing the check's EXPLAIN at a statement that does not exist, after its BEGIN has run.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Tenant } from "../src/index.js";
-import { createTestDatabase, type TestDatabase } from "./harness/database.js";
-import { preparedPlans } from "./support/prepared-plans.js";
-import { stratumTestClient } from "./support/stratum-client.js";
+import { type OneConnectionTenant, oneConnectionTenant, preparedPlans } from "./support/prepared-plans.js";
 
 const failing = vi.hoisted(() => ({ on: false, failed: 0 }));
 vi.mock("../src/isolation/plan-choice.js", async (importOriginal) => {
@@ -24,33 +21,26 @@ vi.mock("../src/isolation/plan-choice.js", async (importOriginal) => {
 });
 
 describe("a plan check that fails", () => {
-  let db: TestDatabase;
-  let client: ReturnType<typeof stratumTestClient>;
-  let tenant: Tenant;
+  let f: OneConnectionTenant;
 
   beforeAll(async () => {
-    db = await createTestDatabase({ label: "plan_check_fail" });
-    client = stratumTestClient(db, { poolSize: 1 }); // one connection: the next call gets the one the check used
-    tenant = await client.prisma.$stratum.createTenant({ name: "Failing check" });
-    await client.prisma.$tenant(tenant.id).user.createMany({
-      data: Array.from({ length: 30 }, (_, i) => ({ tenant_id: tenant.id, email: `f${i}@check.test` })),
+    f = await oneConnectionTenant("plan_check_fail", "Failing check");
+    await f.client.prisma.$tenant(f.tenant.id).user.createMany({
+      data: Array.from({ length: 30 }, (_, i) => ({ tenant_id: f.tenant.id, email: `f${i}@check.test` })),
     });
   });
 
-  afterAll(async () => {
-    await client?.close();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   it("still answers the call, leaves no transaction open on the connection, and forces nothing", async () => {
-    const t = client.prisma.$tenant(tenant.id);
+    const t = f.client.prisma.$tenant(f.tenant.id);
     failing.on = true;
     expect(await t.user.findMany({ take: 10, orderBy: { id: "asc" } })).toHaveLength(10);
     failing.on = false;
     expect(failing.failed).toBe(1);
     // The same connection, next: a write fails with 25P02 (aborted) or 25006 (read-only) if the
     // check's transaction were still open.
-    expect(await t.user.create({ data: { tenant_id: tenant.id, email: "after@check.test" } })).toMatchObject({ tenant_id: tenant.id });
+    expect(await t.user.create({ data: { tenant_id: f.tenant.id, email: "after@check.test" } })).toMatchObject({ tenant_id: f.tenant.id });
     for (let i = 0; i < 6; i++) expect(await t.user.findMany({ take: 10, skip: i, orderBy: { id: "asc" } })).toHaveLength(10);
     const plans = await preparedPlans(t, '%"users"%ORDER BY%LIMIT $1 OFFSET $2');
     // Seven calls and no forced generic plan (forced after a good check: 2 custom plans).

@@ -6,11 +6,8 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Tenant } from "../src/index.js";
 import { explainExecuteSql, limitOnlyLiterals, PlanChoices, planShape } from "../src/isolation/plan-choice.js";
-import { createTestDatabase, type TestDatabase } from "./harness/database.js";
-import { preparedPlans } from "./support/prepared-plans.js";
-import { stratumTestClient } from "./support/stratum-client.js";
+import { type OneConnectionTenant, oneConnectionTenant, preparedPlans } from "./support/prepared-plans.js";
 
 const PAGE = 'SELECT "id" FROM "public"."users" WHERE 1=1 ORDER BY "id" ASC LIMIT $1 OFFSET $2';
 
@@ -85,33 +82,25 @@ describe("one pool's verdicts", () => {
 });
 
 describe("on PostgreSQL", () => {
-  let db: TestDatabase;
-  let client: ReturnType<typeof stratumTestClient>;
-  let tenant: Tenant;
+  let f: OneConnectionTenant;
 
   beforeAll(async () => {
-    db = await createTestDatabase({ label: "plan_choice" });
-    // One connection: the statements counted below are the ones the calls prepared.
-    client = stratumTestClient(db, { poolSize: 1 });
-    tenant = await client.prisma.$stratum.createTenant({ name: "Plans" });
-    await client.prisma.$tenant(tenant.id).user.createMany({
-      data: Array.from({ length: 200 }, (_, i) => ({ tenant_id: tenant.id, email: `u${i}@plans.test` })),
+    f = await oneConnectionTenant("plan_choice", "Plans");
+    await f.client.prisma.$tenant(f.tenant.id).user.createMany({
+      data: Array.from({ length: 200 }, (_, i) => ({ tenant_id: f.tenant.id, email: `u${i}@plans.test` })),
     });
     // Statistics as autovacuum would leave them: every plan below is priced on them.
-    const admin = new pg.Client({ connectionString: db.adminUrl });
+    const admin = new pg.Client({ connectionString: f.db.adminUrl });
     await admin.connect();
     await admin.query("ANALYZE users").finally(() => admin.end());
   });
 
-  afterAll(async () => {
-    await client?.close();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
-  const plansOf = (like: string) => preparedPlans(client.prisma.$tenant(tenant.id), like);
+  const plansOf = (like: string) => preparedPlans(f.client.prisma.$tenant(f.tenant.id), like);
 
   it("a page binding only LIMIT/OFFSET runs on its generic plan once its two plans are the same", async () => {
-    const t = client.prisma.$tenant(tenant.id);
+    const t = f.client.prisma.$tenant(f.tenant.id);
     for (let i = 0; i < 8; i++) expect(await t.user.findMany({ take: 5, skip: i, orderBy: { id: "asc" } })).toHaveLength(5);
     // PostgreSQL alone plans the first five executions afresh (5 custom, 3 generic); here the first
     // call is custom, its check makes one plan of each kind, and the seven calls after it reuse
@@ -120,35 +109,31 @@ describe("on PostgreSQL", () => {
   });
 
   it("a statement binding a filter value is left to PostgreSQL", async () => {
-    const t = client.prisma.$tenant(tenant.id);
+    const t = f.client.prisma.$tenant(f.tenant.id);
     for (let i = 0; i < 3; i++) expect(await t.user.findMany({ where: { email: { startsWith: "u1" } }, take: 5, orderBy: { email: "asc" } })).toHaveLength(5);
     expect(await plansOf('%"users"%LIKE%LIMIT $2 OFFSET $3')).toEqual({ generic: 0, custom: 3 });
   });
 
   it("the check leaves nothing on the connection: the session's plan mode, and no read-only transaction left open", async () => {
-    const t = client.prisma.$tenant(tenant.id);
+    const t = f.client.prisma.$tenant(f.tenant.id);
     await t.user.findMany({ take: 3, orderBy: { email: "desc" } });
     const [state] = await t.$queryRawUnsafe<Array<{ mode: string }>>("SELECT current_setting('plan_cache_mode') AS mode");
     expect(state).toEqual({ mode: "auto" });
     await t.user.findMany({ take: 4, orderBy: { name: "desc" } });
-    expect(await t.user.create({ data: { tenant_id: tenant.id, email: "after-check@plans.test" } })).toMatchObject({ tenant_id: tenant.id });
+    expect(await t.user.create({ data: { tenant_id: f.tenant.id, email: "after-check@plans.test" } })).toMatchObject({ tenant_id: f.tenant.id });
   });
 });
 
 describe("on PostgreSQL, where the two plans differ", () => {
-  let db: TestDatabase;
-  let client: ReturnType<typeof stratumTestClient>;
-  let tenant: Tenant;
+  let f: OneConnectionTenant;
 
   beforeAll(async () => {
-    db = await createTestDatabase({ label: "plan_choice_skew" });
-    client = stratumTestClient(db, { poolSize: 1 });
-    tenant = await client.prisma.$stratum.createTenant({ name: "Skewed" });
+    f = await oneConnectionTenant("plan_choice_skew", "Skewed");
     // A skewed table: 1,000 tenants of 10 rows and this one of 300. PostgreSQL expects 10 rows of
     // the scope's tenant (its value is an InitPlan, unknown when planning), so a custom plan for
     // LIMIT 20 sorts all of them, while the generic plan (LIMIT guessed at 10 % of 10) walks
     // (tenant_id, id): not the same plan, so the generic one must not be forced.
-    const admin = new pg.Client({ connectionString: db.adminUrl });
+    const admin = new pg.Client({ connectionString: f.db.adminUrl });
     await admin.connect();
     try {
       await admin.query(
@@ -157,7 +142,7 @@ describe("on PostgreSQL, where the two plans differ", () => {
       await admin.query(
         `INSERT INTO users (id, tenant_id, email) SELECT gen_random_uuid(), md5('skew' || (1 + g % 1000))::uuid, 'o' || g || '@skew.test' FROM generate_series(1, 10000) g
          UNION ALL SELECT gen_random_uuid(), $1::uuid, 's' || g || '@skew.test' FROM generate_series(1, 300) g`,
-        [tenant.id],
+        [f.tenant.id],
       );
       await admin.query("ANALYZE users");
     } finally {
@@ -165,13 +150,10 @@ describe("on PostgreSQL, where the two plans differ", () => {
     }
   });
 
-  afterAll(async () => {
-    await client?.close();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   it("the page is checked and left to PostgreSQL: planned afresh for its first calls, as without stratum", async () => {
-    const t = client.prisma.$tenant(tenant.id);
+    const t = f.client.prisma.$tenant(f.tenant.id);
     for (let i = 0; i < 8; i++) expect(await t.user.findMany({ take: 20, skip: i, orderBy: { id: "asc" } })).toHaveLength(20);
     const plans = await preparedPlans(t, '%"users"%ORDER BY%LIMIT $1 OFFSET $2');
     // Eight calls and the check's two EXPLAINs; PostgreSQL's own five custom plans (the check's

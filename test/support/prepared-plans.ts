@@ -1,3 +1,6 @@
+import { createTestDatabase } from "../harness/database.js";
+import { stratumTestClient } from "./stratum-client.js";
+
 /** What PostgreSQL planned for the prepared statements of one connection (pg_prepared_statements). */
 type RawClient = { $queryRawUnsafe<T>(sql: string, ...values: unknown[]): PromiseLike<T> };
 
@@ -12,3 +15,20 @@ export async function preparedPlans(client: RawClient, like: string): Promise<{ 
   );
   return rows[0]!;
 }
+
+/** A fresh test database, a stratum client on one connection (the plans counted are the calls'), and one SHARED_RLS tenant. */
+export async function oneConnectionTenant(label: string, name: string) {
+  const db = await createTestDatabase({ label });
+  const client = stratumTestClient(db, { poolSize: 1 });
+  const tenant = await client.prisma.$stratum.createTenant({ name });
+  return {
+    db,
+    client,
+    tenant,
+    async close() {
+      await client.close();
+      await db.drop();
+    },
+  };
+}
+export type OneConnectionTenant = Awaited<ReturnType<typeof oneConnectionTenant>>;
