@@ -265,16 +265,20 @@ export class StratumPgClient extends pg.Client {
   private checkingPlan(check: PlanCheck, scope: TenantScope, given: Callback): Callback {
     return (err, result) => {
       if (err || !this.planChoices!.claim(check.key)) return given(err, result);
-      this.samePlans(check, scope).then(
-        (same) => {
-          this.planChoices!.settle(check.key, same);
-          given(null, result);
-        },
-        () => {
-          this.planChoices!.settle(check.key, false);
-          given(null, result);
-        },
-      );
+      // The caller's statement has answered: a connection lost during the check is the check's
+      // failure, not the caller's. pg emits it as an 'error' event too, which pg-pool's query()
+      // would hand the caller, untyped, in place of its rows; those listeners wait meanwhile (a
+      // client that lost its connection is not queryable, and pg-pool drops it when released).
+      const waiting = this.rawListeners("error") as Array<(...a: unknown[]) => void>;
+      this.removeAllListeners("error");
+      this.on("error", () => undefined);
+      const done = (same: boolean) => {
+        this.removeAllListeners("error");
+        for (const listener of waiting) this.on("error", listener);
+        this.planChoices!.settle(check.key, same);
+        given(null, result);
+      };
+      this.samePlans(check, scope).then(done, () => done(false));
     };
   }
 
