@@ -7,7 +7,10 @@
  *   - a SHARED_RLS read of the same shape on the main database;
  *   - the fleet under the old default's bound (16 pools in all: 8 connections per server), which
  *     must close and reopen a pool on nearly every call — measured apart, after the others (its
- *     connection churn slowed whatever ran beside it).
+ *     connection churn slowed whatever ran beside it);
+ *   - the machine's floor, apart as well: the same read through bare `pg`, one backend against
+ *     every fleet backend in turn — what waking a server process whose caches the 99 others have
+ *     pushed out costs any client on this machine.
  * The query is `user.findMany({ take: 20 })`. Connections are counted by PostgreSQL itself
  * (pg_stat_activity, sampled during the run) and by the budget's own peak.
  *
@@ -95,6 +98,42 @@ const p = (samples: number[], q: number) => {
 async function backends(client: pg.Client, databases: string[]): Promise<number> {
   const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = 'stratum_app' AND datname = ANY($1)", [databases]);
   return (rows[0] as { n: number }).n;
+}
+
+/**
+ * Bare `pg` reads of every fleet database (as the superuser: the tables force row-level security),
+ * one named prepared statement per connection: one backend read again and again against all of
+ * them round-robin in the fleet's order, taking turns call by call. Connections closed after.
+ */
+async function machineFloor(
+  fleet: Array<{ placement: string | null }>,
+  servers: Server[],
+  order: Array<{ placement: string | null }>,
+  call: (s: Scenario) => Promise<unknown>,
+): Promise<[Scenario, Scenario]> {
+  const connect = async (placement: string) => {
+    const [serverName, database] = placement.split("/") as [string, string];
+    const client = new pg.Client({ connectionString: withDatabase(servers.find((s) => s.name === serverName)!.adminUrl, database) });
+    await client.connect();
+    return client;
+  };
+  const read = { name: "floor_read", text: 'SELECT * FROM "public"."users" ORDER BY "id" LIMIT $1', values: [20] };
+  const clients = new Map<string, pg.Client>();
+  for (const t of fleet) clients.set(t.placement!, await connect(t.placement!));
+  const one = await connect(fleet[fleet.length - 1]!.placement!);
+  try {
+    let n = 0;
+    const scenarios: [Scenario, Scenario] = [
+      { label: "bare pg, one backend", samples: [], next: () => one.query(read) },
+      { label: "bare pg, every backend in turn", samples: [], next: () => clients.get(order[n++ % order.length]!.placement!)!.query(read) },
+    ];
+    for (const s of scenarios) for (let i = 0; i < 8 * fleet.length; i++) await s.next(0);
+    for (const s of scenarios) s.samples.length = 0;
+    for (let round = 0; round < ROUNDS; round++) for (let i = 0; i < CALLS; i++) for (const s of scenarios) await call(s);
+    return scenarios;
+  } finally {
+    await Promise.all([one, ...clients.values()].map((c) => c.end().catch(() => undefined)));
+  }
 }
 
 async function main(): Promise<void> {
@@ -213,13 +252,19 @@ async function main(): Promise<void> {
       for (let n = 0; n < CALLS; n++) for (const s of scenarios) if (!churning(s)) await call(s);
       log(`round ${round + 1}/${ROUNDS}`);
     }
-    for (const s of scenarios.filter(churning)) for (let n = 0; n < ROUNDS * CALLS; n++) await call(s);
     sampling = false;
     await sampler;
+    // The machine's own price for the fleet, apart (main cannot hold the budget's connections and
+    // these at once): the same 20-row read through bare `pg`, prepared, one backend against the
+    // fleet's backends round-robin — what any client pays when each call wakes a server process
+    // whose caches the others have pushed out.
+    const stats = budgeted.adapter.tenantPoolStats()!;
+    await budgeted.close();
+    const floor = await machineFloor(fleet, servers, order, (s) => call(s));
+    for (const s of scenarios.filter(churning)) for (let n = 0; n < ROUNDS * CALLS; n++) await call(s);
 
     const warmP50 = p(scenarios[0]!.samples, 0.5);
     const sharedP50 = p(scenarios[1]!.samples, 0.5);
-    const stats = budgeted.adapter.tenantPoolStats()!;
     const legacyStats = legacy.adapter.tenantPoolStats(); // undefined when its scenario was left out
     console.log(
       `\n${TENANTS} DATABASE tenants (${TENANTS - ON_SECOND} main, ${ON_SECOND} second) × ${USERS} users; findMany({ take: 20 }); ${CALLERS} caller(s); ${ROUNDS} × ${CALLS} calls per scenario\n`,
@@ -240,6 +285,11 @@ async function main(): Promise<void> {
     console.log(`\nconnections, budget's peak/cap: budgeted ${fmt(stats)} (${turns(stats)}); old bound ${fmt(legacyStats)} (${turns(legacyStats)})`);
     console.log(`pg_stat_activity peak, app role in the fleet's databases, all clients: main ${peak.main}, second ${peak.second}`);
     const ratio = p(scenarios[2]!.samples, 0.5) / warmP50;
+    const [oneBackend, allBackends] = floor.map((s) => p(s.samples, 0.5)) as [number, number];
+    const machine = allBackends / oneBackend;
+    console.log(
+      `\nthe machine's floor, bare pg (measured apart, after): one backend ${oneBackend.toFixed(3)} ms, ${TENANTS} backends in turn ${allBackends.toFixed(3)} ms = ${machine.toFixed(2)}× (+${(allBackends - oneBackend).toFixed(3)} ms; the fleet above: +${(p(scenarios[2]!.samples, 0.5) - warmP50).toFixed(3)} ms)`,
+    );
     console.log(`target p50 ≤ 1.2× warm: ${ratio.toFixed(2)}× ${ratio <= 1.2 ? "met" : "NOT met"}`);
   } finally {
     await cleanup();
