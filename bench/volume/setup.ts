@@ -9,7 +9,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../../generated/prisma/client.js";
 import { stratumModels } from "../../generated/stratum/index.js";
-import { stratum, stratumAdapter } from "../../src/index.js";
+import { stratum, stratumAdapter, type StratumAdapterOptions } from "../../src/index.js";
 import { INSTALL_SCOPE_KEY_SQL } from "../../src/isolation/scope.js";
 import { applyMigrations, pgExecutor } from "../../src/migrate/runner.js";
 import { withDatabase } from "../../test/harness/postgres.js";
@@ -73,8 +73,8 @@ export async function scratchDb(label: string, scopeKey: string, cleanups: Clean
 }
 
 /** The stratum client (app role) and a plain PrismaPg client as the superuser, same database. */
-export function clients(db: Db, scopeKey: string) {
-  const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: db.appUrl, pool: { max: POOL_MAX } }) });
+export function clients(db: Db, scopeKey: string, adapterOptions: Pick<StratumAdapterOptions, "subtreeConnections"> = {}) {
+  const base = new PrismaClient({ adapter: stratumAdapter({ connectionString: db.appUrl, pool: { max: POOL_MAX }, ...adapterOptions }) });
   const prisma = base.$extends(stratum({ models: stratumModels, scopeKey, admin: { connectionString: db.ownerUrl } }));
   const plainPool = new pg.Pool({ connectionString: db.superUrl, max: POOL_MAX });
   // The scratch database is dropped WITH (FORCE) at the end: its idle connections are terminated.

@@ -61,6 +61,15 @@ export interface StratumAdapterOptions {
    */
   pooler?: boolean;
   /**
+   * Connections of their own on the main database for descendants reads across SCHEMA homes
+   * (default 2; 0 sends them through the main pool). Such a statement is kilobytes of SQL over
+   * 50 homes, and its plan takes PostgreSQL tens of milliseconds to make, once per connection:
+   * kept to a few connections, a subtree is planned a few times per process rather than once on
+   * every connection of the pool, and at most this many of its statements hold their locks at
+   * once. Not with `pooler` (nothing is prepared there). docs/isolation.md#subtree-connections.
+   */
+  subtreeConnections?: number;
+  /**
    * Hot standbys for `$tenant(id, { replica: true })` reads: the main database's and named
    * servers'. Homes without one are read on the primary. docs/scale.md#read-replicas.
    */
@@ -157,6 +166,11 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
       const mainPool = new StratumPool({ connectionString: main.url, ...options.pool, stratum: { defaultSearchPath: searchPath, pooler } });
       const mainAdapter = await new PrismaPg(mainPool, pgOptions).connect();
       connectedPool = mainPool;
+      const subtreeMax = pooler ? 0 : (options.subtreeConnections ?? 2);
+      // Opens no connection until a descendants read comes.
+      const subtreePool =
+        subtreeMax > 0 ? new StratumPool({ connectionString: main.url, ...options.pool, max: subtreeMax, stratum: { defaultSearchPath: searchPath, pooler } }) : undefined;
+      const subtreeAdapter = subtreePool && (await new PrismaPg(subtreePool, pgOptions).connect());
       // Standby pools: every statement read-only, as a hot standby demands (replica.ts).
       const openStandbyPool = async (url: string) => {
         const target = poolerUrl(url);
@@ -185,9 +199,11 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
           if (connectedPool === mainPool) connectedPool = undefined;
           await replicas?.closeAll();
           await pools?.closeAll();
+          await subtreePool?.end();
           await mainPool.end();
         },
         replicas,
+        subtreeAdapter,
       );
     },
   };
@@ -254,12 +270,16 @@ class ScopedAdapter implements SqlDriverAdapter {
     private readonly mode: Mode,
     private readonly onDispose?: () => Promise<void>,
     private readonly replicas?: ReplicaPools,
+    subtree?: SqlDriverAdapter,
   ) {
     this.adapterName = main.adapterName;
     this.mainLease = { adapter: main, release: () => undefined };
+    this.subtreeLease = subtree && { adapter: subtree, release: () => undefined };
   }
 
   private readonly mainLease: { adapter: SqlDriverAdapter; release: () => void };
+  /** Descendants reads across SCHEMA homes (`subtreeConnections`); undefined sends them to main. */
+  private readonly subtreeLease: { adapter: SqlDriverAdapter; release: () => void } | undefined;
 
   queryRaw(query: SqlQuery): Promise<SqlResultSet> {
     return this.run(query, (target, q) => target.queryRaw(q));
@@ -309,9 +329,15 @@ class ScopedAdapter implements SqlDriverAdapter {
     }
   }
 
-  /** The main database, or a warm tenant database's pool, without waiting; undefined when `target` must wait. */
+  /**
+   * The main database (its subtree connections for a read across homes), or a warm tenant
+   * database's pool, without waiting; undefined when `target` must wait. A raw statement across
+   * homes stays on the main pool: the session reset after it would throw away the plans the
+   * subtree connections are there to keep. Transactions never come here (startTransaction).
+   */
   private leaseNow(scope: TenantScope | undefined): { adapter: SqlDriverAdapter; release: () => void } | undefined {
     if (scope?.replica) return undefined;
+    if (scope?.tableSources && !scope.resetSession && this.subtreeLease) return this.subtreeLease;
     if (!scope?.placement) return this.mainLease;
     return this.pools?.tryAcquire(scope.placement);
   }

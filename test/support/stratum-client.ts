@@ -20,6 +20,10 @@ export interface TestClientOptions {
   tenantPools?: Pick<StratumAdapterOptions, "connectionBudget" | "poolSize" | "maxPools">;
   /** stratum()'s admin placement policy for new DATABASE tenants. */
   placement?: PlacementOptions;
+  /** stratumAdapter's connections for descendants reads across SCHEMA homes. */
+  subtreeConnections?: number;
+  /** The main pool's `application_name` (its subtree connections share it): tells clients apart in pg_stat_activity. */
+  applicationName?: string;
 }
 
 export function stratumTestClient(db: TestDatabase, options: TestClientOptions = {}) {
@@ -27,7 +31,8 @@ export function stratumTestClient(db: TestDatabase, options: TestClientOptions =
   const servers = { main: mainServer, ...options.servers };
   const adapter = stratumAdapter({
     connectionString: db.appUrl,
-    pool: { max: options.poolSize ?? 10 },
+    pool: { max: options.poolSize ?? 10, ...(options.applicationName ? { application_name: options.applicationName } : {}) },
+    ...(options.subtreeConnections === undefined ? {} : { subtreeConnections: options.subtreeConnections }),
     servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, v.appUrl])),
     maxPools: 4,
     ...options.tenantPools,
