@@ -167,9 +167,21 @@ export function stratumAdapter(options: StratumAdapterOptions): StratumAdapterFa
       const mainAdapter = await new PrismaPg(mainPool, pgOptions).connect();
       connectedPool = mainPool;
       const subtreeMax = pooler ? 0 : (options.subtreeConnections ?? 2);
-      // Opens no connection until a descendants read comes.
+      // Opens no connection until a descendants read comes. Only those reads keep it busy, so it
+      // idles far longer than the main pool between them, and pg's 10 s idle timeout would throw
+      // its plans away between two reads of a dashboard: 5 minutes unless the user set one. Its
+      // idle connections do not keep the process alive.
       const subtreePool =
-        subtreeMax > 0 ? new StratumPool({ connectionString: main.url, ...options.pool, max: subtreeMax, stratum: { defaultSearchPath: searchPath, pooler } }) : undefined;
+        subtreeMax > 0
+          ? new StratumPool({
+              connectionString: main.url,
+              idleTimeoutMillis: 300_000,
+              allowExitOnIdle: true,
+              ...options.pool,
+              max: subtreeMax,
+              stratum: { defaultSearchPath: searchPath, pooler },
+            })
+          : undefined;
       const subtreeAdapter = subtreePool && (await new PrismaPg(subtreePool, pgOptions).connect());
       // Standby pools: every statement read-only, as a hot standby demands (replica.ts).
       const openStandbyPool = async (url: string) => {
