@@ -33,13 +33,13 @@ afterAll(async () => {
 });
 
 /** Server processes of `applicationName` whose last statement read across the homes (a UNION ALL of the subtree). */
-async function processesReadingAcrossHomes(applicationName: string): Promise<number[]> {
+async function processesReadingAcrossHomes(applicationName: string, like = "%UNION ALL%"): Promise<number[]> {
   const c = new pg.Client({ connectionString: db.adminUrl });
   await c.connect();
   try {
     const { rows } = await c.query<{ pid: number }>(
-      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND query LIKE '%UNION ALL%' ORDER BY pid",
-      [applicationName],
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND query LIKE $2 ORDER BY pid",
+      [applicationName, like],
     );
     return rows.map((r) => r.pid);
   } finally {
@@ -47,10 +47,10 @@ async function processesReadingAcrossHomes(applicationName: string): Promise<num
   }
 }
 
-/** A client with a main pool of 4, 12 concurrent descendants counts through it; the processes that ran them. */
-async function concurrentCounts(applicationName: string, subtreeConnections?: number) {
+/** A client with a main pool of 4, 12 concurrent descendants counts of `root`'s subtree through it; the processes that ran them. */
+async function concurrentCounts(applicationName: string, subtreeConnections?: number, root = () => msp) {
   const client = stratumTestClient(db, { poolSize: 4, applicationName, ...(subtreeConnections === undefined ? {} : { subtreeConnections }) });
-  const view = () => client.prisma.$tenant(msp.id, { descendants: true });
+  const view = () => client.prisma.$tenant(root().id, { descendants: true });
   const counts = await Promise.all(Array.from({ length: 12 }, () => view().ticket.count()));
   return { client, view, counts, pids: await processesReadingAcrossHomes(applicationName) };
 }
@@ -71,6 +71,22 @@ describe("subtree connections", () => {
     try {
       expect(counts).toEqual(Array(12).fill(HOMES));
       expect(pids).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("leave a subtree in one home (one view, cheap to plan) on the main pool", async () => {
+    const shared = await setup.prisma.$stratum.createTenant({ name: "Conns Shared MSP" });
+    for (let i = 0; i < 2; i++) {
+      const t = await setup.prisma.$stratum.createTenant({ name: `Conns Shared Client ${i}`, parent_id: shared.id });
+      const user = await setup.prisma.$tenant(t.id).user.create({ data: { tenant_id: t.id, email: `owner@${t.slug}.test` } });
+      await setup.prisma.$tenant(t.id).ticket.create({ data: { tenant_id: t.id, author_id: user.id, title: `shared ticket of ${i}` } });
+    }
+    const { client, counts } = await concurrentCounts("stratum_one_home", 1, () => shared);
+    try {
+      expect(counts).toEqual(Array(12).fill(2));
+      expect((await processesReadingAcrossHomes("stratum_one_home", "%stratum_d_tickets%")).length).toBeGreaterThan(1);
     } finally {
       await client.close();
     }

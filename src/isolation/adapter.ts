@@ -14,7 +14,7 @@ import { rememberDriverError } from "../core/driver-errors.js";
 import { StratumError } from "../core/errors.js";
 import { PRELUDE_SQL, StratumPool } from "./pg-pipeline.js";
 import { planModeOf } from "./scoped-query.js";
-import { readAcrossHomes } from "./descendants.js";
+import { readAcrossHomes, spansSeveralHomes } from "./descendants.js";
 import { SHARED_SEARCH_PATH } from "./names.js";
 import { assertSupportedDriver, assertSupportedPrismaAdapter } from "./driver-guard.js";
 import { tenantDatabasePools, type ConnectionBudgetOptions, type TenantPools, type TenantPoolStats } from "./tenant-pools.js";
@@ -61,12 +61,14 @@ export interface StratumAdapterOptions {
    */
   pooler?: boolean;
   /**
-   * Connections of their own on the main database for descendants reads across SCHEMA homes
-   * (default 2; 0 sends them through the main pool). Such a statement is kilobytes of SQL over
-   * 50 homes, and its plan takes PostgreSQL tens of milliseconds to make, once per connection:
-   * kept to a few connections, a subtree is planned a few times per process rather than once on
-   * every connection of the pool, and at most this many of its statements hold their locks at
-   * once. Not with `pooler` (nothing is prepared there). docs/isolation.md#subtree-connections.
+   * Connections of their own on the main database for descendants reads spanning several homes
+   * (SCHEMA clients' schemas, and the shared tables beside them; default 2; 0 sends them through
+   * the main pool). Such a statement is kilobytes of SQL over up to 50 homes, and its plan takes
+   * PostgreSQL tens of milliseconds to make, once per connection: kept to a few connections, a
+   * subtree is planned a few times per process rather than once on every connection of the pool,
+   * and at most this many of its statements hold their locks at once. A subtree in one home (one
+   * view: cheap to plan) stays on the main pool, and nothing comes here behind a `pooler` (nothing
+   * is prepared there). docs/isolation.md#subtree-connections.
    */
   subtreeConnections?: number;
   /**
@@ -290,7 +292,7 @@ class ScopedAdapter implements SqlDriverAdapter {
   }
 
   private readonly mainLease: { adapter: SqlDriverAdapter; release: () => void };
-  /** Descendants reads across SCHEMA homes (`subtreeConnections`); undefined sends them to main. */
+  /** Descendants reads spanning several homes (`subtreeConnections`); undefined sends them to main. */
   private readonly subtreeLease: { adapter: SqlDriverAdapter; release: () => void } | undefined;
 
   queryRaw(query: SqlQuery): Promise<SqlResultSet> {
@@ -342,14 +344,14 @@ class ScopedAdapter implements SqlDriverAdapter {
   }
 
   /**
-   * The main database (its subtree connections for a read across homes), or a warm tenant
+   * The main database (its subtree connections for a read spanning several homes), or a warm tenant
    * database's pool, without waiting; undefined when `target` must wait. A raw statement across
    * homes stays on the main pool: the session reset after it would throw away the plans the
    * subtree connections are there to keep. Transactions never come here (startTransaction).
    */
   private leaseNow(scope: TenantScope | undefined): { adapter: SqlDriverAdapter; release: () => void } | undefined {
     if (scope?.replica) return undefined;
-    if (scope?.tableSources && !scope.resetSession && this.subtreeLease) return this.subtreeLease;
+    if (this.subtreeLease && !scope?.placement && !scope?.resetSession && spansSeveralHomes(scope?.tableSources)) return this.subtreeLease;
     if (!scope?.placement) return this.mainLease;
     return this.pools?.tryAcquire(scope.placement);
   }

@@ -115,9 +115,22 @@ export function descendantSources(
   return { tableSources, unqualify, homeBatches };
 }
 
+/** Sources built over more than one home (a UNION ALL per table): see spansSeveralHomes. */
+const severalHomes = new WeakSet<ReadonlyMap<string, string>>();
+
+/**
+ * True when `sources` read more than one home: the statements the adapter sends to its subtree
+ * connections, whose plans cost tens of milliseconds per connection. One home's view is a small
+ * statement, cheap to plan anywhere.
+ */
+export function spansSeveralHomes(sources: ReadonlyMap<string, string> | undefined): boolean {
+  return sources !== undefined && severalHomes.has(sources);
+}
+
 /** Per tenant table, the subtree views of `homes`: the view itself for one home, else their UNION ALL. */
 function sourcesFor(homes: readonly string[], tables: readonly TableColumns[]): Map<string, string> {
   const sources = new Map<string, string>();
+  if (homes.length > 1) severalHomes.add(sources);
   for (const { table, columns } of tables) {
     const view = (h: string) => `${ident(h)}.${ident(subtreeViewName(table))}`;
     if (homes.length === 1) {
