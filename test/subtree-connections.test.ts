@@ -7,7 +7,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Tenant } from "../src/index.js";
+import { isStratumError, type Tenant } from "../src/index.js";
 import { createTestDatabase, type TestDatabase } from "./harness/database.js";
 import { stratumTestClient } from "./support/stratum-client.js";
 
@@ -87,6 +87,28 @@ describe("subtree connections", () => {
     try {
       expect(counts).toEqual(Array(12).fill(2));
       expect((await processesReadingAcrossHomes("stratum_one_home", "%stratum_d_tickets%")).length).toBeGreaterThan(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("heal when their server process is terminated: the next read answers or fails with CONNECTION_LOST, the one after answers", async () => {
+    const { client, view, pids } = await concurrentCounts("stratum_subtree_killed", 1);
+    try {
+      expect(pids).toHaveLength(1);
+      const admin = new pg.Client({ connectionString: db.adminUrl });
+      await admin.connect();
+      await admin.query("SELECT pg_terminate_backend($1)", [pids[0]]);
+      await admin.end();
+      const next = await view()
+        .ticket.count()
+        .catch((e: unknown) => e);
+      if (typeof next !== "number") expect(isStratumError(next) && next.code).toBe("CONNECTION_LOST");
+      else expect(next).toBe(HOMES);
+      expect(await view().ticket.count()).toBe(HOMES);
+      const now = await processesReadingAcrossHomes("stratum_subtree_killed");
+      expect(now).toHaveLength(1);
+      expect(now).not.toContain(pids[0]);
     } finally {
       await client.close();
     }
