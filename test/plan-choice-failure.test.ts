@@ -24,10 +24,7 @@ describe("a plan check that fails", () => {
   let f: OneConnectionTenant;
 
   beforeAll(async () => {
-    f = await oneConnectionTenant("plan_check_fail", "Failing check");
-    await f.client.prisma.$tenant(f.tenant.id).user.createMany({
-      data: Array.from({ length: 30 }, (_, i) => ({ tenant_id: f.tenant.id, email: `f${i}@check.test` })),
-    });
+    f = await oneConnectionTenant("plan_check_fail", "Failing check", 30);
   });
 
   afterAll(() => f?.close());

@@ -85,10 +85,7 @@ describe("on PostgreSQL", () => {
   let f: OneConnectionTenant;
 
   beforeAll(async () => {
-    f = await oneConnectionTenant("plan_choice", "Plans");
-    await f.client.prisma.$tenant(f.tenant.id).user.createMany({
-      data: Array.from({ length: 200 }, (_, i) => ({ tenant_id: f.tenant.id, email: `u${i}@plans.test` })),
-    });
+    f = await oneConnectionTenant("plan_choice", "Plans", 200);
     // Statistics as autovacuum would leave them: every plan below is priced on them.
     const admin = new pg.Client({ connectionString: f.db.adminUrl });
     await admin.connect();

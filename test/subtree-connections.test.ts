@@ -32,8 +32,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Server processes of `applicationName` whose last statement read across the homes (a UNION ALL of the subtree). */
-async function processesReadingAcrossHomes(applicationName: string, like = "%UNION ALL%"): Promise<number[]> {
+/** Server processes of `applicationName` whose last statement matches `like` (by default: read across the homes, a UNION ALL of the subtree). */
+async function processesLastRunning(applicationName: string, like = "%UNION ALL%"): Promise<number[]> {
   const c = new pg.Client({ connectionString: db.adminUrl });
   await c.connect();
   try {
@@ -52,7 +52,7 @@ async function concurrentCounts(applicationName: string, subtreeConnections?: nu
   const client = stratumTestClient(db, { poolSize: 4, applicationName, ...(subtreeConnections === undefined ? {} : { subtreeConnections }) });
   const view = () => client.prisma.$tenant(root().id, { descendants: true });
   const counts = await Promise.all(Array.from({ length: 12 }, () => view().ticket.count()));
-  return { client, view, counts, pids: await processesReadingAcrossHomes(applicationName) };
+  return { client, view, counts, pids: await processesLastRunning(applicationName) };
 }
 
 describe("subtree connections", () => {
@@ -86,7 +86,7 @@ describe("subtree connections", () => {
     const { client, counts } = await concurrentCounts("stratum_one_home", 1, () => shared);
     try {
       expect(counts).toEqual(Array(12).fill(2));
-      expect((await processesReadingAcrossHomes("stratum_one_home", "%stratum_d_tickets%")).length).toBeGreaterThan(1);
+      expect((await processesLastRunning("stratum_one_home", "%stratum_d_tickets%")).length).toBeGreaterThan(1);
     } finally {
       await client.close();
     }
@@ -106,7 +106,7 @@ describe("subtree connections", () => {
       if (typeof next !== "number") expect(isStratumError(next) && next.code).toBe("CONNECTION_LOST");
       else expect(next).toBe(HOMES);
       expect(await view().ticket.count()).toBe(HOMES);
-      const now = await processesReadingAcrossHomes("stratum_subtree_killed");
+      const now = await processesLastRunning("stratum_subtree_killed");
       expect(now).toHaveLength(1);
       expect(now).not.toContain(pids[0]);
     } finally {
@@ -124,7 +124,7 @@ describe("subtree connections", () => {
       expect(pids).not.toContain(raw!.pid);
       // The subtree connections are still the ones that served reads, with their plans.
       expect(await view().ticket.count()).toBe(HOMES);
-      const after = await processesReadingAcrossHomes("stratum_subtree_default");
+      const after = await processesLastRunning("stratum_subtree_default");
       expect(after.every((pid) => pids.includes(pid))).toBe(true);
     } finally {
       await client.close();

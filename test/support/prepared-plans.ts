@@ -16,11 +16,19 @@ export async function preparedPlans(client: RawClient, like: string): Promise<{ 
   return rows[0]!;
 }
 
-/** A fresh test database, a stratum client on one connection (the plans counted are the calls'), and one SHARED_RLS tenant. */
-export async function oneConnectionTenant(label: string, name: string) {
+/**
+ * A fresh test database, a stratum client on one connection (the plans counted are the calls'),
+ * and one SHARED_RLS tenant owning `users` users (`u<i>@<label>.test`).
+ */
+export async function oneConnectionTenant(label: string, name: string, users = 0) {
   const db = await createTestDatabase({ label });
   const client = stratumTestClient(db, { poolSize: 1 });
   const tenant = await client.prisma.$stratum.createTenant({ name });
+  if (users > 0) {
+    await client.prisma.$tenant(tenant.id).user.createMany({
+      data: Array.from({ length: users }, (_, i) => ({ tenant_id: tenant.id, email: `u${i}@${label}.test` })),
+    });
+  }
   return {
     db,
     client,
