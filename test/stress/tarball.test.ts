@@ -164,6 +164,12 @@ const answer = await (await fetch(url, { headers: { "X-Tenant-ID": tenant.id } }
 const refused = await fetch(url);
 console.log(\`sdk: \${answer} refused \${refused.status}\`);
 server.close();
+// A subtree spanning two homes (the shared tables and a client's schema): read on the adapter's subtree connections.
+const msp = await s.tenants.create({ name: "Sdk Msp", slug: "sdk_msp" });
+const client = await s.tenants.create({ name: "Sdk Client", slug: "sdk_client", parent_id: msp.id, isolation_strategy: "SCHEMA" });
+for (const t of [msp, client]) await prisma.$tenant(t.id).note.create({ data: { tenant_id: t.id, title: \`note of \${t.slug}\` } });
+const across = await prisma.$tenant(msp.id, { descendants: true }).note.findMany({ select: { title: true }, orderBy: { title: "asc" } });
+console.log(\`descendants: \${JSON.stringify(across)}\`);
 await prisma.$stratum.close();
 await prisma.$disconnect();
 `;
@@ -306,6 +312,7 @@ describe("the packed tarball in a new project", () => {
       );
       expect(sdk.code, sdk.output).toBe(0);
       expect(sdk.output).toContain('sdk: {"plan":"gold","notes":[{"title":"via the sdk"}]} refused 400');
+      expect(sdk.output).toContain('descendants: [{"title":"note of sdk_client"},{"title":"note of sdk_msp"}]');
       lap("done");
     },
     30 * 60_000,
